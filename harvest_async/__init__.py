@@ -1,0 +1,61 @@
+"""harvest_async: an asyncio client for the Harvest time-tracking API v2.
+
+Quick start::
+
+    import harvest_async as ha
+
+    async with ha.HarvestClient() as harvest:   # $HARVEST_ACCESS_TOKEN, $HARVEST_ACCOUNT_ID
+        async for entry in harvest.time_entries.list(from_=date(2024, 1, 1)):
+            print(entry.spent_date, entry.hours)
+"""
+
+from __future__ import annotations
+
+from ._client import DEFAULT_BASE_URL, HarvestClient
+from ._converter import make_converter
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    DecodeError,
+    HarvestError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from ._pagination import Page, Paginator
+from ._ratelimit import RateLimiter, SupportsAcquire, TokenBucket
+from ._version import __version__
+from .resources._base import NOT_GIVEN, NotGiven
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "NOT_GIVEN",
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "DecodeError",
+    "HarvestClient",
+    "HarvestError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "NotGiven",
+    "Page",
+    "Paginator",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RateLimiter",
+    "ServerError",
+    "SupportsAcquire",
+    "TokenBucket",
+    "TransportError",
+    "ValidationError",
+    "__version__",
+    "make_converter",
+]

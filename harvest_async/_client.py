@@ -1,0 +1,162 @@
+"""``HarvestClient``: wires transport, limiters, retries and resources together."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ._errors import ConfigurationError
+from ._ratelimit import SupportsAcquire, TokenBucket
+from ._requester import Requester
+from ._transport import Transport, check_base_url, check_header_value
+from ._version import PROJECT_URL, __version__
+from .resources.clients import Clients
+from .resources.company import CompanyResource
+from .resources.projects import Projects
+from .resources.tasks import Tasks
+from .resources.time_entries import TimeEntries
+from .resources.users import Users
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["DEFAULT_BASE_URL", "HarvestClient"]
+
+DEFAULT_BASE_URL = "https://api.harvestapp.com/v2"
+TOKEN_ENV = "HARVEST_ACCESS_TOKEN"
+ACCOUNT_ENV = "HARVEST_ACCOUNT_ID"
+USER_AGENT_ENV = "HARVEST_USER_AGENT"
+
+
+def default_user_agent() -> str:
+    """``harvest_async/<version> (<project URL>)``: Harvest asks for a contact."""
+    return f"harvest_async/{__version__} ({PROJECT_URL})"
+
+
+class HarvestClient:
+    """An asyncio client for the Harvest API v2.
+
+    Use it as an async context manager (or call :meth:`aclose`)::
+
+        async with HarvestClient() as harvest:   # token and account from the env
+            me = await harvest.users.me()
+
+    Args:
+        access_token: Personal access token or OAuth2 token; default
+            ``$HARVEST_ACCESS_TOKEN``.
+        account_id: Harvest account id; default ``$HARVEST_ACCOUNT_ID``.
+        user_agent: Sent as ``User-Agent``; default ``$HARVEST_USER_AGENT``, then
+            ``harvest_async/<version> (<project URL>)``.
+        base_url: API root; https, or http on a loopback address only.
+        rate_limiter: Admits general requests; default ``TokenBucket(100, 15.0)``.
+        reports_rate_limiter: Admits ``/reports/...``; default ``TokenBucket(100, 900.0)``.
+        max_retries: Retries after the first attempt of a request.
+        timeout: Seconds allowed per attempt.
+        session: An ``aiohttp.ClientSession`` you own (left open by :meth:`aclose`).
+
+    Raises:
+        ConfigurationError: a missing token or account id (naming the environment
+            variable), a bad base URL, or a header value with CR/LF.
+    """
+
+    def __init__(
+        self,
+        access_token: str | None = None,
+        account_id: str | int | None = None,
+        *,
+        user_agent: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        rate_limiter: SupportsAcquire | None = None,
+        reports_rate_limiter: SupportsAcquire | None = None,
+        max_retries: int = 5,
+        timeout: float = 30.0,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        token = access_token if access_token is not None else os.environ.get(TOKEN_ENV)
+        if not token:
+            raise ConfigurationError(
+                f"no access token: pass access_token= or set ${TOKEN_ENV}"
+            )
+        if not isinstance(token, str):
+            raise ConfigurationError("access_token must be a string")
+        account = account_id if account_id is not None else os.environ.get(ACCOUNT_ENV)
+        if account is None or account == "":
+            raise ConfigurationError(
+                f"no account id: pass account_id= or set ${ACCOUNT_ENV}"
+            )
+        if isinstance(account, bool) or not isinstance(account, (str, int)):
+            raise ConfigurationError("account_id must be a str or int")
+        account_text = str(account).strip()
+        if not account_text.isdigit():
+            raise ConfigurationError(
+                f"account_id must be the numeric Harvest account id, got {account_text!r}"
+            )
+        agent = user_agent or os.environ.get(USER_AGENT_ENV) or default_user_agent()
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ConfigurationError(f"timeout must be a positive number, got {timeout!r}")
+        for name, limiter in (("rate_limiter", rate_limiter),
+                              ("reports_rate_limiter", reports_rate_limiter)):
+            if limiter is not None and not callable(getattr(limiter, "acquire", None)):
+                raise ConfigurationError(f"{name} must have an async acquire() method")
+        url = check_base_url(base_url)
+        check_header_value("access_token", token)
+        check_header_value("User-Agent", agent)
+
+        self.account_id = account_text
+        self.user_agent = agent
+        self.base_url = str(url)
+        self.rate_limiter: SupportsAcquire = rate_limiter or TokenBucket(100, 15.0)
+        self.reports_rate_limiter: SupportsAcquire = (
+            reports_rate_limiter or TokenBucket(100, 900.0)
+        )
+        self._transport = Transport(
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Harvest-Account-Id": account_text,
+                "User-Agent": agent,
+                "Accept": "application/json",
+            },
+            timeout=float(timeout),
+            session=session,
+        )
+        self._requester = Requester(
+            self._transport,
+            base_url=url,
+            rate_limiter=self.rate_limiter,
+            reports_rate_limiter=self.reports_rate_limiter,
+            max_retries=max_retries,
+        )
+        r = self._requester
+        self.time_entries = TimeEntries(r)
+        self.projects = Projects(r)
+        self.clients = Clients(r)
+        self.tasks = Tasks(r)
+        self.users = Users(r)
+        self.company = CompanyResource(r)
+
+    def __repr__(self) -> str:
+        return (
+            f"HarvestClient(account_id={self.account_id!r}, base_url={self.base_url!r}, "
+            "access_token=<redacted>)"
+        )
+
+    def __reduce__(self) -> Any:
+        raise TypeError("HarvestClient cannot be pickled (it holds a connection and a token)")
+
+    async def aclose(self) -> None:
+        """Close the HTTP session the client opened (a caller's session is left open)."""
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> HarvestClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,139 @@
+"""The exception hierarchy of harvest_async (CONTRACT.md, "Errors")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "DecodeError",
+    "HarvestError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "TransportError",
+    "ValidationError",
+]
+
+
+class HarvestError(Exception):
+    """Base class of every error raised by harvest_async."""
+
+
+class ConfigurationError(HarvestError, ValueError):
+    """The client was given settings it cannot work with."""
+
+
+class InvalidRequestError(HarvestError, ValueError):
+    """Arguments rejected before anything was sent."""
+
+
+class TransportError(HarvestError):
+    """The request could not be completed: connection failure or timeout."""
+
+
+class DecodeError(HarvestError):
+    """A response that is not the JSON (or the shape) it should be."""
+
+
+class APIError(HarvestError):
+    """Harvest answered with an error status.
+
+    Attributes:
+        status: The HTTP status code.
+        message: Harvest's ``message`` (or ``error_description``), else a summary.
+        method: The HTTP method of the request.
+        url: The URL of the request (never carries credentials).
+        body: The decoded JSON body, or the body text cut to a few KB.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        url: str,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.method = method
+        self.url = url
+        self.body = body
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.message} ({self.method} {self.url})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild,
+            (type(self), self.message, self.status, self.method, self.url, self.body,
+             dict(self.__dict__)),
+        )
+
+
+def _rebuild(
+    cls: type[APIError],
+    message: str,
+    status: int,
+    method: str,
+    url: str,
+    body: Any,
+    state: dict[str, Any],
+) -> APIError:
+    err = cls.__new__(cls)
+    APIError.__init__(err, message, status=status, method=method, url=url, body=body)
+    err.__dict__.update(state)
+    return err
+
+
+class BadRequestError(APIError):
+    """400: Harvest rejected the request (e.g. a missing User-Agent)."""
+
+
+class AuthenticationError(APIError):
+    """401: the access token is missing, wrong or expired."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the record exists but this user may not access it."""
+
+
+class NotFoundError(APIError):
+    """404: no such record."""
+
+
+class ValidationError(APIError):
+    """422: Harvest could not process the request (message says why)."""
+
+
+class RateLimitError(APIError):
+    """429 after retries ran out.
+
+    Attributes:
+        retry_after: Seconds Harvest asked to wait, or ``None`` if it did not say.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        url: str,
+        body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, method=method, url=url, body=body)
+        self.retry_after = retry_after
+
+
+class ServerError(APIError):
+    """5xx after retries ran out."""

@@ -1,0 +1,99 @@
+"""JSON in and out, with exact decimals.
+
+Harvest sends money and hours as JSON numbers (``33.35``); reading them as floats would
+lose exactness, so numbers with a fraction or exponent become :class:`~decimal.Decimal`
+with the text as written. Out-going bodies write ``Decimal`` as a JSON number (never a
+string), ``date`` as ``YYYY-MM-DD`` and aware ``datetime`` as UTC ISO 8601.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from ._converter import format_datetime
+from ._errors import DecodeError, InvalidRequestError
+
+__all__ = ["dumps", "loads"]
+
+_decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=lambda c: _bad_constant(c))
+_encode_str = json.encoder.encode_basestring_ascii
+
+
+def _bad_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads(data: bytes | str) -> Any:
+    """Decode JSON text, numbers with a fraction as exact ``Decimal``.
+
+    Raises:
+        DecodeError: the text is not JSON (or not UTF-8).
+    """
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return _decoder.decode(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DecodeError(f"response is not valid JSON: {exc}") from exc
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    # Order matters: bool is an int, datetime is a date.
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        out.append(_encode_str(value))
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise InvalidRequestError(f"cannot send non-finite decimal {value}")
+        out.append(str(value))
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidRequestError(f"cannot send non-finite number {value}")
+        out.append(repr(value))
+    elif isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise InvalidRequestError(
+                f"datetime {value.isoformat()} has no time zone; give an aware datetime"
+            )
+        out.append(_encode_str(format_datetime(value)))
+    elif isinstance(value, dt.date):
+        out.append(_encode_str(value.isoformat()))
+    elif isinstance(value, Mapping):
+        out.append("{")
+        first = True
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidRequestError(f"JSON object keys must be strings, got {key!r}")
+            if not first:
+                out.append(",")
+            first = False
+            out.append(_encode_str(key))
+            out.append(":")
+            _encode(item, out)
+        out.append("}")
+    elif isinstance(value, (list, tuple)):
+        out.append("[")
+        for index, item in enumerate(value):
+            if index:
+                out.append(",")
+            _encode(item, out)
+        out.append("]")
+    else:
+        raise InvalidRequestError(f"cannot send a {type(value).__name__} as JSON: {value!r}")
+
+
+def dumps(value: Any) -> str:
+    """Encode a request body as compact JSON in Harvest's formats."""
+    out: list[str] = []
+    _encode(value, out)
+    return "".join(out)

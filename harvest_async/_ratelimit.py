@@ -1,0 +1,186 @@
+"""Rate limiting: the limiter protocol and the in-process rolling-window limiter.
+
+Harvest allows 100 requests per 15 seconds, and 100 per 15 minutes for reports
+(https://help.getharvest.com/api-v2/introduction/overview/general/#rate-limiting).
+Harvest counts requests in a rolling window as *it* sees them, so a slot here is held
+from the moment a request is sent until ``period`` seconds after its response arrived:
+whatever the network does in between, no ``period``-long window on Harvest's side can
+hold more than ``capacity`` requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = ["RateLimiter", "SupportsAcquire", "TokenBucket"]
+
+
+@runtime_checkable
+class SupportsAcquire(Protocol):
+    """The least a limiter must do: wait for room before each request."""
+
+    async def acquire(self) -> Any:
+        """Wait for room and return a handle for the request about to be sent."""
+        ...
+
+
+@runtime_checkable
+class RateLimiter(SupportsAcquire, Protocol):
+    """A limiter the client tells about each request's end and about 429s."""
+
+    async def release(self, handle: Any) -> None:
+        """The request admitted with ``handle`` ended (response, failure or cancel)."""
+        ...
+
+    async def pause(self, seconds: float) -> None:
+        """Admit nothing for ``seconds`` (Harvest's ``Retry-After``)."""
+        ...
+
+
+class _Slot:
+    __slots__ = ("bucket", "released")
+
+    def __init__(self, bucket: TokenBucket) -> None:
+        self.bucket = bucket
+        self.released = False
+
+    def __repr__(self) -> str:
+        return f"<slot released={self.released}>"
+
+
+class TokenBucket:
+    """Never more than ``capacity`` requests in any rolling window of ``period`` seconds.
+
+    Unlike a textbook token bucket (which, refilled at ``capacity/period``, lets
+    ``2 * capacity`` requests through in one window), this keeps the end time of every
+    recent request: a slot is taken at :meth:`acquire` and frees ``period`` seconds after
+    :meth:`release`. A caller under the limit is never delayed; callers over it wait in
+    FIFO order; a cancelled waiter takes no slot. :meth:`pause` (a 429's
+    ``Retry-After``) holds back every acquisition. Time is the event loop's clock.
+
+    One instance may be shared by several clients running in the same event loop.
+
+    Args:
+        capacity: Requests allowed per window (Harvest: 100).
+        period: Window length in seconds (Harvest: 15.0; reports: 900.0).
+    """
+
+    def __init__(self, capacity: int, period: float) -> None:
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+            raise ValueError(f"capacity must be a positive int, got {capacity!r}")
+        if isinstance(period, bool) or not isinstance(period, (int, float)) or not period > 0:
+            raise ValueError(f"period must be a positive number of seconds, got {period!r}")
+        self.capacity = capacity
+        self.period = float(period)
+        self._in_flight = 0
+        self._frees_at: deque[float] = deque()  # sorted: release time + period
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._paused_until = float("-inf")
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = float("inf")
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenBucket(capacity={self.capacity}, period={self.period}, "
+            f"in_flight={self._in_flight}, waiting={len(self._waiters)})"
+        )
+
+    def _room(self, now: float) -> bool:
+        frees_at = self._frees_at
+        while frees_at and frees_at[0] <= now:
+            frees_at.popleft()
+        return now >= self._paused_until and self._in_flight + len(frees_at) < self.capacity
+
+    @property
+    def in_use(self) -> int:
+        """Slots counted now: requests in flight plus those ended within ``period``."""
+        now = asyncio.get_running_loop().time()
+        self._room(now)
+        return self._in_flight + len(self._frees_at)
+
+    async def acquire(self) -> _Slot:
+        """Wait for a slot, FIFO behind earlier waiters.
+
+        Returns:
+            The handle to pass to :meth:`release` once the request has ended.
+        """
+        loop = asyncio.get_running_loop()
+        if not self._waiters and self._room(loop.time()):
+            self._in_flight += 1
+            return _Slot(self)
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(waiter)
+        self._schedule(loop)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                # Granted a slot just as we were cancelled: nothing was sent, give it back.
+                self._in_flight -= 1
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            self._wake(loop)
+            raise
+        return _Slot(self)
+
+    async def release(self, handle: Any) -> None:
+        """Mark the request's end; its slot counts for ``period`` seconds more."""
+        if not isinstance(handle, _Slot) or handle.bucket is not self:
+            raise ValueError("release() takes a handle returned by this limiter's acquire()")
+        if handle.released:
+            return
+        handle.released = True
+        loop = asyncio.get_running_loop()
+        self._in_flight -= 1
+        self._frees_at.append(loop.time() + self.period)
+        self._schedule(loop)
+
+    async def pause(self, seconds: float) -> None:
+        """Hold back every acquisition for ``seconds`` from now."""
+        loop = asyncio.get_running_loop()
+        self._paused_until = max(self._paused_until, loop.time() + max(0.0, float(seconds)))
+        self._schedule(loop)
+
+    def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        waiters = self._waiters
+        while waiters and self._room(now):
+            waiter = waiters.popleft()
+            if waiter.done():
+                continue
+            self._in_flight += 1
+            waiter.set_result(None)
+        self._schedule(loop)
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Arm one timer for the next moment a waiter could be admitted."""
+        if not self._waiters:
+            return
+        now = loop.time()
+        if self._room(now):
+            when = now
+        elif now < self._paused_until:
+            when = self._paused_until
+        elif self._frees_at and self._in_flight + len(self._frees_at) >= self.capacity:
+            # The oldest ended request frees a slot first (in-flight ones need release()).
+            excess = self._in_flight + len(self._frees_at) - self.capacity
+            if excess >= len(self._frees_at):
+                return
+            when = self._frees_at[excess]
+        else:
+            return  # every slot is in flight: release() will reschedule
+        if self._timer is not None:
+            if self._timer_at <= when:
+                return
+            self._timer.cancel()
+        self._timer_at = when
+        self._timer = loop.call_at(when, self._on_timer, loop)
+
+    def _on_timer(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        self._timer_at = float("inf")
+        self._wake(loop)

@@ -1,0 +1,28 @@
+"""Contact records (https://help.getharvest.com/api-v2/clients-api/clients/contacts/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from ._common import ClientRef
+
+__all__ = ["Contact"]
+
+
+@attrs.frozen(kw_only=True)
+class Contact:
+    """A contact person at a client."""
+
+    id: int | None = None
+    client: ClientRef | None = None
+    title: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone_office: str | None = None
+    phone_mobile: str | None = None
+    fax: str | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None

@@ -1,0 +1,61 @@
+"""Time entries (https://help.getharvest.com/api-v2/timesheets-api/timesheets/time-entries/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import attrs
+
+from ._common import ClientRef, InvoiceRef, ProjectRef, TaskRef, UserRef
+from .projects import TaskAssignment, UserAssignment
+
+__all__ = ["ExternalReference", "InvoiceRef", "TimeEntry"]
+
+
+@attrs.frozen(kw_only=True)
+class ExternalReference:
+    """The item in another service (e.g. a Trello card) a time entry is linked to."""
+
+    id: str | None = None
+    group_id: str | None = None
+    account_id: str | None = None
+    permalink: str | None = None
+    service: str | None = None
+    service_icon_url: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TimeEntry:
+    """A time entry: hours a user tracked on a project's task on one day."""
+
+    id: int | None = None
+    spent_date: dt.date | None = None
+    user: UserRef | None = None
+    user_assignment: UserAssignment | None = None
+    client: ClientRef | None = None
+    project: ProjectRef | None = None
+    task: TaskRef | None = None
+    task_assignment: TaskAssignment | None = None
+    external_reference: ExternalReference | None = None
+    invoice: InvoiceRef | None = None
+    hours: Decimal | None = None
+    hours_without_timer: Decimal | None = None
+    rounded_hours: Decimal | None = None
+    notes: str | None = None
+    is_locked: bool | None = None
+    locked_reason: str | None = None
+    approval_status: str | None = None
+    is_explicitly_locked: bool | None = None
+    is_closed: bool | None = None
+    is_billed: bool | None = None
+    timer_started_at: dt.datetime | None = None
+    started_time: str | None = None
+    ended_time: str | None = None
+    is_running: bool | None = None
+    billable: bool | None = None
+    budgeted: bool | None = None
+    billable_rate: Decimal | None = None
+    cost_rate: Decimal | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None

@@ -1,0 +1,303 @@
+"""What every resource module shares: argument checks, wire formats, the base class.
+
+Resources never touch aiohttp: they build paths, queries and bodies, and hand them to
+the :class:`~harvest_async._requester.Requester`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
+
+from .._converter import decode, decode_many, format_datetime
+from .._errors import InvalidRequestError
+from .._pagination import Paginator
+
+if TYPE_CHECKING:
+    from .._requester import Requester
+
+__all__ = [
+    "NOT_GIVEN",
+    "NotGiven",
+    "Resource",
+    "body",
+    "check_id",
+    "query",
+    "require",
+]
+
+T = TypeVar("T")
+
+
+class NotGiven(enum.Enum):
+    """Marks an argument the caller did not give (``None`` is a value: JSON null)."""
+
+    NOT_GIVEN = "NOT_GIVEN"
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+
+NOT_GIVEN: Final = NotGiven.NOT_GIVEN
+
+#: Largest id accepted (Harvest ids are 64-bit integers).
+MAX_ID = 2**63 - 1
+#: Longest string accepted in a query or body value.
+MAX_STRING = 65536
+
+_DATE_NAMES = frozenset(
+    {"from", "to", "spent_date", "issue_date", "due_date", "paid_date", "sent_date",
+     "starts_on", "ends_on", "period_start", "period_end", "start_date",
+     "end_date"}
+)
+_DATETIME_NAMES = frozenset({"updated_since", "paid_at", "timer_started_at"})
+_STRING_ID_NAMES = frozenset({"external_reference_id"})
+_BOOL_PREFIXES = ("is_", "has_", "wants_", "use_", "notify_", "show_", "send_", "attach_",
+                  "include_", "budget_is_")
+_BOOL_NAMES = frozenset(
+    {"billable", "active", "billable_by_default", "cost_budget_include_expenses",
+     "delete_receipt", "thank_you", "taxed", "taxed2", "budgeted"}
+)
+_INT_NAMES = frozenset({"weekly_capacity", "per_page", "page"})
+_DECIMAL_NAMES = frozenset(
+    {"hours", "total_cost", "units", "amount", "hourly_rate", "budget", "cost_budget",
+     "fee", "unit_price", "quantity", "tax", "tax2", "discount", "default_hourly_rate",
+     "cost_rate", "over_budget_notification_percentage", "default_cost_rate"}
+)
+
+
+def check_id(value: Any, name: str = "id") -> int:
+    """A Harvest id: a positive int (``"1/../x"`` or ``True`` are rejected)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequestError(f"{name} must be a positive int, got {value!r}")
+    if not 0 < value <= MAX_ID:
+        raise InvalidRequestError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+def _check_date(name: str, value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise InvalidRequestError(f"{name} takes a date, not a datetime: {value!r}")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InvalidRequestError(f"{name} must be a date (YYYY-MM-DD), got {value!r}")
+
+
+def _check_datetime(name: str, value: Any) -> dt.datetime:
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidRequestError(
+                f"{name} must be an ISO 8601 timestamp, got {value!r}"
+            ) from None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidRequestError(
+                f"{name} must be an aware datetime (with a time zone), got {value!r}"
+            )
+        return value
+    raise InvalidRequestError(f"{name} must be a datetime, got {value!r}")
+
+
+def _check_decimal(name: str, value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise InvalidRequestError(f"{name} must be a number, got {value!r}")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, (float, str)):
+        try:
+            result = Decimal(repr(value) if isinstance(value, float) else value.strip())
+        except InvalidOperation:
+            raise InvalidRequestError(f"{name} must be a decimal number, got {value!r}") from None
+    else:
+        raise InvalidRequestError(f"{name} must be a decimal number, got {value!r}")
+    if not result.is_finite():
+        raise InvalidRequestError(f"{name} must be a finite number, got {value!r}")
+    if abs(result.adjusted()) > 30:
+        raise InvalidRequestError(f"{name} is out of range: {value!r}")
+    return result
+
+
+def _check_str(name: str, value: str) -> str:
+    if len(value) > MAX_STRING:
+        raise InvalidRequestError(f"{name} is longer than {MAX_STRING} characters")
+    if "\0" in value:
+        raise InvalidRequestError(f"{name} must not contain NUL characters")
+    return value
+
+
+def _is_bool_name(name: str) -> bool:
+    return name.startswith(_BOOL_PREFIXES) or name in _BOOL_NAMES
+
+
+def _check_plain(name: str, value: Any) -> Any:
+    """Validate a value that has no Harvest-specific type (strings, numbers, nesting)."""
+    if value is None or isinstance(value, (bool, int, Decimal)):
+        return value
+    if isinstance(value, str):
+        return _check_str(name, value)
+    if isinstance(value, float):
+        return _check_decimal(name, value)
+    if isinstance(value, dt.datetime):
+        return _check_datetime(name, value)
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_check_plain(name, item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(k): _check_plain(f"{name}.{k}", v) for k, v in value.items()}
+    raise InvalidRequestError(f"{name}: cannot send a {type(value).__name__}: {value!r}")
+
+
+def _check_value(name: str, value: Any) -> Any:
+    """Validate one argument by its Harvest field name; return it in a JSON-able form."""
+    if value is None:
+        return None
+    if name in _STRING_ID_NAMES:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise InvalidRequestError(f"{name} must be a string, got {value!r}")
+        return _check_str(name, str(value))
+    if name.endswith("_id") or name == "id":
+        return check_id(value, name)
+    if name.endswith("_ids"):
+        if not isinstance(value, (list, tuple)):
+            raise InvalidRequestError(f"{name} must be a list of ids, got {value!r}")
+        return [check_id(item, name) for item in value]
+    if name in _DATE_NAMES:
+        return _check_date(name, value)
+    if name in _DATETIME_NAMES:
+        return _check_datetime(name, value)
+    if name in _DECIMAL_NAMES:
+        return _check_decimal(name, value)
+    if _is_bool_name(name):
+        if not isinstance(value, bool):
+            raise InvalidRequestError(f"{name} must be True or False, got {value!r}")
+        return value
+    if name in _INT_NAMES:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidRequestError(f"{name} must be an int, got {value!r}")
+        return value
+    return _check_plain(name, value)
+
+
+def _wire_name(name: str) -> str:
+    return "from" if name == "from_" else name
+
+
+def body(**fields: Any) -> dict[str, Any]:
+    """A JSON body of the fields the caller gave (``NOT_GIVEN`` ones are left out)."""
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if value is NOT_GIVEN:
+            continue
+        wire = _wire_name(name)
+        out[wire] = _check_value(wire, value)
+    return out
+
+
+def _query_text(name: str, value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, dt.datetime):
+        return format_datetime(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return ",".join(_query_text(name, item) for item in value)
+    text = str(value)
+    if any(c in text for c in "\r\n\0"):
+        raise InvalidRequestError(f"{name} must not contain CR, LF or NUL characters")
+    return text
+
+
+def query(**filters: Any) -> list[tuple[str, str]]:
+    """Query parameters of the filters the caller gave, in Harvest's formats.
+
+    ``None`` and ``NOT_GIVEN`` both mean "no filter".
+    """
+    out: list[tuple[str, str]] = []
+    for name, value in filters.items():
+        if value is NOT_GIVEN or value is None:
+            continue
+        wire = _wire_name(name)
+        if wire == "per_page":
+            per_page = check_id(value, "per_page")
+            if per_page > 2000:
+                raise InvalidRequestError(f"per_page must be 1..2000, got {per_page}")
+        out.append((wire, _query_text(wire, _check_value(wire, value))))
+    return out
+
+
+class Resource:
+    """Base of every resource: holds the requester and the shared request helpers."""
+
+    def __init__(self, requester: Requester) -> None:
+        self._requester = requester
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+    def _paginate(
+        self,
+        path: str,
+        key: str,
+        model: type[T],
+        params: list[tuple[str, str]],
+    ) -> Paginator[T]:
+        requester = self._requester
+
+        async def fetch(next_url: str | None) -> Any:
+            if next_url is None:
+                return await requester.request("GET", path, params=params)
+            return await requester.request("GET", url=requester.check_next_url(next_url))
+
+        def decode_items(items: Any) -> list[T]:
+            return decode_many(model, items)
+
+        return Paginator(fetch, key, decode_items, description=path)
+
+    async def _get(
+        self, model: type[T], path: str, params: list[tuple[str, str]] | None = None
+    ) -> T:
+        return decode(model, await self._requester.request("GET", path, params=params))
+
+    async def _create(self, model: type[T], path: str, fields: dict[str, Any]) -> T:
+        return decode(model, await self._requester.request("POST", path, json_body=fields))
+
+    async def _update(self, model: type[T], path: str, fields: dict[str, Any]) -> T:
+        if not fields:
+            raise InvalidRequestError("update() needs at least one field to change")
+        return decode(model, await self._requester.request("PATCH", path, json_body=fields))
+
+    async def _action(self, model: type[T], method: str, path: str) -> T:
+        """A body-less action (timer stop/restart): never re-sent once it may have run."""
+        return decode(
+            model, await self._requester.request(method, path, replay_safe=False)
+        )
+
+    async def _delete(self, path: str) -> None:
+        await self._requester.request("DELETE", path)
+
+
+def require(fields: Mapping[str, Any], *names: str, call: str) -> None:
+    """Raise :class:`InvalidRequestError` unless every name was given (not NOT_GIVEN)."""
+    missing = [n for n in names if fields.get(n, NOT_GIVEN) is NOT_GIVEN]
+    if missing:
+        raise InvalidRequestError(f"{call} requires {', '.join(missing)}")
+

@@ -1,0 +1,101 @@
+"""Tasks (https://help.getharvest.com/api-v2/tasks-api/tasks/tasks/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from .._pagination import Paginator
+from ..models.tasks import Task
+from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, query
+
+__all__ = ["Tasks"]
+
+Number = Decimal | int | str | float
+
+
+class Tasks(Resource):
+    """``harvest.tasks``: list, get, create, update, delete."""
+
+    def list(
+        self,
+        *,
+        is_active: bool | NotGiven = NOT_GIVEN,
+        updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+    ) -> Paginator[Task]:
+        """List tasks, most recently created first.
+
+        Args:
+            is_active: Only active (``True``) or archived (``False``) tasks.
+            updated_since: Only tasks updated since this aware datetime.
+            per_page: Records per page, 1..2000 (Harvest's default 2000).
+
+        Returns:
+            A :class:`Paginator` of :class:`Task`; nothing is sent until iterated.
+        """
+        params = query(is_active=is_active, updated_since=updated_since, per_page=per_page)
+        return self._paginate("tasks", "tasks", Task, params)
+
+    async def get(self, task_id: int) -> Task:
+        """Retrieve one task."""
+        return await self._get(Task, f"tasks/{check_id(task_id, 'task_id')}")
+
+    async def create(
+        self,
+        *,
+        name: str,
+        billable_by_default: bool | NotGiven = NOT_GIVEN,
+        default_hourly_rate: Number | NotGiven | None = NOT_GIVEN,
+        is_default: bool | NotGiven = NOT_GIVEN,
+        is_active: bool | NotGiven = NOT_GIVEN,
+    ) -> Task:
+        """Create a task.
+
+        Args:
+            name: The name of the task.
+            billable_by_default: Whether it is billable when added to a new project
+                (default ``True``).
+            default_hourly_rate: Hourly rate used when it is added to a project
+                (default 0).
+            is_default: Add it to future projects automatically (default ``False``).
+            is_active: Whether it is active (default ``True``).
+        """
+        fields = body(
+            name=name, billable_by_default=billable_by_default,
+            default_hourly_rate=default_hourly_rate, is_default=is_default,
+            is_active=is_active,
+        )
+        return await self._create(Task, "tasks", fields)
+
+    async def update(
+        self,
+        task_id: int,
+        *,
+        name: str | NotGiven = NOT_GIVEN,
+        billable_by_default: bool | NotGiven = NOT_GIVEN,
+        default_hourly_rate: Number | NotGiven | None = NOT_GIVEN,
+        is_default: bool | NotGiven = NOT_GIVEN,
+        is_active: bool | NotGiven = NOT_GIVEN,
+    ) -> Task:
+        """Change the given fields of a task (only those are sent).
+
+        Args:
+            task_id: The task to change.
+            name: The name of the task.
+            billable_by_default: Whether it is billable when added to a new project.
+            default_hourly_rate: Hourly rate used when it is added to a project.
+            is_default: Add it to future projects automatically.
+            is_active: Whether it is active or archived.
+        """
+        tid = check_id(task_id, "task_id")
+        fields = body(
+            name=name, billable_by_default=billable_by_default,
+            default_hourly_rate=default_hourly_rate, is_default=is_default,
+            is_active=is_active,
+        )
+        return await self._update(Task, f"tasks/{tid}", fields)
+
+    async def delete(self, task_id: int) -> None:
+        """Delete a task (only one with no time entries)."""
+        await self._delete(f"tasks/{check_id(task_id, 'task_id')}")
