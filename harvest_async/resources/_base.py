@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
@@ -25,11 +25,34 @@ __all__ = [
     "Resource",
     "body",
     "check_id",
+    "operation",
     "query",
     "require",
 ]
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Attribute set by :func:`operation` on resource methods.
+OPERATION_ATTR = "__harvest_operations__"
+
+
+def operation(method: str, path: str) -> Callable[[F], F]:
+    """Record which Harvest operation a resource method performs.
+
+    ``path`` is written as in Harvest's OpenAPI description (``/time_entries/{timeEntryId}``);
+    Harvest ID calls are prefixed ``id:`` (``id:/api/v2/oauth2/token``). The records feed
+    ``docs/coverage.md`` (``python -m harvest_async._coverage``) and its tests. A method
+    may carry several.
+    """
+
+    def mark(func: F) -> F:
+        existing: tuple[tuple[str, str], ...] = getattr(func, OPERATION_ATTR, ())
+        setattr(func, OPERATION_ATTR, ((method.upper(), path), *existing))
+        return func
+
+    return mark
+
 
 
 class NotGiven(enum.Enum):

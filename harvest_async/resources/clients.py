@@ -6,7 +6,7 @@ import datetime as dt
 
 from .._pagination import Paginator
 from ..models.clients import Client
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, query
+from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
 
 __all__ = ["Clients"]
 
@@ -14,6 +14,7 @@ __all__ = ["Clients"]
 class Clients(Resource):
     """``harvest.clients``: list, get, create, update, delete."""
 
+    @operation("GET", "/clients")
     def list(
         self,
         *,
@@ -31,10 +32,12 @@ class Clients(Resource):
         params = query(is_active=is_active, updated_since=updated_since, per_page=per_page)
         return self._paginate("clients", "clients", Client, params)
 
+    @operation("GET", "/clients/{clientId}")
     async def get(self, client_id: int) -> Client:
         """Retrieve one client."""
         return await self._get(Client, f"clients/{check_id(client_id, 'client_id')}")
 
+    @operation("POST", "/clients")
     async def create(
         self,
         *,
@@ -54,6 +57,7 @@ class Clients(Resource):
         fields = body(name=name, is_active=is_active, address=address, currency=currency)
         return await self._create(Client, "clients", fields)
 
+    @operation("PATCH", "/clients/{clientId}")
     async def update(
         self,
         client_id: int,
@@ -76,6 +80,7 @@ class Clients(Resource):
         fields = body(name=name, is_active=is_active, address=address, currency=currency)
         return await self._update(Client, f"clients/{cid}", fields)
 
+    @operation("DELETE", "/clients/{clientId}")
     async def delete(self, client_id: int) -> None:
         """Delete a client (only one with no projects, invoices or estimates)."""
         await self._delete(f"clients/{check_id(client_id, 'client_id')}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..models.company import Company
-from ._base import NOT_GIVEN, NotGiven, Resource, body
+from ._base import NOT_GIVEN, NotGiven, Resource, body, operation
 
 __all__ = ["CompanyResource"]
 
@@ -11,10 +11,12 @@ __all__ = ["CompanyResource"]
 class CompanyResource(Resource):
     """``harvest.company``: get and update (Harvest has no list, create or delete)."""
 
+    @operation("GET", "/company")
     async def get(self) -> Company:
         """Retrieve the company of the authenticated user's account."""
         return await self._get(Company, "company")
 
+    @operation("PATCH", "/company")
     async def update(
         self,
         *,

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from .._errors import InvalidRequestError
 from .._pagination import Paginator
 from ..models.projects import Project, TaskAssignment, UserAssignment
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, query
+from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
 
 __all__ = ["BillBy", "BudgetBy", "Projects"]
 
@@ -48,6 +48,7 @@ class Projects(Resource):
 
     # -- projects -------------------------------------------------------------------
 
+    @operation("GET", "/projects")
     def list(
         self,
         *,
@@ -73,10 +74,12 @@ class Projects(Resource):
         )
         return self._paginate("projects", "projects", Project, params)
 
+    @operation("GET", "/projects/{projectId}")
     async def get(self, project_id: int) -> Project:
         """Retrieve one project."""
         return await self._get(Project, f"projects/{check_id(project_id, 'project_id')}")
 
+    @operation("POST", "/projects")
     async def create(
         self,
         *,
@@ -144,6 +147,7 @@ class Projects(Resource):
         )
         return await self._create(Project, "projects", fields)
 
+    @operation("PATCH", "/projects/{projectId}")
     async def update(
         self,
         project_id: int,
@@ -212,6 +216,7 @@ class Projects(Resource):
         )
         return await self._update(Project, f"projects/{pid}", fields)
 
+    @operation("DELETE", "/projects/{projectId}")
     async def delete(self, project_id: int) -> None:
         """Delete a project with its time entries and expenses (invoices are kept).
 
@@ -221,6 +226,7 @@ class Projects(Resource):
 
     # -- user assignments -------------------------------------------------------------
 
+    @operation("GET", "/projects/{projectId}/user_assignments")
     def user_assignments(
         self,
         project_id: int,
@@ -251,6 +257,7 @@ class Projects(Resource):
             f"projects/{pid}/user_assignments", "user_assignments", UserAssignment, params
         )
 
+    @operation("GET", "/projects/{projectId}/user_assignments/{userAssignmentId}")
     async def get_user_assignment(
         self, project_id: int, user_assignment_id: int
     ) -> UserAssignment:
@@ -259,6 +266,7 @@ class Projects(Resource):
         aid = check_id(user_assignment_id, "user_assignment_id")
         return await self._get(UserAssignment, f"projects/{pid}/user_assignments/{aid}")
 
+    @operation("POST", "/projects/{projectId}/user_assignments")
     async def create_user_assignment(
         self,
         project_id: int,
@@ -289,6 +297,7 @@ class Projects(Resource):
         )
         return await self._create(UserAssignment, f"projects/{pid}/user_assignments", fields)
 
+    @operation("PATCH", "/projects/{projectId}/user_assignments/{userAssignmentId}")
     async def update_user_assignment(
         self,
         project_id: int,
@@ -321,6 +330,7 @@ class Projects(Resource):
             UserAssignment, f"projects/{pid}/user_assignments/{aid}", fields
         )
 
+    @operation("DELETE", "/projects/{projectId}/user_assignments/{userAssignmentId}")
     async def delete_user_assignment(self, project_id: int, user_assignment_id: int) -> None:
         """Delete a user assignment (only one with no time entries or expenses)."""
         pid = check_id(project_id, "project_id")
@@ -329,6 +339,7 @@ class Projects(Resource):
 
     # -- task assignments -------------------------------------------------------------
 
+    @operation("GET", "/projects/{projectId}/task_assignments")
     def task_assignments(
         self,
         project_id: int,
@@ -354,6 +365,7 @@ class Projects(Resource):
             f"projects/{pid}/task_assignments", "task_assignments", TaskAssignment, params
         )
 
+    @operation("GET", "/projects/{projectId}/task_assignments/{taskAssignmentId}")
     async def get_task_assignment(
         self, project_id: int, task_assignment_id: int
     ) -> TaskAssignment:
@@ -362,6 +374,7 @@ class Projects(Resource):
         aid = check_id(task_assignment_id, "task_assignment_id")
         return await self._get(TaskAssignment, f"projects/{pid}/task_assignments/{aid}")
 
+    @operation("POST", "/projects/{projectId}/task_assignments")
     async def create_task_assignment(
         self,
         project_id: int,
@@ -389,6 +402,7 @@ class Projects(Resource):
         )
         return await self._create(TaskAssignment, f"projects/{pid}/task_assignments", fields)
 
+    @operation("PATCH", "/projects/{projectId}/task_assignments/{taskAssignmentId}")
     async def update_task_assignment(
         self,
         project_id: int,
@@ -418,6 +432,7 @@ class Projects(Resource):
             TaskAssignment, f"projects/{pid}/task_assignments/{aid}", fields
         )
 
+    @operation("DELETE", "/projects/{projectId}/task_assignments/{taskAssignmentId}")
     async def delete_task_assignment(self, project_id: int, task_assignment_id: int) -> None:
         """Delete a task assignment (only one with no time entries or expenses)."""
         pid = check_id(project_id, "project_id")

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from .._pagination import Paginator
 from ..models.tasks import Task
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, query
+from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
 
 __all__ = ["Tasks"]
 
@@ -17,6 +17,7 @@ Number = Decimal | int | str | float
 class Tasks(Resource):
     """``harvest.tasks``: list, get, create, update, delete."""
 
+    @operation("GET", "/tasks")
     def list(
         self,
         *,
@@ -37,10 +38,12 @@ class Tasks(Resource):
         params = query(is_active=is_active, updated_since=updated_since, per_page=per_page)
         return self._paginate("tasks", "tasks", Task, params)
 
+    @operation("GET", "/tasks/{taskId}")
     async def get(self, task_id: int) -> Task:
         """Retrieve one task."""
         return await self._get(Task, f"tasks/{check_id(task_id, 'task_id')}")
 
+    @operation("POST", "/tasks")
     async def create(
         self,
         *,
@@ -68,6 +71,7 @@ class Tasks(Resource):
         )
         return await self._create(Task, "tasks", fields)
 
+    @operation("PATCH", "/tasks/{taskId}")
     async def update(
         self,
         task_id: int,
@@ -96,6 +100,7 @@ class Tasks(Resource):
         )
         return await self._update(Task, f"tasks/{tid}", fields)
 
+    @operation("DELETE", "/tasks/{taskId}")
     async def delete(self, task_id: int) -> None:
         """Delete a task (only one with no time entries)."""
         await self._delete(f"tasks/{check_id(task_id, 'task_id')}")

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from .._errors import InvalidRequestError
 from .._pagination import Paginator
 from ..models.time_entries import TimeEntry
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, query
+from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
 
 __all__ = ["TimeEntries"]
 
@@ -60,6 +60,7 @@ def _check_time_fields(
 class TimeEntries(Resource):
     """``harvest.time_entries``: list, get, create, update, delete, stop, restart."""
 
+    @operation("GET", "/time_entries")
     def list(
         self,
         *,
@@ -110,10 +111,12 @@ class TimeEntries(Resource):
         )
         return self._paginate("time_entries", "time_entries", TimeEntry, params)
 
+    @operation("GET", "/time_entries/{timeEntryId}")
     async def get(self, time_entry_id: int) -> TimeEntry:
         """Retrieve one time entry."""
         return await self._get(TimeEntry, f"time_entries/{check_id(time_entry_id)}")
 
+    @operation("POST", "/time_entries")
     async def create(
         self,
         *,
@@ -151,6 +154,7 @@ class TimeEntries(Resource):
         )
         return await self._create(TimeEntry, "time_entries", fields)
 
+    @operation("POST", "/time_entries")
     async def create_by_duration(
         self,
         *,
@@ -178,6 +182,7 @@ class TimeEntries(Resource):
             user_id=user_id, notes=notes, external_reference=external_reference,
         )
 
+    @operation("POST", "/time_entries")
     async def create_by_start_end(
         self,
         *,
@@ -208,6 +213,7 @@ class TimeEntries(Resource):
             notes=notes, external_reference=external_reference,
         )
 
+    @operation("PATCH", "/time_entries/{timeEntryId}")
     async def update(
         self,
         time_entry_id: int,
@@ -243,20 +249,24 @@ class TimeEntries(Resource):
         )
         return await self._update(TimeEntry, f"time_entries/{entry_id}", fields)
 
+    @operation("DELETE", "/time_entries/{timeEntryId}")
     async def delete(self, time_entry_id: int) -> None:
         """Delete a time entry (only possible while it is not closed or invoiced)."""
         await self._delete(f"time_entries/{check_id(time_entry_id, 'time_entry_id')}")
 
+    @operation("DELETE", "/time_entries/{timeEntryId}/external_reference")
     async def delete_external_reference(self, time_entry_id: int) -> None:
         """Remove the external reference of a time entry."""
         entry_id = check_id(time_entry_id, "time_entry_id")
         await self._delete(f"time_entries/{entry_id}/external_reference")
 
+    @operation("PATCH", "/time_entries/{timeEntryId}/stop")
     async def stop(self, time_entry_id: int) -> TimeEntry:
         """Stop a running timer. Never re-sent once it may have reached Harvest."""
         entry_id = check_id(time_entry_id, "time_entry_id")
         return await self._action(TimeEntry, "PATCH", f"time_entries/{entry_id}/stop")
 
+    @operation("PATCH", "/time_entries/{timeEntryId}/restart")
     async def restart(self, time_entry_id: int) -> TimeEntry:
         """Restart a stopped timer. Never re-sent once it may have reached Harvest."""
         entry_id = check_id(time_entry_id, "time_entry_id")

@@ -20,7 +20,7 @@ from .._converter import decode_many
 from .._errors import DecodeError, InvalidRequestError
 from .._pagination import Paginator
 from ..models.users import BillableRate, CostRate, ProjectAssignment, Teammate, User
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, query
+from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
 
 __all__ = ["Users"]
 
@@ -49,10 +49,12 @@ class Users(Resource):
 
     # -- users ------------------------------------------------------------------------
 
+    @operation("GET", "/users/me")
     async def me(self) -> User:
         """Retrieve the currently authenticated user."""
         return await self._get(User, "users/me")
 
+    @operation("GET", "/users")
     def list(
         self,
         *,
@@ -73,10 +75,12 @@ class Users(Resource):
         params = query(is_active=is_active, updated_since=updated_since, per_page=per_page)
         return self._paginate("users", "users", User, params)
 
+    @operation("GET", "/users/{userId}")
     async def get(self, user_id: int) -> User:
         """Retrieve one user (use :meth:`me` for the authenticated user)."""
         return await self._get(User, f"users/{check_id(user_id, 'user_id')}")
 
+    @operation("POST", "/users")
     async def create(
         self,
         *,
@@ -126,6 +130,7 @@ class Users(Resource):
         )
         return await self._create(User, "users", fields)
 
+    @operation("PATCH", "/users/{userId}")
     async def update(
         self,
         user_id: int,
@@ -174,12 +179,14 @@ class Users(Resource):
         )
         return await self._update(User, f"users/{uid}", fields)
 
+    @operation("DELETE", "/users/{userId}")
     async def delete(self, user_id: int) -> None:
         """Delete a user (only one with no time entries or expenses; archive instead)."""
         await self._delete(f"users/{check_id(user_id, 'user_id')}")
 
     # -- project assignments ----------------------------------------------------------
 
+    @operation("GET", "/users/me/project_assignments")
     def my_project_assignments(
         self, *, per_page: int | NotGiven = NOT_GIVEN
     ) -> Paginator[ProjectAssignment]:
@@ -197,6 +204,7 @@ class Users(Resource):
             "users/me/project_assignments", "project_assignments", ProjectAssignment, params
         )
 
+    @operation("GET", "/users/{userId}/project_assignments")
     def project_assignments(
         self,
         user_id: int,
@@ -224,6 +232,7 @@ class Users(Resource):
 
     # -- billable rates ---------------------------------------------------------------
 
+    @operation("GET", "/users/{userId}/billable_rates")
     def billable_rates(
         self, user_id: int, *, per_page: int | NotGiven = NOT_GIVEN
     ) -> Paginator[BillableRate]:
@@ -242,12 +251,14 @@ class Users(Resource):
             f"users/{uid}/billable_rates", "billable_rates", BillableRate, params
         )
 
+    @operation("GET", "/users/{userId}/billable_rates/{billableRateId}")
     async def get_billable_rate(self, user_id: int, billable_rate_id: int) -> BillableRate:
         """Retrieve one billable rate of a user."""
         uid = check_id(user_id, "user_id")
         rid = check_id(billable_rate_id, "billable_rate_id")
         return await self._get(BillableRate, f"users/{uid}/billable_rates/{rid}")
 
+    @operation("POST", "/users/{userId}/billable_rates")
     async def create_billable_rate(
         self,
         user_id: int,
@@ -268,6 +279,7 @@ class Users(Resource):
 
     # -- cost rates -------------------------------------------------------------------
 
+    @operation("GET", "/users/{userId}/cost_rates")
     def cost_rates(
         self, user_id: int, *, per_page: int | NotGiven = NOT_GIVEN
     ) -> Paginator[CostRate]:
@@ -284,12 +296,14 @@ class Users(Resource):
         params = query(per_page=per_page)
         return self._paginate(f"users/{uid}/cost_rates", "cost_rates", CostRate, params)
 
+    @operation("GET", "/users/{userId}/cost_rates/{costRateId}")
     async def get_cost_rate(self, user_id: int, cost_rate_id: int) -> CostRate:
         """Retrieve one cost rate of a user."""
         uid = check_id(user_id, "user_id")
         rid = check_id(cost_rate_id, "cost_rate_id")
         return await self._get(CostRate, f"users/{uid}/cost_rates/{rid}")
 
+    @operation("POST", "/users/{userId}/cost_rates")
     async def create_cost_rate(
         self,
         user_id: int,
@@ -310,6 +324,7 @@ class Users(Resource):
 
     # -- teammates --------------------------------------------------------------------
 
+    @operation("GET", "/users/{userId}/teammates")
     def teammates(
         self, user_id: int, *, per_page: int | NotGiven = NOT_GIVEN
     ) -> Paginator[Teammate]:
@@ -326,6 +341,7 @@ class Users(Resource):
         params = query(per_page=per_page)
         return self._paginate(f"users/{uid}/teammates", "teammates", Teammate, params)
 
+    @operation("PATCH", "/users/{userId}/teammates")
     async def update_teammates(
         self, user_id: int, *, teammate_ids: Sequence[int]
     ) -> builtins.list[Teammate]:

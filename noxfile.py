@@ -1,0 +1,45 @@
+"""Sessions: tests, lint (ruff), typecheck (mypy --strict), docs, bench."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = ["3.11"]
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-q", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff on the package, tests and benchmarks."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", "harvest_async", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    session.install("-e", ".[test]", "mypy>=1.11")
+    session.run("mypy", "--strict", "harvest_async")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Check that docs/coverage.md matches the code."""
+    session.install("-e", ".")
+    session.run("python", "-m", "harvest_async._coverage", "--check")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the simulator; results go to benchmarks/RESULTS.md."""
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/run.py", *session.posargs)
