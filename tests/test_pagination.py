@@ -56,7 +56,8 @@ async def test_page_based_list_follows_links_next() -> None:
     pages = [p async for p in pager.pages()]
     assert [p.items for p in pages] == [[1, 2], [3]]
     assert [(p.page, p.total_pages, p.total_entries) for p in pages] == [(1, 2, 3), (2, 2, 3)]
-    assert pages[0].next_url == "u?page=2" and pages[1].next_url is None
+    assert pages[0].next_url == "u?page=2"
+    assert pages[1].next_url is None
     assert fetch.calls == [None, "u?page=2"]
 
 
@@ -71,7 +72,8 @@ async def test_cursor_based_list_follows_links_next_and_total_may_be_none() -> N
     assert await pager.collect() == [1, 2, 3, 4, 5]  # re-iterable: starts over
     assert fetch.calls.count(None) == 2
     pages = [p async for p in pager.pages()]
-    assert pages[1].total_entries is None and pages[1].page is None
+    assert pages[1].total_entries is None
+    assert pages[1].page is None
 
 
 async def test_only_the_current_page_is_held() -> None:
