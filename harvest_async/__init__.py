@@ -11,6 +11,8 @@ Quick start::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._client import DEFAULT_BASE_URL, HarvestClient
 from ._converter import make_converter
 from ._errors import (
@@ -32,6 +34,18 @@ from ._pagination import Page, Paginator
 from ._ratelimit import RateLimiter, SupportsAcquire, TokenBucket
 from ._version import __version__
 from .resources._base import NOT_GIVEN, NotGiven
+from .resources.reports import split_timeframe
+
+if TYPE_CHECKING:  # imported on first use: harvest_async itself never needs redis
+    from ._redis_ratelimit import RedisRateLimiter as RedisRateLimiter
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedisRateLimiter":  # extra: pip install 'harvest_async[redis]'
+        from ._redis_ratelimit import RedisRateLimiter
+
+        return RedisRateLimiter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -58,4 +72,5 @@ __all__ = [
     "ValidationError",
     "__version__",
     "make_converter",
+    "split_timeframe",
 ]

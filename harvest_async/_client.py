@@ -11,15 +11,27 @@ from ._ratelimit import SupportsAcquire, TokenBucket
 from ._requester import Requester
 from ._transport import Transport, check_base_url, check_header_value
 from ._version import PROJECT_URL, __version__
+from .resources.assignments import TaskAssignmentsResource, UserAssignmentsResource
 from .resources.clients import Clients
 from .resources.company import CompanyResource
+from .resources.contacts import Contacts
+from .resources.estimate_item_categories import EstimateItemCategories
+from .resources.estimates import Estimates
+from .resources.expense_categories import ExpenseCategories
+from .resources.expenses import Expenses
+from .resources.invoice_item_categories import InvoiceItemCategories
+from .resources.invoices import Invoices
 from .resources.projects import Projects
+from .resources.reports import Reports
+from .resources.roles import Roles
 from .resources.tasks import Tasks
 from .resources.time_entries import TimeEntries
 from .resources.users import Users
 
 if TYPE_CHECKING:
     import aiohttp
+
+    from ._oauth import TokenProvider
 
 __all__ = ["DEFAULT_BASE_URL", "HarvestClient"]
 
@@ -72,14 +84,23 @@ class HarvestClient:
         max_retries: int = 5,
         timeout: float = 30.0,
         session: aiohttp.ClientSession | None = None,
+        token_provider: TokenProvider | None = None,
     ) -> None:
-        token = access_token if access_token is not None else os.environ.get(TOKEN_ENV)
-        if not token:
-            raise ConfigurationError(
-                f"no access token: pass access_token= or set ${TOKEN_ENV}"
-            )
-        if not isinstance(token, str):
-            raise ConfigurationError("access_token must be a string")
+        token = ""  # stays empty with a token_provider: each request gets its token
+        if token_provider is not None:
+            if access_token is not None:
+                raise ConfigurationError("give access_token or token_provider, not both")
+            if not all(callable(getattr(token_provider, m, None)) for m in ("token", "refresh")):
+                raise ConfigurationError("token_provider must have token() and refresh()")
+        else:
+            given = access_token if access_token is not None else os.environ.get(TOKEN_ENV)
+            if not given:
+                raise ConfigurationError(
+                    f"no access token: pass access_token= or set ${TOKEN_ENV}"
+                )
+            if not isinstance(given, str):
+                raise ConfigurationError("access_token must be a string")
+            token = given
         account = account_id if account_id is not None else os.environ.get(ACCOUNT_ENV)
         if account is None or account == "":
             raise ConfigurationError(
@@ -114,7 +135,7 @@ class HarvestClient:
         )
         self._transport = Transport(
             headers={
-                "Authorization": f"Bearer {token}",
+                **({"Authorization": f"Bearer {token}"} if token else {}),
                 "Harvest-Account-Id": account_text,
                 "User-Agent": agent,
                 "Accept": "application/json",
@@ -128,6 +149,7 @@ class HarvestClient:
             rate_limiter=self.rate_limiter,
             reports_rate_limiter=self.reports_rate_limiter,
             max_retries=max_retries,
+            token_provider=token_provider,
         )
         r = self._requester
         self.time_entries = TimeEntries(r)
@@ -136,6 +158,26 @@ class HarvestClient:
         self.tasks = Tasks(r)
         self.users = Users(r)
         self.company = CompanyResource(r)
+        self.reports = Reports(r)
+        self.invoices = Invoices(r)
+        self.invoice_item_categories = InvoiceItemCategories(r)
+        self.estimates = Estimates(r)
+        self.estimate_item_categories = EstimateItemCategories(r)
+        self.expenses = Expenses(r)
+        self.expense_categories = ExpenseCategories(r)
+        self.contacts = Contacts(r)
+        self.roles = Roles(r)
+        self.task_assignments = TaskAssignmentsResource(r)
+        self.user_assignments = UserAssignmentsResource(r)
+
+    @classmethod
+    def from_oauth(
+        cls, session: TokenProvider, account_id: str | int | None = None, **kwargs: Any
+    ) -> HarvestClient:
+        """A client whose token comes from ``session`` (an ``OAuthSession``): refreshed
+        before it expires, and once after a 401 (the request is then re-sent once).
+        """
+        return cls(account_id=account_id, token_provider=session, **kwargs)
 
     def __repr__(self) -> str:
         return (

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tenacity
 from yarl import URL
 
 from ._errors import (
     APIError,
+    AuthenticationError,
     DecodeError,
     HarvestError,
     NotFoundError,
@@ -25,11 +26,15 @@ from ._errors import (
 )
 from ._ratelimit import SupportsAcquire
 from ._transport import (
+    ClientClosedError,
     ConnectionNotMadeError,
     FormFile,
     Transport,
     decipher_response,
 )
+
+if TYPE_CHECKING:
+    from ._oauth import TokenProvider
 
 __all__ = ["Requester"]
 
@@ -47,6 +52,8 @@ def _may_retry(exc: BaseException, *, replay_safe: bool) -> bool:
     every transport failure. Others (POST, timer stop/restart) retry only where the
     request certainly did not reach Harvest: a 429 or a connection never made.
     """
+    if isinstance(exc, ClientClosedError):
+        return False
     if isinstance(exc, (RateLimitError, ConnectionNotMadeError)):
         return True
     if not replay_safe:
@@ -95,6 +102,7 @@ class Requester:
         max_retries: int,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
+        token_provider: TokenProvider | None = None,
     ) -> None:
         self.transport = transport
         self.base_url = base_url
@@ -103,6 +111,7 @@ class Requester:
         self.reports_rate_limiter = reports_rate_limiter
         self.max_retries = max_retries
         self._wait = _Wait(backoff_initial, backoff_max)
+        self.token_provider = token_provider
 
     def url_for(self, path: str) -> str:
         """Absolute URL of an API path such as ``time_entries/1``."""
@@ -139,6 +148,7 @@ class Requester:
         json_body: Any = None,
         form: Mapping[str, str | FormFile] | None = None,
         replay_safe: bool | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send a request with retries and return its decoded JSON (``None`` if empty).
 
@@ -152,6 +162,37 @@ class Requester:
             replay_safe: Whether the request may be re-sent after it may have been
                 processed; defaults to ``method != "POST"``.
         """
+        provider = self.token_provider
+        if provider is None:
+            return await self._request(method, path, url=url, params=params,
+                                       json_body=json_body, form=form,
+                                       replay_safe=replay_safe, headers=headers)
+        # OAuth2: the provider's token (refreshed before expiry); after a 401 (which
+        # Harvest did not process, so even a POST may go again) refresh once, resend once.
+        token = await provider.token()
+        try:
+            return await self._request(method, path, url=url, params=params,
+                                       json_body=json_body, form=form, replay_safe=replay_safe,
+                                       headers={**(headers or {}),
+                                                "Authorization": f"Bearer {token}"})
+        except AuthenticationError:
+            token = await provider.refresh(stale=token)
+        return await self._request(method, path, url=url, params=params, json_body=json_body,
+                                   form=form, replay_safe=replay_safe,
+                                   headers={**(headers or {}), "Authorization": f"Bearer {token}"})
+
+    async def _request(
+        self,
+        method: str,
+        path: str | None,
+        *,
+        url: str | None,
+        params: Sequence[tuple[str, str]] | None,
+        json_body: Any,
+        form: Mapping[str, str | FormFile] | None,
+        replay_safe: bool | None,
+        headers: Mapping[str, str] | None,
+    ) -> Any:
         target = url if url is not None else self.url_for(path or "")
         safe = replay_safe if replay_safe is not None else method != "POST"
         limiter = self._limiter_for(target)
@@ -163,7 +204,8 @@ class Requester:
             handle = await limiter.acquire()
             try:
                 raw = await self.transport.send(
-                    method, target, params=params, json_body=json_body, form=form
+                    method, target, params=params, json_body=json_body, form=form,
+                    headers=headers,
                 )
             finally:
                 if release is not None:

@@ -35,6 +35,7 @@ from ._errors import (
 )
 
 __all__ = [
+    "ClientClosedError",
     "ConnectionNotMadeError",
     "FormFile",
     "RawResponse",
@@ -63,6 +64,10 @@ _STATUS_ERRORS: dict[int, type[APIError]] = {
 
 class ConnectionNotMadeError(TransportError):
     """No connection was made: the request certainly did not reach Harvest."""
+
+
+class ClientClosedError(TransportError):
+    """The client was closed (``aclose()``); nothing was sent."""
 
 
 class RequestMayHaveBeenSent(TransportError):
@@ -275,7 +280,7 @@ class Transport:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise TransportError("the client is closed")
+            raise ClientClosedError("the client is closed")
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._connection_limit),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -266,11 +267,16 @@ async def test_caller_session_is_used_and_left_open(mock: aioresponses) -> None:
         assert not session.closed
 
 
-async def test_closed_client_refuses_requests(mock: aioresponses) -> None:
+@pytest.mark.looptime
+async def test_closed_client_refuses_requests_without_retrying(mock: aioresponses) -> None:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
     client = ha.HarvestClient(access_token=TOKEN, account_id=ACCOUNT)
     await client.aclose()
     with pytest.raises(ha.TransportError, match="closed"):
         await client.users.me()
+    assert sent_requests(mock) == []
+    assert loop.time() == start  # no backoff: a closed client is not retried
 
 
 def test_form_file_is_plain_data() -> None:

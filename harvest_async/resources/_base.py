@@ -85,7 +85,7 @@ _BOOL_PREFIXES = ("is_", "has_", "wants_", "use_", "notify_", "show_", "send_", 
                   "include_", "budget_is_")
 _BOOL_NAMES = frozenset(
     {"billable", "active", "billable_by_default", "cost_budget_include_expenses",
-     "delete_receipt", "thank_you", "taxed", "taxed2", "budgeted"}
+     "delete_receipt", "thank_you", "reminder", "taxed", "taxed2", "budgeted"}
 )
 _INT_NAMES = frozenset({"weekly_capacity", "per_page", "page"})
 _DECIMAL_NAMES = frozenset(

@@ -1,0 +1,507 @@
+"""One Harvest rate limit shared through Redis by many processes and hosts.
+
+Harvest counts every request made with an account's token against one budget (100
+requests per 15 seconds, 100 per 15 minutes for reports), whichever process sends it:
+https://help.getharvest.com/api-v2/introduction/overview/general/#rate-limiting. An
+in-process :class:`~harvest_async.TokenBucket` per worker lets N workers send N times the
+limit; :class:`RedisRateLimiter` keeps the slots in Redis instead, so every worker that
+uses the same Redis and ``key`` shares one budget with the same guarantee.
+
+Keys (``K`` is the ``key`` given; the braces make it a Redis Cluster hash tag, so both
+keys live in one slot):
+
+- ``{K}:slots``: a sorted set of slot ids (``host:pid:random``) scored by the Redis
+  server time, in microseconds, at which each slot stops counting: ``acquire`` adds it
+  with ``now + lease`` (a worker that dies mid-request frees it when the lease ends),
+  ``release`` moves it to ``now + period``. Members whose score has passed are purged.
+- ``{K}:pause``: the server time (microseconds) until which nothing is admitted.
+
+Every update is one Lua script (``EVALSHA``, re-loaded on ``NOSCRIPT``) that reads the
+clock with ``redis.call('TIME')``: the workers' own clocks never matter. Both keys carry a
+TTL, so an idle budget removes itself. Needs Redis 5 or later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import secrets
+import socket
+from collections.abc import Coroutine, Sequence
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import urlsplit, urlunsplit
+
+from ._errors import ConfigurationError
+from ._ratelimit import SupportsAcquire
+from ._transport import ConnectionNotMadeError
+
+try:
+    import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import RedisError
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "RedisRateLimiter needs the redis package: pip install 'harvest_async[redis]'"
+    ) from exc
+
+__all__ = ["RedisRateLimiter", "RedisUnavailableError"]
+
+logger = logging.getLogger("harvest_async.redis")
+
+#: Longest sleep between two looks at Redis while waiting for a slot. The script's wait
+#: is a lower bound (an in-flight slot frees ``period`` after a release nobody can
+#: foresee), so a waiter looks again at least this often.
+MAX_POLL = 1.0
+
+_US = 1_000_000
+
+# KEYS: slots, pause. ARGV: capacity, lease_us, period_us, member.
+# Returns {1, now} granted; {0, wait_us} full; {2, wait_us} paused.
+_ACQUIRE = """
+local now_t = redis.call('TIME')
+local now = tonumber(now_t[1]) * 1000000 + tonumber(now_t[2])
+local capacity = tonumber(ARGV[1])
+local paused_until = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+if paused_until > now then
+  return {2, paused_until - now}
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local count = redis.call('ZCARD', KEYS[1])
+if count < capacity then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[4])
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  redis.call('PEXPIRE', KEYS[1], math.ceil((tonumber(last[2]) - now) / 1000) + 1000)
+  return {1, now}
+end
+local kth = redis.call('ZRANGE', KEYS[1], count - capacity, count - capacity, 'WITHSCORES')
+local frees = math.min(tonumber(kth[2]), now + tonumber(ARGV[3]))
+return {0, math.max(frees - now, 1)}
+"""
+
+# KEYS: slots. ARGV: period_us, member. The slot counts for ``period`` from now; if its
+# lease ran out meanwhile it is added back (the request did happen).
+_RELEASE = """
+local now_t = redis.call('TIME')
+local now = tonumber(now_t[1]) * 1000000 + tonumber(now_t[2])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIRE', KEYS[1], math.ceil((tonumber(last[2]) - now) / 1000) + 1000)
+return 1
+"""
+
+# KEYS: pause. ARGV: seconds_us. Pause until max(existing, now + seconds).
+# Returns the pause left, in microseconds.
+_PAUSE = """
+local now_t = redis.call('TIME')
+local now = tonumber(now_t[1]) * 1000000 + tonumber(now_t[2])
+local want = now + tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if want > current then
+  redis.call('SET', KEYS[1], string.format('%.0f', want),
+             'PX', math.ceil((want - now) / 1000) + 1000)
+  current = want
+end
+return current - now
+"""
+
+# KEYS: slots. Returns the number of slots counted now.
+_COUNT = """
+local now_t = redis.call('TIME')
+local now = tonumber(now_t[1]) * 1000000 + tonumber(now_t[2])
+return redis.call('ZCOUNT', KEYS[1], '(' .. string.format('%.0f', now), '+inf')
+"""
+
+
+class RedisUnavailableError(ConnectionNotMadeError):
+    """Redis could not be reached (or answered an error): no request was sent.
+
+    A :class:`~harvest_async.TransportError`; the client retries it like a connection
+    that was never made.
+    """
+
+
+class _RedisSlot:
+    __slots__ = ("limiter", "member", "released")
+
+    def __init__(self, limiter: RedisRateLimiter, member: str) -> None:
+        self.limiter = limiter
+        self.member = member
+        self.released = False
+
+    def __repr__(self) -> str:
+        return f"<redis slot {self.member} released={self.released}>"
+
+
+class _FallbackSlot:
+    __slots__ = ("inner", "limiter", "released")
+
+    def __init__(self, limiter: RedisRateLimiter, inner: Any) -> None:
+        self.limiter = limiter
+        self.inner = inner
+        self.released = False
+
+    def __repr__(self) -> str:
+        return f"<fallback slot released={self.released}>"
+
+
+def _positive(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def _redact(url: str) -> str:
+    """The URL without its password (and without a query that may carry one)."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    except ValueError:
+        return "<redis URL>"
+
+
+def _describe_client(client: Any) -> str:
+    try:
+        kwargs = client.connection_pool.connection_kwargs
+        if "path" in kwargs:
+            return f"unix://{kwargs['path']}"
+        return f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
+    except AttributeError:
+        return type(client).__name__
+
+
+class RedisRateLimiter:
+    """Never more than ``capacity`` requests in any rolling window of ``period`` seconds,
+    for every process and host that uses the same Redis and ``key``.
+
+    The same guarantee as :class:`~harvest_async.TokenBucket`, with the slots kept in
+    Redis: a slot is held from :meth:`acquire` (before the request is sent) until
+    ``period`` seconds after :meth:`release` (its response arrived or it failed), on the
+    Redis server's clock. A 429 seen by any worker (:meth:`pause`) holds back all of
+    them. A worker that dies mid-request frees its slot when ``lease`` runs out. Callers
+    in one process wait in FIFO order; a cancelled waiter takes no slot.
+
+    Redis unreachable or slower than ``timeout``: :meth:`acquire` raises
+    :class:`RedisUnavailableError` (a :class:`~harvest_async.TransportError`), unless a
+    ``fallback`` limiter is given: then that local limiter admits requests (a warning is
+    logged once) until Redis answers again, tried every ``recheck`` seconds. Give it a
+    safe share of the limit, e.g. ``TokenBucket(capacity // workers, period)``.
+
+    Args:
+        redis: A URL (``"redis://127.0.0.1:6379/0"``, ``rediss://``, ``unix://``), or a
+            ``redis.asyncio.Redis`` you own (never closed by this limiter).
+        key: Names the budget, e.g. ``"harvest:123456:general"``; the reports budget
+            is a second limiter with its own key.
+        capacity: Requests allowed per window (Harvest: 100).
+        period: Window length in seconds (Harvest: 15.0; reports: 900.0).
+        lease: Seconds after :meth:`acquire` at which a slot never released frees
+            itself (a crashed worker). At least ``period``; it should exceed the
+            client's ``timeout`` plus ``period``. Default ``period + 60``.
+        fallback: A local limiter to use while Redis is unreachable; default none
+            (raise instead).
+        timeout: Seconds allowed for each Redis call.
+        recheck: While on the fallback, seconds between attempts to use Redis again.
+    """
+
+    def __init__(
+        self,
+        redis: str | aioredis.Redis,
+        *,
+        key: str,
+        capacity: int = 100,
+        period: float = 15.0,
+        lease: float | None = None,
+        fallback: SupportsAcquire | None = None,
+        timeout: float = 2.0,
+        recheck: float = 5.0,
+    ) -> None:
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+            raise ConfigurationError(f"capacity must be a positive int, got {capacity!r}")
+        self.capacity = capacity
+        self.period = _positive("period", period)
+        self.lease = self.period + 60.0 if lease is None else _positive("lease", lease)
+        if self.lease < self.period:
+            raise ConfigurationError(
+                f"lease ({self.lease} s) must be at least period ({self.period} s): a slot "
+                "must count for a whole window even when its worker dies"
+            )
+        self.timeout = _positive("timeout", timeout)
+        self.recheck = _positive("recheck", recheck)
+        if not isinstance(key, str) or not key:
+            raise ConfigurationError(f"key must be a non-empty str, got {key!r}")
+        self.key = key
+        if fallback is not None and not callable(getattr(fallback, "acquire", None)):
+            raise ConfigurationError("fallback must have an async acquire() method")
+        self.fallback = fallback
+
+        self._owned: bool
+        if isinstance(redis, str):
+            self._where = _redact(redis)
+            try:
+                self._redis = aioredis.from_url(
+                    redis,
+                    socket_timeout=self.timeout,
+                    socket_connect_timeout=self.timeout,
+                    # One immediate retry (a pooled connection Redis dropped), no backoff:
+                    # an outage is reported at once, not after redis-py's own retries.
+                    retry=Retry(NoBackoff(), 1),
+                )
+            except ValueError as exc:
+                raise ConfigurationError(
+                    f"not a Redis URL: {self._where!r} ({type(exc).__name__})"
+                ) from None
+            self._owned = True
+        elif isinstance(redis, aioredis.Redis):
+            self._where = _describe_client(redis)
+            self._redis = redis
+            self._owned = False
+        else:
+            raise ConfigurationError(
+                f"redis must be a URL or a redis.asyncio.Redis, got {type(redis).__name__}"
+            )
+
+        self._slots_key = f"{{{key}}}:slots"
+        self._pause_key = f"{{{key}}}:pause"
+        self._acquire_script = self._redis.register_script(_ACQUIRE)
+        self._release_script = self._redis.register_script(_RELEASE)
+        self._pause_script = self._redis.register_script(_PAUSE)
+        self._count_script = self._redis.register_script(_COUNT)
+        self._member_prefix = f"{socket.gethostname()}:{os.getpid()}:"
+        self._lock = asyncio.Lock()
+        self._paused_until = float("-inf")  # loop time; this process's view of pause()
+        self._down_until: float | None = None  # loop time; on the fallback until then
+        self._background: set[asyncio.Task[Any]] = set()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return (
+            f"RedisRateLimiter(key={self.key!r}, capacity={self.capacity}, "
+            f"period={self.period}, redis={self._where!r})"
+        )
+
+    @property
+    def using_fallback(self) -> bool:
+        """Whether the fallback limiter is admitting requests (Redis was unreachable)."""
+        return self._down_until is not None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop; close the Redis connection if this limiter opened it from a URL.
+
+        A ``redis.asyncio.Redis`` given by the caller is left open.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=self.timeout)
+        if self._owned:
+            await self._redis.aclose()
+
+    # -- the protocol --------------------------------------------------------------
+
+    async def acquire(self) -> _RedisSlot | _FallbackSlot:
+        """Wait for a slot in the shared budget, FIFO behind this process's waiters.
+
+        Returns:
+            The handle to pass to :meth:`release` once the request has ended.
+
+        Raises:
+            RedisUnavailableError: Redis is unreachable and there is no ``fallback``.
+            RuntimeError: the limiter was closed.
+        """
+        self._check_open()
+        loop = asyncio.get_running_loop()
+        async with self._lock:
+            while True:
+                self._check_open()
+                now = loop.time()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now + _jitter(0.0))
+                    continue
+                if self._down_until is not None and now < self._down_until:
+                    return await self._acquire_fallback()
+                member = self._member_prefix + secrets.token_hex(8)
+                try:
+                    status, value = await self._run_acquire(member)
+                except RedisUnavailableError as exc:
+                    if self.fallback is None:
+                        raise
+                    self._enter_fallback(loop, exc)
+                    continue
+                if self._down_until is not None:
+                    self._down_until = None
+                    logger.info(
+                        "Redis at %s answers again: rate limit %r is shared again",
+                        self._where, self.key,
+                    )
+                if status == 1:
+                    return _RedisSlot(self, member)
+                wait = value / _US
+                if status == 0:
+                    wait = min(wait, MAX_POLL)
+                await asyncio.sleep(wait + _jitter(wait))
+
+    async def release(self, handle: Any) -> None:
+        """Mark the request's end: its slot counts for ``period`` seconds more.
+
+        Never raises for Redis trouble (the request is over; an unreleased slot frees
+        itself when its lease ends): it logs a warning instead.
+        """
+        if isinstance(handle, _FallbackSlot) and handle.limiter is self:
+            if handle.released:
+                return
+            handle.released = True
+            release = getattr(self.fallback, "release", None)
+            if release is not None:
+                await release(handle.inner)
+            return
+        if not isinstance(handle, _RedisSlot) or handle.limiter is not self:
+            raise ValueError("release() takes a handle returned by this limiter's acquire()")
+        if handle.released:
+            return
+        handle.released = True
+        if self._closed:
+            logger.debug("%r is closed: slot %s frees when its lease ends", self, handle.member)
+            return
+        # Shielded: a caller cancelled now must not leave the slot on its lease.
+        await asyncio.shield(self._spawn(self._release_remote(handle.member)))
+
+    async def pause(self, seconds: float) -> None:
+        """Hold back every acquisition, in every process sharing the key, for ``seconds``.
+
+        Extends a pause already in force, never shortens it. Also pauses this process
+        (and the fallback) even when Redis cannot be reached.
+        """
+        seconds = max(0.0, float(seconds))
+        if seconds == 0.0:
+            return
+        loop = asyncio.get_running_loop()
+        self._paused_until = max(self._paused_until, loop.time() + seconds)
+        fallback_pause = getattr(self.fallback, "pause", None)
+        if fallback_pause is not None:
+            await fallback_pause(seconds)
+        if self._closed or (self._down_until is not None and loop.time() < self._down_until):
+            return  # on the fallback: Redis was unreachable moments ago
+        try:
+            await self._call(self._pause_script, [self._pause_key], [round(seconds * _US)])
+        except RedisUnavailableError as exc:
+            logger.warning("could not share a pause of %r through Redis: %s", self.key, exc)
+
+    async def in_use(self) -> int:
+        """Slots the shared budget counts now (in flight plus ended within ``period``).
+
+        Raises:
+            RedisUnavailableError: Redis is unreachable.
+        """
+        return int(await self._call(self._count_script, [self._slots_key], []))
+
+    # -- internals -----------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"{self!r} is closed")
+
+    async def _call(self, script: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await script(keys=keys, args=args, client=self._redis)
+        except TimeoutError:
+            raise RedisUnavailableError(
+                f"Redis at {self._where} did not answer within {self.timeout} s "
+                f"(rate limit {self.key!r})"
+            ) from None
+        except (RedisError, OSError) as exc:
+            raise RedisUnavailableError(
+                f"cannot use Redis at {self._where} for rate limit {self.key!r}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    async def _run_acquire(self, member: str) -> tuple[int, int]:
+        args = [self.capacity, round(self.lease * _US), round(self.period * _US), member]
+        task = self._spawn(self._call(
+            self._acquire_script, [self._slots_key, self._pause_key], args
+        ))
+        try:
+            # Shielded, so a cancel never cuts a script's answer off mid-way.
+            result = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            # The script may yet grant the slot: nothing will be sent, so drop it.
+            self._spawn(self._discard_after(task, member))
+            raise
+        except RedisUnavailableError:
+            # A timeout may hide a granted slot.
+            self._spawn(self._discard(member))
+            raise
+        status, value = int(result[0]), int(result[1])
+        return status, value
+
+    async def _release_remote(self, member: str) -> None:
+        try:
+            await self._call(
+                self._release_script, [self._slots_key], [round(self.period * _US), member]
+            )
+        except RedisUnavailableError as exc:
+            logger.warning(
+                "could not release a rate-limit slot of %r (%s); it frees itself in at "
+                "most %.0f s", self.key, exc, self.lease,
+            )
+
+    async def _discard_after(self, task: asyncio.Task[Any], member: str) -> None:
+        try:
+            result = await task
+        except RedisUnavailableError:
+            pass
+        else:
+            if int(result[0]) != 1:
+                return
+        await self._discard(member)
+
+    async def _discard(self, member: str) -> None:
+        """Remove a slot whose request was never sent."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._redis.zrem(self._slots_key, member)
+        except (TimeoutError, RedisError, OSError) as exc:
+            logger.debug("could not drop unused slot %s of %r: %s", member, self.key, exc)
+
+    async def _acquire_fallback(self) -> _FallbackSlot:
+        assert self.fallback is not None
+        return _FallbackSlot(self, await self.fallback.acquire())
+
+    def _enter_fallback(self, loop: asyncio.AbstractEventLoop, exc: Exception) -> None:
+        if self._down_until is None:
+            logger.warning(
+                "%s; using the local fallback limiter %r until Redis answers again",
+                exc, self.fallback,
+            )
+        self._down_until = loop.time() + self.recheck
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+
+def _jitter(wait: float) -> float:
+    """A little randomness so processes woken together do not hit Redis together."""
+    return random.uniform(0.0, min(0.02, 0.002 + wait * 0.05))

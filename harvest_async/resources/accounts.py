@@ -1,0 +1,68 @@
+"""The accounts a token can reach, from Harvest ID (``GET /api/v2/accounts``).
+
+Harvest docs: https://help.getharvest.com/api-v2/authentication-api/authentication/authentication/.
+
+This resource runs over a :class:`~harvest_async.oauth.HarvestID` client (base URL
+``https://id.getharvest.com``), not over :class:`~harvest_async.HarvestClient`: the call
+carries the token being asked about as ``Authorization: Bearer`` and no
+``Harvest-Account-Id``. Use it as ``await harvest_id.accounts(access_token)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+
+from .._errors import InvalidRequestError
+from ..models.accounts import Accounts
+from ._base import Resource, operation
+
+__all__ = ["AccountsResource", "bearer", "extra_headers", "request_headers"]
+
+#: Headers the Harvest ID transport adds to the requests sent inside
+#: :func:`request_headers` (the requester has no per-request headers of its own).
+extra_headers: ContextVar[Mapping[str, str] | None] = ContextVar(
+    "harvest_async_extra_headers", default=None
+)
+
+
+@contextlib.contextmanager
+def request_headers(headers: Mapping[str, str]) -> Iterator[None]:
+    """Send ``headers`` with every request made (by this task) inside the block."""
+    token = extra_headers.set(dict(headers))
+    try:
+        yield
+    finally:
+        extra_headers.reset(token)
+
+
+def bearer(access_token: str) -> dict[str, str]:
+    """An ``Authorization`` header for a token; the error never shows the token."""
+    if not isinstance(access_token, str) or not access_token.strip():
+        raise InvalidRequestError("access_token must be a non-empty string")
+    if any(c in access_token for c in "\r\n\0"):
+        raise InvalidRequestError("access_token must not contain CR, LF or NUL characters")
+    return {"Authorization": f"Bearer {access_token}"}
+
+
+class AccountsResource(Resource):
+    """``harvest_id.accounts``: the Harvest ID user and the accounts a token can reach."""
+
+    @operation("GET", "id:/api/v2/accounts")
+    async def get(self, access_token: str) -> Accounts:
+        """The user a token belongs to and the Harvest and Forecast accounts it reaches.
+
+        Args:
+            access_token: An OAuth2 or personal access token (sent as ``Bearer``; never
+                shown in errors or logs).
+
+        Returns:
+            :class:`Accounts`: ``user`` and ``accounts`` (``id``, ``name``, ``product``).
+
+        Raises:
+            InvalidRequestError: an empty token, or one with CR/LF.
+            AuthenticationError: Harvest ID rejected the token (401).
+        """
+        with request_headers(bearer(access_token)):
+            return await self._get(Accounts, "api/v2/accounts")

@@ -1,0 +1,398 @@
+"""Estimates, with their line items and messages.
+
+Harvest docs:
+https://help.getharvest.com/api-v2/estimates-api/estimates/estimates/,
+https://help.getharvest.com/api-v2/estimates-api/estimates/estimate-messages/.
+
+Line items have no endpoints of their own: Harvest creates, changes and deletes them
+through the estimate's ``line_items`` array (an item without ``id`` is created, one with
+``id`` is changed, one with ``id`` and ``"_destroy": True`` is deleted). Use
+``line_items=`` on :meth:`Estimates.create` / :meth:`Estimates.update`, or the helpers
+:meth:`Estimates.create_line_items`, :meth:`Estimates.update_line_items` and
+:meth:`Estimates.delete_line_items`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Literal, Required, TypedDict
+
+from .._pagination import Paginator
+from ..models.estimates import Estimate, EstimateMessage
+from ._base import NOT_GIVEN, NotGiven, Resource, check_id, operation, query
+from ._base import body as make_body
+from .invoices import (
+    LineItemDeletion,
+    MessageRecipient,
+    _check_choice,
+    _deletions,
+    _line_items,
+    _message_fields,
+    _recipients,
+)
+
+__all__ = [
+    "EstimateEventType",
+    "EstimateLineItemChange",
+    "EstimateLineItemParams",
+    "EstimateState",
+    "Estimates",
+    "LineItemDeletion",
+    "MessageRecipient",
+    "NewEstimateLineItem",
+]
+
+Number = Decimal | int | str | float
+
+#: Estimate states a list can be filtered by.
+EstimateState = Literal["draft", "sent", "accepted", "declined"]
+#: ``event_type`` of an estimate message: mark accepted, declined, re-opened or sent.
+EstimateEventType = Literal["accept", "decline", "re-open", "send"]
+
+_STATES = ("draft", "sent", "accepted", "declined")
+_EVENT_TYPES = ("accept", "decline", "re-open", "send")
+_LINE_ITEM_FIELDS = ("kind", "description", "quantity", "unit_price", "taxed", "taxed2")
+
+
+class NewEstimateLineItem(TypedDict, total=False):
+    """A line item to add to an estimate (no ``id``)."""
+
+    kind: Required[str]
+    unit_price: Required[Number]
+    description: str | None
+    quantity: Number
+    taxed: bool
+    taxed2: bool
+
+
+class EstimateLineItemChange(TypedDict, total=False):
+    """Changes to an existing estimate line item, named by its ``id``."""
+
+    id: Required[int]
+    kind: str
+    description: str | None
+    quantity: Number
+    unit_price: Number
+    taxed: bool
+    taxed2: bool
+
+
+#: Any entry of an estimate's ``line_items`` array.
+EstimateLineItemParams = NewEstimateLineItem | EstimateLineItemChange | LineItemDeletion
+
+
+class Estimates(Resource):
+    """``harvest.estimates``: list, get, create, update, delete, line items and messages.
+
+    Line items: ``line_items=`` on :meth:`create` / :meth:`update`,
+    :meth:`create_line_items`, :meth:`update_line_items`, :meth:`delete_line_items`.
+    Messages: :meth:`messages`, :meth:`create_message`, :meth:`delete_message`, and the
+    events :meth:`mark_as_sent`, :meth:`accept`, :meth:`decline`, :meth:`reopen`.
+    """
+
+    # -- estimates --------------------------------------------------------------------
+
+    @operation("GET", "/estimates")
+    def list(
+        self,
+        *,
+        client_id: int | NotGiven = NOT_GIVEN,
+        updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
+        from_: dt.date | str | NotGiven = NOT_GIVEN,
+        to: dt.date | str | NotGiven = NOT_GIVEN,
+        state: EstimateState | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+    ) -> Paginator[Estimate]:
+        """List estimates, most recently issued first.
+
+        Args:
+            client_id: Only estimates of this client.
+            updated_since: Only estimates updated since this aware datetime.
+            from_: Only estimates with ``issue_date`` on or after this date.
+            to: Only estimates with ``issue_date`` on or before this date.
+            state: ``"draft"``, ``"sent"``, ``"accepted"`` or ``"declined"``.
+            per_page: Records per page, 1..2000 (Harvest's default 2000).
+
+        Returns:
+            A :class:`Paginator` of :class:`Estimate`; nothing is sent until iterated.
+        """
+        _check_choice("state", state, _STATES)
+        params = query(
+            client_id=client_id, updated_since=updated_since, from_=from_, to=to,
+            state=state, per_page=per_page,
+        )
+        return self._paginate("estimates", "estimates", Estimate, params)
+
+    @operation("GET", "/estimates/{estimateId}")
+    async def get(self, estimate_id: int) -> Estimate:
+        """Retrieve one estimate.
+
+        Args:
+            estimate_id: The estimate.
+        """
+        return await self._get(Estimate, f"estimates/{check_id(estimate_id, 'estimate_id')}")
+
+    @operation("POST", "/estimates")
+    async def create(
+        self,
+        *,
+        client_id: int,
+        number: str | NotGiven = NOT_GIVEN,
+        purchase_order: str | NotGiven | None = NOT_GIVEN,
+        tax: Number | NotGiven | None = NOT_GIVEN,
+        tax2: Number | NotGiven | None = NOT_GIVEN,
+        discount: Number | NotGiven | None = NOT_GIVEN,
+        subject: str | NotGiven | None = NOT_GIVEN,
+        notes: str | NotGiven | None = NOT_GIVEN,
+        currency: str | NotGiven = NOT_GIVEN,
+        issue_date: dt.date | str | NotGiven = NOT_GIVEN,
+        line_items: Sequence[NewEstimateLineItem] | NotGiven = NOT_GIVEN,
+    ) -> Estimate:
+        """Create an estimate.
+
+        Args:
+            client_id: The client the estimate is for.
+            number: Estimate number (default: generated).
+            purchase_order: The purchase order number.
+            tax: Tax percentage on the subtotal (``10.0`` for 10%).
+            tax2: Second tax percentage on the subtotal.
+            discount: Percentage subtracted from the subtotal.
+            subject: The estimate subject.
+            notes: Notes shown on the estimate.
+            currency: ISO 4217 currency code (default: the client's currency).
+            issue_date: Date issued (default: today).
+            line_items: New line items, each with ``kind`` and ``unit_price`` (and
+                optionally ``description``, ``quantity``, ``taxed``, ``taxed2``).
+        """
+        fields = make_body(
+            client_id=client_id, number=number, purchase_order=purchase_order, tax=tax,
+            tax2=tax2, discount=discount, subject=subject, notes=notes, currency=currency,
+            issue_date=issue_date,
+            line_items=_line_items(line_items, _LINE_ITEM_FIELDS, "new"),
+        )
+        return await self._create(Estimate, "estimates", fields)
+
+    @operation("PATCH", "/estimates/{estimateId}")
+    async def update(
+        self,
+        estimate_id: int,
+        *,
+        client_id: int | NotGiven = NOT_GIVEN,
+        number: str | NotGiven = NOT_GIVEN,
+        purchase_order: str | NotGiven | None = NOT_GIVEN,
+        tax: Number | NotGiven | None = NOT_GIVEN,
+        tax2: Number | NotGiven | None = NOT_GIVEN,
+        discount: Number | NotGiven | None = NOT_GIVEN,
+        subject: str | NotGiven | None = NOT_GIVEN,
+        notes: str | NotGiven | None = NOT_GIVEN,
+        currency: str | NotGiven = NOT_GIVEN,
+        issue_date: dt.date | str | NotGiven = NOT_GIVEN,
+        line_items: Sequence[EstimateLineItemParams] | NotGiven = NOT_GIVEN,
+    ) -> Estimate:
+        """Change the given fields of an estimate (only those are sent).
+
+        Args:
+            estimate_id: The estimate to change.
+            client_id: Move it to this client.
+            number: Estimate number.
+            purchase_order: The purchase order number.
+            tax: Tax percentage on the subtotal.
+            tax2: Second tax percentage on the subtotal.
+            discount: Percentage subtracted from the subtotal.
+            subject: The estimate subject.
+            notes: Notes shown on the estimate.
+            currency: ISO 4217 currency code.
+            issue_date: Date issued.
+            line_items: Line item changes: new items (no ``id``; ``kind`` and
+                ``unit_price`` required), changes (``id`` and the fields to change) and
+                deletions (``{"id": ..., "_destroy": True}``). Items not named stay.
+        """
+        eid = check_id(estimate_id, "estimate_id")
+        fields = make_body(
+            client_id=client_id, number=number, purchase_order=purchase_order, tax=tax,
+            tax2=tax2, discount=discount, subject=subject, notes=notes, currency=currency,
+            issue_date=issue_date,
+            line_items=_line_items(line_items, _LINE_ITEM_FIELDS, "any"),
+        )
+        return await self._update(Estimate, f"estimates/{eid}", fields)
+
+    @operation("DELETE", "/estimates/{estimateId}")
+    async def delete(self, estimate_id: int) -> None:
+        """Delete an estimate.
+
+        Args:
+            estimate_id: The estimate to delete.
+        """
+        await self._delete(f"estimates/{check_id(estimate_id, 'estimate_id')}")
+
+    # -- line items (through PATCH /estimates/{estimateId}) ---------------------------
+
+    @operation("PATCH", "/estimates/{estimateId}")
+    async def create_line_items(
+        self, estimate_id: int, *, line_items: Sequence[NewEstimateLineItem]
+    ) -> Estimate:
+        """Add line items to an estimate.
+
+        Args:
+            estimate_id: The estimate.
+            line_items: The new items, each with ``kind`` and ``unit_price`` (and
+                optionally ``description``, ``quantity``, ``taxed``, ``taxed2``).
+
+        Returns:
+            The updated :class:`Estimate`.
+        """
+        eid = check_id(estimate_id, "estimate_id")
+        items = _line_items(line_items, _LINE_ITEM_FIELDS, "new")
+        return await self._update(Estimate, f"estimates/{eid}", {"line_items": items})
+
+    @operation("PATCH", "/estimates/{estimateId}")
+    async def update_line_items(
+        self, estimate_id: int, *, line_items: Sequence[EstimateLineItemChange]
+    ) -> Estimate:
+        """Change line items of an estimate (only the fields given are sent).
+
+        Args:
+            estimate_id: The estimate.
+            line_items: One entry per item to change: its ``id`` and the fields to change.
+
+        Returns:
+            The updated :class:`Estimate`.
+        """
+        eid = check_id(estimate_id, "estimate_id")
+        items = _line_items(line_items, _LINE_ITEM_FIELDS, "change")
+        return await self._update(Estimate, f"estimates/{eid}", {"line_items": items})
+
+    @operation("PATCH", "/estimates/{estimateId}")
+    async def delete_line_items(
+        self, estimate_id: int, *, line_item_ids: Sequence[int]
+    ) -> Estimate:
+        """Delete line items of an estimate.
+
+        Args:
+            estimate_id: The estimate.
+            line_item_ids: The ids of the line items to delete.
+
+        Returns:
+            The updated :class:`Estimate`.
+        """
+        eid = check_id(estimate_id, "estimate_id")
+        items = _deletions(line_item_ids)
+        return await self._update(Estimate, f"estimates/{eid}", {"line_items": items})
+
+    # -- messages ---------------------------------------------------------------------
+
+    @operation("GET", "/estimates/{estimateId}/messages")
+    def messages(
+        self,
+        estimate_id: int,
+        *,
+        updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+    ) -> Paginator[EstimateMessage]:
+        """List the messages (and events) of one estimate.
+
+        Args:
+            estimate_id: The estimate.
+            updated_since: Only messages updated since this aware datetime.
+            per_page: Records per page, 1..2000.
+
+        Returns:
+            A :class:`Paginator` of :class:`EstimateMessage`; nothing is sent until
+            iterated.
+        """
+        eid = check_id(estimate_id, "estimate_id")
+        params = query(updated_since=updated_since, per_page=per_page)
+        return self._paginate(
+            f"estimates/{eid}/messages", "estimate_messages", EstimateMessage, params
+        )
+
+    @operation("POST", "/estimates/{estimateId}/messages")
+    async def create_message(
+        self,
+        estimate_id: int,
+        *,
+        recipients: Sequence[MessageRecipient] | NotGiven = NOT_GIVEN,
+        subject: str | NotGiven | None = NOT_GIVEN,
+        body: str | NotGiven | None = NOT_GIVEN,
+        send_me_a_copy: bool | NotGiven = NOT_GIVEN,
+        event_type: EstimateEventType | NotGiven | None = NOT_GIVEN,
+    ) -> EstimateMessage:
+        """Send a message about an estimate, or record an event on it.
+
+        Without ``event_type`` an email goes to ``recipients`` (required). With
+        ``event_type`` nothing is emailed and only the event is recorded: ``"accept"``,
+        ``"decline"``, ``"re-open"`` or ``"send"`` (marks a draft as sent); the message
+        fields must then be left out. See also :meth:`mark_as_sent`, :meth:`accept`,
+        :meth:`decline` and :meth:`reopen`.
+
+        Args:
+            estimate_id: The estimate.
+            recipients: ``[{"email": ..., "name": ...}]`` (``name`` optional).
+            subject: The message subject (default: Harvest's template).
+            body: The message body (default: Harvest's template).
+            send_me_a_copy: Send a copy to the current user.
+            event_type: ``"accept"``, ``"decline"``, ``"re-open"`` or ``"send"``.
+        """
+        eid = check_id(estimate_id, "estimate_id")
+        fields = _message_fields(
+            event_type, _EVENT_TYPES,
+            {
+                "recipients": _recipients(recipients), "subject": subject, "body": body,
+                "send_me_a_copy": send_me_a_copy,
+            },
+            call="estimates.create_message",
+        )
+        return await self._create(EstimateMessage, f"estimates/{eid}/messages", fields)
+
+    async def _event(self, estimate_id: int, event_type: EstimateEventType) -> EstimateMessage:
+        return await self.create_message(estimate_id, event_type=event_type)
+
+    @operation("POST", "/estimates/{estimateId}/messages")
+    async def mark_as_sent(self, estimate_id: int) -> EstimateMessage:
+        """Mark a draft estimate as sent (no email is sent).
+
+        Args:
+            estimate_id: The estimate.
+        """
+        return await self._event(estimate_id, "send")
+
+    @operation("POST", "/estimates/{estimateId}/messages")
+    async def accept(self, estimate_id: int) -> EstimateMessage:
+        """Mark an open estimate as accepted.
+
+        Args:
+            estimate_id: The estimate.
+        """
+        return await self._event(estimate_id, "accept")
+
+    @operation("POST", "/estimates/{estimateId}/messages")
+    async def decline(self, estimate_id: int) -> EstimateMessage:
+        """Mark an open estimate as declined.
+
+        Args:
+            estimate_id: The estimate.
+        """
+        return await self._event(estimate_id, "decline")
+
+    @operation("POST", "/estimates/{estimateId}/messages")
+    async def reopen(self, estimate_id: int) -> EstimateMessage:
+        """Re-open a closed (accepted or declined) estimate.
+
+        Args:
+            estimate_id: The estimate.
+        """
+        return await self._event(estimate_id, "re-open")
+
+    @operation("DELETE", "/estimates/{estimateId}/messages/{messageId}")
+    async def delete_message(self, estimate_id: int, message_id: int) -> None:
+        """Delete a message of an estimate.
+
+        Args:
+            estimate_id: The estimate.
+            message_id: The message to delete.
+        """
+        eid = check_id(estimate_id, "estimate_id")
+        mid = check_id(message_id, "message_id")
+        await self._delete(f"estimates/{eid}/messages/{mid}")

@@ -1,0 +1,89 @@
+"""Roles (https://help.getharvest.com/api-v2/roles-api/roles/roles/)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .._pagination import Paginator
+from ..models.roles import Role
+from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
+
+__all__ = ["Roles"]
+
+
+class Roles(Resource):
+    """``harvest.roles``: list, get, create, update, delete."""
+
+    @operation("GET", "/roles")
+    def list(self, *, per_page: int | NotGiven = NOT_GIVEN) -> Paginator[Role]:
+        """List roles, most recently created first.
+
+        Args:
+            per_page: Records per page, 1..2000.
+
+        Returns:
+            A :class:`Paginator` of :class:`Role`; nothing is sent until iterated.
+        """
+        return self._paginate("roles", "roles", Role, query(per_page=per_page))
+
+    @operation("GET", "/roles/{roleId}")
+    async def get(self, role_id: int) -> Role:
+        """Retrieve one role.
+
+        Args:
+            role_id: The role to retrieve.
+        """
+        return await self._get(Role, f"roles/{check_id(role_id, 'role_id')}")
+
+    @operation("POST", "/roles")
+    async def create(
+        self,
+        *,
+        name: str,
+        user_ids: Sequence[int] | NotGiven = NOT_GIVEN,
+    ) -> Role:
+        """Create a role.
+
+        Args:
+            name: The name of the role.
+            user_ids: The ids of the users to give this role.
+        """
+        fields = body(name=name, user_ids=_ids(user_ids))
+        return await self._create(Role, "roles", fields)
+
+    @operation("PATCH", "/roles/{roleId}")
+    async def update(
+        self,
+        role_id: int,
+        *,
+        name: str | NotGiven = NOT_GIVEN,
+        user_ids: Sequence[int] | NotGiven = NOT_GIVEN,
+    ) -> Role:
+        """Change the given fields of a role (only those are sent).
+
+        Args:
+            role_id: The role to change.
+            name: The name of the role.
+            user_ids: The ids of the users with this role (replaces the current list).
+        """
+        rid = check_id(role_id, "role_id")
+        fields = body(name=name, user_ids=_ids(user_ids))
+        return await self._update(Role, f"roles/{rid}", fields)
+
+    @operation("DELETE", "/roles/{roleId}")
+    async def delete(self, role_id: int) -> None:
+        """Delete a role (its users keep their other roles).
+
+        Args:
+            role_id: The role to delete.
+        """
+        await self._delete(f"roles/{check_id(role_id, 'role_id')}")
+
+
+def _ids(value: Sequence[int] | NotGiven) -> Any:
+    """Any sequence of ids as a list (``body`` checks each id); a ``str`` stays a str and
+    is rejected by ``body``."""
+    if value is NOT_GIVEN or isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        return value
+    return list(value)
