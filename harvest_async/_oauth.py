@@ -23,7 +23,7 @@ import asyncio
 import datetime as dt
 import os
 import urllib.parse
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
@@ -38,10 +38,10 @@ from ._errors import (
 )
 from ._ratelimit import SupportsAcquire, TokenBucket
 from ._requester import Requester
-from ._transport import FormFile, RawResponse, Transport, check_base_url, check_header_value
+from ._transport import Transport, check_base_url, check_header_value
 from .models.accounts import Accounts, OAuthToken
 from .resources._base import operation
-from .resources.accounts import AccountsResource, extra_headers
+from .resources.accounts import AccountsResource
 
 if TYPE_CHECKING:
     import aiohttp
@@ -170,27 +170,6 @@ def _decode_token(data: Any) -> OAuthToken:
     )
 
 
-class _IDTransport(Transport):
-    """A :class:`Transport` that adds :data:`extra_headers` (a per-call Bearer token)."""
-
-    async def send(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Sequence[tuple[str, str]] | None = None,
-        json_body: Any = None,
-        form: Mapping[str, str | FormFile] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> RawResponse:
-        extra = extra_headers.get()
-        if extra:
-            headers = {**extra, **(headers or {})}
-        return await super().send(
-            method, url, params=params, json_body=json_body, form=form, headers=headers
-        )
-
-
 class HarvestID:
     """An asyncio client for Harvest ID (``https://id.getharvest.com``).
 
@@ -245,7 +224,7 @@ class HarvestID:
         self.user_agent = agent
         self.base_url = str(url)
         self.rate_limiter: SupportsAcquire = rate_limiter or TokenBucket(100, 15.0)
-        self._transport = _IDTransport(
+        self._transport = Transport(
             headers={"User-Agent": agent, "Accept": "application/json"},
             timeout=float(timeout),
             session=session,

@@ -32,7 +32,7 @@ from harvest_async.oauth import (
     with_token_refresh,
 )
 from harvest_async.resources._base import OPERATION_ATTR
-from harvest_async.resources.accounts import AccountsResource, extra_headers
+from harvest_async.resources.accounts import AccountsResource
 
 from .conftest import Sent, sent_requests
 
@@ -208,7 +208,6 @@ async def test_accounts_sends_the_bearer_token_only_for_that_call(
     assert "Harvest-Account-Id" not in get.headers
     assert get.headers["User-Agent"] == "tests (dev@example.com)"
     assert "Authorization" not in post.headers  # the header does not leak to later calls
-    assert extra_headers.get() is None
     assert accounts == Accounts(
         user=AccountsUser(id=1795925, first_name="Jane", last_name="Smith",
                           email="jane@example.com"),

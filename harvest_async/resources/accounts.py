@@ -10,32 +10,12 @@ carries the token being asked about as ``Authorization: Bearer`` and no
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping
-from contextvars import ContextVar
-
+from .._converter import decode
 from .._errors import InvalidRequestError
 from ..models.accounts import Accounts
 from ._base import Resource, operation
 
-__all__ = ["AccountsResource", "bearer", "extra_headers", "request_headers"]
-
-#: Headers the Harvest ID transport adds to the requests sent inside
-#: :func:`request_headers` (the requester has no per-request headers of its own).
-extra_headers: ContextVar[Mapping[str, str] | None] = ContextVar(
-    "harvest_async_extra_headers", default=None
-)
-
-
-@contextlib.contextmanager
-def request_headers(headers: Mapping[str, str]) -> Iterator[None]:
-    """Send ``headers`` with every request made (by this task) inside the block."""
-    token = extra_headers.set(dict(headers))
-    try:
-        yield
-    finally:
-        extra_headers.reset(token)
-
+__all__ = ["AccountsResource", "bearer"]
 
 def bearer(access_token: str) -> dict[str, str]:
     """An ``Authorization`` header for a token; the error never shows the token."""
@@ -64,5 +44,7 @@ class AccountsResource(Resource):
             InvalidRequestError: an empty token, or one with CR/LF.
             AuthenticationError: Harvest ID rejected the token (401).
         """
-        with request_headers(bearer(access_token)):
-            return await self._get(Accounts, "api/v2/accounts")
+        headers = bearer(access_token)
+        return decode(
+            Accounts, await self._requester.request("GET", "api/v2/accounts", headers=headers)
+        )
