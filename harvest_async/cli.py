@@ -141,8 +141,14 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[HarvestCl
 
 
 def demo_settings() -> dict[str, Any]:
-    """The built-in demo account: small enough to sync in seconds."""
-    return {"seed": 2024, "scale": 1}
+    """The built-in demo account: a busy team's year, small enough to sync in seconds."""
+    from .testing import SimulatorScale
+
+    return {
+        "seed": 2024,
+        "scale": SimulatorScale(users=25, clients=12, projects=40, time_entries=30_000,
+                                expenses=3_000, invoices=60, estimates=20),
+    }
 
 
 class Progress:
