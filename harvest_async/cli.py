@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import IO, Any
 
 import attrs
@@ -117,8 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@attrs.frozen
+class Target:
+    """Where a command runs: a client, a name to show, and that side's clock."""
+
+    client: HarvestClient
+    name: str
+    clock: Callable[[], dt.datetime]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 @contextlib.asynccontextmanager
-async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[HarvestClient, str]]:
+async def open_target(args: argparse.Namespace) -> AsyncIterator[Target]:
     """A client for the chosen target: the demo simulator or the real API."""
     if args.demo:
         from .testing import HarvestSimulator
@@ -126,7 +139,7 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[HarvestCl
         async with HarvestSimulator(**demo_settings()) as sim:
             client = sim.client(rate_limiter=MeteredLimiter(sim.new_rate_limiter()))
             async with client:
-                yield client, "demo simulator"
+                yield Target(client, "demo simulator", sim.now)
         return
     kwargs: dict[str, Any] = {}
     if args.base_url:
@@ -137,7 +150,7 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[HarvestCl
         **kwargs,
     )
     async with client:
-        yield client, "Harvest"
+        yield Target(client, "Harvest", _utc_now)
 
 
 def demo_settings() -> dict[str, Any]:
@@ -242,17 +255,18 @@ async def run_sync(args: argparse.Namespace) -> int:
         raise UserError("--concurrency must be at least 1")
     tty = sys.stdout.isatty()
     started = time.perf_counter()
-    async with open_client(args) as (client, target):
+    async with open_target(args) as target:
+        client = target.client
         limiter = client.rate_limiter if isinstance(client.rate_limiter, MeteredLimiter) \
             else None
         with Progress(tty and not args.quiet, limiter, _limit_of(client.rate_limiter)) as bar:
             stats = await sync_account(
                 client, args.db, resources=specs, full=args.full, reconcile=args.reconcile,
-                concurrency=args.concurrency, on_page=bar.page,
+                concurrency=args.concurrency, on_page=bar.page, clock=target.clock,
             )
         requests = limiter.requests if limiter else 0
         waited = limiter.wait_seconds if limiter else 0.0
-    _print_summary(stats, time.perf_counter() - started, requests, waited, target,
+    _print_summary(stats, time.perf_counter() - started, requests, waited, target.name,
                    sys.stdout, tty)
     return 0
 
@@ -299,8 +313,8 @@ async def run_export(args: argparse.Namespace) -> int:
             out = sys.stdout
         writer: csv.DictWriter[str] | None = None
         count = 0
-        async with open_client(args) as (client, _target):
-            resource = getattr(client, name)
+        async with open_target(args) as target:
+            resource = getattr(target.client, name)
             async for item in resource.list(**filters):
                 if args.format == "jsonl":
                     out.write(record_json(item) + "\n")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import inspect
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -41,6 +42,10 @@ __all__ = [
 CHECKPOINT_OVERLAP = dt.timedelta(minutes=5)
 
 
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 @attrs.frozen
 class ResourceSpec:
     """One mirrored resource: its table and how to list it."""
@@ -53,7 +58,7 @@ class ResourceSpec:
 def _lister(attr: str) -> Callable[[HarvestClient, dt.datetime | None], Paginator[Any]]:
     def list_all(client: HarvestClient, since: dt.datetime | None) -> Paginator[Any]:
         resource = getattr(client, attr)
-        if since is None:
+        if since is None or "updated_since" not in inspect.signature(resource.list).parameters:
             return resource.list()  # type: ignore[no-any-return]
         return resource.list(updated_since=since)  # type: ignore[no-any-return]
 
@@ -184,14 +189,21 @@ async def sync_resource(
     full: bool = False,
     reconcile: bool = False,
     on_page: Callable[[str, int], None] | None = None,
+    clock: Callable[[], dt.datetime] = _utc_now,
 ) -> SyncStats:
-    """Mirror one resource; see the module docstring for the guarantees."""
+    """Mirror one resource; see the module docstring for the guarantees.
+
+    ``clock`` gives the current time as Harvest sees it: the next run asks for records
+    updated since this run started (less :data:`CHECKPOINT_OVERLAP`).
+    """
     started = time.perf_counter()
     stats = SyncStats(spec.name)
     _ensure_table(db, spec.name)
-    since = None if full or not spec.incremental else _checkpoint(db, spec.name)
+    incremental = spec.incremental and "updated_since" in inspect.signature(
+        getattr(client, spec.name).list).parameters
+    since = None if full or not incremental else _checkpoint(db, spec.name)
     stats.mode = "incremental" if since is not None else "full"
-    run_started = dt.datetime.now(dt.UTC)
+    run_started = clock()
     seen: set[int] | None = set() if reconcile and since is None else None
     pages = _pages(spec.list_all(client, since))
     pending: list[Any] | None = await anext(pages, None)
@@ -285,6 +297,7 @@ async def sync_account(
     reconcile: bool = False,
     concurrency: int = 4,
     on_page: Callable[[str, int], None] | None = None,
+    clock: Callable[[], dt.datetime] = _utc_now,
 ) -> list[SyncStats]:
     """Mirror every resource of the account into the SQLite file at ``db_path``.
 
@@ -298,7 +311,8 @@ async def sync_account(
         async def one(spec: ResourceSpec) -> SyncStats:
             async with gate:
                 return await sync_resource(
-                    client, db, spec, full=full, reconcile=reconcile, on_page=on_page
+                    client, db, spec, full=full, reconcile=reconcile, on_page=on_page,
+                    clock=clock,
                 )
 
         results = [await sync_company(client, db)]

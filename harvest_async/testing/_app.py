@@ -598,7 +598,7 @@ class Api:
                     sim.counters.throttled += 1
             if request.method != "GET":
                 self.w.version += 1
-            sim.requests.append(RequestRecord(
+            sim.log_request(RequestRecord(
                 request.method, request.path, request.query_string, status, started,
                 loop.time(), fault))
 
@@ -715,7 +715,7 @@ def build_id_app(sim: HarvestSimulator) -> web.Application:
         finally:
             if status is not None:
                 sim.counters.by_status[status] += 1
-            sim.requests.append(RequestRecord(
+            sim.log_request(RequestRecord(
                 request.method, request.path, request.query_string, status, started,
                 loop.time(), None))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -133,6 +133,9 @@ class HarvestSimulator:
             seed=seed, latency=latency, server_error_rate=server_error_rate,
             reset_rate=reset_rate, truncate_rate=truncate_rate)
         self.requests: deque[RequestRecord] = deque(maxlen=max_log)
+        #: Called with each :class:`RequestRecord` as its response goes out (tests use
+        #: this to act at a chosen point of a run, e.g. kill a syncing process).
+        self.request_hooks: list[Callable[[RequestRecord], None]] = []
         self.counters = Counters()
         self.errors: list[BaseException] = []
         self.host = host
@@ -235,6 +238,12 @@ class HarvestSimulator:
     def revoke_token(self, token: str) -> None:
         """Invalidate an access or refresh token."""
         self.tokens.revoke(token)
+
+    def log_request(self, record: RequestRecord) -> None:
+        """Keep ``record`` in the bounded log and tell the request hooks."""
+        self.requests.append(record)
+        for hook in self.request_hooks:
+            hook(record)
 
     def advance(self, seconds: float) -> None:
         """Move the simulated clock forward: running timers, token expiry, timestamps.

@@ -1,0 +1,26 @@
+"""Runs one ``sync_account`` in its own process, so a test can SIGKILL it mid-run.
+
+Usage: python -m tests.sync_driver BASE_URL TOKEN ACCOUNT_ID DB CAPACITY PERIOD
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import harvest_async as ha
+from harvest_async.sync import sync_account
+
+
+async def main(base_url: str, token: str, account: str, db: str, capacity: int,
+               period: float) -> None:
+    async with ha.HarvestClient(
+        token, account, base_url=base_url, user_agent="sync-test (dev@example.com)",
+        rate_limiter=ha.TokenBucket(capacity, period),
+    ) as client:
+        await sync_account(client, db)
+
+
+if __name__ == "__main__":
+    url, token, account, db, capacity, period = sys.argv[1:7]
+    asyncio.run(main(url, token, account, db, int(capacity), float(period)))
