@@ -39,51 +39,49 @@ def digest(rows: set[tuple[int, str | None]]) -> str:
 
 async def test_full_then_incremental_then_reconcile(tmp_path: Path) -> None:
     db = tmp_path / "mirror.db"
-    async with HarvestSimulator(seed=7, rate_limit=(100, 0.2)) as sim:
-        async with sim.client() as client:
-            stats = await sync_account(client, db, clock=sim.now)
-            assert {s.mode for s in stats if s.name != "company"} == {"full"}
-            for kind in KINDS:
-                assert local_rows(db, kind) == sim_rows(sim, kind), kind
+    async with HarvestSimulator(seed=7, rate_limit=(100, 0.2)) as sim, sim.client() as client:
+        stats = await sync_account(client, db, clock=sim.now)
+        assert {s.mode for s in stats if s.name != "company"} == {"full"}
+        for kind in KINDS:
+            assert local_rows(db, kind) == sim_rows(sim, kind), kind
 
-            # Change one client, create a task, delete a contact; then sync again.
-            some_client = sim.records("clients")[0]["id"]
-            sim.advance(3600)
-            await client.clients.update(some_client, name="Renamed Co")
-            new_task = await client.tasks.create(name="Fresh task")
-            gone = sim.records("contacts")[0]["id"]
-            await client.contacts.delete(gone)
+        # Change one client, create a task, delete a contact; then sync again.
+        some_client = sim.records("clients")[0]["id"]
+        sim.advance(3600)
+        await client.clients.update(some_client, name="Renamed Co")
+        new_task = await client.tasks.create(name="Fresh task")
+        gone = sim.records("contacts")[0]["id"]
+        await client.contacts.delete(gone)
 
-            stats = await sync_account(client, db, clock=sim.now)
-            by_name = {s.name: s for s in stats}
-            assert by_name["clients"].mode == "incremental"
-            assert by_name["clients"].rows_written == 1  # only what changed
-            assert by_name["time_entries"].rows_written == 0
-            con = sqlite3.connect(db)
-            name = con.execute(
-                "SELECT json_extract(data, '$.name') FROM clients WHERE id = ?", (some_client,)
-            ).fetchone()[0]
-            assert name == "Renamed Co"
-            assert con.execute("SELECT COUNT(*) FROM tasks WHERE id = ?",
-                               (new_task.id,)).fetchone()[0] == 1
-            # Harvest keeps no tombstones: an incremental run cannot see the deletion...
-            assert con.execute("SELECT COUNT(*) FROM contacts WHERE id = ?",
-                               (gone,)).fetchone()[0] == 1
-            con.close()
+        stats = await sync_account(client, db, clock=sim.now)
+        by_name = {s.name: s for s in stats}
+        assert by_name["clients"].mode == "incremental"
+        assert by_name["clients"].rows_written == 1  # only what changed
+        assert by_name["time_entries"].rows_written == 0
+        con = sqlite3.connect(db)
+        name = con.execute(
+            "SELECT json_extract(data, '$.name') FROM clients WHERE id = ?", (some_client,)
+        ).fetchone()[0]
+        assert name == "Renamed Co"
+        assert con.execute("SELECT COUNT(*) FROM tasks WHERE id = ?",
+                           (new_task.id,)).fetchone()[0] == 1
+        # Harvest keeps no tombstones: an incremental run cannot see the deletion...
+        assert con.execute("SELECT COUNT(*) FROM contacts WHERE id = ?",
+                           (gone,)).fetchone()[0] == 1
+        con.close()
 
-            # ...reconcile compares id sets and removes it.
-            stats = await sync_account(client, db, reconcile=True, clock=sim.now)
-            assert {s.name: s.deleted for s in stats}["contacts"] == 1
-            for kind in KINDS:
-                assert local_rows(db, kind) == sim_rows(sim, kind), kind
+        # ...reconcile compares id sets and removes it.
+        stats = await sync_account(client, db, reconcile=True, clock=sim.now)
+        assert {s.name: s.deleted for s in stats}["contacts"] == 1
+        for kind in KINDS:
+            assert local_rows(db, kind) == sim_rows(sim, kind), kind
 
 
 async def test_records_keep_exact_decimals(tmp_path: Path) -> None:
     db = tmp_path / "mirror.db"
-    async with HarvestSimulator(seed=3, rate_limit=(100, 0.2)) as sim:
-        async with sim.client() as client:
-            await sync_account(client, db, clock=sim.now)
-            raw = await client._requester.request("GET", "time_entries", params=[("per_page", "5")])
+    async with HarvestSimulator(seed=3, rate_limit=(100, 0.2)) as sim, sim.client() as client:
+        await sync_account(client, db, clock=sim.now)
+        raw = await client._requester.request("GET", "time_entries", params=[("per_page", "5")])
     con = sqlite3.connect(db)
     for item in raw["time_entries"]:
         stored = con.execute("SELECT data FROM time_entries WHERE id = ?", (item["id"],))
