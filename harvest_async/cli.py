@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="run against a built-in Harvest simulator (no account needed)",
     )
     common.add_argument("--quiet", action="store_true", help="no progress display")
+    common.add_argument("--max-retries", type=int, default=5,
+                        help="retries of a failed request (default 5)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     sync = sub.add_parser("sync", parents=[common], help="mirror every resource into SQLite")
@@ -137,7 +139,8 @@ async def open_target(args: argparse.Namespace) -> AsyncIterator[Target]:
         from .testing import HarvestSimulator
 
         async with HarvestSimulator(**demo_settings()) as sim:
-            client = sim.client(rate_limiter=MeteredLimiter(sim.new_rate_limiter()))
+            client = sim.client(rate_limiter=MeteredLimiter(sim.new_rate_limiter()),
+                                max_retries=args.max_retries)
             async with client:
                 yield Target(client, "demo simulator", sim.now)
         return
@@ -147,7 +150,7 @@ async def open_target(args: argparse.Namespace) -> AsyncIterator[Target]:
     limiter = MeteredLimiter(TokenBucket(100, 15.0))
     client = HarvestClient(
         args.token, args.account_id, user_agent=args.user_agent, rate_limiter=limiter,
-        **kwargs,
+        max_retries=args.max_retries, **kwargs,
     )
     async with client:
         yield Target(client, "Harvest", _utc_now)
