@@ -170,7 +170,7 @@ def demo_settings() -> dict[str, Any]:
 class Progress:
     """A live display on a terminal; nothing when quiet or not a TTY."""
 
-    def __init__(self, enabled: bool, limiter: MeteredLimiter | None, limit: float) -> None:
+    def __init__(self, enabled: bool, limiter: MeteredLimiter | None, limit: str) -> None:
         self.enabled = enabled
         self.limiter = limiter
         self.limit = limit
@@ -208,18 +208,18 @@ class Progress:
         table = Table.grid(padding=(0, 2))
         table.add_row("records", f"{self.records:,}", "pages", f"{self.pages:,}")
         table.add_row(
-            "requests/s", f"{requests / elapsed:,.1f} (limit {self.limit:,.1f})",
+            "requests/s", f"{requests / elapsed:,.1f} ({self.limit})",
             "waiting on limiter", f"{waited:,.1f} s",
         )
         return table
 
 
-def _limit_of(limiter: Any) -> float:
+def _limit_of(limiter: Any) -> str:
     inner = getattr(limiter, "inner", limiter)
     capacity, period = getattr(inner, "capacity", None), getattr(inner, "period", None)
     if isinstance(capacity, int) and isinstance(period, float) and period > 0:
-        return capacity / period
-    return 0.0
+        return f"limit {capacity} per {period:g} s"
+    return "custom limiter"
 
 
 def _print_summary(stats: Sequence[SyncStats], seconds: float, requests: int,
