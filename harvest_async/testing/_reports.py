@@ -53,7 +53,11 @@ def _hours(hh: int) -> float:
 
 
 def _amount(units: int, scale: int) -> float:
-    return round(units / scale, 2)
+    """``units / scale`` to the cent, halves rounded away from zero on exact integers."""
+    cents, rest = divmod(abs(units) * 100, scale)
+    if rest * 2 >= scale:
+        cents += 1
+    return (cents if units >= 0 else -cents) / 100
 
 
 def report_window(params: dict[str, str]) -> tuple[dt.date, dt.date]:

@@ -210,7 +210,8 @@ class HarvestSimulator:
 
         if not self.base_url:
             raise RuntimeError("start the simulator before making a client")
-        kwargs.setdefault("access_token", self.access_token)
+        if kwargs.get("token_provider") is None:
+            kwargs.setdefault("access_token", self.access_token)
         kwargs.setdefault("account_id", self.account_id)
         kwargs.setdefault("base_url", self.base_url)
         if kwargs.get("rate_limiter") is None:
