@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any
 from ._errors import ConfigurationError
 from ._ratelimit import SupportsAcquire, TokenBucket
 from ._requester import Requester
-from ._transport import Transport, check_base_url, check_header_value
+from ._transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    Transport,
+    check_base_url,
+    check_header_value,
+)
 from ._version import PROJECT_URL, __version__
 from .resources.assignments import TaskAssignmentsResource, UserAssignmentsResource
 from .resources.clients import Clients
@@ -66,6 +71,12 @@ class HarvestClient:
         max_retries: Retries after the first attempt of a request.
         timeout: Seconds allowed per attempt.
         session: An ``aiohttp.ClientSession`` you own (left open by :meth:`aclose`).
+        token_provider: Where an OAuth2 token comes from (see :meth:`from_oauth`).
+        allow_insecure_http: Accept a plain ``http://`` ``base_url`` on any host (the
+            token then travels in clear text: a trusted proxy or test network only).
+            Without it, http is accepted on loopback addresses only.
+        max_response_bytes: Larger responses fail with a ``TransportError`` (checked on
+            ``Content-Length`` and while reading; never retried).
 
     Raises:
         ConfigurationError: a missing token or account id (naming the environment
@@ -85,6 +96,8 @@ class HarvestClient:
         timeout: float = 30.0,
         session: aiohttp.ClientSession | None = None,
         token_provider: TokenProvider | None = None,
+        allow_insecure_http: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         token = ""  # stays empty with a token_provider: each request gets its token
         if token_provider is not None:
@@ -122,7 +135,9 @@ class HarvestClient:
                               ("reports_rate_limiter", reports_rate_limiter)):
             if limiter is not None and not callable(getattr(limiter, "acquire", None)):
                 raise ConfigurationError(f"{name} must have an async acquire() method")
-        url = check_base_url(base_url)
+        if not isinstance(allow_insecure_http, bool):
+            raise ConfigurationError("allow_insecure_http must be True or False")
+        url = check_base_url(base_url, allow_insecure_http=allow_insecure_http)
         check_header_value("access_token", token)
         check_header_value("User-Agent", agent)
 
@@ -142,6 +157,7 @@ class HarvestClient:
             },
             timeout=float(timeout),
             session=session,
+            max_response_bytes=max_response_bytes,
         )
         self._requester = Requester(
             self._transport,
@@ -189,7 +205,15 @@ class HarvestClient:
         raise TypeError("HarvestClient cannot be pickled (it holds a connection and a token)")
 
     async def aclose(self) -> None:
-        """Close the HTTP session the client opened (a caller's session is left open)."""
+        """Stop requests in flight, then close the HTTP session the client opened.
+
+        A request still running (on the wire, backing off before a retry, or waiting for
+        a rate-limit slot) is cancelled: its caller gets
+        :class:`~harvest_async.TransportError` (``ClientClosedError``, "the client was
+        closed"), its limiter slot is released, and it has ended before the session
+        closes. Later calls raise the same error at once. A caller's session is left
+        open.
+        """
         await self._transport.aclose()
 
     async def __aenter__(self) -> HarvestClient:

@@ -29,6 +29,7 @@ from ._transport import (
     ClientClosedError,
     ConnectionNotMadeError,
     FormFile,
+    ResponseTooLargeError,
     Transport,
     decipher_response,
 )
@@ -49,10 +50,11 @@ def _may_retry(exc: BaseException, *, replay_safe: bool) -> bool:
     """Whether a failed attempt may be sent again.
 
     ``replay_safe`` requests (GET, PATCH, DELETE) retry on 429, 5xx gateway errors and
-    every transport failure. Others (POST, timer stop/restart) retry only where the
-    request certainly did not reach Harvest: a 429 or a connection never made.
+    every transport failure but a closed client or an oversized response. Others (POST,
+    timer stop/restart) retry only where the request certainly did not reach Harvest: a
+    429 or a connection never made.
     """
-    if isinstance(exc, ClientClosedError):
+    if isinstance(exc, (ClientClosedError, ResponseTooLargeError)):
         return False
     if isinstance(exc, (RateLimitError, ConnectionNotMadeError)):
         return True
@@ -162,6 +164,25 @@ class Requester:
             replay_safe: Whether the request may be re-sent after it may have been
                 processed; defaults to ``method != "POST"``.
         """
+        # Run under the transport so that aclose() can stop it wherever it is (waiting
+        # for a slot, backing off, on the wire): the caller then gets ClientClosedError.
+        return await self.transport.run(self._authorized(
+            method, path, url=url, params=params, json_body=json_body, form=form,
+            replay_safe=replay_safe, headers=headers,
+        ))
+
+    async def _authorized(
+        self,
+        method: str,
+        path: str | None,
+        *,
+        url: str | None,
+        params: Sequence[tuple[str, str]] | None,
+        json_body: Any,
+        form: Mapping[str, str | FormFile] | None,
+        replay_safe: bool | None,
+        headers: Mapping[str, str] | None,
+    ) -> Any:
         provider = self.token_provider
         if provider is None:
             return await self._request(method, path, url=url, params=params,

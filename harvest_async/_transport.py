@@ -9,11 +9,12 @@ Python values or typed errors through the pure :func:`decipher_response`.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email.utils
 import ipaddress
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import Any, TypeVar
 
 import aiohttp
 import attrs
@@ -40,17 +41,23 @@ __all__ = [
     "FormFile",
     "RawResponse",
     "RequestMayHaveBeenSent",
+    "ResponseTooLargeError",
     "Transport",
     "check_base_url",
     "check_header_value",
     "decipher_response",
     "parse_retry_after",
+    "redact",
 ]
 
 #: Longest error body text kept on an APIError.
 MAX_ERROR_TEXT = 4096
 #: Largest response body read (a 2000-item page of time entries is about 3 MB).
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: Connections open at once per session the client opens (all hosts together).
+DEFAULT_CONNECTION_LIMIT = 100
+
+T = TypeVar("T")
 
 _STATUS_ERRORS: dict[int, type[APIError]] = {
     400: BadRequestError,
@@ -67,7 +74,12 @@ class ConnectionNotMadeError(TransportError):
 
 
 class ClientClosedError(TransportError):
-    """The client was closed (``aclose()``); nothing was sent."""
+    """The client was closed (``aclose()``): before the request, or while it was in flight."""
+
+
+class ResponseTooLargeError(TransportError):
+    """The response was larger than ``max_response_bytes`` (never retried: it would be
+    as large again)."""
 
 
 class RequestMayHaveBeenSent(TransportError):
@@ -110,17 +122,33 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def check_base_url(base_url: str, *, name: str = "base_url") -> URL:
-    """Validate a base URL: https, or http on a loopback address (tests, simulator)."""
-    url = URL(base_url)
+def check_base_url(
+    base_url: str, *, name: str = "base_url", allow_insecure_http: bool = False
+) -> URL:
+    """Validate a base URL: https, or http on a loopback address (tests, simulator).
+
+    ``allow_insecure_http=True`` accepts plain http to any host (the token then crosses
+    the network in clear text: for a trusted proxy or a test network only).
+    """
+    if not isinstance(base_url, str):
+        raise ConfigurationError(f"{name} must be a string, got {type(base_url).__name__}")
+    if any(c in base_url for c in "\r\n\0"):
+        raise ConfigurationError(f"{name} must not contain CR, LF or NUL characters")
+    try:
+        url = URL(base_url)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{name} is not a valid URL: {base_url!r}") from None
     if not url.is_absolute() or not url.host:
         raise ConfigurationError(f"{name} must be an absolute URL, got {base_url!r}")
     if url.user or url.password:
         raise ConfigurationError(f"{name} must not carry credentials")
-    if url.scheme == "https" or (url.scheme == "http" and _is_loopback(url.host)):
+    if url.scheme == "https" or (
+        url.scheme == "http" and (allow_insecure_http or _is_loopback(url.host))
+    ):
         return url.with_query(None).with_fragment(None)
     raise ConfigurationError(
-        f"{name} must use https (plain http is allowed only on loopback), got {base_url!r}"
+        f"{name} must use https (plain http is allowed only on loopback, or with "
+        f"allow_insecure_http=True), got {base_url!r}"
     )
 
 
@@ -158,11 +186,26 @@ def parse_retry_after(
     return None
 
 
+def _loads(body: bytes) -> Any:
+    """``_json.loads``, with nesting too deep for the parser a :class:`DecodeError` too.
+
+    The error does not chain the parser's exception: ``JSONDecodeError.doc`` is the
+    whole response body, which must not live on (or be shown) with the error.
+    """
+    try:
+        return _json.loads(body)
+    except RecursionError:
+        problem = "response is not valid JSON: nested too deeply"
+    except DecodeError as exc:
+        problem = str(exc)
+    raise DecodeError(problem)  # outside the handler: no __context__ either
+
+
 def _error_body(body: bytes) -> Any:
     if not body:
         return None
     try:
-        return _json.loads(body)
+        return _loads(body)
     except DecodeError:
         return body[:MAX_ERROR_TEXT].decode("utf-8", errors="replace")
 
@@ -184,7 +227,7 @@ def decipher_response(
     if 200 <= status < 300:
         if not body.strip():
             return None
-        return _json.loads(body)
+        return _loads(body)
     data = _error_body(body)
     message: str | None = None
     if isinstance(data, dict):
@@ -224,6 +267,41 @@ _DEFAULT_MESSAGES = {
 }
 
 
+#: Form fields whose values are secrets (OAuth token calls).
+_SECRET_FORM_FIELDS = frozenset({"client_secret", "refresh_token", "code", "access_token"})
+#: Shorter values are not searched for (they could match ordinary text).
+_MIN_SECRET_LENGTH = 8
+REDACTED = b"<redacted>"
+
+
+def _request_secrets(
+    headers: Mapping[str, str], form: Mapping[str, str | FormFile] | None
+) -> list[bytes]:
+    """The secrets a request carries: its bearer token and secret form fields."""
+    found: list[str] = []
+    auth = headers.get("Authorization")
+    if auth:
+        scheme, _, credentials = auth.partition(" ")
+        found.append(credentials.strip() or scheme)
+    if form:
+        found.extend(v for k, v in form.items()
+                     if k in _SECRET_FORM_FIELDS and isinstance(v, str))
+    return [s.encode("utf-8") for s in found if len(s) >= _MIN_SECRET_LENGTH]
+
+
+def redact(body: bytes, secrets: Sequence[bytes]) -> bytes:
+    """``body`` with every occurrence of a secret replaced by ``<redacted>``.
+
+    Applied to error responses, which end up in ``APIError.body``/``.message``, logs and
+    tracebacks: a proxy or server that echoes the request's headers or form back must
+    not put the token there.
+    """
+    for secret in secrets:
+        if secret in body:
+            body = body.replace(secret, REDACTED)
+    return body
+
+
 def _no_resend_middleware() -> Any:
     """A per-request middleware that lets aiohttp send the request once only.
 
@@ -251,7 +329,9 @@ class Transport:
         headers: Headers sent with every request (validated for CR/LF).
         timeout: Seconds allowed for each request, connect to last byte.
         session: A caller-owned session; used as is and never closed here.
-        max_response_bytes: Responses larger than this fail with ``TransportError``.
+        max_response_bytes: Responses larger than this fail with
+            :class:`ResponseTooLargeError` (checked on ``Content-Length`` and while reading).
+        connection_limit: Connections the session this transport opens keeps at most.
     """
 
     def __init__(
@@ -261,8 +341,12 @@ class Transport:
         timeout: float,
         session: aiohttp.ClientSession | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        connection_limit: int = 100,
+        connection_limit: int = DEFAULT_CONNECTION_LIMIT,
     ) -> None:
+        for name, value in (("max_response_bytes", max_response_bytes),
+                            ("connection_limit", connection_limit)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(f"{name} must be an int >= 1, got {value!r}")
         self._headers = {k: check_header_value(k, v) for k, v in headers.items()}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session = session
@@ -270,6 +354,7 @@ class Transport:
         self._max_response_bytes = max_response_bytes
         self._connection_limit = connection_limit
         self._closed = False
+        self._in_flight: set[asyncio.Task[Any]] = set()
 
     def __repr__(self) -> str:
         return f"<Transport owns_session={self._owns_session} closed={self._closed}>"
@@ -277,6 +362,11 @@ class Transport:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def in_flight(self) -> int:
+        """Operations started through :meth:`run` that have not ended yet."""
+        return len(self._in_flight)
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -287,6 +377,31 @@ class Transport:
                 json_serialize=_json.dumps,
             )
         return self._session
+
+    async def run(self, operation: Coroutine[Any, Any, T]) -> T:
+        """Run one operation (a request with its retries) so :meth:`aclose` can stop it.
+
+        The operation runs as a child task. If :meth:`aclose` cancels it, the caller
+        gets :class:`ClientClosedError` ("the client was closed"), not a
+        ``CancelledError``; if the caller itself is cancelled, the child is cancelled
+        too and has fully ended (limiter slot released, connection dropped) by the time
+        ``CancelledError`` reaches the caller.
+        """
+        if self._closed:
+            operation.close()
+            raise ClientClosedError("the client is closed")
+        task = asyncio.get_running_loop().create_task(operation)
+        self._in_flight.add(task)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            caller_cancelled = current is not None and current.cancelling() > 0
+            if self._closed and task.cancelled() and not caller_cancelled:
+                raise ClientClosedError("the client was closed") from None
+            raise
+        finally:
+            self._in_flight.discard(task)
 
     async def send(
         self,
@@ -303,7 +418,8 @@ class Transport:
         Raises:
             ConnectionNotMadeError: no connection could be made (safe to re-send).
             RequestMayHaveBeenSent: the connection broke or timed out after sending.
-            TransportError: the response was larger than allowed.
+            ResponseTooLargeError: the response was larger than allowed.
+            ClientClosedError: the transport is closed.
         """
         session = self._get_session()
         request_headers = dict(self._headers)
@@ -340,11 +456,13 @@ class Transport:
             ) as response:
                 length = response.content_length
                 if length is not None and length > self._max_response_bytes:
-                    raise TransportError(
+                    raise ResponseTooLargeError(
                         f"response of {length} bytes exceeds the "
                         f"{self._max_response_bytes}-byte limit"
                     )
                 body = await self._read(response)
+                if not 200 <= response.status < 300:
+                    body = redact(body, _request_secrets(request_headers, form))
                 return RawResponse(
                     status=response.status,
                     headers=response.headers,
@@ -375,19 +493,30 @@ class Transport:
         async for chunk in response.content.iter_chunked(256 * 1024):
             size += len(chunk)
             if size > self._max_response_bytes:
-                raise TransportError(
+                raise ResponseTooLargeError(
                     f"response exceeds the {self._max_response_bytes}-byte limit"
                 )
             chunks.append(chunk)
         return b"".join(chunks)
 
     async def aclose(self) -> None:
-        """Close the session if this transport opened it."""
+        """Stop what is in flight, then close the session if this transport opened it.
+
+        Requests running through :meth:`run` are cancelled (their callers get
+        :class:`ClientClosedError`) and have ended before the session is closed.
+        """
         if self._closed:
             return
         self._closed = True
-        if self._owns_session and self._session is not None:
-            await self._session.close()
+        tasks = [t for t in self._in_flight if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        try:
+            if tasks:
+                await asyncio.wait(tasks)
+        finally:
+            if self._owns_session and self._session is not None:
+                await self._session.close()
 
 
 def _safe_url(url: URL) -> str:

@@ -76,13 +76,13 @@ async def test_cursor_based_list_follows_links_next_and_total_may_be_none() -> N
     assert pages[1].page is None
 
 
-async def test_only_the_current_page_is_held() -> None:
+async def test_without_prefetch_only_the_current_page_is_held() -> None:
     fetch = FakeFetch({
         None: envelope([1], next_url="a"), "a": envelope([2], next_url="b"),
         "b": envelope([3], next_url=None),
     })
     seen = []
-    async for item in make(fetch):
+    async for item in Paginator(fetch, "items", ids_of, prefetch=0):
         seen.append((item, len(fetch.calls)))
     # Page k is fetched only once the caller has consumed page k-1.
     assert seen == [(1, 1), (2, 2), (3, 3)]

@@ -69,6 +69,8 @@ class NotGiven(enum.Enum):
 
 NOT_GIVEN: Final = NotGiven.NOT_GIVEN
 
+#: Most date shards one list may be cut into.
+MAX_SHARDS = 100
 #: Largest id accepted (Harvest ids are 64-bit integers).
 MAX_ID = 2**63 - 1
 #: Longest string accepted in a query or body value.
@@ -295,6 +297,42 @@ class Resource:
 
         return Paginator(fetch, key, decode_items, description=path)
 
+    def _paginate_sharded(
+        self,
+        path: str,
+        key: str,
+        model: type[T],
+        filters: Mapping[str, Any],
+        *,
+        shards: Any,
+        call: str,
+    ) -> Paginator[T]:
+        """``_paginate`` over ``filters["from_"]..filters["to"]`` cut into date shards.
+
+        The shards are contiguous, disjoint ``spent_date`` ranges, newest first; each is
+        one list (same filters, its own ``from``/``to``) and they are walked
+        concurrently as one :meth:`Paginator.merge` (pages as they arrive; with
+        ``.with_options(ordered=True)`` shard by shard, the unsharded order).
+        """
+        if isinstance(shards, bool) or not isinstance(shards, int) or not (
+            1 <= shards <= MAX_SHARDS
+        ):
+            raise InvalidRequestError(
+                f"{call}: shards must be an int from 1 to {MAX_SHARDS}, got {shards!r}"
+            )
+        query(**filters)  # every filter checked before anything is built
+        start, end = filters.get("from_", NOT_GIVEN), filters.get("to", NOT_GIVEN)
+        if start is NOT_GIVEN or start is None or end is NOT_GIVEN or end is None:
+            raise InvalidRequestError(f"{call}: shards= needs both from_ and to")
+        first, last = _check_date("from", start), _check_date("to", end)
+        if last < first:
+            raise InvalidRequestError(f"{call}: to ({last}) is before from_ ({first})")
+        parts = [
+            self._paginate(path, key, model, query(**{**filters, "from_": lo, "to": hi}))
+            for lo, hi in split_days(first, last, shards)
+        ]
+        return Paginator.merge(parts, description=f"{path} in {len(parts)} date shards")
+
     async def _get(
         self, model: type[T], path: str, params: list[tuple[str, str]] | None = None
     ) -> T:
@@ -316,6 +354,25 @@ class Resource:
 
     async def _delete(self, path: str) -> None:
         await self._requester.request("DELETE", path)
+
+
+def split_days(first: dt.date, last: dt.date, shards: int) -> list[tuple[dt.date, dt.date]]:
+    """Cut the days ``first..last`` into ``min(shards, days)`` contiguous ranges.
+
+    The ranges are inclusive, newest first, disjoint and together cover every day once;
+    their lengths differ by at most one day.
+    """
+    days = (last - first).days + 1
+    count = min(shards, days)
+    size, extra = divmod(days, count)
+    ranges: list[tuple[dt.date, dt.date]] = []
+    hi = last
+    for index in range(count):
+        lo = hi - dt.timedelta(days=size + (index < extra) - 1)
+        ranges.append((lo, hi))
+        if index < count - 1:
+            hi = lo - dt.timedelta(days=1)
+    return ranges
 
 
 def require(fields: Mapping[str, Any], *names: str, call: str) -> None:

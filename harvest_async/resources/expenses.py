@@ -200,8 +200,14 @@ class Expenses(Resource):
         from_: dt.date | str | NotGiven = NOT_GIVEN,
         to: dt.date | str | NotGiven = NOT_GIVEN,
         per_page: int | NotGiven = NOT_GIVEN,
+        shards: int | NotGiven = NOT_GIVEN,
     ) -> Paginator[Expense]:
         """List expenses, most recent ``spent_date`` first.
+
+        For a bulk sync, ``shards=N`` (with ``from_`` and ``to``) cuts the span into N
+        contiguous ``spent_date`` ranges walked concurrently: every expense comes exactly
+        once, pages as they arrive (``.with_options(ordered=True)`` for the unsharded
+        order).
 
         Args:
             user_id: Only expenses of this user.
@@ -212,16 +218,21 @@ class Expenses(Resource):
             from_: Only expenses with ``spent_date`` on or after this date.
             to: Only expenses with ``spent_date`` on or before this date.
             per_page: Records per page, 1..2000.
+            shards: Split ``from_``..``to`` into this many date ranges (1..100) fetched
+                concurrently; needs both ``from_`` and ``to``.
 
         Returns:
             A :class:`Paginator` of :class:`Expense`; nothing is sent until iterated.
         """
-        params = query(
-            user_id=user_id, client_id=client_id, project_id=project_id,
-            is_billed=is_billed, updated_since=updated_since, from_=from_, to=to,
-            per_page=per_page,
-        )
-        return self._paginate("expenses", "expenses", Expense, params)
+        filters = {
+            "user_id": user_id, "client_id": client_id, "project_id": project_id,
+            "is_billed": is_billed, "updated_since": updated_since, "from_": from_, "to": to,
+            "per_page": per_page,
+        }
+        if shards is not NOT_GIVEN:
+            return self._paginate_sharded("expenses", "expenses", Expense, filters,
+                                          shards=shards, call="expenses.list")
+        return self._paginate("expenses", "expenses", Expense, query(**filters))
 
     @operation("GET", "/expenses/{expenseId}")
     async def get(self, expense_id: int) -> Expense:

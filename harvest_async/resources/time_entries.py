@@ -76,8 +76,14 @@ class TimeEntries(Resource):
         from_: dt.date | str | NotGiven = NOT_GIVEN,
         to: dt.date | str | NotGiven = NOT_GIVEN,
         per_page: int | NotGiven = NOT_GIVEN,
+        shards: int | NotGiven = NOT_GIVEN,
     ) -> Paginator[TimeEntry]:
         """List time entries, newest ``spent_date`` first.
+
+        For a bulk sync, ``shards=8`` (with ``from_`` and ``to``) cuts the span into 8
+        contiguous ``spent_date`` ranges walked concurrently: every entry comes exactly
+        once, pages as they arrive (``.with_options(ordered=True)`` for the unsharded
+        order).
 
         Args:
             user_id: Only entries of this user.
@@ -92,6 +98,8 @@ class TimeEntries(Resource):
             from_: Only entries with ``spent_date`` on or after this date.
             to: Only entries with ``spent_date`` on or before this date.
             per_page: Records per page, 1..2000 (Harvest's default 2000).
+            shards: Split ``from_``..``to`` into this many date ranges (1..100) fetched
+                concurrently; needs both ``from_`` and ``to``.
 
         Returns:
             A :class:`Paginator` of :class:`TimeEntry`; nothing is sent until iterated.
@@ -103,13 +111,17 @@ class TimeEntries(Resource):
                 "approval_status must be 'unsubmitted', 'submitted' or 'approved', "
                 f"got {approval_status!r}"
             )
-        params = query(
-            user_id=user_id, client_id=client_id, project_id=project_id, task_id=task_id,
-            external_reference_id=external_reference_id, is_billed=is_billed,
-            is_running=is_running, approval_status=approval_status,
-            updated_since=updated_since, from_=from_, to=to, per_page=per_page,
-        )
-        return self._paginate("time_entries", "time_entries", TimeEntry, params)
+        filters = {
+            "user_id": user_id, "client_id": client_id, "project_id": project_id,
+            "task_id": task_id, "external_reference_id": external_reference_id,
+            "is_billed": is_billed, "is_running": is_running,
+            "approval_status": approval_status, "updated_since": updated_since,
+            "from_": from_, "to": to, "per_page": per_page,
+        }
+        if shards is not NOT_GIVEN:
+            return self._paginate_sharded("time_entries", "time_entries", TimeEntry, filters,
+                                          shards=shards, call="time_entries.list")
+        return self._paginate("time_entries", "time_entries", TimeEntry, query(**filters))
 
     @operation("GET", "/time_entries/{timeEntryId}")
     async def get(self, time_entry_id: int) -> TimeEntry:
