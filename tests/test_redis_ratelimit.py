@@ -25,7 +25,6 @@ redis = pytest.importorskip(
     "redis", reason="RedisRateLimiter needs redis-py: pip install 'harvest_async[redis]'"
 )
 import redis.asyncio as aioredis  # noqa: E402
-from aiohttp import web  # noqa: E402
 
 import harvest_async as ha  # noqa: E402
 from harvest_async._redis_ratelimit import (  # noqa: E402
@@ -530,9 +529,9 @@ import asyncio, sys
 import harvest_async as ha
 from harvest_async._redis_ratelimit import RedisRateLimiter
 
-async def main(redis_url, key, base, n, capacity, period):
+async def main(redis_url, key, base, n, capacity, period, token, account):
     async with RedisRateLimiter(redis_url, key=key, capacity=capacity, period=period) as rl:
-        async with ha.HarvestClient(access_token="token", account_id="1", base_url=base,
+        async with ha.HarvestClient(access_token=token, account_id=account, base_url=base,
                                     rate_limiter=rl, user_agent="test (dev@example.com)") as c:
             print("ready", flush=True)
             await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
@@ -540,80 +539,62 @@ async def main(redis_url, key, base, n, capacity, period):
     print("done", len(users), flush=True)
 
 a = sys.argv[1:]
-asyncio.run(main(a[0], a[1], a[2], int(a[3]), int(a[4]), float(a[5])))
+asyncio.run(main(a[0], a[1], a[2], int(a[3]), int(a[4]), float(a[5]), a[6], a[7]))
 """
 
 
 async def test_four_processes_share_one_limit_with_no_429(
     redis_server: RedisServer, key: str
 ) -> None:
+    """4 OS processes x 250 requests against the simulator's scaled rolling window."""
+    from harvest_async.testing import HarvestSimulator
+
     capacity, period, workers, per_worker = 100, 0.5, 4, 250
     loop = asyncio.get_running_loop()
-    accepted: list[float] = []
-    throttled = 0
-
-    async def handler(request: web.Request) -> web.Response:
-        nonlocal throttled
-        now = loop.time()
-        recent = [t for t in accepted[-capacity:] if t > now - period]
-        if len(recent) >= capacity:
-            throttled += 1
-            wait = max(1, round(recent[0] + period - now + 0.5))
-            return web.json_response(
-                {"message": "throttled"}, status=429, headers={"Retry-After": str(wait)}
-            )
-        accepted.append(now)
-        await asyncio.sleep(0.002)
-        return web.json_response({"id": 1, "first_name": "Ada"})
-
-    app = web.Application()
-    app.router.add_get("/v2/users/me", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}/v2"
     procs = []
-    try:
-        for _ in range(workers):
-            procs.append(await asyncio.create_subprocess_exec(
-                sys.executable, "-c", WORKER, redis_server.url, key, base,
-                str(per_worker), str(capacity), str(period),
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            ))
-        for proc in procs:
-            assert proc.stdout is not None
-            line = await asyncio.wait_for(proc.stdout.readline(), 30)
-            if line != b"ready\n":
-                _, err = await proc.communicate()
-                pytest.fail(f"worker did not start: {line!r} {err.decode()[-2000:]}")
-        start = loop.time()
-        for proc in procs:
-            assert proc.stdin is not None
-            proc.stdin.write(b"go\n")
-            await proc.stdin.drain()
-        outputs = await asyncio.wait_for(
-            asyncio.gather(*(proc.communicate() for proc in procs)), 60
-        )
-        elapsed = loop.time() - start
-    finally:
-        for proc in procs:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-        await runner.cleanup()
+    async with HarvestSimulator(seed=5, rate_limit=(capacity, period)) as sim:
+        try:
+            for _ in range(workers):
+                procs.append(await asyncio.create_subprocess_exec(
+                    sys.executable, "-c", WORKER, redis_server.url, key, sim.base_url,
+                    str(per_worker), str(capacity), str(period), sim.access_token,
+                    str(sim.account_id),
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                ))
+            for proc in procs:
+                assert proc.stdout is not None
+                line = await asyncio.wait_for(proc.stdout.readline(), 30)
+                if line != b"ready\n":
+                    _, err = await proc.communicate()
+                    pytest.fail(f"worker did not start: {line!r} {err.decode()[-2000:]}")
+            start = loop.time()
+            for proc in procs:
+                assert proc.stdin is not None
+                proc.stdin.write(b"go\n")
+                await proc.stdin.drain()
+            outputs = await asyncio.wait_for(
+                asyncio.gather(*(proc.communicate() for proc in procs)), 60
+            )
+            elapsed = loop.time() - start
+        finally:
+            for proc in procs:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+        arrivals = [r.started for r in sim.requests if r.path == "/v2/users/me"]
+        throttled = sim.counters.throttled
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err.decode()[-2000:]
         assert out.endswith(f"done {per_worker}\n".encode()), out
     assert throttled == 0
-    assert len(accepted) == workers * per_worker
-    assert max_in_window(accepted, period) <= capacity
+    assert len(arrivals) == workers * per_worker
+    assert max_in_window(arrivals, period) <= capacity
     # 1000 requests at 100 per window: 9 windows after the first burst (plus each
     # request's own time, on a loaded machine): a stall would show here.
     assert 9 * period <= elapsed < 30 * period, elapsed
     print(f"4 processes x {per_worker}: {elapsed:.2f} s, "
-          f"{len(accepted) / elapsed:.1f} req/s (limit {capacity / period:.0f}), "
-          f"max per window {max_in_window(accepted, period)}")
+          f"{len(arrivals) / elapsed:.1f} req/s (limit {capacity / period:.0f}), "
+          f"max per window {max_in_window(arrivals, period)}")
 
 
 def test_importing_harvest_async_does_not_need_redis() -> None:
