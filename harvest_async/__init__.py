@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import bulk
 from ._client import DEFAULT_BASE_URL, HarvestClient
 from ._converter import make_converter
 from ._errors import (
@@ -71,6 +72,7 @@ __all__ = [
     "TransportError",
     "ValidationError",
     "__version__",
+    "bulk",
     "make_converter",
     "split_timeframe",
 ]
