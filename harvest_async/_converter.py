@@ -9,6 +9,7 @@ so money and hours arrive here exact and stay exact.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import types
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -30,7 +31,7 @@ def _structure_decimal(value: Any, _: type) -> Decimal:
     if isinstance(value, Decimal):
         return value
     if isinstance(value, bool):
-        raise TypeError(f"expected a number, got {value!r}")
+        raise TypeError("expected a number, got a boolean")
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
@@ -40,9 +41,9 @@ def _structure_decimal(value: Any, _: type) -> Decimal:
         try:
             result = Decimal(value)
         except InvalidOperation:
-            raise ValueError(f"not a decimal number: {value!r}") from None
+            raise ValueError("a string that is not a decimal number") from None
         if not result.is_finite():
-            raise ValueError(f"not a finite decimal number: {value!r}")
+            raise ValueError("a decimal number that is not finite")
         return result
     raise TypeError(f"expected a number, got {type(value).__name__}")
 
@@ -77,7 +78,7 @@ def _structure_int(value: Any, _: type) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, Decimal) and value == value.to_integral_value():
             return int(value)
-        raise TypeError(f"expected an integer, got {value!r}")
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
     return value
 
 
@@ -93,7 +94,7 @@ def _structure_str(value: Any, _: type) -> str:
 def _structure_bool(value: Any, _: type) -> bool:
     if isinstance(value, bool):
         return value
-    raise TypeError(f"expected true or false, got {value!r}")
+    raise TypeError(f"expected true or false, got {type(value).__name__}")
 
 
 #: Our primitive hooks whose result equals the input when the input already has the
@@ -326,6 +327,22 @@ def get_converter() -> cattrs.Converter:
     return make_converter()
 
 
+#: Messages of our own hooks name types only, so they are safe to show.
+_SAFE_MESSAGES = re.compile(
+    r"^(expected an? [\w ]+, got [\w ]+|a string that is not a decimal number|"
+    r"a decimal number that is not finite)$"
+)
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc)
+    if isinstance(exc, (TypeError, ValueError)) and _SAFE_MESSAGES.match(text):
+        return text
+    if isinstance(exc, ValueError):
+        return "a value in the wrong format (e.g. a bad date or timestamp)"
+    return f"a value of the wrong type ({type(exc).__name__})"
+
+
 def decode(cls: type[T], data: Any) -> T:
     """Structure one JSON object into ``cls``, raising :class:`DecodeError` on mismatch."""
     if not isinstance(data, dict):
@@ -335,7 +352,9 @@ def decode(cls: type[T], data: Any) -> T:
     try:
         return get_converter().structure(data, cls)
     except Exception as exc:
-        raise DecodeError(f"cannot decode {cls.__name__}: {exc}") from exc
+        # The message names types, never values: a response may echo anything back
+        # (a token included), and error messages end up in logs.
+        raise DecodeError(f"cannot decode {cls.__name__}: {_describe(exc)}") from None
 
 
 def decode_many(cls: type[T], items: Any) -> list[T]:

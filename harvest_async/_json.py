@@ -36,6 +36,8 @@ def loads(data: bytes | str) -> Any:
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         return _decoder.decode(text)
+    except RecursionError:
+        raise DecodeError("response JSON is nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise DecodeError(f"response is not valid JSON: {exc}") from exc
 

@@ -245,11 +245,6 @@ def test_deeply_nested_response_is_a_decode_error(depth: int) -> None:
         decipher_response(500, {}, b"{\"a\":" * depth, method="GET", url="https://x.test/")
 
 
-@pytest.mark.xfail(
-    reason="harvest_async._json.loads lets RecursionError through for deep nesting "
-    "(the transport turns it into DecodeError; _json.loads itself should too)",
-    strict=False,
-)
 def test_json_loads_of_deep_nesting_is_a_decode_error() -> None:
     with pytest.raises(ha.DecodeError):
         _json.loads(b"[" * 100_000)
