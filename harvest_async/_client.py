@@ -54,7 +54,7 @@ def default_user_agent() -> str:
 class HarvestClient:
     """An asyncio client for the Harvest API v2.
 
-    Use it as an async context manager (or call :meth:`aclose`)::
+    Use it as an async context manager (or call `aclose`)::
 
         async with HarvestClient() as harvest:   # token and account from the env
             me = await harvest.users.me()
@@ -70,8 +70,8 @@ class HarvestClient:
         reports_rate_limiter: Admits ``/reports/...``; default ``TokenBucket(100, 900.0)``.
         max_retries: Retries after the first attempt of a request.
         timeout: Seconds allowed per attempt.
-        session: An ``aiohttp.ClientSession`` you own (left open by :meth:`aclose`).
-        token_provider: Where an OAuth2 token comes from (see :meth:`from_oauth`).
+        session: An ``aiohttp.ClientSession`` you own (left open by `aclose`).
+        token_provider: Where an OAuth2 token comes from (see `from_oauth`).
         allow_insecure_http: Accept a plain ``http://`` ``base_url`` on any host (the
             token then travels in clear text: a trusted proxy or test network only).
             Without it, http is accepted on loopback addresses only.
@@ -209,7 +209,7 @@ class HarvestClient:
 
         A request still running (on the wire, backing off before a retry, or waiting for
         a rate-limit slot) is cancelled: its caller gets
-        :class:`~harvest_async.TransportError` (``ClientClosedError``, "the client was
+        `TransportError` (``ClientClosedError``, "the client was
         closed"), its limiter slot is released, and it has ended before the session
         closes. Later calls raise the same error at once. A caller's session is left
         open.

@@ -2,7 +2,7 @@
 
 Wire formats (https://help.getharvest.com/api-v2/introduction/overview/supported-formats/):
 dates are ``"2017-12-31"``, timestamps ``"2017-12-31T14:59:22Z"`` (UTC), decimals are
-JSON numbers. The transport decodes JSON numbers with a fraction as :class:`Decimal`,
+JSON numbers. The transport decodes JSON numbers with a fraction as `Decimal`,
 so money and hours arrive here exact and stay exact.
 """
 
@@ -344,7 +344,7 @@ def _describe(exc: Exception) -> str:
 
 
 def decode(cls: type[T], data: Any) -> T:
-    """Structure one JSON object into ``cls``, raising :class:`DecodeError` on mismatch."""
+    """Structure one JSON object into ``cls``, raising `DecodeError` on mismatch."""
     if not isinstance(data, dict):
         raise DecodeError(
             f"expected a JSON object for {cls.__name__}, got {type(data).__name__}"

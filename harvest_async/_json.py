@@ -1,7 +1,7 @@
 """JSON in and out, with exact decimals.
 
 Harvest sends money and hours as JSON numbers (``33.35``); reading them as floats would
-lose exactness, so numbers with a fraction or exponent become :class:`~decimal.Decimal`
+lose exactness, so numbers with a fraction or exponent become `Decimal`
 with the text as written. Out-going bodies write ``Decimal`` as a JSON number (never a
 string), ``date`` as ``YYYY-MM-DD`` and aware ``datetime`` as UTC ISO 8601.
 """

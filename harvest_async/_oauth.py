@@ -1,5 +1,5 @@
 """OAuth2 through Harvest ID: the authorize URL, token exchange and refresh, accounts,
-and a self-refreshing token source (:class:`OAuthSession`).
+and a self-refreshing token source (`OAuthSession`).
 
 Harvest docs: https://help.getharvest.com/api-v2/authentication-api/authentication/authentication/.
 Harvest ID lives at ``https://id.getharvest.com``:
@@ -13,7 +13,7 @@ Harvest ID lives at ``https://id.getharvest.com``:
 - ``GET /api/v2/accounts`` with ``Authorization: Bearer`` lists the accounts a token
   reaches.
 
-Public names are re-exported by :mod:`harvest_async.oauth`. Secrets (client secret,
+Public names are re-exported by `harvest_async.oauth`. Secrets (client secret,
 codes, tokens) never appear in ``repr()``, log records or exception messages.
 """
 
@@ -143,7 +143,7 @@ def authorization_url(
 
 
 def _decode_token(data: Any) -> OAuthToken:
-    """An :class:`OAuthToken` from a token answer; errors never quote the answer."""
+    """An `OAuthToken` from a token answer; errors never quote the answer."""
     if not isinstance(data, dict):
         raise DecodeError("the token response is not a JSON object")
     access = data.get("access_token")
@@ -173,15 +173,15 @@ def _decode_token(data: Any) -> OAuthToken:
 class HarvestID:
     """An asyncio client for Harvest ID (``https://id.getharvest.com``).
 
-    It runs on the same core as :class:`~harvest_async.HarvestClient` (transport, rate
+    It runs on the same core as `HarvestClient` (transport, rate
     limiter, retries, typed errors). A failed token call raises the matching
-    :class:`~harvest_async.APIError` with Harvest's ``error_description`` as message
-    (``invalid_grant`` comes as a 400 :class:`~harvest_async.BadRequestError`, a bad
-    client as 401 :class:`~harvest_async.AuthenticationError`). Token calls are POSTs:
+    `APIError` with Harvest's ``error_description`` as message
+    (``invalid_grant`` comes as a 400 `BadRequestError`, a bad
+    client as 401 `AuthenticationError`). Token calls are POSTs:
     retried only where they certainly did not reach Harvest ID (a 429, no connection),
     so a code or refresh token is never spent twice.
 
-    Use it as an async context manager (or call :meth:`aclose`)::
+    Use it as an async context manager (or call `aclose`)::
 
         async with HarvestID() as harvest_id:
             token = await harvest_id.exchange_code(
@@ -196,7 +196,7 @@ class HarvestID:
         rate_limiter: Admits requests; default ``TokenBucket(100, 15.0)``.
         max_retries: Retries after the first attempt of a request.
         timeout: Seconds allowed per attempt.
-        session: An ``aiohttp.ClientSession`` you own (left open by :meth:`aclose`).
+        session: An ``aiohttp.ClientSession`` you own (left open by `aclose`).
 
     Raises:
         ConfigurationError: a bad base URL, retry count, timeout, limiter or User-Agent.
@@ -253,7 +253,7 @@ class HarvestID:
         scope: str | Sequence[str] | None = None,
         response_type: str = "code",
     ) -> str:
-        """:func:`authorization_url` on this client's base URL.
+        """`authorization_url` on this client's base URL.
 
         Args:
             client_id: The application's client id.
@@ -289,7 +289,7 @@ class HarvestID:
             redirect_uri: The redirect URI used in the authorize step, if one was given.
 
         Returns:
-            :class:`OAuthToken` with ``access_token``, ``refresh_token``,
+            `OAuthToken` with ``access_token``, ``refresh_token``,
             ``token_type`` and ``expires_in`` (seconds).
 
         Raises:
@@ -322,7 +322,7 @@ class HarvestID:
             client_secret: The application's client secret (never logged or shown).
 
         Returns:
-            :class:`OAuthToken`; its ``refresh_token`` may be ``None`` (keep the old).
+            `OAuthToken`; its ``refresh_token`` may be ``None`` (keep the old).
 
         Raises:
             InvalidRequestError: an empty argument.
@@ -345,7 +345,7 @@ class HarvestID:
             access_token: An OAuth2 or personal access token (sent as ``Bearer``).
 
         Returns:
-            :class:`Accounts` (``user``, ``accounts``: ``id``, ``name``, ``product``).
+            `Accounts` (``user``, ``accounts``: ``id``, ``name``, ``product``).
 
         Raises:
             InvalidRequestError: an empty token.
@@ -363,10 +363,10 @@ class HarvestID:
         leeway: float = DEFAULT_LEEWAY,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> OAuthSession:
-        """An :class:`OAuthSession` that refreshes ``token`` through this client.
+        """An `OAuthSession` that refreshes ``token`` through this client.
 
         Args:
-            token: A fresh answer of :meth:`exchange_code` (or :meth:`refresh`).
+            token: A fresh answer of `exchange_code` (or `refresh`).
             client_id: The application's client id.
             client_secret: The application's client secret.
             on_refresh: Called with every new token (to store the refresh token).
@@ -412,16 +412,16 @@ def _utc_now() -> dt.datetime:
 
 
 class OAuthSession:
-    """An OAuth2 token that refreshes itself: a :class:`TokenProvider`.
+    """An OAuth2 token that refreshes itself: a `TokenProvider`.
 
-    :meth:`token` returns the access token, refreshing it first once it is within
-    ``leeway`` seconds of ``expires_at``; :meth:`refresh` replaces it now (a client calls
+    `token` returns the access token, refreshing it first once it is within
+    ``leeway`` seconds of ``expires_at``; `refresh` replaces it now (a client calls
     it after a 401). However many tasks ask at once, one refresh request is sent: the
     others wait for it and share its result (or its error). New tokens are handed to
     ``on_refresh`` so the caller can store them (Harvest may issue a new refresh token).
 
     Args:
-        harvest_id: The :class:`HarvestID` client that sends the refresh.
+        harvest_id: The `HarvestID` client that sends the refresh.
         client_id: The application's client id.
         client_secret: The application's client secret (never shown).
         access_token: The current access token (never shown).
@@ -429,7 +429,7 @@ class OAuthSession:
         expires_at: When the access token expires (aware); ``None``: unknown, refresh
             only after a 401.
         on_refresh: Called (and awaited, if it returns an awaitable) with each new
-            :class:`OAuthToken`, while other refreshes wait.
+            `OAuthToken`, while other refreshes wait.
         leeway: Refresh this many seconds before ``expires_at``.
         clock: Returns the current aware datetime (default: the UTC wall clock).
 
@@ -491,8 +491,8 @@ class OAuthSession:
         """A session from a token answer received just now (``expires_in`` counts from now).
 
         Args:
-            token: The answer of :meth:`HarvestID.exchange_code` or :meth:`HarvestID.refresh`.
-            harvest_id: The :class:`HarvestID` client that sends refreshes.
+            token: The answer of `HarvestID.exchange_code` or `HarvestID.refresh`.
+            harvest_id: The `HarvestID` client that sends refreshes.
             client_id: The application's client id.
             client_secret: The application's client secret.
             on_refresh: Called with every new token.
@@ -528,7 +528,7 @@ class OAuthSession:
 
     @property
     def access_token(self) -> str:
-        """The current access token (store it with :attr:`refresh_token`)."""
+        """The current access token (store it with `refresh_token`)."""
         return self._access_token
 
     @property
@@ -613,7 +613,7 @@ async def with_token_refresh(
     A second 401 is raised as is.
 
     Args:
-        provider: Where the token comes from (an :class:`OAuthSession`).
+        provider: Where the token comes from (an `OAuthSession`).
         send: Sends the request with the given access token.
     """
     token = await provider.token()

@@ -13,8 +13,8 @@ Throughput (a bulk sync should be bound by Harvest's rate limit, not by latency)
   and ``links.next`` carries ``page=``), the remaining pages are fetched concurrently
   (``concurrency`` at once, default 8) from ``links.next`` with ``page=N`` and yielded
   in page order. A ``page`` number is never sent to a cursor-based list.
-- **Merging**: :meth:`Paginator.merge` walks several lists at once (date shards, one
-  list per project) as one :class:`Paginator`.
+- **Merging**: `Paginator.merge` walks several lists at once (date shards, one
+  list per project) as one `Paginator`.
 
 Memory stays bounded: a plain walk holds at most ``1 + prefetch`` pages (``1 +
 concurrency`` while fetching pages concurrently); a merged walk that much per list
@@ -90,7 +90,7 @@ def _optional_int(envelope: dict[str, Any], key: str) -> int | None:
 
 
 def parse_page(envelope: Any, key: str, decode_items: Callable[[Any], list[T]]) -> Page[T]:
-    """Decode a list response envelope into a :class:`Page`."""
+    """Decode a list response envelope into a `Page`."""
     if not isinstance(envelope, dict):
         raise DecodeError(f"expected a list response object, got {type(envelope).__name__}")
     if key not in envelope:
@@ -192,7 +192,7 @@ class Paginator(Generic[T]):
     Nothing is sent until it is iterated; each iteration starts from the first page.
     While the caller works on a page the next one is already on its way (``prefetch``);
     a page-based list has its remaining pages fetched ``concurrency`` at a time. Items
-    always come in the server's order. See :meth:`with_options` and :meth:`merge`.
+    always come in the server's order. See `with_options` and `merge`.
 
     Example:
         >>> async for entry in harvest.time_entries.list(from_=date(2024, 1, 1)):
@@ -268,13 +268,13 @@ class Paginator(Generic[T]):
                 are fetched ahead instead.)
             concurrency: Pages of a page-based list fetched at once (1 turns it off).
                 Memory held is at most ``1 + concurrency`` pages.
-            ordered: For a merged list (:meth:`merge`, date shards): ``True`` yields
+            ordered: For a merged list (`merge`, date shards): ``True`` yields
                 each list's items in turn (the unsharded order; later lists buffer
                 ``1 + prefetch`` pages each meanwhile), ``False`` yields pages as they
                 arrive (fastest).
 
         Returns:
-            A new :class:`Paginator`; this one is unchanged.
+            A new `Paginator`; this one is unchanged.
         """
         clone = self._copy()
         if prefetch is not None:
@@ -301,7 +301,7 @@ class Paginator(Generic[T]):
         concurrency: int | None = None,
         description: str = "",
     ) -> Paginator[T]:
-        """One :class:`Paginator` walking several lists concurrently.
+        """One `Paginator` walking several lists concurrently.
 
         Every item of every list is yielded once. With ``ordered=False`` pages are
         yielded as they arrive (each page's items in order); with ``ordered=True`` all of
@@ -310,7 +310,7 @@ class Paginator(Generic[T]):
         an error or cancellation every walk still running is cancelled.
 
         Args:
-            parts: The lists (each a :class:`Paginator`; none is sent until iterated).
+            parts: The lists (each a `Paginator`; none is sent until iterated).
             ordered: Yield list by list (``True``) or as pages arrive (``False``).
             concurrency: How many lists are walked at once (default: all of them).
             description: Shown by ``repr()``.
@@ -348,7 +348,7 @@ class Paginator(Generic[T]):
         return parse_page(envelope, self._key, self._decode_items)
 
     async def pages(self) -> AsyncGenerator[Page[T], None]:
-        """Yield each :class:`Page` in turn, following ``links.next``."""
+        """Yield each `Page` in turn, following ``links.next``."""
         walk = self._merged_pages() if self._parts is not None else self._list_pages()
         async with contextlib.aclosing(walk):
             async for page in walk:

@@ -56,9 +56,9 @@ class TokenBucket:
 
     Unlike a textbook token bucket (which, refilled at ``capacity/period``, lets
     ``2 * capacity`` requests through in one window), this keeps the end time of every
-    recent request: a slot is taken at :meth:`acquire` and frees ``period`` seconds after
-    :meth:`release`. A caller under the limit is never delayed; callers over it wait in
-    FIFO order; a cancelled waiter takes no slot. :meth:`pause` (a 429's
+    recent request: a slot is taken at `acquire` and frees ``period`` seconds after
+    `release`. A caller under the limit is never delayed; callers over it wait in
+    FIFO order; a cancelled waiter takes no slot. `pause` (a 429's
     ``Retry-After``) holds back every acquisition. Time is the event loop's clock.
 
     One instance may be shared by several clients running in the same event loop.
@@ -105,7 +105,7 @@ class TokenBucket:
         """Wait for a slot, FIFO behind earlier waiters.
 
         Returns:
-            The handle to pass to :meth:`release` once the request has ended.
+            The handle to pass to `release` once the request has ended.
         """
         loop = asyncio.get_running_loop()
         if not self._waiters and self._room(loop.time()):

@@ -3,8 +3,8 @@
 Harvest counts every request made with an account's token against one budget (100
 requests per 15 seconds, 100 per 15 minutes for reports), whichever process sends it:
 https://help.getharvest.com/api-v2/introduction/overview/general/#rate-limiting. An
-in-process :class:`~harvest_async.TokenBucket` per worker lets N workers send N times the
-limit; :class:`RedisRateLimiter` keeps the slots in Redis instead, so every worker that
+in-process `TokenBucket` per worker lets N workers send N times the
+limit; `RedisRateLimiter` keeps the slots in Redis instead, so every worker that
 uses the same Redis and ``key`` shares one budget with the same guarantee.
 
 Keys (``K`` is the ``key`` given; the braces make it a Redis Cluster hash tag, so both
@@ -119,7 +119,7 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. string.format('%.0f', now), '+inf')
 class RedisUnavailableError(ConnectionNotMadeError):
     """Redis could not be reached (or answered an error): no request was sent.
 
-    A :class:`~harvest_async.TransportError`; the client retries it like a connection
+    A `TransportError`; the client retries it like a connection
     that was never made.
     """
 
@@ -182,15 +182,15 @@ class RedisRateLimiter:
     """Never more than ``capacity`` requests in any rolling window of ``period`` seconds,
     for every process and host that uses the same Redis and ``key``.
 
-    The same guarantee as :class:`~harvest_async.TokenBucket`, with the slots kept in
-    Redis: a slot is held from :meth:`acquire` (before the request is sent) until
-    ``period`` seconds after :meth:`release` (its response arrived or it failed), on the
-    Redis server's clock. A 429 seen by any worker (:meth:`pause`) holds back all of
+    The same guarantee as `TokenBucket`, with the slots kept in
+    Redis: a slot is held from `acquire` (before the request is sent) until
+    ``period`` seconds after `release` (its response arrived or it failed), on the
+    Redis server's clock. A 429 seen by any worker (`pause`) holds back all of
     them. A worker that dies mid-request frees its slot when ``lease`` runs out. Callers
     in one process wait in FIFO order; a cancelled waiter takes no slot.
 
-    Redis unreachable or slower than ``timeout``: :meth:`acquire` raises
-    :class:`RedisUnavailableError` (a :class:`~harvest_async.TransportError`), unless a
+    Redis unreachable or slower than ``timeout``: `acquire` raises
+    `RedisUnavailableError` (a `TransportError`), unless a
     ``fallback`` limiter is given: then that local limiter admits requests (a warning is
     logged once) until Redis answers again, tried every ``recheck`` seconds. Give it a
     safe share of the limit, e.g. ``TokenBucket(capacity // workers, period)``.
@@ -202,7 +202,7 @@ class RedisRateLimiter:
             is a second limiter with its own key.
         capacity: Requests allowed per window (Harvest: 100).
         period: Window length in seconds (Harvest: 15.0; reports: 900.0).
-        lease: Seconds after :meth:`acquire` at which a slot never released frees
+        lease: Seconds after `acquire` at which a slot never released frees
             itself (a crashed worker). At least ``period``; it should exceed the
             client's ``timeout`` plus ``period``. Default ``period + 60``.
         fallback: A local limiter to use while Redis is unreachable; default none
@@ -322,7 +322,7 @@ class RedisRateLimiter:
         """Wait for a slot in the shared budget, FIFO behind this process's waiters.
 
         Returns:
-            The handle to pass to :meth:`release` once the request has ended.
+            The handle to pass to `release` once the request has ended.
 
         Raises:
             RedisUnavailableError: Redis is unreachable and there is no ``fallback``.

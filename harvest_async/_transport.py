@@ -4,7 +4,7 @@ It owns the headers Harvest requires
 (https://help.getharvest.com/api-v2/introduction/overview/general/), sends one request
 per call (aiohttp's own silent re-send of idempotent requests is disabled, so every
 request on the wire is one the rate limiter admitted), and turns responses into
-Python values or typed errors through the pure :func:`decipher_response`.
+Python values or typed errors through the pure `decipher_response`.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def parse_retry_after(
 
 
 def _loads(body: bytes) -> Any:
-    """``_json.loads``, with nesting too deep for the parser a :class:`DecodeError` too.
+    """``_json.loads``, with nesting too deep for the parser a `DecodeError` too.
 
     The error does not chain the parser's exception: ``JSONDecodeError.doc`` is the
     whole response body, which must not live on (or be shown) with the error.
@@ -330,7 +330,7 @@ class Transport:
         timeout: Seconds allowed for each request, connect to last byte.
         session: A caller-owned session; used as is and never closed here.
         max_response_bytes: Responses larger than this fail with
-            :class:`ResponseTooLargeError` (checked on ``Content-Length`` and while reading).
+            `ResponseTooLargeError` (checked on ``Content-Length`` and while reading).
         connection_limit: Connections the session this transport opens keeps at most.
     """
 
@@ -365,7 +365,7 @@ class Transport:
 
     @property
     def in_flight(self) -> int:
-        """Operations started through :meth:`run` that have not ended yet."""
+        """Operations started through `run` that have not ended yet."""
         return len(self._in_flight)
 
     def _get_session(self) -> aiohttp.ClientSession:
@@ -379,10 +379,10 @@ class Transport:
         return self._session
 
     async def run(self, operation: Coroutine[Any, Any, T]) -> T:
-        """Run one operation (a request with its retries) so :meth:`aclose` can stop it.
+        """Run one operation (a request with its retries) so `aclose` can stop it.
 
-        The operation runs as a child task. If :meth:`aclose` cancels it, the caller
-        gets :class:`ClientClosedError` ("the client was closed"), not a
+        The operation runs as a child task. If `aclose` cancels it, the caller
+        gets `ClientClosedError` ("the client was closed"), not a
         ``CancelledError``; if the caller itself is cancelled, the child is cancelled
         too and has fully ended (limiter slot released, connection dropped) by the time
         ``CancelledError`` reaches the caller.
@@ -502,8 +502,8 @@ class Transport:
     async def aclose(self) -> None:
         """Stop what is in flight, then close the session if this transport opened it.
 
-        Requests running through :meth:`run` are cancelled (their callers get
-        :class:`ClientClosedError`) and have ended before the session is closed.
+        Requests running through `run` are cancelled (their callers get
+        `ClientClosedError`) and have ended before the session is closed.
         """
         if self._closed:
             return

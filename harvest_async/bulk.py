@@ -50,7 +50,7 @@ T = TypeVar("T")
 
 #: Calls in flight at once by default.
 DEFAULT_CONCURRENCY = 16
-#: Lists walked at once by default in :func:`stream_lists`.
+#: Lists walked at once by default in `stream_lists`.
 DEFAULT_LIST_CONCURRENCY = 8
 
 
@@ -110,7 +110,7 @@ class BulkResult(Generic[I, R]):
         return [(self.items[index], error) for index, error in self.errors.items()]
 
     def raise_errors(self) -> builtins.list[R]:
-        """The results in input order, or raise an :class:`ExceptionGroup` of the errors."""
+        """The results in input order, or raise an `ExceptionGroup` of the errors."""
         if self.errors:
             raise ExceptionGroup(
                 f"{len(self.errors)} of {len(self.items)} calls failed",
@@ -150,7 +150,7 @@ async def map(  # bulk.map, as in the issue (shadows the builtin in this module)
     ``items`` is read lazily (a generator of millions is fine). With ``ordered=True``
     outcomes come in input order (at most ``concurrency`` calls running or finished
     ahead of the one awaited); with ``ordered=False`` as they complete (the fastest). A
-    call that raises gives an :class:`Outcome` with ``error`` set; the others go on.
+    call that raises gives an `Outcome` with ``error`` set; the others go on.
     Leaving the loop early or being cancelled cancels every call still running (use
     ``contextlib.aclosing`` to have that happen at once on ``break``).
 
@@ -218,7 +218,7 @@ async def run(
         concurrency: Calls in flight at once.
 
     Returns:
-        A :class:`BulkResult`: results and errors by input index, in input order.
+        A `BulkResult`: results and errors by input index, in input order.
     """
     inputs = builtins.list(items)
     results: dict[int, R] = {}
@@ -254,7 +254,7 @@ async def gather(
         concurrency: Calls in flight at once.
 
     Returns:
-        A :class:`BulkResult` whose items are the calls.
+        A `BulkResult` whose items are the calls.
     """
     inputs = builtins.list(calls)
 
@@ -281,7 +281,7 @@ async def fetch_ids(
 ) -> BulkResult[int, R]:
     """Fetch many records by id (``get`` such as ``harvest.time_entries.get``).
 
-    A missing record is a :class:`~harvest_async.NotFoundError` in ``errors``, not an
+    A missing record is a `NotFoundError` in ``errors``, not an
     abort.
 
     Args:
@@ -298,7 +298,7 @@ def stream_lists(
     concurrency: int = DEFAULT_LIST_CONCURRENCY,
     ordered: bool = False,
 ) -> Paginator[T]:
-    """Walk many lists (e.g. one per project) concurrently as one :class:`Paginator`.
+    """Walk many lists (e.g. one per project) concurrently as one `Paginator`.
 
     Nothing is sent until it is iterated. Each list's pages keep their order; with
     ``ordered=False`` pages of different lists interleave as they arrive, with

@@ -18,11 +18,11 @@ The authorization code flow, end to end::
         )
         access_token = await session.token()   # refreshed when about to expire
 
-- :func:`authorization_url`: where to send the user.
-- :class:`HarvestID`: ``exchange_code``, ``refresh``, ``accounts``.
-- :class:`OAuthSession`: a token that refreshes itself (one refresh for many callers);
-  a :class:`TokenProvider`.
-- :func:`with_token_refresh`: run a request with a provider's token, refreshing once
+- `authorization_url`: where to send the user.
+- `HarvestID`: ``exchange_code``, ``refresh``, ``accounts``.
+- `OAuthSession`: a token that refreshes itself (one refresh for many callers);
+  a `TokenProvider`.
+- `with_token_refresh`: run a request with a provider's token, refreshing once
   after a 401.
 """
 

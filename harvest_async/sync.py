@@ -194,7 +194,7 @@ async def sync_resource(
     """Mirror one resource; see the module docstring for the guarantees.
 
     ``clock`` gives the current time as Harvest sees it: the next run asks for records
-    updated since this run started (less :data:`CHECKPOINT_OVERLAP`).
+    updated since this run started (less `CHECKPOINT_OVERLAP`).
     """
     started = time.perf_counter()
     stats = SyncStats(spec.name)

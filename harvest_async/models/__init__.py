@@ -1,6 +1,6 @@
 """Typed models of every Harvest API v2 response (frozen attrs classes).
 
-Decode with :func:`harvest_async._converter.decode`; every field is optional and
+Decode with `harvest_async._converter.decode`; every field is optional and
 unknown fields are ignored.
 """
 

@@ -1,7 +1,7 @@
 """What every resource module shares: argument checks, wire formats, the base class.
 
 Resources never touch aiohttp: they build paths, queries and bodies, and hand them to
-the :class:`~harvest_async._requester.Requester`.
+the `Requester`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ __all__ = [
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Attribute set by :func:`operation` on resource methods.
+#: Attribute set by `operation` on resource methods.
 OPERATION_ATTR = "__harvest_operations__"
 
 
@@ -311,7 +311,7 @@ class Resource:
 
         The shards are contiguous, disjoint ``spent_date`` ranges, newest first; each is
         one list (same filters, its own ``from``/``to``) and they are walked
-        concurrently as one :meth:`Paginator.merge` (pages as they arrive; with
+        concurrently as one `Paginator.merge` (pages as they arrive; with
         ``.with_options(ordered=True)`` shard by shard, the unsharded order).
         """
         if isinstance(shards, bool) or not isinstance(shards, int) or not (
@@ -376,7 +376,7 @@ def split_days(first: dt.date, last: dt.date, shards: int) -> list[tuple[dt.date
 
 
 def require(fields: Mapping[str, Any], *names: str, call: str) -> None:
-    """Raise :class:`InvalidRequestError` unless every name was given (not NOT_GIVEN)."""
+    """Raise `InvalidRequestError` unless every name was given (not NOT_GIVEN)."""
     missing = [n for n in names if fields.get(n, NOT_GIVEN) is NOT_GIVEN]
     if missing:
         raise InvalidRequestError(f"{call} requires {', '.join(missing)}")

@@ -2,8 +2,8 @@
 
 Harvest docs: https://help.getharvest.com/api-v2/authentication-api/authentication/authentication/.
 
-This resource runs over a :class:`~harvest_async.oauth.HarvestID` client (base URL
-``https://id.getharvest.com``), not over :class:`~harvest_async.HarvestClient`: the call
+This resource runs over a `HarvestID` client (base URL
+``https://id.getharvest.com``), not over `HarvestClient`: the call
 carries the token being asked about as ``Authorization: Bearer`` and no
 ``Harvest-Account-Id``. Use it as ``await harvest_id.accounts(access_token)``.
 """
@@ -38,7 +38,7 @@ class AccountsResource(Resource):
                 shown in errors or logs).
 
         Returns:
-            :class:`Accounts`: ``user`` and ``accounts`` (``id``, ``name``, ``product``).
+            `Accounts`: ``user`` and ``accounts`` (``id``, ``name``, ``product``).
 
         Raises:
             InvalidRequestError: an empty token, or one with CR/LF.

@@ -3,7 +3,7 @@
 Harvest docs:
 https://help.getharvest.com/api-v2/projects-api/projects/task-assignments/#list-all-task-assignments,
 https://help.getharvest.com/api-v2/projects-api/projects/user-assignments/#list-all-user-assignments.
-The per-project operations are methods of :class:`~harvest_async.resources.projects.Projects`.
+The per-project operations are methods of `Projects`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class TaskAssignmentsResource(Resource):
             per_page: Records per page, 1..2000.
 
         Returns:
-            A :class:`Paginator` of :class:`TaskAssignment`; nothing is sent until iterated.
+            A `Paginator` of `TaskAssignment`; nothing is sent until iterated.
         """
         params = query(is_active=is_active, updated_since=updated_since, per_page=per_page)
         return self._paginate("task_assignments", "task_assignments", TaskAssignment, params)
@@ -63,7 +63,7 @@ class UserAssignmentsResource(Resource):
             per_page: Records per page, 1..2000.
 
         Returns:
-            A :class:`Paginator` of :class:`UserAssignment`; nothing is sent until iterated.
+            A `Paginator` of `UserAssignment`; nothing is sent until iterated.
         """
         params = query(
             user_id=user_id, is_active=is_active, updated_since=updated_since,

@@ -30,7 +30,7 @@ class Contacts(Resource):
             per_page: Records per page, 1..2000.
 
         Returns:
-            A :class:`Paginator` of :class:`Contact`; nothing is sent until iterated.
+            A `Paginator` of `Contact`; nothing is sent until iterated.
         """
         params = query(client_id=client_id, updated_since=updated_since, per_page=per_page)
         return self._paginate("contacts", "contacts", Contact, params)

@@ -28,7 +28,7 @@ class EstimateItemCategories(Resource):
             per_page: Records per page, 1..2000.
 
         Returns:
-            A :class:`Paginator` of :class:`EstimateItemCategory`; nothing is sent until
+            A `Paginator` of `EstimateItemCategory`; nothing is sent until
             iterated.
         """
         params = query(updated_since=updated_since, per_page=per_page)

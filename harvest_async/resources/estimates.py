@@ -7,9 +7,9 @@ https://help.getharvest.com/api-v2/estimates-api/estimates/estimate-messages/.
 Line items have no endpoints of their own: Harvest creates, changes and deletes them
 through the estimate's ``line_items`` array (an item without ``id`` is created, one with
 ``id`` is changed, one with ``id`` and ``"_destroy": True`` is deleted). Use
-``line_items=`` on :meth:`Estimates.create` / :meth:`Estimates.update`, or the helpers
-:meth:`Estimates.create_line_items`, :meth:`Estimates.update_line_items` and
-:meth:`Estimates.delete_line_items`.
+``line_items=`` on `Estimates.create` / `Estimates.update`, or the helpers
+`Estimates.create_line_items`, `Estimates.update_line_items` and
+`Estimates.delete_line_items`.
 """
 
 from __future__ import annotations
@@ -86,10 +86,10 @@ EstimateLineItemParams = NewEstimateLineItem | EstimateLineItemChange | LineItem
 class Estimates(Resource):
     """``harvest.estimates``: list, get, create, update, delete, line items and messages.
 
-    Line items: ``line_items=`` on :meth:`create` / :meth:`update`,
-    :meth:`create_line_items`, :meth:`update_line_items`, :meth:`delete_line_items`.
-    Messages: :meth:`messages`, :meth:`create_message`, :meth:`delete_message`, and the
-    events :meth:`mark_as_sent`, :meth:`accept`, :meth:`decline`, :meth:`reopen`.
+    Line items: ``line_items=`` on `create` / `update`,
+    `create_line_items`, `update_line_items`, `delete_line_items`.
+    Messages: `messages`, `create_message`, `delete_message`, and the
+    events `mark_as_sent`, `accept`, `decline`, `reopen`.
     """
 
     # -- estimates --------------------------------------------------------------------
@@ -116,7 +116,7 @@ class Estimates(Resource):
             per_page: Records per page, 1..2000 (Harvest's default 2000).
 
         Returns:
-            A :class:`Paginator` of :class:`Estimate`; nothing is sent until iterated.
+            A `Paginator` of `Estimate`; nothing is sent until iterated.
         """
         _check_choice("state", state, _STATES)
         params = query(
@@ -241,7 +241,7 @@ class Estimates(Resource):
                 optionally ``description``, ``quantity``, ``taxed``, ``taxed2``).
 
         Returns:
-            The updated :class:`Estimate`.
+            The updated `Estimate`.
         """
         eid = check_id(estimate_id, "estimate_id")
         items = _line_items(line_items, _LINE_ITEM_FIELDS, "new")
@@ -258,7 +258,7 @@ class Estimates(Resource):
             line_items: One entry per item to change: its ``id`` and the fields to change.
 
         Returns:
-            The updated :class:`Estimate`.
+            The updated `Estimate`.
         """
         eid = check_id(estimate_id, "estimate_id")
         items = _line_items(line_items, _LINE_ITEM_FIELDS, "change")
@@ -275,7 +275,7 @@ class Estimates(Resource):
             line_item_ids: The ids of the line items to delete.
 
         Returns:
-            The updated :class:`Estimate`.
+            The updated `Estimate`.
         """
         eid = check_id(estimate_id, "estimate_id")
         items = _deletions(line_item_ids)
@@ -299,7 +299,7 @@ class Estimates(Resource):
             per_page: Records per page, 1..2000.
 
         Returns:
-            A :class:`Paginator` of :class:`EstimateMessage`; nothing is sent until
+            A `Paginator` of `EstimateMessage`; nothing is sent until
             iterated.
         """
         eid = check_id(estimate_id, "estimate_id")
@@ -324,8 +324,8 @@ class Estimates(Resource):
         Without ``event_type`` an email goes to ``recipients`` (required). With
         ``event_type`` nothing is emailed and only the event is recorded: ``"accept"``,
         ``"decline"``, ``"re-open"`` or ``"send"`` (marks a draft as sent); the message
-        fields must then be left out. See also :meth:`mark_as_sent`, :meth:`accept`,
-        :meth:`decline` and :meth:`reopen`.
+        fields must then be left out. See also `mark_as_sent`, `accept`,
+        `decline` and `reopen`.
 
         Args:
             estimate_id: The estimate.

@@ -33,7 +33,7 @@ class ExpenseCategories(Resource):
             per_page: Records per page, 1..2000.
 
         Returns:
-            A :class:`Paginator` of :class:`ExpenseCategory`; nothing is sent until iterated.
+            A `Paginator` of `ExpenseCategory`; nothing is sent until iterated.
         """
         params = query(is_active=is_active, updated_since=updated_since, per_page=per_page)
         return self._paginate(

@@ -3,7 +3,7 @@
 An expense is recorded either by ``total_cost`` (most categories) or by ``units`` (a
 unit-based category such as mileage, where Harvest computes the total from the
 category's ``unit_price``). Which of the two a category needs is Harvest's call: the
-wrong one comes back as a 422 (:class:`~harvest_async.ValidationError`).
+wrong one comes back as a 422 (`ValidationError`).
 
 Bodies are JSON, except when a receipt is attached: Harvest then needs
 ``multipart/form-data``, with every other field as a text form field and the file in a
@@ -222,7 +222,7 @@ class Expenses(Resource):
                 concurrently; needs both ``from_`` and ``to``.
 
         Returns:
-            A :class:`Paginator` of :class:`Expense`; nothing is sent until iterated.
+            A `Paginator` of `Expense`; nothing is sent until iterated.
         """
         filters = {
             "user_id": user_id, "client_id": client_id, "project_id": project_id,
@@ -327,7 +327,7 @@ class Expenses(Resource):
             billable: Whether it is billable.
             receipt: A receipt to attach (replacing any): a file path, the file's bytes,
                 or a binary file object.
-            receipt_filename: The receipt's file name (see :meth:`create`).
+            receipt_filename: The receipt's file name (see `create`).
             delete_receipt: ``True`` removes the attached receipt.
 
         Raises:

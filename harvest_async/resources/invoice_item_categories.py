@@ -28,7 +28,7 @@ class InvoiceItemCategories(Resource):
             per_page: Records per page, 1..2000.
 
         Returns:
-            A :class:`Paginator` of :class:`InvoiceItemCategory`; nothing is sent until
+            A `Paginator` of `InvoiceItemCategory`; nothing is sent until
             iterated.
         """
         params = query(updated_since=updated_since, per_page=per_page)

@@ -8,9 +8,9 @@ https://help.getharvest.com/api-v2/invoices-api/invoices/invoice-payments/.
 Line items have no endpoints of their own: Harvest creates, changes and deletes them
 through the invoice's ``line_items`` array (an item without ``id`` is created, one with
 ``id`` is changed, one with ``id`` and ``"_destroy": True`` is deleted). Use
-``line_items=`` on :meth:`Invoices.create` / :meth:`Invoices.update`, or the helpers
-:meth:`Invoices.create_line_items`, :meth:`Invoices.update_line_items` and
-:meth:`Invoices.delete_line_items`. The shape checks here are shared with estimates.
+``line_items=`` on `Invoices.create` / `Invoices.update`, or the helpers
+`Invoices.create_line_items`, `Invoices.update_line_items` and
+`Invoices.delete_line_items`. The shape checks here are shared with estimates.
 """
 
 from __future__ import annotations
@@ -414,12 +414,12 @@ _INVOICE_LINE_ITEM_FIELDS = (
 class Invoices(Resource):
     """``harvest.invoices``: list, get, create, update, delete, and per-invoice collections.
 
-    Line items: ``line_items=`` on :meth:`create` / :meth:`update`,
-    :meth:`create_line_items`, :meth:`update_line_items`, :meth:`delete_line_items`.
-    Messages: :meth:`messages`, :meth:`create_message`, :meth:`delete_message`,
-    :meth:`message_template`, and the events :meth:`mark_as_sent`,
-    :meth:`mark_as_closed`, :meth:`mark_as_reopened`, :meth:`mark_as_draft`.
-    Payments: :meth:`payments`, :meth:`create_payment`, :meth:`delete_payment`.
+    Line items: ``line_items=`` on `create` / `update`,
+    `create_line_items`, `update_line_items`, `delete_line_items`.
+    Messages: `messages`, `create_message`, `delete_message`,
+    `message_template`, and the events `mark_as_sent`,
+    `mark_as_closed`, `mark_as_reopened`, `mark_as_draft`.
+    Payments: `payments`, `create_payment`, `delete_payment`.
     """
 
     # -- invoices ---------------------------------------------------------------------
@@ -448,7 +448,7 @@ class Invoices(Resource):
             per_page: Records per page, 1..2000 (Harvest's default 2000).
 
         Returns:
-            A :class:`Paginator` of :class:`Invoice`; nothing is sent until iterated.
+            A `Paginator` of `Invoice`; nothing is sent until iterated.
         """
         _check_choice("state", state, _STATES)
         params = query(
@@ -613,7 +613,7 @@ class Invoices(Resource):
                 ``taxed2``).
 
         Returns:
-            The updated :class:`Invoice`.
+            The updated `Invoice`.
         """
         iid = check_id(invoice_id, "invoice_id")
         items = _line_items(line_items, _INVOICE_LINE_ITEM_FIELDS, "new")
@@ -630,7 +630,7 @@ class Invoices(Resource):
             line_items: One entry per item to change: its ``id`` and the fields to change.
 
         Returns:
-            The updated :class:`Invoice`.
+            The updated `Invoice`.
         """
         iid = check_id(invoice_id, "invoice_id")
         items = _line_items(line_items, _INVOICE_LINE_ITEM_FIELDS, "change")
@@ -647,7 +647,7 @@ class Invoices(Resource):
             line_item_ids: The ids of the line items to delete.
 
         Returns:
-            The updated :class:`Invoice`.
+            The updated `Invoice`.
         """
         iid = check_id(invoice_id, "invoice_id")
         items = _deletions(line_item_ids)
@@ -671,7 +671,7 @@ class Invoices(Resource):
             per_page: Records per page, 1..2000.
 
         Returns:
-            A :class:`Paginator` of :class:`InvoiceMessage`; nothing is sent until iterated.
+            A `Paginator` of `InvoiceMessage`; nothing is sent until iterated.
         """
         iid = check_id(invoice_id, "invoice_id")
         params = query(updated_since=updated_since, per_page=per_page)
@@ -698,7 +698,7 @@ class Invoices(Resource):
         Without ``event_type`` an email goes to ``recipients`` (required). With
         ``event_type`` nothing is emailed and only the event is recorded: ``"close"``,
         ``"draft"``, ``"re-open"`` or ``"send"`` (marks a draft as sent); the message
-        fields must then be left out. See also :meth:`mark_as_sent` and friends.
+        fields must then be left out. See also `mark_as_sent` and friends.
 
         Args:
             invoice_id: The invoice.
@@ -820,7 +820,7 @@ class Invoices(Resource):
             per_page: Records per page, 1..2000.
 
         Returns:
-            A :class:`Paginator` of :class:`InvoicePayment`; nothing is sent until iterated.
+            A `Paginator` of `InvoicePayment`; nothing is sent until iterated.
         """
         iid = check_id(invoice_id, "invoice_id")
         params = query(updated_since=updated_since, per_page=per_page)

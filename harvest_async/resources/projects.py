@@ -41,9 +41,9 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
 class Projects(Resource):
     """``harvest.projects``: list, get, create, update, delete, and per-project assignments.
 
-    User assignments: :meth:`user_assignments`, :meth:`get_user_assignment`,
-    :meth:`create_user_assignment`, :meth:`update_user_assignment`,
-    :meth:`delete_user_assignment`; task assignments likewise.
+    User assignments: `user_assignments`, `get_user_assignment`,
+    `create_user_assignment`, `update_user_assignment`,
+    `delete_user_assignment`; task assignments likewise.
     """
 
     # -- projects -------------------------------------------------------------------
@@ -66,7 +66,7 @@ class Projects(Resource):
             per_page: Records per page, 1..2000 (Harvest's default 2000).
 
         Returns:
-            A :class:`Paginator` of :class:`Project`; nothing is sent until iterated.
+            A `Paginator` of `Project`; nothing is sent until iterated.
         """
         params = query(
             is_active=is_active, client_id=client_id, updated_since=updated_since,
@@ -246,7 +246,7 @@ class Projects(Resource):
             per_page: Records per page, 1..2000.
 
         Returns:
-            A :class:`Paginator` of :class:`UserAssignment`; nothing is sent until iterated.
+            A `Paginator` of `UserAssignment`; nothing is sent until iterated.
         """
         pid = check_id(project_id, "project_id")
         params = query(
@@ -357,7 +357,7 @@ class Projects(Resource):
             per_page: Records per page, 1..2000.
 
         Returns:
-            A :class:`Paginator` of :class:`TaskAssignment`; nothing is sent until iterated.
+            A `Paginator` of `TaskAssignment`; nothing is sent until iterated.
         """
         pid = check_id(project_id, "project_id")
         params = query(is_active=is_active, updated_since=updated_since, per_page=per_page)

@@ -6,15 +6,15 @@ https://help.getharvest.com/api-v2/reports-api/reports/expense-reports/,
 https://help.getharvest.com/api-v2/reports-api/reports/uninvoiced-report/,
 https://help.getharvest.com/api-v2/reports-api/reports/project-budget-report/.
 
-Every report is a list of ``results`` and comes back as a :class:`Paginator`. Report
+Every report is a list of ``results`` and comes back as a `Paginator`. Report
 requests have their own rate limit (100 per 15 minutes): the client sends them through
 its ``reports_rate_limiter``.
 
 A dated report covers ``from_`` to ``to`` inclusive, and Harvest rejects a timeframe
 longer than one year (365 days; a whole leap year is 366 and is refused with
 ``"Invalid timeframe: must not exceed 1 year"``). Such a timeframe raises
-:class:`~harvest_async.InvalidRequestError` here, before anything is sent. For longer
-spans, :func:`split_timeframe` cuts the span into legal windows, and every dated report
+`InvalidRequestError` here, before anything is sent. For longer
+spans, `split_timeframe` cuts the span into legal windows, and every dated report
 has a ``<report>_by_window`` companion that runs the report window after window and
 yields each row with the window it belongs to::
 
@@ -228,7 +228,7 @@ class TimeReports(_DatedReports):
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
         Returns:
-            A :class:`Paginator` of :class:`TimeReportResult`; nothing is sent until
+            A `Paginator` of `TimeReportResult`; nothing is sent until
             iterated.
 
         Raises:
@@ -256,7 +256,7 @@ class TimeReports(_DatedReports):
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
         Returns:
-            A :class:`Paginator` of :class:`TimeReportResult`; nothing is sent until
+            A `Paginator` of `TimeReportResult`; nothing is sent until
             iterated.
         """
         return self._time("projects", from_, to, include_fixed_fee, per_page)
@@ -280,7 +280,7 @@ class TimeReports(_DatedReports):
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
         Returns:
-            A :class:`Paginator` of :class:`TimeReportResult`; nothing is sent until
+            A `Paginator` of `TimeReportResult`; nothing is sent until
             iterated.
         """
         return self._time("tasks", from_, to, include_fixed_fee, per_page)
@@ -304,7 +304,7 @@ class TimeReports(_DatedReports):
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
         Returns:
-            A :class:`Paginator` of :class:`TimeReportResult`; nothing is sent until
+            A `Paginator` of `TimeReportResult`; nothing is sent until
             iterated.
         """
         return self._time("team", from_, to, include_fixed_fee, per_page)
@@ -318,14 +318,14 @@ class TimeReports(_DatedReports):
         per_page: int | NotGiven = NOT_GIVEN,
         max_days: int = MAX_TIMEFRAME_DAYS,
     ) -> AsyncIterator[tuple[Timeframe, TimeReportResult]]:
-        """:meth:`clients` over a span of any length, one window after another.
+        """`clients` over a span of any length, one window after another.
 
         Args:
             from_: First day of the span.
             to: Last day of the span (any distance after ``from_``).
             include_fixed_fee: Also compute billable amounts for fixed-fee projects.
             per_page: Rows per page, 1..2000.
-            max_days: Window length in days, 1..365 (see :func:`split_timeframe`).
+            max_days: Window length in days, 1..365 (see `split_timeframe`).
 
         Returns:
             An async iterator of ``((window_from, window_to), row)``; nothing is sent
@@ -342,14 +342,14 @@ class TimeReports(_DatedReports):
         per_page: int | NotGiven = NOT_GIVEN,
         max_days: int = MAX_TIMEFRAME_DAYS,
     ) -> AsyncIterator[tuple[Timeframe, TimeReportResult]]:
-        """:meth:`projects` over a span of any length, one window after another.
+        """`projects` over a span of any length, one window after another.
 
         Args:
             from_: First day of the span.
             to: Last day of the span (any distance after ``from_``).
             include_fixed_fee: Also compute billable amounts for fixed-fee projects.
             per_page: Rows per page, 1..2000.
-            max_days: Window length in days, 1..365 (see :func:`split_timeframe`).
+            max_days: Window length in days, 1..365 (see `split_timeframe`).
 
         Returns:
             An async iterator of ``((window_from, window_to), row)``; nothing is sent
@@ -366,14 +366,14 @@ class TimeReports(_DatedReports):
         per_page: int | NotGiven = NOT_GIVEN,
         max_days: int = MAX_TIMEFRAME_DAYS,
     ) -> AsyncIterator[tuple[Timeframe, TimeReportResult]]:
-        """:meth:`tasks` over a span of any length, one window after another.
+        """`tasks` over a span of any length, one window after another.
 
         Args:
             from_: First day of the span.
             to: Last day of the span (any distance after ``from_``).
             include_fixed_fee: Also compute billable amounts for fixed-fee projects.
             per_page: Rows per page, 1..2000.
-            max_days: Window length in days, 1..365 (see :func:`split_timeframe`).
+            max_days: Window length in days, 1..365 (see `split_timeframe`).
 
         Returns:
             An async iterator of ``((window_from, window_to), row)``; nothing is sent
@@ -390,14 +390,14 @@ class TimeReports(_DatedReports):
         per_page: int | NotGiven = NOT_GIVEN,
         max_days: int = MAX_TIMEFRAME_DAYS,
     ) -> AsyncIterator[tuple[Timeframe, TimeReportResult]]:
-        """:meth:`team` over a span of any length, one window after another.
+        """`team` over a span of any length, one window after another.
 
         Args:
             from_: First day of the span.
             to: Last day of the span (any distance after ``from_``).
             include_fixed_fee: Also compute billable amounts for fixed-fee projects.
             per_page: Rows per page, 1..2000.
-            max_days: Window length in days, 1..365 (see :func:`split_timeframe`).
+            max_days: Window length in days, 1..365 (see `split_timeframe`).
 
         Returns:
             An async iterator of ``((window_from, window_to), row)``; nothing is sent
@@ -450,7 +450,7 @@ class ExpenseReports(_DatedReports):
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
         Returns:
-            A :class:`Paginator` of :class:`ExpenseReportResult`; nothing is sent until
+            A `Paginator` of `ExpenseReportResult`; nothing is sent until
             iterated.
 
         Raises:
@@ -476,7 +476,7 @@ class ExpenseReports(_DatedReports):
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
         Returns:
-            A :class:`Paginator` of :class:`ExpenseReportResult`; nothing is sent until
+            A `Paginator` of `ExpenseReportResult`; nothing is sent until
             iterated.
         """
         return self._expenses("projects", from_, to, per_page)
@@ -498,7 +498,7 @@ class ExpenseReports(_DatedReports):
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
         Returns:
-            A :class:`Paginator` of :class:`ExpenseReportResult`; nothing is sent until
+            A `Paginator` of `ExpenseReportResult`; nothing is sent until
             iterated.
         """
         return self._expenses("categories", from_, to, per_page)
@@ -520,7 +520,7 @@ class ExpenseReports(_DatedReports):
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
         Returns:
-            A :class:`Paginator` of :class:`ExpenseReportResult`; nothing is sent until
+            A `Paginator` of `ExpenseReportResult`; nothing is sent until
             iterated.
         """
         return self._expenses("team", from_, to, per_page)
@@ -533,13 +533,13 @@ class ExpenseReports(_DatedReports):
         per_page: int | NotGiven = NOT_GIVEN,
         max_days: int = MAX_TIMEFRAME_DAYS,
     ) -> AsyncIterator[tuple[Timeframe, ExpenseReportResult]]:
-        """:meth:`clients` over a span of any length, one window after another.
+        """`clients` over a span of any length, one window after another.
 
         Args:
             from_: First day of the span.
             to: Last day of the span (any distance after ``from_``).
             per_page: Rows per page, 1..2000.
-            max_days: Window length in days, 1..365 (see :func:`split_timeframe`).
+            max_days: Window length in days, 1..365 (see `split_timeframe`).
 
         Returns:
             An async iterator of ``((window_from, window_to), row)``; nothing is sent
@@ -555,13 +555,13 @@ class ExpenseReports(_DatedReports):
         per_page: int | NotGiven = NOT_GIVEN,
         max_days: int = MAX_TIMEFRAME_DAYS,
     ) -> AsyncIterator[tuple[Timeframe, ExpenseReportResult]]:
-        """:meth:`projects` over a span of any length, one window after another.
+        """`projects` over a span of any length, one window after another.
 
         Args:
             from_: First day of the span.
             to: Last day of the span (any distance after ``from_``).
             per_page: Rows per page, 1..2000.
-            max_days: Window length in days, 1..365 (see :func:`split_timeframe`).
+            max_days: Window length in days, 1..365 (see `split_timeframe`).
 
         Returns:
             An async iterator of ``((window_from, window_to), row)``; nothing is sent
@@ -577,13 +577,13 @@ class ExpenseReports(_DatedReports):
         per_page: int | NotGiven = NOT_GIVEN,
         max_days: int = MAX_TIMEFRAME_DAYS,
     ) -> AsyncIterator[tuple[Timeframe, ExpenseReportResult]]:
-        """:meth:`categories` over a span of any length, one window after another.
+        """`categories` over a span of any length, one window after another.
 
         Args:
             from_: First day of the span.
             to: Last day of the span (any distance after ``from_``).
             per_page: Rows per page, 1..2000.
-            max_days: Window length in days, 1..365 (see :func:`split_timeframe`).
+            max_days: Window length in days, 1..365 (see `split_timeframe`).
 
         Returns:
             An async iterator of ``((window_from, window_to), row)``; nothing is sent
@@ -599,13 +599,13 @@ class ExpenseReports(_DatedReports):
         per_page: int | NotGiven = NOT_GIVEN,
         max_days: int = MAX_TIMEFRAME_DAYS,
     ) -> AsyncIterator[tuple[Timeframe, ExpenseReportResult]]:
-        """:meth:`team` over a span of any length, one window after another.
+        """`team` over a span of any length, one window after another.
 
         Args:
             from_: First day of the span.
             to: Last day of the span (any distance after ``from_``).
             per_page: Rows per page, 1..2000.
-            max_days: Window length in days, 1..365 (see :func:`split_timeframe`).
+            max_days: Window length in days, 1..365 (see `split_timeframe`).
 
         Returns:
             An async iterator of ``((window_from, window_to), row)``; nothing is sent
@@ -615,12 +615,12 @@ class ExpenseReports(_DatedReports):
 
 
 class Reports(_DatedReports):
-    """``harvest.reports``: :attr:`time` and :attr:`expenses` reports, :meth:`uninvoiced`
-    and :meth:`project_budget` (Harvest has no other report operations).
+    """``harvest.reports``: `time` and `expenses` reports, `uninvoiced`
+    and `project_budget` (Harvest has no other report operations).
 
     Attributes:
-        time: Time reports (:class:`TimeReports`).
-        expenses: Expense reports (:class:`ExpenseReports`).
+        time: Time reports (`TimeReports`).
+        expenses: Expense reports (`ExpenseReports`).
     """
 
     def __init__(self, requester: Requester) -> None:
@@ -649,7 +649,7 @@ class Reports(_DatedReports):
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
         Returns:
-            A :class:`Paginator` of :class:`UninvoicedReportResult`; nothing is sent
+            A `Paginator` of `UninvoicedReportResult`; nothing is sent
             until iterated.
 
         Raises:
@@ -670,14 +670,14 @@ class Reports(_DatedReports):
         per_page: int | NotGiven = NOT_GIVEN,
         max_days: int = MAX_TIMEFRAME_DAYS,
     ) -> AsyncIterator[tuple[Timeframe, UninvoicedReportResult]]:
-        """:meth:`uninvoiced` over a span of any length, one window after another.
+        """`uninvoiced` over a span of any length, one window after another.
 
         Args:
             from_: First day of the span.
             to: Last day of the span (any distance after ``from_``).
             include_fixed_fee: Include fixed-fee projects.
             per_page: Rows per page, 1..2000.
-            max_days: Window length in days, 1..365 (see :func:`split_timeframe`).
+            max_days: Window length in days, 1..365 (see `split_timeframe`).
 
         Returns:
             An async iterator of ``((window_from, window_to), row)``; nothing is sent
@@ -704,7 +704,7 @@ class Reports(_DatedReports):
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
         Returns:
-            A :class:`Paginator` of :class:`ProjectBudgetReportResult`; nothing is sent
+            A `Paginator` of `ProjectBudgetReportResult`; nothing is sent
             until iterated.
         """
         params = query(is_active=is_active, per_page=per_page)

@@ -23,7 +23,7 @@ class Roles(Resource):
             per_page: Records per page, 1..2000.
 
         Returns:
-            A :class:`Paginator` of :class:`Role`; nothing is sent until iterated.
+            A `Paginator` of `Role`; nothing is sent until iterated.
         """
         return self._paginate("roles", "roles", Role, query(per_page=per_page))
 

@@ -33,7 +33,7 @@ class Tasks(Resource):
             per_page: Records per page, 1..2000 (Harvest's default 2000).
 
         Returns:
-            A :class:`Paginator` of :class:`Task`; nothing is sent until iterated.
+            A `Paginator` of `Task`; nothing is sent until iterated.
         """
         params = query(is_active=is_active, updated_since=updated_since, per_page=per_page)
         return self._paginate("tasks", "tasks", Task, params)

@@ -102,7 +102,7 @@ class TimeEntries(Resource):
                 concurrently; needs both ``from_`` and ``to``.
 
         Returns:
-            A :class:`Paginator` of :class:`TimeEntry`; nothing is sent until iterated.
+            A `Paginator` of `TimeEntry`; nothing is sent until iterated.
         """
         if approval_status is not NOT_GIVEN and approval_status not in (
             "unsubmitted", "submitted", "approved"

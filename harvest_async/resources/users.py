@@ -42,9 +42,9 @@ def _string_list(name: str, value: Sequence[str] | NotGiven) -> builtins.list[st
 class Users(Resource):
     """``harvest.users``: me, list, get, create, update, delete, and per-user collections.
 
-    Per user: :meth:`project_assignments` (and :meth:`my_project_assignments`),
-    :meth:`billable_rates`, :meth:`get_billable_rate`, :meth:`create_billable_rate`,
-    the same for cost rates, :meth:`teammates` and :meth:`update_teammates`.
+    Per user: `project_assignments` (and `my_project_assignments`),
+    `billable_rates`, `get_billable_rate`, `create_billable_rate`,
+    the same for cost rates, `teammates` and `update_teammates`.
     """
 
     # -- users ------------------------------------------------------------------------
@@ -70,14 +70,14 @@ class Users(Resource):
             per_page: Records per page, 1..2000 (Harvest's default 2000).
 
         Returns:
-            A :class:`Paginator` of :class:`User`; nothing is sent until iterated.
+            A `Paginator` of `User`; nothing is sent until iterated.
         """
         params = query(is_active=is_active, updated_since=updated_since, per_page=per_page)
         return self._paginate("users", "users", User, params)
 
     @operation("GET", "/users/{userId}")
     async def get(self, user_id: int) -> User:
-        """Retrieve one user (use :meth:`me` for the authenticated user)."""
+        """Retrieve one user (use `me` for the authenticated user)."""
         return await self._get(User, f"users/{check_id(user_id, 'user_id')}")
 
     @operation("POST", "/users")
@@ -166,7 +166,7 @@ class Users(Resource):
             default_hourly_rate: Billable rate used when added to a project.
             cost_rate: Cost rate used for project costs.
             roles: Names of the business roles of this person (replaces the list).
-            access_roles: Permissions (replaces the list); see :meth:`create`.
+            access_roles: Permissions (replaces the list); see `create`.
         """
         uid = check_id(user_id, "user_id")
         fields = body(
@@ -196,7 +196,7 @@ class Users(Resource):
             per_page: Records per page, 1..2000.
 
         Returns:
-            A :class:`Paginator` of :class:`ProjectAssignment`; nothing is sent until
+            A `Paginator` of `ProjectAssignment`; nothing is sent until
             iterated.
         """
         params = query(per_page=per_page)
@@ -220,7 +220,7 @@ class Users(Resource):
             per_page: Records per page, 1..2000.
 
         Returns:
-            A :class:`Paginator` of :class:`ProjectAssignment`; nothing is sent until
+            A `Paginator` of `ProjectAssignment`; nothing is sent until
             iterated.
         """
         uid = check_id(user_id, "user_id")
@@ -243,7 +243,7 @@ class Users(Resource):
             per_page: Records per page, 1..2000.
 
         Returns:
-            A :class:`Paginator` of :class:`BillableRate`; nothing is sent until iterated.
+            A `Paginator` of `BillableRate`; nothing is sent until iterated.
         """
         uid = check_id(user_id, "user_id")
         params = query(per_page=per_page)
@@ -290,7 +290,7 @@ class Users(Resource):
             per_page: Records per page, 1..2000.
 
         Returns:
-            A :class:`Paginator` of :class:`CostRate`; nothing is sent until iterated.
+            A `Paginator` of `CostRate`; nothing is sent until iterated.
         """
         uid = check_id(user_id, "user_id")
         params = query(per_page=per_page)
@@ -335,7 +335,7 @@ class Users(Resource):
             per_page: Records per page, 1..2000.
 
         Returns:
-            A :class:`Paginator` of :class:`Teammate`; nothing is sent until iterated.
+            A `Paginator` of `Teammate`; nothing is sent until iterated.
         """
         uid = check_id(user_id, "user_id")
         params = query(per_page=per_page)

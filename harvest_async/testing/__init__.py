@@ -1,4 +1,4 @@
-"""Test tooling: :class:`HarvestSimulator`, an in-process Harvest API v2 server.
+"""Test tooling: `HarvestSimulator`, an in-process Harvest API v2 server.
 
 Like moto for AWS or stripe-mock, the simulator answers the real HTTP API with seeded,
 deterministic data, keeps state across calls (creates, updates, deletes), enforces

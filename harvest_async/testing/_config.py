@@ -128,7 +128,7 @@ class RequestRecord:
 
 @dataclasses.dataclass
 class Counters:
-    """Running totals since start (or the last :meth:`reset`).
+    """Running totals since start (or the last `reset`).
 
     Attributes:
         requests: Requests received (both sides).
@@ -179,7 +179,7 @@ class Faults:
     Every attribute may be changed while the simulator runs
     (``sim.faults.server_error_rate = 0.1``). Faults apply to the API side only (not
     to Harvest ID). For each request, in order: an active 429 storm; a queued fault
-    (:meth:`inject`); then one random draw against ``reset_rate``, ``truncate_rate``
+    (`inject`); then one random draw against ``reset_rate``, ``truncate_rate``
     and ``server_error_rate`` (their sum must be <= 1). Latency is added to every API
     answer, faulty or not.
 

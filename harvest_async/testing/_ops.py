@@ -124,7 +124,7 @@ def _ordinal(date_text: str) -> int:
 
 
 class Ops:
-    """Applies writes to a :class:`World`."""
+    """Applies writes to a `World`."""
 
     def __init__(self, world: World) -> None:
         self.w = world

@@ -1,4 +1,4 @@
-"""List envelopes: cursor-based and page-based pagination over a :class:`Source`."""
+"""List envelopes: cursor-based and page-based pagination over a `Source`."""
 
 from __future__ import annotations
 

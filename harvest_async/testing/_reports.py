@@ -74,7 +74,7 @@ def report_window(params: dict[str, str]) -> tuple[dt.date, dt.date]:
 
 
 class Reports:
-    """Computes report rows for a :class:`World`."""
+    """Computes report rows for a `World`."""
 
     def __init__(self, world: World) -> None:
         self.w = world

@@ -43,9 +43,9 @@ class HarvestSimulator:
     Args:
         seed: Seeds the data, ids of tokens and the fault RNG: the same seed gives the
             same account.
-        scale: A :class:`SimulatorScale`, or an int multiplying the default one.
+        scale: A `SimulatorScale`, or an int multiplying the default one.
         start: The simulated "now" when the server starts (UTC); the seeded history
-            ends the day before. Default :data:`DEFAULT_START` (fixed).
+            ends the day before. Default `DEFAULT_START` (fixed).
         account_id: The Harvest account id (default derived from ``seed``).
         rate_limit: ``(capacity, period)`` of the general window (Harvest: 100 per 15 s).
         reports_rate_limit: ``(capacity, period)`` for ``/reports/...`` (100 per 900 s).
@@ -56,13 +56,13 @@ class HarvestSimulator:
             ``"reports"``, ``"time_entries"``, ... or ``"*"`` for all); the others are
             cursor-based.
         token_lifetime: Seconds an OAuth2 access token stays valid (Harvest: 14 days).
-        faults: A :class:`Faults`; or give ``latency``, ``server_error_rate``,
+        faults: A `Faults`; or give ``latency``, ``server_error_rate``,
             ``reset_rate``, ``truncate_rate`` directly.
         latency: ``(mean, jitter)`` seconds added to each API answer.
         server_error_rate: Share of API requests answered with a 5xx.
         reset_rate: Share of API requests whose connection is dropped unanswered.
         truncate_rate: Share of API answers cut short of their ``Content-Length``.
-        max_log: Requests kept in :attr:`requests` (the oldest are dropped).
+        max_log: Requests kept in `requests` (the oldest are dropped).
         host: Interface to listen on.
 
     Attributes:
@@ -72,9 +72,9 @@ class HarvestSimulator:
         account_id: The account id to send as ``Harvest-Account-Id``.
         client_id: OAuth2 client id of the simulated app.
         client_secret: OAuth2 client secret of the simulated app.
-        requests: The last ``max_log`` :class:`RequestRecord` s.
-        counters: :class:`Counters`.
-        faults: :class:`Faults`, changeable at run time.
+        requests: The last ``max_log`` `RequestRecord` s.
+        counters: `Counters`.
+        faults: `Faults`, changeable at run time.
         errors: Exceptions raised by simulator bugs (answered 500); empty in a good run.
     """
 
@@ -133,7 +133,7 @@ class HarvestSimulator:
             seed=seed, latency=latency, server_error_rate=server_error_rate,
             reset_rate=reset_rate, truncate_rate=truncate_rate)
         self.requests: deque[RequestRecord] = deque(maxlen=max_log)
-        #: Called with each :class:`RequestRecord` as its response goes out (tests use
+        #: Called with each `RequestRecord` as its response goes out (tests use
         #: this to act at a chosen point of a run, e.g. kill a syncing process).
         self.request_hooks: list[Callable[[RequestRecord], None]] = []
         self.counters = Counters()
@@ -180,7 +180,7 @@ class HarvestSimulator:
         self.id_base_url = urls[1]
 
     async def aclose(self) -> None:
-        """Stop the servers (the data stays; :meth:`start` serves it again)."""
+        """Stop the servers (the data stays; `start` serves it again)."""
         runners, self._runners = self._runners, []
         for runner in runners:
             await runner.cleanup()
@@ -201,7 +201,7 @@ class HarvestSimulator:
     # ------------------------------------------------------------ helpers
 
     def client(self, **kwargs: Any) -> HarvestClient:
-        """A :class:`harvest_async.HarvestClient` for this simulator.
+        """A `harvest_async.HarvestClient` for this simulator.
 
         Token, account id and base URL are filled in, and limiters matching the
         simulator's windows (``TokenBucket(capacity, period)``); any keyword overrides.

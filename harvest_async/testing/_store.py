@@ -60,7 +60,7 @@ def epoch_of_ordinal(ordinal: int) -> int:
 class SimClock:
     """The simulator's wall clock: ``start`` plus event-loop time elapsed plus advances.
 
-    Writes are stamped with :meth:`stamp`, which never returns the same second twice,
+    Writes are stamped with `stamp`, which never returns the same second twice,
     so every write moves ``updated_at`` strictly forward.
     """
 
@@ -104,7 +104,7 @@ class SimClock:
         return s
 
     def stamp_str(self) -> str:
-        """:meth:`stamp` formatted as Harvest's ``...Z`` timestamp."""
+        """`stamp` formatted as Harvest's ``...Z`` timestamp."""
         return fmt_ts(self.stamp())
 
     def today(self) -> int:
@@ -120,7 +120,7 @@ class Source(Protocol):
         ...
 
     def row(self, key: int) -> Row | None:
-        """The row of a key yielded by :meth:`keys_after`."""
+        """The row of a key yielded by `keys_after`."""
         ...
 
     def count(self) -> int | None:
@@ -151,7 +151,7 @@ class Table:
         return i
 
     def insert(self, row: Row) -> Row:
-        """Add a row (its ``id`` must come from :meth:`new_id`)."""
+        """Add a row (its ``id`` must come from `new_id`)."""
         rid = row["id"]
         if self._ids and rid <= self._ids[-1]:
             bisect.insort(self._ids, rid)
@@ -221,7 +221,7 @@ class LazyTable:
     Row ``i`` has id ``first_id + i`` and is built by ``generate(i)`` each time it is
     read, so a million rows cost no memory until touched. Updated generated rows live in
     ``overrides``, deleted ones in ``deleted``, and new rows in ``created`` (a
-    :class:`Table` whose ids follow the generated ones). ``hidden``, when set, hides
+    `Table` whose ids follow the generated ones). ``hidden``, when set, hides
     generated rows cheaply (e.g. those of a deleted project).
     """
 
@@ -279,7 +279,7 @@ class LazyTable:
             self.created.rows[rid] = row
 
     def insert(self, row: Row) -> Row:
-        """Add a new row (id from :meth:`new_id`)."""
+        """Add a new row (id from `new_id`)."""
         return self.created.insert(row)
 
     def delete(self, rid: int) -> Row | None:
@@ -340,7 +340,7 @@ class LazyTable:
         return _chain(streams)
 
     def view(self, index_range: tuple[int, int] | None) -> LazyView:
-        """A :class:`Source` over this table, scanning only ``index_range`` if given."""
+        """A `Source` over this table, scanning only ``index_range`` if given."""
         return LazyView(self, index_range)
 
 
@@ -350,7 +350,7 @@ def _chain(streams: list[Iterator[int]]) -> Iterator[int]:
 
 
 class LazyView:
-    """A :class:`Source` over a :class:`LazyTable` (optionally a generated index range)."""
+    """A `Source` over a `LazyTable` (optionally a generated index range)."""
 
     def __init__(self, table: LazyTable, index_range: tuple[int, int] | None) -> None:
         self.table = table

@@ -49,7 +49,7 @@ if pytest_asyncio is not None:
     async def harvest_simulator(
         harvest_simulator_options: dict[str, Any],
     ) -> AsyncIterator[HarvestSimulator]:
-        """A started :class:`HarvestSimulator` (stopped after the test)."""
+        """A started `HarvestSimulator` (stopped after the test)."""
         async for sim in _started(harvest_simulator_options):
             yield sim
 
