@@ -338,16 +338,16 @@ async def test_a_timeframe_over_a_year_is_refused_before_sending(
 
 
 @pytest.mark.parametrize(
-    ("name", "single", "by_window"),
+    ("name", "single"),
     [
-        ("time/clients", "time.clients", "time.clients_by_window"),
-        ("time/team", "time.team", "time.team_by_window"),
-        ("expenses/categories", "expenses.categories", "expenses.categories_by_window"),
-        ("uninvoiced", "uninvoiced", "uninvoiced_by_window"),
+        ("time/clients", "time.clients"),
+        ("time/team", "time.team"),
+        ("expenses/categories", "expenses.categories"),
+        ("uninvoiced", "uninvoiced"),
     ],
 )
 async def test_by_window_runs_one_report_per_legal_window(
-    sim: HarvestSimulator, h: ha.HarvestClient, name: str, single: str, by_window: str
+    sim: HarvestSimulator, h: ha.HarvestClient, name: str, single: str
 ) -> None:
     def resolve(path: str) -> Any:
         target: Any = h.reports
@@ -356,7 +356,7 @@ async def test_by_window_runs_one_report_per_legal_window(
         return target
 
     start, end = dt.date(2023, 1, 20), dt.date(2025, 1, 14)
-    rows = [item async for item in resolve(by_window)(from_=start, to=end)]
+    rows = [item async for item in h.reports.by_window(resolve(single), from_=start, to=end)]
     windows = sorted({w for w, _ in rows})
     assert windows == [(dt.date(2023, 1, 20), dt.date(2024, 1, 19)),
                        (dt.date(2024, 1, 20), dt.date(2025, 1, 14))]

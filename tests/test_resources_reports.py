@@ -1,5 +1,5 @@
 """Reports: request shapes, Harvest's examples decoded, the 365-day rule, the reports
-rate limiter, :func:`split_timeframe` and the ``*_by_window`` companions.
+rate limiter, :func:`split_timeframe` and ``Reports.by_window``.
 
 Every ``/reports/...`` operation is checked for method, path, query (``from``/``to`` as
 ``YYYY-MM-DD``, booleans as ``true``/``false``), no body, and the rows decoded from the
@@ -108,17 +108,17 @@ DATED: list[tuple[Callable[..., Paginator[Any]], str, type[Any], bool]] = [
 ]
 DATED_IDS = [path for _, path, _, _ in DATED]
 
-# (by-window call, OpenAPI path)
-WINDOWED: list[tuple[Callable[..., Any], str]] = [
-    (lambda r, **k: r.time.clients_by_window(**k), "/reports/time/clients"),
-    (lambda r, **k: r.time.projects_by_window(**k), "/reports/time/projects"),
-    (lambda r, **k: r.time.tasks_by_window(**k), "/reports/time/tasks"),
-    (lambda r, **k: r.time.team_by_window(**k), "/reports/time/team"),
-    (lambda r, **k: r.expenses.clients_by_window(**k), "/reports/expenses/clients"),
-    (lambda r, **k: r.expenses.projects_by_window(**k), "/reports/expenses/projects"),
-    (lambda r, **k: r.expenses.categories_by_window(**k), "/reports/expenses/categories"),
-    (lambda r, **k: r.expenses.team_by_window(**k), "/reports/expenses/team"),
-    (lambda r, **k: r.uninvoiced_by_window(**k), "/reports/uninvoiced"),
+# (the report method of a Reports, OpenAPI path), for Reports.by_window
+WINDOWED: list[tuple[Callable[[Reports], Callable[..., Paginator[Any]]], str]] = [
+    (lambda r: r.time.clients, "/reports/time/clients"),
+    (lambda r: r.time.projects, "/reports/time/projects"),
+    (lambda r: r.time.tasks, "/reports/time/tasks"),
+    (lambda r: r.time.team, "/reports/time/team"),
+    (lambda r: r.expenses.clients, "/reports/expenses/clients"),
+    (lambda r: r.expenses.projects, "/reports/expenses/projects"),
+    (lambda r: r.expenses.categories, "/reports/expenses/categories"),
+    (lambda r: r.expenses.team, "/reports/expenses/team"),
+    (lambda r: r.uninvoiced, "/reports/uninvoiced"),
 ]
 WINDOWED_IDS = [path for _, path in WINDOWED]
 
@@ -160,9 +160,11 @@ def test_every_report_operation_is_marked() -> None:
 
 def test_reports_surface() -> None:
     names = {n for n in vars(Reports) if not n.startswith("_")}
-    assert names == {"uninvoiced", "uninvoiced_by_window", "project_budget"}
-    assert {"clients", "projects", "tasks", "team"} <= set(vars(TimeReports))
-    assert {"clients", "projects", "categories", "team"} <= set(vars(ExpenseReports))
+    assert names == {"uninvoiced", "by_window", "project_budget"}
+    time_names = {n for n in vars(TimeReports) if not n.startswith("_")}
+    assert time_names == {"clients", "projects", "tasks", "team"}
+    expense_names = {n for n in vars(ExpenseReports) if not n.startswith("_")}
+    assert expense_names == {"clients", "projects", "categories", "team"}
 
 
 @pytest.mark.parametrize(
@@ -461,12 +463,15 @@ def test_split_timeframe_windows_are_legal_reports(a: dt.date, b: dt.date) -> No
         assert (hi - lo).days + 1 <= MAX_TIMEFRAME_DAYS
 
 
-# -- *_by_window --------------------------------------------------------------------
+# -- Reports.by_window --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("call", "path"), WINDOWED, ids=WINDOWED_IDS)
+@pytest.mark.parametrize(("report", "path"), WINDOWED, ids=WINDOWED_IDS)
 async def test_by_window_runs_one_report_per_window(
-    mock: aioresponses, reports: Reports, call: Callable[..., Any], path: str
+    mock: aioresponses,
+    reports: Reports,
+    report: Callable[[Reports], Callable[..., Paginator[Any]]],
+    path: str,
 ) -> None:
     span = (dt.date(2022, 6, 1), dt.date(2024, 12, 31))
     windows = split_timeframe(*span)
@@ -474,7 +479,7 @@ async def test_by_window_runs_one_report_per_window(
     for i in range(len(windows)):
         mock.get(at(path.lstrip("/")), body=envelope([f'{{"client_id": {i + 1}}}',
                                                       f'{{"client_id": {i + 11}}}']))
-    stream = call(reports, from_=span[0], to=span[1], per_page=500)
+    stream = reports.by_window(report(reports), from_=span[0], to=span[1], per_page=500)
     assert sent_requests(mock) == []  # nothing sent until iterated
     got = [(window, row.client_id) async for window, row in stream]
     assert got == [
@@ -493,41 +498,94 @@ async def test_by_window_with_smaller_windows(mock: aioresponses, reports: Repor
     for _ in range(4):
         mock.get(at("reports/time/team"), body=envelope(['{"user_id": 7}']))
     rows = [
-        item async for item in reports.time.team_by_window(
-            from_="2024-01-01", to="2024-01-31", max_days=8, include_fixed_fee=True
+        item async for item in reports.by_window(
+            reports.time.team, from_="2024-01-01", to="2024-01-31", max_days=8,
+            include_fixed_fee=True,
         )
     ]
     assert [w for w, _ in rows] == split_timeframe("2024-01-01", "2024-01-31", max_days=8)
+    assert all(type(row) is TimeReportResult for _, row in rows)
     assert all(s.query["include_fixed_fee"] == "true" for s in sent_requests(mock))
 
 
 async def test_by_window_of_one_legal_window(mock: aioresponses, reports: Reports) -> None:
     mock.get(at("reports/uninvoiced"), body=envelope(['{"project_id": 3}']))
-    rows = [item async for item in reports.uninvoiced_by_window(from_=FROM, to=TO)]
+    rows = [item async for item in reports.by_window(reports.uninvoiced, from_=FROM, to=TO)]
     assert rows == [((FROM, TO), UninvoicedReportResult(project_id=3))]
 
 
-@pytest.mark.parametrize(("call", "path"), WINDOWED, ids=WINDOWED_IDS)
+async def test_by_window_rows_are_per_window_not_summed(
+    mock: aioresponses, reports: Reports
+) -> None:
+    for hours in ("1.5", "2.25"):
+        mock.get(at("reports/time/projects"),
+                 body=envelope([f'{{"project_id": 9, "total_hours": {hours}}}']))
+    rows = [
+        (window, row.project_id, str(row.total_hours))
+        async for window, row in reports.by_window(
+            reports.time.projects, from_="2024-01-01", to="2024-01-04", max_days=2
+        )
+    ]
+    assert rows == [
+        ((dt.date(2024, 1, 1), dt.date(2024, 1, 2)), 9, "1.5"),
+        ((dt.date(2024, 1, 3), dt.date(2024, 1, 4)), 9, "2.25"),
+    ]
+
+
+@pytest.mark.parametrize(("report", "path"), WINDOWED, ids=WINDOWED_IDS)
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
         ({"from_": dt.date(2024, 2, 1), "to": dt.date(2024, 1, 31)}, "before"),
         ({"from_": FROM, "to": TO, "max_days": 366}, "max_days"),
         ({"from_": FROM, "to": TO, "max_days": 0}, "max_days"),
+        ({"from_": FROM, "to": TO, "max_days": True}, "max_days"),
         ({"from_": FROM, "to": TO, "per_page": 5000}, "per_page"),
         ({"from_": "nope", "to": TO}, "YYYY-MM-DD"),
+        ({"from_": FROM, "to": dt.datetime(2017, 12, 31, tzinfo=dt.UTC)}, "datetime"),
     ],
 )
 def test_by_window_rejects_bad_arguments_at_once(
     mock: aioresponses,
     reports: Reports,
-    call: Callable[..., Any],
+    report: Callable[[Reports], Callable[..., Paginator[Any]]],
     path: str,
     kwargs: dict[str, Any],
     match: str,
 ) -> None:
     with pytest.raises(ha.InvalidRequestError, match=match):
-        call(reports, **kwargs)
+        reports.by_window(report(reports), **kwargs)
+    assert sent_requests(mock) == []
+
+
+def test_by_window_passes_filters_to_the_report_at_once(
+    mock: aioresponses, reports: Reports
+) -> None:
+    with pytest.raises(TypeError):  # expense reports take no include_fixed_fee
+        reports.by_window(reports.expenses.team, from_=FROM, to=TO, include_fixed_fee=True)
+    with pytest.raises(TypeError):
+        reports.by_window(reports.time.team, from_=FROM, to=TO, is_active=True)
+    assert sent_requests(mock) == []
+
+
+async def test_by_window_takes_only_dated_reports_of_this_client(
+    mock: aioresponses, reports: Reports
+) -> None:
+    async with ha.HarvestClient(
+        access_token=TOKEN, account_id=ACCOUNT, user_agent="tests (dev@example.com)"
+    ) as other:
+        not_dated: list[Any] = [
+            reports.project_budget,
+            reports.by_window,
+            other.reports.time.projects,  # another client's
+            TimeReports.projects,  # not bound
+            lambda **k: reports.time.projects(**k),
+            reports.time._time,
+            None,
+        ]
+        for report in not_dated:
+            with pytest.raises(ha.InvalidRequestError, match="dated report method"):
+                reports.by_window(report, from_=FROM, to=TO)
     assert sent_requests(mock) == []
 
 

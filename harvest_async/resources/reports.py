@@ -14,12 +14,12 @@ A dated report covers ``from_`` to ``to`` inclusive, and Harvest rejects a timef
 longer than one year (365 days; a whole leap year is 366 and is refused with
 ``"Invalid timeframe: must not exceed 1 year"``). Such a timeframe raises
 `InvalidRequestError` here, before anything is sent. For longer
-spans, `split_timeframe` cuts the span into legal windows, and every dated report
-has a ``<report>_by_window`` companion that runs the report window after window and
-yields each row with the window it belongs to::
+spans, `split_timeframe` cuts the span into legal windows, and `Reports.by_window`
+runs any dated report window after window and yields each row with the window it
+belongs to::
 
-    async for (start, end), row in harvest.reports.time.projects_by_window(
-        from_=date(2019, 1, 1), to=date(2024, 6, 30)
+    async for (start, end), row in harvest.reports.by_window(
+        harvest.reports.time.projects, from_=date(2019, 1, 1), to=date(2024, 6, 30)
     ):
         print(start, end, row.project_name, row.total_hours)
 
@@ -86,8 +86,8 @@ def _timeframe(from_: dt.date | str, to: dt.date | str, *, call: str) -> Timefra
     if days > MAX_TIMEFRAME_DAYS:
         raise InvalidRequestError(
             f"Invalid timeframe: must not exceed 1 year ({call}: {start}..{end} is {days} "
-            f"days, Harvest allows {MAX_TIMEFRAME_DAYS}); use split_timeframe() or the "
-            "report's *_by_window() method for longer spans"
+            f"days, Harvest allows {MAX_TIMEFRAME_DAYS}); use split_timeframe() or "
+            "harvest.reports.by_window() for longer spans"
         )
     return start, end
 
@@ -131,7 +131,7 @@ def split_timeframe(
     return windows
 
 
-def _by_window(
+def _window_rows(
     windows: Sequence[Timeframe], pagers: Sequence[Paginator[T]]
 ) -> AsyncIterator[tuple[Timeframe, T]]:
     async def rows() -> AsyncIterator[tuple[Timeframe, T]]:
@@ -140,21 +140,6 @@ def _by_window(
                 yield window, row
 
     return rows()
-
-
-def _windowed(
-    from_: dt.date | str,
-    to: dt.date | str,
-    max_days: int,
-    report: Callable[[dt.date, dt.date], Paginator[T]],
-) -> AsyncIterator[tuple[Timeframe, T]]:
-    """Build (and so validate) every window's paginator now; send when iterated."""
-    if _check_max_days(max_days) > MAX_TIMEFRAME_DAYS:
-        raise InvalidRequestError(
-            f"max_days must be at most {MAX_TIMEFRAME_DAYS} (Harvest's limit), got {max_days}"
-        )
-    windows = split_timeframe(from_, to, max_days=max_days)
-    return _by_window(windows, [report(start, end) for start, end in windows])
 
 
 class _DatedReports(Resource):
@@ -178,8 +163,8 @@ class _DatedReports(Resource):
 class TimeReports(_DatedReports):
     """``harvest.reports.time``: hours and billable amounts by client, project, task or user.
 
-    Each report needs ``from_`` and ``to`` (at most 365 days apart, both counted); each
-    has a ``*_by_window`` companion for longer spans.
+    Each report needs ``from_`` and ``to`` (at most 365 days apart, both counted); for
+    longer spans, pass it to `Reports.by_window`.
     """
 
     def _time(
@@ -193,20 +178,6 @@ class TimeReports(_DatedReports):
         return self._report(
             f"reports/time/{name}", TimeReportResult, from_=from_, to=to,
             include_fixed_fee=include_fixed_fee, per_page=per_page,
-        )
-
-    def _time_by_window(
-        self,
-        name: str,
-        from_: dt.date | str,
-        to: dt.date | str,
-        include_fixed_fee: bool | NotGiven,
-        per_page: int | NotGiven,
-        max_days: int,
-    ) -> AsyncIterator[tuple[Timeframe, TimeReportResult]]:
-        return _windowed(
-            from_, to, max_days,
-            lambda start, end: self._time(name, start, end, include_fixed_fee, per_page),
         )
 
     @operation("GET", "/reports/time/clients")
@@ -309,108 +280,11 @@ class TimeReports(_DatedReports):
         """
         return self._time("team", from_, to, include_fixed_fee, per_page)
 
-    def clients_by_window(
-        self,
-        *,
-        from_: dt.date | str,
-        to: dt.date | str,
-        include_fixed_fee: bool | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
-        max_days: int = MAX_TIMEFRAME_DAYS,
-    ) -> AsyncIterator[tuple[Timeframe, TimeReportResult]]:
-        """`clients` over a span of any length, one window after another.
-
-        Args:
-            from_: First day of the span.
-            to: Last day of the span (any distance after ``from_``).
-            include_fixed_fee: Also compute billable amounts for fixed-fee projects.
-            per_page: Rows per page, 1..2000.
-            max_days: Window length in days, 1..365 (see `split_timeframe`).
-
-        Returns:
-            An async iterator of ``((window_from, window_to), row)``; nothing is sent
-            until iterated, then one report runs per window, in date order.
-        """
-        return self._time_by_window("clients", from_, to, include_fixed_fee, per_page, max_days)
-
-    def projects_by_window(
-        self,
-        *,
-        from_: dt.date | str,
-        to: dt.date | str,
-        include_fixed_fee: bool | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
-        max_days: int = MAX_TIMEFRAME_DAYS,
-    ) -> AsyncIterator[tuple[Timeframe, TimeReportResult]]:
-        """`projects` over a span of any length, one window after another.
-
-        Args:
-            from_: First day of the span.
-            to: Last day of the span (any distance after ``from_``).
-            include_fixed_fee: Also compute billable amounts for fixed-fee projects.
-            per_page: Rows per page, 1..2000.
-            max_days: Window length in days, 1..365 (see `split_timeframe`).
-
-        Returns:
-            An async iterator of ``((window_from, window_to), row)``; nothing is sent
-            until iterated, then one report runs per window, in date order.
-        """
-        return self._time_by_window("projects", from_, to, include_fixed_fee, per_page, max_days)
-
-    def tasks_by_window(
-        self,
-        *,
-        from_: dt.date | str,
-        to: dt.date | str,
-        include_fixed_fee: bool | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
-        max_days: int = MAX_TIMEFRAME_DAYS,
-    ) -> AsyncIterator[tuple[Timeframe, TimeReportResult]]:
-        """`tasks` over a span of any length, one window after another.
-
-        Args:
-            from_: First day of the span.
-            to: Last day of the span (any distance after ``from_``).
-            include_fixed_fee: Also compute billable amounts for fixed-fee projects.
-            per_page: Rows per page, 1..2000.
-            max_days: Window length in days, 1..365 (see `split_timeframe`).
-
-        Returns:
-            An async iterator of ``((window_from, window_to), row)``; nothing is sent
-            until iterated, then one report runs per window, in date order.
-        """
-        return self._time_by_window("tasks", from_, to, include_fixed_fee, per_page, max_days)
-
-    def team_by_window(
-        self,
-        *,
-        from_: dt.date | str,
-        to: dt.date | str,
-        include_fixed_fee: bool | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
-        max_days: int = MAX_TIMEFRAME_DAYS,
-    ) -> AsyncIterator[tuple[Timeframe, TimeReportResult]]:
-        """`team` over a span of any length, one window after another.
-
-        Args:
-            from_: First day of the span.
-            to: Last day of the span (any distance after ``from_``).
-            include_fixed_fee: Also compute billable amounts for fixed-fee projects.
-            per_page: Rows per page, 1..2000.
-            max_days: Window length in days, 1..365 (see `split_timeframe`).
-
-        Returns:
-            An async iterator of ``((window_from, window_to), row)``; nothing is sent
-            until iterated, then one report runs per window, in date order.
-        """
-        return self._time_by_window("team", from_, to, include_fixed_fee, per_page, max_days)
-
-
 class ExpenseReports(_DatedReports):
     """``harvest.reports.expenses``: expense totals by client, project, category or user.
 
-    Each report needs ``from_`` and ``to`` (at most 365 days apart, both counted); each
-    has a ``*_by_window`` companion for longer spans.
+    Each report needs ``from_`` and ``to`` (at most 365 days apart, both counted); for
+    longer spans, pass it to `Reports.by_window`.
     """
 
     def _expenses(
@@ -419,18 +293,6 @@ class ExpenseReports(_DatedReports):
         return self._report(
             f"reports/expenses/{name}", ExpenseReportResult, from_=from_, to=to,
             per_page=per_page,
-        )
-
-    def _expenses_by_window(
-        self,
-        name: str,
-        from_: dt.date | str,
-        to: dt.date | str,
-        per_page: int | NotGiven,
-        max_days: int,
-    ) -> AsyncIterator[tuple[Timeframe, ExpenseReportResult]]:
-        return _windowed(
-            from_, to, max_days, lambda start, end: self._expenses(name, start, end, per_page)
         )
 
     @operation("GET", "/reports/expenses/clients")
@@ -525,95 +387,6 @@ class ExpenseReports(_DatedReports):
         """
         return self._expenses("team", from_, to, per_page)
 
-    def clients_by_window(
-        self,
-        *,
-        from_: dt.date | str,
-        to: dt.date | str,
-        per_page: int | NotGiven = NOT_GIVEN,
-        max_days: int = MAX_TIMEFRAME_DAYS,
-    ) -> AsyncIterator[tuple[Timeframe, ExpenseReportResult]]:
-        """`clients` over a span of any length, one window after another.
-
-        Args:
-            from_: First day of the span.
-            to: Last day of the span (any distance after ``from_``).
-            per_page: Rows per page, 1..2000.
-            max_days: Window length in days, 1..365 (see `split_timeframe`).
-
-        Returns:
-            An async iterator of ``((window_from, window_to), row)``; nothing is sent
-            until iterated, then one report runs per window, in date order.
-        """
-        return self._expenses_by_window("clients", from_, to, per_page, max_days)
-
-    def projects_by_window(
-        self,
-        *,
-        from_: dt.date | str,
-        to: dt.date | str,
-        per_page: int | NotGiven = NOT_GIVEN,
-        max_days: int = MAX_TIMEFRAME_DAYS,
-    ) -> AsyncIterator[tuple[Timeframe, ExpenseReportResult]]:
-        """`projects` over a span of any length, one window after another.
-
-        Args:
-            from_: First day of the span.
-            to: Last day of the span (any distance after ``from_``).
-            per_page: Rows per page, 1..2000.
-            max_days: Window length in days, 1..365 (see `split_timeframe`).
-
-        Returns:
-            An async iterator of ``((window_from, window_to), row)``; nothing is sent
-            until iterated, then one report runs per window, in date order.
-        """
-        return self._expenses_by_window("projects", from_, to, per_page, max_days)
-
-    def categories_by_window(
-        self,
-        *,
-        from_: dt.date | str,
-        to: dt.date | str,
-        per_page: int | NotGiven = NOT_GIVEN,
-        max_days: int = MAX_TIMEFRAME_DAYS,
-    ) -> AsyncIterator[tuple[Timeframe, ExpenseReportResult]]:
-        """`categories` over a span of any length, one window after another.
-
-        Args:
-            from_: First day of the span.
-            to: Last day of the span (any distance after ``from_``).
-            per_page: Rows per page, 1..2000.
-            max_days: Window length in days, 1..365 (see `split_timeframe`).
-
-        Returns:
-            An async iterator of ``((window_from, window_to), row)``; nothing is sent
-            until iterated, then one report runs per window, in date order.
-        """
-        return self._expenses_by_window("categories", from_, to, per_page, max_days)
-
-    def team_by_window(
-        self,
-        *,
-        from_: dt.date | str,
-        to: dt.date | str,
-        per_page: int | NotGiven = NOT_GIVEN,
-        max_days: int = MAX_TIMEFRAME_DAYS,
-    ) -> AsyncIterator[tuple[Timeframe, ExpenseReportResult]]:
-        """`team` over a span of any length, one window after another.
-
-        Args:
-            from_: First day of the span.
-            to: Last day of the span (any distance after ``from_``).
-            per_page: Rows per page, 1..2000.
-            max_days: Window length in days, 1..365 (see `split_timeframe`).
-
-        Returns:
-            An async iterator of ``((window_from, window_to), row)``; nothing is sent
-            until iterated, then one report runs per window, in date order.
-        """
-        return self._expenses_by_window("team", from_, to, per_page, max_days)
-
-
 class Reports(_DatedReports):
     """``harvest.reports``: `time` and `expenses` reports, `uninvoiced`
     and `project_budget` (Harvest has no other report operations).
@@ -661,33 +434,66 @@ class Reports(_DatedReports):
             include_fixed_fee=include_fixed_fee, per_page=per_page,
         )
 
-    def uninvoiced_by_window(
+    def by_window(
         self,
+        report: Callable[..., Paginator[T]],
         *,
         from_: dt.date | str,
         to: dt.date | str,
-        include_fixed_fee: bool | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
         max_days: int = MAX_TIMEFRAME_DAYS,
-    ) -> AsyncIterator[tuple[Timeframe, UninvoicedReportResult]]:
-        """`uninvoiced` over a span of any length, one window after another.
+        **filters: object,
+    ) -> AsyncIterator[tuple[Timeframe, T]]:
+        """Run a dated report over a span of any length, one window after another.
+
+        The span is cut by `split_timeframe`; ``report`` runs once per window, in date
+        order, and each row comes with its window. Rows are per window, not summed: a
+        project busy in two windows appears once in each.
+
+        Example:
+            >>> async for (start, end), row in harvest.reports.by_window(
+            ...     harvest.reports.expenses.team, from_=date(2020, 1, 1),
+            ...     to=date(2024, 12, 31), per_page=500,
+            ... ):
+            ...     print(start, end, row.user_name, row.total_amount)
 
         Args:
+            report: A dated report method of this client: ``harvest.reports.time.clients``,
+                ``.projects``, ``.tasks``, ``.team``, ``harvest.reports.expenses.clients``,
+                ``.projects``, ``.categories``, ``.team`` or ``harvest.reports.uninvoiced``.
             from_: First day of the span.
             to: Last day of the span (any distance after ``from_``).
-            include_fixed_fee: Include fixed-fee projects.
-            per_page: Rows per page, 1..2000.
             max_days: Window length in days, 1..365 (see `split_timeframe`).
+            **filters: The report's other arguments (``include_fixed_fee``,
+                ``per_page``), the same for every window.
 
         Returns:
-            An async iterator of ``((window_from, window_to), row)``; nothing is sent
-            until iterated, then one report runs per window, in date order.
+            An async iterator of ``((window_from, window_to), row)``, rows typed as the
+            report's; nothing is sent until iterated, then one report runs per window.
+
+        Raises:
+            InvalidRequestError: ``report`` is not a dated report method of this client,
+                a bad date, ``to`` before ``from_``, a bad ``max_days``, or a bad filter
+                value (raised at once, before anything is sent; a filter the report does
+                not take is a ``TypeError``, also at once).
         """
-        return _windowed(
-            from_, to, max_days,
-            lambda start, end: self.uninvoiced(
-                from_=start, to=end, include_fixed_fee=include_fixed_fee, per_page=per_page
-            ),
+        owner = getattr(report, "__self__", None)
+        func = getattr(report, "__func__", None)
+        if not (
+            any(func is dated for dated in _DATED_REPORTS)
+            and any(owner is mine for mine in (self, self.time, self.expenses))
+        ):
+            raise InvalidRequestError(
+                "report must be a dated report method of this client (such as "
+                f"harvest.reports.time.projects), got {report!r}"
+            )
+        if _check_max_days(max_days) > MAX_TIMEFRAME_DAYS:
+            raise InvalidRequestError(
+                f"max_days must be at most {MAX_TIMEFRAME_DAYS} (Harvest's limit), got {max_days}"
+            )
+        windows = split_timeframe(from_, to, max_days=max_days)
+        # Build (and so validate) every window's paginator now; send when iterated.
+        return _window_rows(
+            windows, [report(from_=start, to=end, **filters) for start, end in windows]
         )
 
     @operation("GET", "/reports/project_budget")
@@ -711,3 +517,17 @@ class Reports(_DatedReports):
         return self._paginate(
             "reports/project_budget", "results", ProjectBudgetReportResult, params
         )
+
+
+#: The report methods `Reports.by_window` accepts: those taking ``from_`` and ``to``.
+_DATED_REPORTS: tuple[Callable[..., object], ...] = (
+    TimeReports.clients,
+    TimeReports.projects,
+    TimeReports.tasks,
+    TimeReports.team,
+    ExpenseReports.clients,
+    ExpenseReports.projects,
+    ExpenseReports.categories,
+    ExpenseReports.team,
+    Reports.uninvoiced,
+)
