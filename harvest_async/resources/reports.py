@@ -280,6 +280,7 @@ class TimeReports(_DatedReports):
         """
         return self._time("team", from_, to, include_fixed_fee, per_page)
 
+
 class ExpenseReports(_DatedReports):
     """``harvest.reports.expenses``: expense totals by client, project, category or user.
 
