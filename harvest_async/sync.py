@@ -58,7 +58,7 @@ class ResourceSpec:
 def _lister(attr: str) -> Callable[[HarvestClient, dt.datetime | None], Paginator[Any]]:
     def list_all(client: HarvestClient, since: dt.datetime | None) -> Paginator[Any]:
         resource = getattr(client, attr)
-        if since is None or "updated_since" not in inspect.signature(resource.list).parameters:
+        if since is None:
             return resource.list()  # type: ignore[no-any-return]
         return resource.list(updated_since=since)  # type: ignore[no-any-return]
 

@@ -925,15 +925,21 @@ class Ops:
             out.append({"name": r.get("name"), "email": r["email"]})
         return out
 
-    def _create_invoice_messages(self, d: dict[str, Any], invoice: Row) -> Row:
-        w = self.w
+    def _message_event(
+        self, d: dict[str, Any], events: tuple[str, ...]
+    ) -> tuple[str | None, list[dict[str, Any]], str]:
+        """The event type (None: a sent message), its recipients and the write stamp."""
         event = d.get("event_type")
-        if event not in (None, "close", "draft", "re-open", "send"):
+        if event is not None and event not in events:
             raise Reject(422, "Event type is not included in the list")
         recipients = self._recipients(d)
         if event is None and not recipients:
             raise Reject(422, "Recipients can't be blank")
-        now = self._stamp()
+        return event, recipients, self._stamp()
+
+    def _create_invoice_messages(self, d: dict[str, Any], invoice: Row) -> Row:
+        w = self.w
+        event, recipients, now = self._message_event(d, ("close", "draft", "re-open", "send"))
         if event in (None, "send"):
             if invoice["state"] == "draft":
                 invoice["state"] = "open"
@@ -962,13 +968,9 @@ class Ops:
 
     def _create_estimate_messages(self, d: dict[str, Any], estimate: Row) -> Row:
         w = self.w
-        event = d.get("event_type")
-        if event not in (None, "accept", "decline", "re-open", "send"):
-            raise Reject(422, "Event type is not included in the list")
-        recipients = self._recipients(d)
-        if event is None and not recipients:
-            raise Reject(422, "Recipients can't be blank")
-        now = self._stamp()
+        event, recipients, now = self._message_event(
+            d, ("accept", "decline", "re-open", "send")
+        )
         if event in (None, "send"):
             if estimate["state"] == "draft":
                 estimate["state"] = "sent"
