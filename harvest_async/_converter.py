@@ -11,18 +11,26 @@ from __future__ import annotations
 import datetime as dt
 import re
 import types
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
+import msgspec
 from cattrs.cols import list_structure_factory
 from cattrs.gen import make_dict_structure_fn
 
 from ._errors import DecodeError
 
-__all__ = ["decode", "decode_many", "get_converter", "make_converter"]
+__all__ = [
+    "decode",
+    "decode_many",
+    "get_converter",
+    "list_body_decoder",
+    "make_converter",
+]
 
 T = TypeVar("T")
 
@@ -58,11 +66,23 @@ def _structure_date(value: Any, _: type) -> dt.date:
     return dt.date.fromisoformat(value)
 
 
+def _parse_datetime(text: str) -> dt.datetime:
+    """RFC 3339 as msgspec reads it (so list pages decoded by msgspec agree), else ISO."""
+    try:
+        parsed: dt.datetime = _rfc3339(text, dt.datetime)
+    except msgspec.ValidationError:
+        return dt.datetime.fromisoformat(text)
+    return parsed
+
+
+_rfc3339 = msgspec.convert
+
+
 def _structure_datetime(value: Any, _: type) -> dt.datetime:
     if isinstance(value, dt.datetime):
         parsed = value
     elif isinstance(value, str):
-        parsed = dt.datetime.fromisoformat(value)
+        parsed = _parse_datetime(value)
     else:
         raise TypeError(f"expected a timestamp string, got {type(value).__name__}")
     tzinfo = parsed.tzinfo
@@ -110,7 +130,7 @@ _IDENTITY_HOOKS: dict[type, Any] = {
 #: parser, whether the result is checked to be UTC, else handed to the hook).
 _STRING_PARSERS: dict[type, tuple[Any, Any, bool | None]] = {
     dt.date: (_structure_date, dt.date.fromisoformat, None),
-    dt.datetime: (_structure_datetime, dt.datetime.fromisoformat, True),
+    dt.datetime: (_structure_datetime, _parse_datetime, True),
 }
 
 
@@ -370,3 +390,143 @@ def decode_many(cls: type[T], items: Any) -> list[T]:
     except Exception:
         pass
     return [decode(cls, item) for item in items]  # find and report the bad item
+
+
+# --- Page bodies straight to models --------------------------------------------------
+#
+# A list page is decoded from its bytes to models by msgspec's C decoder, which builds
+# attrs classes itself, where that gives exactly what the converter's hooks give (the
+# way cattrs' own msgspec converter hands attrs classes to msgspec when unstructuring).
+# That holds for models whose fields are all ``X | None = None`` of the types below (or
+# such models, or lists of them) with no validators, converters or post-init. The
+# timestamp hook parses with msgspec's RFC 3339 parser too, so both agree on every
+# spelling. What msgspec keeps and our hooks would change or refuse (a non-finite
+# decimal, a timestamp not in UTC) is checked on the result; a page with one (or one
+# msgspec refuses) goes through the converter, which is also what reports any error.
+
+#: Field types msgspec decodes exactly as the converter's hooks do (checked below).
+_PASSTHROUGH_TYPES = frozenset({int, str, bool, Decimal, dt.date, dt.datetime})
+
+#: The envelope fields `parse_page` reads besides the items (decoded untyped).
+_ENVELOPE_FIELDS = ("total_entries", "page", "total_pages", "per_page", "links")
+
+
+def _passthrough_ok(conv: cattrs.Converter, type_: Any, seen: set[type]) -> bool:
+    """Whether msgspec decodes ``type_`` exactly as ``conv`` structures it."""
+    inner = _optional_inner(type_)
+    if inner is not None:
+        type_ = inner
+    if get_origin(type_) is list:
+        args = get_args(type_)
+        return len(args) == 1 and _passthrough_ok(conv, args[0], seen)
+    if not isinstance(type_, type):
+        return False
+    if type_ in _PASSTHROUGH_TYPES:
+        hook = conv.get_structure_hook(type_)
+        return hook is _IDENTITY_HOOKS.get(type_) or hook is _STRING_PARSERS.get(
+            type_, (None,)
+        )[0]
+    if not attrs.has(type_):
+        return False
+    if type_ in seen:
+        return True
+    seen.add(type_)
+    attrs.resolve_types(type_)
+    fields = attrs.fields(type_)
+    if _slot_setters(type_, [f.name for f in fields]) is None:
+        return False  # validators, post-init, non-init fields...
+    return all(
+        _optional_inner(f.type) is not None
+        and f.default is None
+        and f.converter is None
+        and f.alias == f.name
+        and _passthrough_ok(conv, f.type, seen)
+        for f in fields
+    )
+
+
+def _values_checker(cls: type, checkers: dict[type, Any]) -> Any:
+    """A generated ``check(model) -> bool``: every decimal finite, every timestamp UTC.
+
+    ``None`` where ``cls`` holds neither (directly or in nested models).
+    """
+    if cls in checkers:
+        return checkers[cls]
+    checkers[cls] = lambda value: checkers[cls](value)  # a model nesting itself
+    namespace: dict[str, Any] = {"_UTC": dt.UTC}
+    lines = ["def check(r):"]
+    for index, field in enumerate(attrs.fields(cls)):
+        type_ = _optional_inner(field.type) or field.type
+        many = get_origin(type_) is list
+        if many:
+            type_ = get_args(type_)[0]
+            type_ = _optional_inner(type_) or type_
+        if type_ is Decimal:
+            test = "v is not None and not v.is_finite()"
+        elif type_ is dt.datetime:
+            test = "v is not None and v.tzinfo is not _UTC"
+        elif attrs.has(type_) and _values_checker(type_, checkers) is not None:
+            namespace[f"c{index}"] = checkers[type_]
+            test = f"v is not None and not c{index}(v)"
+        else:
+            continue
+        lines.append(f"    for v in r.{field.name} or ():" if many else f"    v = r.{field.name}")
+        pad = "        " if many else "    "
+        lines += [f"{pad}if {test}:", f"{pad}    return False"]
+    if len(lines) == 1:
+        checkers[cls] = None
+        return None
+    lines.append("    return True")
+    scope: dict[str, Any] = {}
+    exec(compile("\n".join(lines), f"<harvest_async check {cls.__qualname__}>", "exec"),
+         namespace, scope)
+    checkers[cls] = scope["check"]
+    return scope["check"]
+
+
+_body_decoders: dict[tuple[type, str], Any] = {}
+
+
+def list_body_decoder(
+    cls: type[T], key: str
+) -> Callable[[bytes], tuple[list[T], dict[str, Any]] | None] | None:
+    """A decoder of list-page bytes to ``(models, envelope)``, where ``cls`` allows one.
+
+    The returned function gives ``None`` for a body it leaves to the converter (see
+    above); the envelope holds the page fields other than the items, as decoded JSON.
+    ``None`` instead of a function where ``cls`` does not qualify. Built once per
+    ``(cls, key)``.
+    """
+    try:
+        found: Callable[[bytes], tuple[list[T], dict[str, Any]] | None] | None = (
+            _body_decoders[cls, key]
+        )
+    except KeyError:
+        found = _body_decoders[cls, key] = _make_body_decoder(cls, key)
+    return found
+
+
+def _make_body_decoder(
+    cls: type[T], key: str
+) -> Callable[[bytes], tuple[list[T], dict[str, Any]] | None] | None:
+    conv = get_converter()
+    if not _passthrough_ok(conv, cls, set()):
+        return None
+    envelope_type = msgspec.defstruct(
+        f"{cls.__name__}Page",
+        [(key, list[cls]), *((name, Any, None) for name in _ENVELOPE_FIELDS)],  # type: ignore[valid-type]
+    )
+    decoder = msgspec.json.Decoder(envelope_type, float_hook=Decimal)
+    check = _values_checker(cls, {})
+
+    def decode_body(body: bytes) -> tuple[list[T], dict[str, Any]] | None:
+        try:
+            page = decoder.decode(body)
+        except (msgspec.DecodeError, ValueError, RecursionError):
+            return None
+        items: list[T] = getattr(page, key)
+        if check is not None and not all(map(check, items)):
+            return None
+        return items, {name: getattr(page, name) for name in _ENVELOPE_FIELDS}
+
+    return decode_body

@@ -38,7 +38,12 @@ from ._errors import (
 )
 from ._ratelimit import SupportsAcquire, TokenBucket
 from ._requester import Requester
-from ._transport import Transport, check_base_url, check_header_value
+from ._transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    Transport,
+    check_base_url,
+    check_header_value,
+)
 from .models.accounts import Accounts, OAuthToken
 from .resources._base import operation
 from .resources.accounts import AccountsResource
@@ -120,6 +125,23 @@ def authorization_url(
             ``redirect_uri``.
         ConfigurationError: a bad ``base_url``.
     """
+    return _authorization_url(
+        client_id, redirect_uri=redirect_uri, state=state, scope=scope,
+        response_type=response_type, base_url=base_url, allow_insecure_http=False,
+    )
+
+
+def _authorization_url(
+    client_id: str,
+    *,
+    redirect_uri: str | None,
+    state: str | None,
+    scope: str | Sequence[str] | None,
+    response_type: str,
+    base_url: str,
+    allow_insecure_http: bool,
+) -> str:
+    """`authorization_url`, with a `HarvestID`'s ``allow_insecure_http`` for its base URL."""
     if response_type not in ("code", "token"):
         raise InvalidRequestError(
             f"response_type must be 'code' or 'token', got {response_type!r}"
@@ -137,7 +159,7 @@ def authorization_url(
         if not scopes:
             raise InvalidRequestError("scope must name at least one scope")
         params.append(("scope", " ".join(_text("scope", s) for s in scopes)))
-    root = str(check_base_url(base_url)).rstrip("/")
+    root = str(check_base_url(base_url, allow_insecure_http=allow_insecure_http)).rstrip("/")
     query = urllib.parse.urlencode(params, quote_via=urllib.parse.quote, safe="")
     return f"{root}/{AUTHORIZE_PATH}?{query}"
 
@@ -197,9 +219,15 @@ class HarvestID:
         max_retries: Retries after the first attempt of a request.
         timeout: Seconds allowed per attempt.
         session: An ``aiohttp.ClientSession`` you own (left open by `aclose`).
+        allow_insecure_http: Accept a plain ``http://`` ``base_url`` on any host (codes,
+            tokens and the client secret then travel in clear text: a trusted proxy or
+            test network only). Without it, http is accepted on loopback addresses only.
+        max_response_bytes: Larger responses fail with a ``TransportError`` (checked on
+            ``Content-Length`` and while reading; never retried).
 
     Raises:
-        ConfigurationError: a bad base URL, retry count, timeout, limiter or User-Agent.
+        ConfigurationError: a bad base URL, retry count, timeout, limiter, User-Agent,
+            ``allow_insecure_http`` or ``max_response_bytes``.
     """
 
     def __init__(
@@ -211,6 +239,8 @@ class HarvestID:
         max_retries: int = 5,
         timeout: float = 30.0,
         session: aiohttp.ClientSession | None = None,
+        allow_insecure_http: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         agent = user_agent or os.environ.get(USER_AGENT_ENV) or default_user_agent()
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
@@ -219,15 +249,20 @@ class HarvestID:
             raise ConfigurationError(f"timeout must be a positive number, got {timeout!r}")
         if rate_limiter is not None and not callable(getattr(rate_limiter, "acquire", None)):
             raise ConfigurationError("rate_limiter must have an async acquire() method")
-        url = check_base_url(base_url)
+        # As HarvestClient: the same check, message and check_base_url opt-in.
+        if not isinstance(allow_insecure_http, bool):
+            raise ConfigurationError("allow_insecure_http must be True or False")
+        url = check_base_url(base_url, allow_insecure_http=allow_insecure_http)
         check_header_value("User-Agent", agent)
         self.user_agent = agent
         self.base_url = str(url)
+        self._allow_insecure_http = allow_insecure_http
         self.rate_limiter: SupportsAcquire = rate_limiter or TokenBucket(100, 15.0)
         self._transport = Transport(
             headers={"User-Agent": agent, "Accept": "application/json"},
             timeout=float(timeout),
             session=session,
+            max_response_bytes=max_response_bytes,  # validated there, as for HarvestClient
         )
         self._requester = Requester(
             self._transport,
@@ -262,9 +297,10 @@ class HarvestID:
             scope: One scope or several (``"harvest:all"``, ``"harvest:123"``, ...).
             response_type: ``"code"`` or ``"token"``.
         """
-        return authorization_url(
+        return _authorization_url(
             client_id, redirect_uri=redirect_uri, state=state, scope=scope,
             response_type=response_type, base_url=self.base_url,
+            allow_insecure_http=self._allow_insecure_http,
         )
 
     async def _token(self, form: dict[str, str]) -> OAuthToken:

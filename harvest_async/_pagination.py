@@ -42,14 +42,19 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from ._errors import DecodeError
+from ._json import loads
 
 __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_PREFETCH", "Page", "Paginator"]
 
 T = TypeVar("T")
 
 #: Fetches one page: ``None`` means the first page (with the list's filters),
-#: otherwise an absolute ``links.next`` URL to follow as given.
+#: otherwise an absolute ``links.next`` URL to follow as given. It returns the page's
+#: decoded JSON, or its raw bytes (decoded by ``decode_body``, else as JSON).
 PageFetcher = Callable[[str | None], Awaitable[Any]]
+#: Decodes a page's bytes straight to ``(items, the other envelope fields)``, or gives
+#: ``None`` to leave the body to ``json`` + ``decode_items`` (which report any error).
+BodyDecoder = Callable[[bytes], "tuple[list[Any], dict[str, Any]] | None"]
 
 #: Pages fetched ahead of the caller on a list followed link by link.
 DEFAULT_PREFETCH = 1
@@ -206,6 +211,8 @@ class Paginator(Generic[T]):
         prefetch: Pages fetched ahead of the caller (0 to 100; 0 turns it off).
         concurrency: Pages of a page-based list fetched at once (1 to 100; 1 follows
             ``links.next`` one page at a time, as for a cursor-based list).
+        decode_body: Where ``fetch`` returns bytes: a fast path from them to items
+            (see `BodyDecoder`); without one, bytes are decoded as JSON.
     """
 
     def __init__(
@@ -217,10 +224,12 @@ class Paginator(Generic[T]):
         description: str = "",
         prefetch: int = DEFAULT_PREFETCH,
         concurrency: int = DEFAULT_CONCURRENCY,
+        decode_body: BodyDecoder | None = None,
     ) -> None:
         self._fetch = fetch
         self._key = key
         self._decode_items = decode_items
+        self._decode_body = decode_body
         self._description = description or key
         self._prefetch = _check_window("prefetch", prefetch, minimum=0)
         self._concurrency = _check_window("concurrency", concurrency, minimum=1)
@@ -329,6 +338,7 @@ class Paginator(Generic[T]):
         merged._fetch = _no_fetch
         merged._key = first._key if first is not None else ""
         merged._decode_items = _no_items
+        merged._decode_body = None
         merged._description = description or (
             f"{first._description} x{len(lists)}" if first is not None else "no lists"
         )
@@ -345,6 +355,13 @@ class Paginator(Generic[T]):
         return self._parts or ()
 
     def _parse(self, envelope: Any) -> Page[T]:
+        if isinstance(envelope, bytes):
+            fast = self._decode_body(envelope) if self._decode_body is not None else None
+            if fast is not None:
+                items, rest = fast
+                rest[self._key] = items
+                return parse_page(rest, self._key, _as_decoded)
+            envelope = loads(envelope)
         return parse_page(envelope, self._key, self._decode_items)
 
     async def pages(self) -> AsyncGenerator[Page[T], None]:
@@ -530,6 +547,10 @@ class Paginator(Generic[T]):
 
 async def _no_fetch(url: str | None) -> Any:  # pragma: no cover - a merge has no own pages
     raise RuntimeError("a merged Paginator fetches through its parts")
+
+
+def _as_decoded(items: list[T]) -> list[T]:
+    return items
 
 
 def _no_items(items: Any) -> list[Any]:  # pragma: no cover

@@ -151,6 +151,7 @@ class Requester:
         form: Mapping[str, str | FormFile] | None = None,
         replay_safe: bool | None = None,
         headers: Mapping[str, str] | None = None,
+        raw_json: bool = False,
     ) -> Any:
         """Send a request with retries and return its decoded JSON (``None`` if empty).
 
@@ -163,12 +164,14 @@ class Requester:
             form: A multipart body.
             replay_safe: Whether the request may be re-sent after it may have been
                 processed; defaults to ``method != "POST"``.
+            raw_json: Return a 2xx body as its undecoded bytes (list pages, which the
+                paginator decodes straight to models).
         """
         # Run under the transport so that aclose() can stop it wherever it is (waiting
         # for a slot, backing off, on the wire): the caller then gets ClientClosedError.
         return await self.transport.run(self._authorized(
             method, path, url=url, params=params, json_body=json_body, form=form,
-            replay_safe=replay_safe, headers=headers,
+            replay_safe=replay_safe, headers=headers, raw_json=raw_json,
         ))
 
     async def _authorized(
@@ -182,12 +185,14 @@ class Requester:
         form: Mapping[str, str | FormFile] | None,
         replay_safe: bool | None,
         headers: Mapping[str, str] | None,
+        raw_json: bool = False,
     ) -> Any:
         provider = self.token_provider
         if provider is None:
             return await self._request(method, path, url=url, params=params,
                                        json_body=json_body, form=form,
-                                       replay_safe=replay_safe, headers=headers)
+                                       replay_safe=replay_safe, headers=headers,
+                                       raw_json=raw_json)
         # OAuth2: the provider's token (refreshed before expiry); after a 401 (which
         # Harvest did not process, so even a POST may go again) refresh once, resend once.
         token = await provider.token()
@@ -195,12 +200,14 @@ class Requester:
             return await self._request(method, path, url=url, params=params,
                                        json_body=json_body, form=form, replay_safe=replay_safe,
                                        headers={**(headers or {}),
-                                                "Authorization": f"Bearer {token}"})
+                                                "Authorization": f"Bearer {token}"},
+                                       raw_json=raw_json)
         except AuthenticationError:
             token = await provider.refresh(stale=token)
         return await self._request(method, path, url=url, params=params, json_body=json_body,
                                    form=form, replay_safe=replay_safe,
-                                   headers={**(headers or {}), "Authorization": f"Bearer {token}"})
+                                   headers={**(headers or {}), "Authorization": f"Bearer {token}"},
+                                   raw_json=raw_json)
 
     async def _request(
         self,
@@ -213,6 +220,7 @@ class Requester:
         form: Mapping[str, str | FormFile] | None,
         replay_safe: bool | None,
         headers: Mapping[str, str] | None,
+        raw_json: bool = False,
     ) -> Any:
         target = url if url is not None else self.url_for(path or "")
         safe = replay_safe if replay_safe is not None else method != "POST"
@@ -233,7 +241,8 @@ class Requester:
                     await release(handle)
             try:
                 return decipher_response(
-                    raw.status, raw.headers, raw.body, method=method, url=raw.url
+                    raw.status, raw.headers, raw.body, method=method, url=raw.url,
+                    raw_json=raw_json,
                 )
             except RateLimitError as exc:
                 if pause is not None:

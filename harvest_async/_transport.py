@@ -211,14 +211,30 @@ def _error_body(body: bytes) -> Any:
 
 
 def decipher_response(
-    status: int, headers: Mapping[str, str], body: bytes, *, method: str, url: str
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    method: str,
+    url: str,
+    raw_json: bool = False,
 ) -> Any:
     """Turn a response into its decoded JSON, or raise the error it stands for.
 
     Pure: no I/O, so every status is unit-tested directly.
 
+    Args:
+        status: The HTTP status.
+        headers: The response headers.
+        body: The response body.
+        method: The request's method (for error messages).
+        url: The request's URL, query string left out (for error messages).
+        raw_json: Return a 2xx body undecoded (its ``bytes``), for a caller that
+            decodes it itself (list pages go straight to models).
+
     Returns:
-        The decoded JSON for a 2xx response, ``None`` for an empty body.
+        The decoded JSON for a 2xx response (its bytes with ``raw_json``), ``None``
+        for an empty body.
 
     Raises:
         DecodeError: a 2xx response whose body is not JSON.
@@ -227,7 +243,7 @@ def decipher_response(
     if 200 <= status < 300:
         if not body.strip():
             return None
-        return _loads(body)
+        return body if raw_json else _loads(body)
     data = _error_body(body)
     message: str | None = None
     if isinstance(data, dict):

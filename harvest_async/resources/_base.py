@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
-from .._converter import decode, decode_many, format_datetime
+from .._converter import decode, decode_many, format_datetime, list_body_decoder
 from .._errors import InvalidRequestError
 from .._pagination import Paginator
 
@@ -288,14 +288,18 @@ class Resource:
         requester = self._requester
 
         async def fetch(next_url: str | None) -> Any:
+            # Raw bytes: the paginator decodes them straight to models (decode_body).
             if next_url is None:
-                return await requester.request("GET", path, params=params)
-            return await requester.request("GET", url=requester.check_next_url(next_url))
+                return await requester.request("GET", path, params=params, raw_json=True)
+            return await requester.request(
+                "GET", url=requester.check_next_url(next_url), raw_json=True
+            )
 
         def decode_items(items: Any) -> list[T]:
             return decode_many(model, items)
 
-        return Paginator(fetch, key, decode_items, description=path)
+        return Paginator(fetch, key, decode_items, description=path,
+                         decode_body=list_body_decoder(model, key))
 
     def _paginate_sharded(
         self,
