@@ -445,6 +445,16 @@ def _passthrough_ok(conv: cattrs.Converter, type_: Any, seen: set[type]) -> bool
     )
 
 
+_checkers: dict[type, Any] = {}
+
+
+def values_ok(model: Any) -> bool:
+    """Whether every decimal in an attrs ``model`` is finite and every timestamp UTC."""
+    cls = type(model)
+    check = _checkers[cls] if cls in _checkers else _values_checker(cls, _checkers)
+    return check is None or bool(check(model))
+
+
 def _values_checker(cls: type, checkers: dict[type, Any]) -> Any:
     """A generated ``check(model) -> bool``: every decimal finite, every timestamp UTC.
 
@@ -453,6 +463,7 @@ def _values_checker(cls: type, checkers: dict[type, Any]) -> Any:
     if cls in checkers:
         return checkers[cls]
     checkers[cls] = lambda value: checkers[cls](value)  # a model nesting itself
+    attrs.resolve_types(cls)
     namespace: dict[str, Any] = {"_UTC": dt.UTC}
     lines = ["def check(r):"]
     for index, field in enumerate(attrs.fields(cls)):
@@ -484,49 +495,60 @@ def _values_checker(cls: type, checkers: dict[type, Any]) -> Any:
     return scope["check"]
 
 
+@attrs.frozen
+class ListBodyDecoder:
+    """Decodes list-page bytes in two steps: the envelope now, the items when wanted.
+
+    `split` reads the page fields (a fast scan; the items stay raw JSON, a slice of
+    the body) so a paginator knows the next page without building any model; `items`
+    then builds the models. Either gives ``None`` for a body it leaves to the converter.
+    """
+
+    split: Callable[[bytes], tuple[Any, dict[str, Any]] | None]
+    items: Callable[[Any], list[Any] | None]
+
+
 _body_decoders: dict[tuple[type, str], Any] = {}
 
 
-def list_body_decoder(
-    cls: type[T], key: str
-) -> Callable[[bytes], tuple[list[T], dict[str, Any]] | None] | None:
-    """A decoder of list-page bytes to ``(models, envelope)``, where ``cls`` allows one.
+def list_body_decoder(cls: type, key: str) -> ListBodyDecoder | None:
+    """The `ListBodyDecoder` for pages of ``cls`` under ``key``, where ``cls`` allows one.
 
-    The returned function gives ``None`` for a body it leaves to the converter (see
-    above); the envelope holds the page fields other than the items, as decoded JSON.
-    ``None`` instead of a function where ``cls`` does not qualify. Built once per
-    ``(cls, key)``.
+    ``None`` where ``cls`` does not qualify (see above). Built once per ``(cls, key)``.
     """
     try:
-        found: Callable[[bytes], tuple[list[T], dict[str, Any]] | None] | None = (
-            _body_decoders[cls, key]
-        )
+        found: ListBodyDecoder | None = _body_decoders[cls, key]
     except KeyError:
         found = _body_decoders[cls, key] = _make_body_decoder(cls, key)
     return found
 
 
-def _make_body_decoder(
-    cls: type[T], key: str
-) -> Callable[[bytes], tuple[list[T], dict[str, Any]] | None] | None:
+def _make_body_decoder(cls: type, key: str) -> ListBodyDecoder | None:
     conv = get_converter()
     if not _passthrough_ok(conv, cls, set()):
         return None
     envelope_type = msgspec.defstruct(
         f"{cls.__name__}Page",
-        [(key, list[cls]), *((name, Any, None) for name in _ENVELOPE_FIELDS)],  # type: ignore[valid-type]
+        [(key, msgspec.Raw), *((name, Any, None) for name in _ENVELOPE_FIELDS)],
     )
-    decoder = msgspec.json.Decoder(envelope_type, float_hook=Decimal)
-    check = _values_checker(cls, {})
+    envelope_decoder = msgspec.json.Decoder(envelope_type, float_hook=Decimal)
+    items_decoder = msgspec.json.Decoder(list[cls])  # type: ignore[valid-type]
+    check = _values_checker(cls, _checkers)
 
-    def decode_body(body: bytes) -> tuple[list[T], dict[str, Any]] | None:
+    def split(body: bytes) -> tuple[Any, dict[str, Any]] | None:
         try:
-            page = decoder.decode(body)
+            page = envelope_decoder.decode(body)
         except (msgspec.DecodeError, ValueError, RecursionError):
             return None
-        items: list[T] = getattr(page, key)
-        if check is not None and not all(map(check, items)):
-            return None
-        return items, {name: getattr(page, name) for name in _ENVELOPE_FIELDS}
+        return getattr(page, key), {name: getattr(page, name) for name in _ENVELOPE_FIELDS}
 
-    return decode_body
+    def items(raw: Any) -> list[Any] | None:
+        try:
+            decoded: list[Any] = items_decoder.decode(raw)
+        except (msgspec.DecodeError, ValueError, RecursionError):
+            return None
+        if check is not None and not all(map(check, decoded)):
+            return None
+        return decoded
+
+    return ListBodyDecoder(split, items)

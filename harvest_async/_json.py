@@ -18,14 +18,16 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import msgspec
 
-from ._converter import format_datetime
+from ._converter import format_datetime, get_converter, values_ok
 from ._errors import DecodeError, InvalidRequestError
 
-__all__ = ["dumps", "loads"]
+__all__ = ["dumps", "encode_model", "loads"]
 
 _fast_decoder = msgspec.json.Decoder(float_hook=Decimal)
+_model_encoder = msgspec.json.Encoder(decimal_format="number")
 _decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=lambda c: _bad_constant(c))
 _encode_str = json.encoder.encode_basestring_ascii
 
@@ -110,3 +112,17 @@ def dumps(value: Any) -> str:
     out: list[str] = []
     _encode(value, out)
     return "".join(out)
+
+
+def encode_model(model: Any) -> str:
+    """A model as compact JSON text: what the converter unstructures, as `dumps` writes it.
+
+    Decimals are JSON numbers, dates ``YYYY-MM-DD``, timestamps UTC ISO 8601 with ``Z``;
+    every field is written (``null`` where empty). A model as the converter decodes them
+    (finite decimals, UTC timestamps) goes through msgspec's C encoder, keys in
+    alphabetical order; any other goes the converter's way (which refuses what JSON
+    cannot hold).
+    """
+    if attrs.has(type(model)) and values_ok(model):
+        return _model_encoder.encode(model).decode("utf-8")
+    return dumps(get_converter().unstructure(model))

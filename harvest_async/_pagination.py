@@ -16,9 +16,11 @@ Throughput (a bulk sync should be bound by Harvest's rate limit, not by latency)
 - **Merging**: `Paginator.merge` walks several lists at once (date shards, one
   list per project) as one `Paginator`.
 
-Memory stays bounded: a plain walk holds at most ``1 + prefetch`` pages (``1 +
-concurrency`` while fetching pages concurrently); a merged walk that much per list
-being walked. Leaving an iteration early (``break``, an exception, cancellation)
+Memory stays bounded: a page fetched ahead is held as its raw bytes (a fast scan reads
+its ``links`` and counts) and its items are decoded only when it reaches the caller. A
+plain walk holds at most ``prefetch`` pages ahead (``concurrency`` while fetching pages
+concurrently) besides the caller's; a merged walk one page ahead per list being walked.
+Leaving an iteration early (``break``, an exception, cancellation)
 cancels every fetch still in flight; the requester gives each one's rate-limiter slot
 back in a ``finally``.
 """
@@ -37,7 +39,8 @@ from collections.abc import (
     Iterable,
     Iterator,
 )
-from typing import Any, Generic, TypeVar
+from functools import partial
+from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
@@ -52,9 +55,21 @@ T = TypeVar("T")
 #: otherwise an absolute ``links.next`` URL to follow as given. It returns the page's
 #: decoded JSON, or its raw bytes (decoded by ``decode_body``, else as JSON).
 PageFetcher = Callable[[str | None], Awaitable[Any]]
-#: Decodes a page's bytes straight to ``(items, the other envelope fields)``, or gives
-#: ``None`` to leave the body to ``json`` + ``decode_items`` (which report any error).
-BodyDecoder = Callable[[bytes], "tuple[list[Any], dict[str, Any]] | None"]
+
+
+class BodyDecoder(Protocol):
+    """A fast path from a page's bytes to its items, in two steps.
+
+    ``split(body)`` gives ``(raw items, the other envelope fields)`` and
+    ``items(raw items)`` the decoded items; either gives ``None`` to leave the body to
+    ``json`` + ``decode_items`` (which also report any error).
+    """
+
+    @property
+    def split(self) -> Callable[[bytes], tuple[Any, dict[str, Any]] | None]: ...
+
+    @property
+    def items(self) -> Callable[[Any], list[Any] | None]: ...
 
 #: Pages fetched ahead of the caller on a list followed link by link.
 DEFAULT_PREFETCH = 1
@@ -185,6 +200,21 @@ _END = _End()
 
 
 @attrs.frozen
+class _Head(Generic[T]):
+    """A fetched page: its envelope read, its items decoded now or by ``finish``."""
+
+    page: Page[T]
+    finish: Callable[[], Page[T]] | None = None
+
+    def materialize(self) -> Page[T]:
+        return self.page if self.finish is None else self.finish()
+
+
+def _no_items_yet(items: Any) -> list[Any]:
+    return []
+
+
+@attrs.frozen
 class _Failed:
     """Queue marker: the producer failed with ``error``."""
 
@@ -272,14 +302,14 @@ class Paginator(Generic[T]):
 
         Args:
             prefetch: Pages fetched ahead of the caller on a list followed link by link
-                (0 turns prefetch off). Memory held is at most ``1 + prefetch`` pages.
-                (While a page-based list is fetched concurrently, ``concurrency`` pages
-                are fetched ahead instead.)
+                (0 turns prefetch off). Pages ahead are held as raw bytes, decoded as
+                they reach the caller. (While a page-based list is fetched concurrently,
+                ``concurrency`` pages are fetched ahead instead.) A merged list's parts
+                fetch one page ahead each, whatever this says.
             concurrency: Pages of a page-based list fetched at once (1 turns it off).
-                Memory held is at most ``1 + concurrency`` pages.
             ordered: For a merged list (`merge`, date shards): ``True`` yields
-                each list's items in turn (the unsharded order; later lists buffer
-                ``1 + prefetch`` pages each meanwhile), ``False`` yields pages as they
+                each list's items in turn (the unsharded order; later lists hold one
+                undecoded page each meanwhile), ``False`` yields pages as they
                 arrive (fastest).
 
         Returns:
@@ -314,9 +344,10 @@ class Paginator(Generic[T]):
 
         Every item of every list is yielded once. With ``ordered=False`` pages are
         yielded as they arrive (each page's items in order); with ``ordered=True`` all of
-        the first list, then all of the second, and so on. Each list being walked holds
-        at most ``1 + prefetch`` pages (``1 + concurrency`` if page-based); on ``break``,
-        an error or cancellation every walk still running is cancelled.
+        the first list, then all of the second, and so on. Each list being walked fetches
+        one page ahead (``concurrency`` if page-based), held as raw bytes until it reaches
+        the caller; on ``break``, an error or cancellation every walk still running is
+        cancelled.
 
         Args:
             parts: The lists (each a `Paginator`; none is sent until iterated).
@@ -355,49 +386,70 @@ class Paginator(Generic[T]):
         return self._parts or ()
 
     def _parse(self, envelope: Any) -> Page[T]:
+        """A fetched page (decoded JSON or raw bytes) as a `Page`, items decoded."""
+        return self._head(envelope).materialize()
+
+    def _head(self, envelope: Any) -> _Head[T]:
+        """A fetched page with its envelope read; bytes keep their items undecoded."""
         if isinstance(envelope, bytes):
-            fast = self._decode_body(envelope) if self._decode_body is not None else None
-            if fast is not None:
-                items, rest = fast
-                rest[self._key] = items
-                return parse_page(rest, self._key, _as_decoded)
+            decoder = self._decode_body
+            split = decoder.split(envelope) if decoder is not None else None
+            if split is not None:
+                raw, rest = split
+                rest[self._key] = raw
+                page = parse_page(rest, self._key, _no_items_yet)
+                return _Head(page, partial(self._finish, page, raw, envelope))
             envelope = loads(envelope)
-        return parse_page(envelope, self._key, self._decode_items)
+        return _Head(parse_page(envelope, self._key, self._decode_items))
+
+    def _finish(self, page: Page[T], raw: Any, body: bytes) -> Page[T]:
+        decoder = self._decode_body
+        items = decoder.items(raw) if decoder is not None else None
+        if items is None:  # left to the converter, which also reports any error
+            return parse_page(loads(body), self._key, self._decode_items)
+        return attrs.evolve(page, items=items)
 
     async def pages(self) -> AsyncGenerator[Page[T], None]:
         """Yield each `Page` in turn, following ``links.next``."""
-        walk = self._merged_pages() if self._parts is not None else self._list_pages()
-        async with contextlib.aclosing(walk):
-            async for page in walk:
+        async with contextlib.aclosing(self._heads()) as walk:
+            async for head in walk:
+                # Items are decoded here, as the page reaches the caller; the previous
+                # page is let go first so that at most one decoded page is held here.
+                page = head.materialize()
+                del head
                 yield page
+                del page
 
-    async def _list_pages(self) -> AsyncGenerator[Page[T], None]:
+    def _heads(self) -> AsyncGenerator[_Head[T], None]:
+        return self._merged_heads() if self._parts is not None else self._list_heads()
+
+    async def _list_heads(self) -> AsyncGenerator[_Head[T], None]:
         tasks: set[asyncio.Task[Any]] = set()
         try:
-            page = self._parse(await self._fetch(None))
-            urls = page_urls(page) if self._concurrency > 1 else None
+            head = self._head(await self._fetch(None))
+            urls = page_urls(head.page) if self._concurrency > 1 else None
             skip_first = False
             if urls is not None:
-                async with contextlib.aclosing(self._fan_out(page, urls, tasks)) as pages:
-                    async for page in pages:
-                        yield page
-                if page.next_url is None:
+                async with contextlib.aclosing(self._fan_out(head, urls, tasks)) as heads:
+                    async for head in heads:
+                        yield head
+                if head.page.next_url is None:
                     return
                 # More pages than the first page announced: follow links.next from here.
                 skip_first = True
             async with contextlib.aclosing(
-                self._follow(page, tasks, skip_first=skip_first)
-            ) as pages:
-                async for page in pages:
-                    yield page
+                self._follow(head, tasks, skip_first=skip_first)
+            ) as heads:
+                async for head in heads:
+                    yield head
         finally:
             await _cancel_all(tasks)
 
     async def _fan_out(
-        self, page: Page[T], urls: Iterator[tuple[int, str]], tasks: set[asyncio.Task[Any]]
-    ) -> AsyncGenerator[Page[T], None]:
-        """``page``, then the pages of ``urls`` fetched ``concurrency`` at a time, in order."""
-        pending: deque[asyncio.Task[Page[T]]] = deque()
+        self, head: _Head[T], urls: Iterator[tuple[int, str]], tasks: set[asyncio.Task[Any]]
+    ) -> AsyncGenerator[_Head[T], None]:
+        """``head``, then the pages of ``urls`` fetched ``concurrency`` at a time, in order."""
+        pending: deque[asyncio.Task[_Head[T]]] = deque()
 
         def refill() -> None:
             while len(pending) < self._concurrency:
@@ -407,27 +459,28 @@ class Paginator(Generic[T]):
                 pending.append(_spawn(self._fetch_page(*nxt), tasks))
 
         refill()
-        yield page
+        yield head
         while pending:
-            page = await pending[0]
+            head = await pending[0]
             pending.popleft()
             refill()
-            yield page
+            yield head
 
-    async def _fetch_page(self, number: int, url: str) -> Page[T]:
-        page = self._parse(await self._fetch(url))
-        if page.page is not None and page.page != number:
-            raise DecodeError(f"asked for page {number}, got page {page.page}: {url!r}")
-        return page
+    async def _fetch_page(self, number: int, url: str) -> _Head[T]:
+        head = self._head(await self._fetch(url))
+        got = head.page.page
+        if got is not None and got != number:
+            raise DecodeError(f"asked for page {number}, got page {got}: {url!r}")
+        return head
 
     async def _follow(
-        self, page: Page[T], tasks: set[asyncio.Task[Any]], *, skip_first: bool
-    ) -> AsyncGenerator[Page[T], None]:
-        """``page`` (unless ``skip_first``), then the pages ``links.next`` leads to."""
+        self, head: _Head[T], tasks: set[asyncio.Task[Any]], *, skip_first: bool
+    ) -> AsyncGenerator[_Head[T], None]:
+        """``head`` (unless ``skip_first``), then the pages ``links.next`` leads to."""
         seen: set[str] = set()
 
-        def next_url(current: Page[T]) -> str | None:
-            url = current.next_url
+        def next_url(current: _Head[T]) -> str | None:
+            url = current.page.next_url
             if url is None:
                 return None
             if url in seen:
@@ -437,15 +490,15 @@ class Paginator(Generic[T]):
 
         if self._prefetch == 0:
             if not skip_first:
-                yield page
-            url = next_url(page)
+                yield head
+            url = next_url(head)
             while url is not None:
-                page = self._parse(await self._fetch(url))
-                yield page
-                url = next_url(page)
+                head = self._head(await self._fetch(url))
+                yield head
+                url = next_url(head)
             return
 
-        queue: asyncio.Queue[Page[T] | _End | _Failed] = asyncio.Queue()
+        queue: asyncio.Queue[_Head[T] | _End | _Failed] = asyncio.Queue()
         room = asyncio.Semaphore(self._prefetch)
 
         async def produce(url: str | None) -> None:
@@ -454,16 +507,16 @@ class Paginator(Generic[T]):
             try:
                 while url is not None:
                     await room.acquire()
-                    fetched = self._parse(await self._fetch(url))
+                    fetched = self._head(await self._fetch(url))
                     queue.put_nowait(fetched)
                     url = next_url(fetched)
                 queue.put_nowait(_END)
             except Exception as exc:
                 queue.put_nowait(_Failed(exc))
 
-        _spawn(produce(next_url(page)), tasks)
+        _spawn(produce(next_url(head)), tasks)
         if not skip_first:
-            yield page
+            yield head
         while True:
             got = await queue.get()
             if isinstance(got, _End):
@@ -473,27 +526,29 @@ class Paginator(Generic[T]):
             room.release()
             yield got
 
-    async def _merged_pages(self) -> AsyncGenerator[Page[T], None]:
-        parts = self._parts or ()
+    async def _merged_heads(self) -> AsyncGenerator[_Head[T], None]:
+        # Each list fetches its next page once its previous one has gone to the caller
+        # (its own prefetch off): one page ahead per list, held undecoded.
+        parts = tuple(part.with_options(prefetch=0) for part in self._parts or ())
         tasks: set[asyncio.Task[Any]] = set()
-        shared: asyncio.Queue[tuple[int, Page[T] | _End | _Failed]] = asyncio.Queue()
+        shared: asyncio.Queue[tuple[int, _Head[T] | _End | _Failed]] = asyncio.Queue()
         queues = [shared] * len(parts) if not self._ordered else [
-            asyncio.Queue[tuple[int, Page[T] | _End | _Failed]]() for _ in parts
+            asyncio.Queue[tuple[int, _Head[T] | _End | _Failed]]() for _ in parts
         ]
         rooms = [asyncio.Semaphore(1) for _ in parts]
 
         async def run(index: int) -> None:
-            # One page at a time goes to the queue; the part's own walk prefetches.
             out = queues[index]
             try:
-                async with contextlib.aclosing(parts[index].pages()) as walk:
+                async with contextlib.aclosing(parts[index]._heads()) as walk:
                     while True:
                         await rooms[index].acquire()
                         try:
-                            page = await anext(walk)
+                            head = await anext(walk)
                         except StopAsyncIteration:
                             break
-                        out.put_nowait((index, page))
+                        out.put_nowait((index, head))
+                        del head
                 out.put_nowait((index, _END))
             except Exception as exc:
                 out.put_nowait((index, _Failed(exc)))
@@ -539,6 +594,7 @@ class Paginator(Generic[T]):
             async for page in pages:
                 for item in page.items:
                     yield item
+                del page  # before the next page is decoded
 
     async def collect(self) -> list[T]:
         """Every item in one list (for results known to be small)."""
@@ -547,10 +603,6 @@ class Paginator(Generic[T]):
 
 async def _no_fetch(url: str | None) -> Any:  # pragma: no cover - a merge has no own pages
     raise RuntimeError("a merged Paginator fetches through its parts")
-
-
-def _as_decoded(items: list[T]) -> list[T]:
-    return items
 
 
 def _no_items(items: Any) -> list[Any]:  # pragma: no cover

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import _json
-from ._converter import get_converter
 
 if TYPE_CHECKING:
     from ._client import HarvestClient
@@ -163,8 +162,13 @@ def _checkpoint(db: sqlite3.Connection, name: str) -> dt.datetime | None:
 
 
 def record_json(model: Any) -> str:
-    """The record as JSON text (decimals as numbers, exactly as Harvest sent them)."""
-    return _json.dumps(get_converter().unstructure(model))
+    """The record as JSON text (decimals as numbers, exactly as Harvest sent them).
+
+    The same JSON as the converter's unstructuring through `_json.dumps` (dates as
+    ``YYYY-MM-DD``, timestamps as UTC ``...Z``, ``null`` kept), encoded by msgspec's
+    C encoder; keys come in alphabetical order.
+    """
+    return _json.encode_model(model)
 
 
 def _row(model: Any) -> tuple[int, str | None, str]:
