@@ -6,14 +6,24 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Callable, Mapping
+import weakref
+from array import array
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 from ._fields import Reject
-from ._store import Row, Source
+from ._store import LazyView, Row, Source
 
-__all__ = ["MAX_PER_PAGE", "decode_cursor", "encode_cursor", "paginate"]
+__all__ = [
+    "MAX_PER_PAGE",
+    "PageIndex",
+    "decode_cursor",
+    "encode_cursor",
+    "paginate",
+    "track_sources",
+]
 
 MAX_PER_PAGE = 2000
 #: Counting the matches of a filtered list costs a scan; done for small sources only.
@@ -37,6 +47,104 @@ def decode_cursor(text: str) -> int:
     if isinstance(key, bool) or not isinstance(key, int):
         raise Reject(422, "cursor is invalid")
     return key
+
+
+class PageIndex:
+    """The matching keys of recent filtered page-based lists, for one world.
+
+    Answering page N of a filtered list needs the number of matches and the N-th slice
+    of them, which takes a scan of the whole source (building every row to test the
+    filter). The scan's result, the ordered keys that match, is kept here, so later
+    pages cost a slice plus building their own rows. An entry is valid while
+    ``state()`` returns what it returned when the entry was built: ``state`` must
+    change whenever any stored row may have changed (`World.list_state`).
+
+    Memory stays bounded: at most ``max_entries`` lists (least recently used dropped
+    first) and about ``max_keys`` keys in all (8 bytes each).
+    """
+
+    def __init__(self, state: Callable[[], Hashable], *, max_entries: int = 8,
+                 max_keys: int = 4_000_000) -> None:
+        self.state = state
+        self.max_entries = max_entries
+        self.max_keys = max_keys
+        self._entries: OrderedDict[Hashable, tuple[Hashable, array[int]]] = OrderedDict()
+        self._keys = 0
+        #: Full scans done to build entries (tests check reuse with it).
+        self.scans = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def stored_keys(self) -> int:
+        """Keys held over all entries."""
+        return self._keys
+
+    def get(self, key: Hashable, state: Hashable) -> array[int] | None:
+        """The keys stored for ``key`` if they were built in ``state``."""
+        hit = self._entries.get(key)
+        if hit is None:
+            return None
+        if hit[0] != state:
+            self.discard(key)
+            return None
+        self._entries.move_to_end(key)
+        return hit[1]
+
+    def put(self, key: Hashable, state: Hashable, keys: array[int]) -> None:
+        """Remember ``keys`` for ``key`` as of ``state``, dropping the oldest entries."""
+        self.discard(key)
+        self._entries[key] = (state, keys)
+        self._keys += len(keys)
+        while len(self._entries) > 1 and (len(self._entries) > self.max_entries
+                                          or self._keys > self.max_keys):
+            _, (_, old) = self._entries.popitem(last=False)
+            self._keys -= len(old)
+
+    def discard(self, key: Hashable) -> None:
+        """Forget ``key``."""
+        hit = self._entries.pop(key, None)
+        if hit is not None:
+            self._keys -= len(hit[1])
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._entries.clear()
+        self._keys = 0
+
+
+#: Source (a table) -> the `PageIndex` of the world that owns it. Weak both ways: a
+#: world's tables and index go away with it.
+_INDEXES: weakref.WeakKeyDictionary[Any, weakref.ref[PageIndex]] = (
+    weakref.WeakKeyDictionary())
+
+
+def track_sources(sources: Iterable[Any], index: PageIndex) -> None:
+    """Let filtered page-based lists over ``sources`` (tables) use ``index``.
+
+    ``index.state`` must change whenever a row of any of them may have changed; a
+    `LazyView` of a tracked `LazyTable` is tracked too.
+    """
+    ref = weakref.ref(index)
+    for source in sources:
+        _INDEXES[source] = ref
+
+
+def _index_of(source: Source) -> tuple[PageIndex, Hashable] | None:
+    """The `PageIndex` for ``source`` and what identifies the source within it."""
+    if isinstance(source, LazyView):
+        table: Any = source.table
+        where: Hashable = (id(table), source.index_range)
+    else:
+        table = source
+        where = (id(table), None)
+    try:
+        ref = _INDEXES.get(table)
+    except TypeError:  # not weak-referenceable: never tracked
+        return None
+    index = ref() if ref is not None else None
+    return None if index is None else (index, where)
 
 
 def _positive_int(params: Mapping[str, str], name: str, default: int) -> int:
@@ -166,13 +274,8 @@ def _by_page(
                 total = source.count() or 0
                 break
     else:
-        for k in source.keys_after(None):
-            row = source.row(k)
-            if row is None or not predicate(row):
-                continue
-            if total >= skip and len(items) < per_page:
-                items.append(render(row))
-            total += 1
+        total, items = _filtered_page(key, source, render, base_url, filters, predicate,
+                                      skip, per_page)
     total_pages = max(1, math.ceil(total / per_page))
     next_page = page + 1 if page < total_pages else None
     previous_page = page - 1 if page > 1 else None
@@ -193,3 +296,56 @@ def _by_page(
             "last": _link(base_url, filters, page=total_pages, per_page=per_page),
         },
     }
+
+
+def _filtered_page(
+    key: str,
+    source: Source,
+    render: Callable[[Row], Any],
+    base_url: str,
+    filters: list[tuple[str, str]],
+    predicate: Callable[[Row], bool],
+    skip: int,
+    per_page: int,
+) -> tuple[int, list[Any]]:
+    """``total_entries`` and the rendered rows ``skip .. skip + per_page`` of the matches.
+
+    The ordered matching keys are kept in the source's `PageIndex` (when it has one),
+    keyed by the source, the list's URL (its path carries parent ids the predicate
+    tests) and the filters, so the pages after the first cost only their own rows.
+    """
+    found = _index_of(source)
+    cache_key: Hashable = None
+    state: Hashable = None
+    if found is not None:
+        index, where = found
+        # The predicate reads the first value of each parameter: a stable sort by name
+        # keeps that, so equal keys mean equal predicates.
+        cache_key = (where, key, base_url, tuple(sorted(filters, key=lambda kv: kv[0])))
+        state = index.state()
+        keys = index.get(cache_key, state)
+        if keys is not None:
+            items: list[Any] = []
+            for k in keys[skip: skip + per_page]:
+                row = source.row(k)
+                if row is None or not predicate(row):
+                    # A row changed behind the state's back: scan afresh.
+                    index.discard(cache_key)
+                    break
+                items.append(render(row))
+            else:
+                return len(keys), items
+    matched: array[int] = array("q")
+    items = []
+    end = skip + per_page
+    for k in source.keys_after(None):
+        row = source.row(k)
+        if row is None or not predicate(row):
+            continue
+        if skip <= len(matched) < end:
+            items.append(render(row))
+        matched.append(k)
+    if found is not None:
+        found[0].scans += 1
+        found[0].put(cache_key, state, matched)
+    return len(matched), items

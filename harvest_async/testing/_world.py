@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from ._config import SimulatorScale
+from ._pagination import PageIndex, track_sources
 from ._store import (
     LazyTable,
     Row,
@@ -201,6 +202,30 @@ class World:
             "time_entries", 636_709_355, scale.time_entries, self._gen_time_entry
         )
         self.expenses = LazyTable("expenses", 15_296_442, scale.expenses, self._gen_expense)
+        #: Matching keys of recent filtered page-based lists, valid while `list_state`
+        #: is unchanged.
+        self.page_index = PageIndex(self.list_state)
+        track_sources([*self.tables.values(), self.time_entries, self.expenses],
+                      self.page_index)
+
+    def list_state(self) -> tuple[int, ...]:
+        """A cheap value that changes whenever any stored record may have changed.
+
+        Writes through the API bump `version`; every write through `Ops` also takes a
+        clock stamp (updates) or changes a table's size or next id (creates, deletes),
+        so changes made from Python show too, even before the request that made them
+        has finished. Code that edits stored rows in place by other means should bump
+        `version` (list caches such as `page_index` key on this value).
+        """
+        parts = [self.version, self.clock._last_stamp, len(self.tombstones),
+                 len(self.deleted_projects)]
+        for t in self.tables.values():
+            parts.append(len(t.rows))
+            parts.append(t.next_id)
+        for lazy in (self.time_entries, self.expenses):
+            parts += (len(lazy.overrides), len(lazy.deleted), len(lazy.created.rows),
+                      lazy.created.next_id, 0 if lazy.hidden is None else 1)
+        return tuple(parts)
 
     # ------------------------------------------------------------------ lookups
 
