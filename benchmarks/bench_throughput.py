@@ -206,9 +206,9 @@ def run(quick: bool) -> dict[str, Any]:
         "at Harvest's default page size (2000).",
         "`TokenBucket` holds a slot from the moment a request is sent until 1.5 s after "
         "its answer, so a client using it can sustain at most 100 ÷ (1.5 s + round trip) "
-        "requests/s: 1.5 ÷ (1.5 + 0.025) = 0.984 of the limit with the 25 ms latency alone, "
-        "a little less once the client's own time per request is added. The 0.97 target "
-        "sits within about 0.015 of that ceiling, so run-to-run noise of ±0.01 decides it.",
+        "requests/s: about 1.5 ÷ (1.5 + 0.025) ≈ 0.98 of the limit at a 25 ms round trip "
+        "(the simulator's latency is drawn per request, 20 to 30 ms). The 0.97 target "
+        "sits within about 0.015 of that ceiling, so run-to-run noise of ±0.01 matters.",
         "A one-request-at-a-time client cannot exceed 1 ÷ (latency + client time per "
         "page) ≈ 40 req/s at 25 ms, whatever the limit.",
     ]
