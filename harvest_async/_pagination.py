@@ -426,22 +426,31 @@ class Paginator(Generic[T]):
     async def _list_heads(self) -> AsyncGenerator[_Head[T], None]:
         tasks: set[asyncio.Task[Any]] = set()
         try:
+            # No frame here keeps a page once it is yielded (``del``): a page body lives
+            # only until the caller has its items.
             head = self._head(await self._fetch(None))
             urls = page_urls(head.page) if self._concurrency > 1 else None
             skip_first = False
             if urls is not None:
+                last = head.page
                 async with contextlib.aclosing(self._fan_out(head, urls, tasks)) as heads:
+                    del head
                     async for head in heads:
+                        last = head.page
                         yield head
-                if head.page.next_url is None:
+                        del head
+                if last.next_url is None:
                     return
                 # More pages than the first page announced: follow links.next from here.
+                head = _Head(attrs.evolve(last, items=[]))
                 skip_first = True
             async with contextlib.aclosing(
                 self._follow(head, tasks, skip_first=skip_first)
             ) as heads:
+                del head
                 async for head in heads:
                     yield head
+                    del head
         finally:
             await _cancel_all(tasks)
 
@@ -460,11 +469,13 @@ class Paginator(Generic[T]):
 
         refill()
         yield head
+        del head
         while pending:
-            head = await pending[0]
+            fetched = await pending[0]
             pending.popleft()
             refill()
-            yield head
+            yield fetched
+            del fetched
 
     async def _fetch_page(self, number: int, url: str) -> _Head[T]:
         head = self._head(await self._fetch(url))
@@ -492,10 +503,12 @@ class Paginator(Generic[T]):
             if not skip_first:
                 yield head
             url = next_url(head)
+            del head
             while url is not None:
-                head = self._head(await self._fetch(url))
-                yield head
-                url = next_url(head)
+                fetched = self._head(await self._fetch(url))
+                yield fetched
+                url = next_url(fetched)
+                del fetched
             return
 
         queue: asyncio.Queue[_Head[T] | _End | _Failed] = asyncio.Queue()
@@ -510,6 +523,7 @@ class Paginator(Generic[T]):
                     fetched = self._head(await self._fetch(url))
                     queue.put_nowait(fetched)
                     url = next_url(fetched)
+                    del fetched
                 queue.put_nowait(_END)
             except Exception as exc:
                 queue.put_nowait(_Failed(exc))
@@ -517,6 +531,7 @@ class Paginator(Generic[T]):
         _spawn(produce(next_url(head)), tasks)
         if not skip_first:
             yield head
+        del head
         while True:
             got = await queue.get()
             if isinstance(got, _End):
@@ -525,6 +540,7 @@ class Paginator(Generic[T]):
                 raise got.error
             room.release()
             yield got
+            del got
 
     async def _merged_heads(self) -> AsyncGenerator[_Head[T], None]:
         # Each list fetches its next page once its previous one has gone to the caller
@@ -573,6 +589,7 @@ class Paginator(Generic[T]):
                             raise got.error
                         rooms[index].release()
                         yield got
+                        del got
                     start_more(index + 1 + self._parallel)
             else:
                 remaining = len(parts)
@@ -586,6 +603,7 @@ class Paginator(Generic[T]):
                         raise got.error
                     rooms[index].release()
                     yield got
+                    del got
         finally:
             await _cancel_all(tasks)
 
