@@ -314,8 +314,14 @@ def _is_list_type(type_: Any) -> bool:
 
 
 def format_datetime(value: dt.datetime) -> str:
-    """Format an aware datetime as Harvest's UTC ISO 8601 (``2017-12-31T14:59:22Z``)."""
-    utc = value.astimezone(dt.UTC)
+    """Format a datetime as Harvest's UTC ISO 8601 (``2017-12-31T14:59:22Z``).
+
+    A naive one is taken as UTC (as decoding takes a bare timestamp), never as the
+    machine's local time; request parameters refuse naive datetimes before this.
+    """
+    utc = value.replace(tzinfo=dt.UTC) if value.utcoffset() is None else value.astimezone(
+        dt.UTC
+    )
     text = utc.isoformat()
     return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text
 
@@ -537,6 +543,10 @@ def _make_body_decoder(cls: type, key: str) -> ListBodyDecoder | None:
 
     def split(body: bytes) -> tuple[Any, dict[str, Any]] | None:
         try:
+            if not body.isascii():
+                # msgspec skips what it does not read (unknown fields) unchecked; the
+                # body must be UTF-8 throughout, as the converter's path requires.
+                body.decode("utf-8")
             page = envelope_decoder.decode(body)
         except (msgspec.DecodeError, ValueError, RecursionError):
             return None

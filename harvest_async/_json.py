@@ -124,5 +124,8 @@ def encode_model(model: Any) -> str:
     cannot hold).
     """
     if attrs.has(type(model)) and values_ok(model):
-        return _model_encoder.encode(model).decode("utf-8")
+        try:
+            return _model_encoder.encode(model).decode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate (decodable JSON, not UTF-8): dumps escapes it
     return dumps(get_converter().unstructure(model))
