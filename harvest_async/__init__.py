@@ -33,6 +33,7 @@ from ._errors import (
 )
 from ._pagination import Page, Paginator
 from ._ratelimit import RateLimiter, SupportsAcquire, TokenBucket
+from ._transport import ClientClosedError
 from ._version import __version__
 from .resources._base import NOT_GIVEN, NotGiven
 from .resources.reports import split_timeframe
@@ -70,6 +71,7 @@ __all__ = [
     "SupportsAcquire",
     "TokenBucket",
     "TransportError",
+    "ClientClosedError",
     "ValidationError",
     "__version__",
     "bulk",

@@ -6,6 +6,11 @@ transaction; a resource's checkpoint (the ``updated_since`` for the next run) is
 the same transaction as its last page, so a sync killed at any point resumes without
 losing or duplicating rows. Harvest hard-deletes and keeps no tombstones: ``reconcile``
 lists every id and removes local rows Harvest no longer has.
+
+`sync_account` writes on the event loop's thread (each page's transaction is short),
+but leaves SQLite's WAL checkpoints, which write the database file and wait for the
+disk, to a helper thread with its own connection, so that a slow disk never stalls the
+requests in flight.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import inspect
+import logging
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -142,6 +149,50 @@ def open_db(path: str | Path) -> sqlite3.Connection:
         "updated_since TEXT, completed_at TEXT NOT NULL)"
     )
     return db
+
+
+_log = logging.getLogger("harvest_async.sync")
+
+
+class _Checkpointer:
+    """WAL checkpoints of a mirror database, off the event loop's thread.
+
+    The writing connection turns automatic checkpoints off; this thread, with its own
+    connection, runs a passive checkpoint (which never blocks the writer) every
+    ``interval`` seconds, then a full one that empties the WAL when stopped.
+    """
+
+    def __init__(self, path: str | Path, interval: float = 0.5) -> None:
+        self._path = str(path)
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="harvest-async-checkpoint", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            db = sqlite3.connect(self._path, isolation_level=None)
+        except sqlite3.Error as exc:  # the writer's own checkpoints then do it
+            _log.debug("checkpoint thread could not open the database: %s", exc)
+            return
+        try:
+            while not self._stop.wait(self._interval):
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            _log.debug("WAL checkpoint failed: %s", exc)
+        finally:
+            db.close()
+
+    async def stop(self) -> None:
+        """Stop after a last checkpoint, waiting for it without blocking the loop."""
+        self._stop.set()
+        if self._thread.is_alive():
+            await asyncio.to_thread(self._thread.join)
 
 
 def _ensure_table(db: sqlite3.Connection, name: str) -> None:
@@ -309,6 +360,9 @@ async def sync_account(
     whole run within Harvest's limit.
     """
     db = open_db(db_path)
+    db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does them
+    checkpointer = _Checkpointer(db_path)
+    checkpointer.start()
     try:
         gate = asyncio.Semaphore(max(1, concurrency))
 
@@ -323,7 +377,10 @@ async def sync_account(
         results += await asyncio.gather(*(one(spec) for spec in resources))
         return results
     finally:
-        db.close()
+        try:
+            await checkpointer.stop()
+        finally:
+            db.close()
 
 
 def table_counts(db_path: str | Path) -> dict[str, int]:
