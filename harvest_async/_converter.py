@@ -424,7 +424,11 @@ def _passthrough_ok(conv: cattrs.Converter, type_: Any, seen: set[type]) -> bool
         type_ = inner
     if get_origin(type_) is list:
         args = get_args(type_)
-        return len(args) == 1 and _passthrough_ok(conv, args[0], seen)
+        item = _optional_inner(args[0]) or args[0] if len(args) == 1 else None
+        # One level of list only: that is what the value check looks into.
+        return item is not None and get_origin(item) is not list and _passthrough_ok(
+            conv, item, seen
+        )
     if not isinstance(type_, type):
         return False
     if type_ in _PASSTHROUGH_TYPES:
@@ -470,7 +474,7 @@ def _values_checker(cls: type, checkers: dict[type, Any]) -> Any:
         return checkers[cls]
     checkers[cls] = lambda value: checkers[cls](value)  # a model nesting itself
     attrs.resolve_types(cls)
-    namespace: dict[str, Any] = {"_UTC": dt.UTC}
+    namespace: dict[str, Any] = {"_UTC": dt.UTC, "_Decimal": Decimal, "_datetime": dt.datetime}
     lines = ["def check(r):"]
     for index, field in enumerate(attrs.fields(cls)):
         type_ = _optional_inner(field.type) or field.type
@@ -478,13 +482,14 @@ def _values_checker(cls: type, checkers: dict[type, Any]) -> Any:
         if many:
             type_ = get_args(type_)[0]
             type_ = _optional_inner(type_) or type_
+        # A value not of the declared class (a hand-built model) fails the check too.
         if type_ is Decimal:
-            test = "v is not None and not v.is_finite()"
+            test = "v is not None and (v.__class__ is not _Decimal or not v.is_finite())"
         elif type_ is dt.datetime:
-            test = "v is not None and v.tzinfo is not _UTC"
+            test = "v is not None and (v.__class__ is not _datetime or v.tzinfo is not _UTC)"
         elif attrs.has(type_) and _values_checker(type_, checkers) is not None:
-            namespace[f"c{index}"] = checkers[type_]
-            test = f"v is not None and not c{index}(v)"
+            namespace[f"c{index}"], namespace[f"k{index}"] = checkers[type_], type_
+            test = f"v is not None and (v.__class__ is not k{index} or not c{index}(v))"
         else:
             continue
         lines.append(f"    for v in r.{field.name} or ():" if many else f"    v = r.{field.name}")

@@ -50,9 +50,12 @@ def loads(data: bytes | str) -> Any:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         return _decoder.decode(text)
     except RecursionError:
-        raise DecodeError("response JSON is nested too deeply") from None
+        message = "response JSON is nested too deeply"
     except (ValueError, UnicodeDecodeError) as exc:
-        raise DecodeError(f"response is not valid JSON: {exc}") from exc
+        message = f"response is not valid JSON: {exc}"
+    # Raised outside the handler, so that the error neither chains nor keeps the
+    # parser's exception as its context: that one holds the whole body (``.doc``).
+    raise DecodeError(message)
 
 
 def _encode(value: Any, out: list[str]) -> None:

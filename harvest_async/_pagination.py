@@ -199,15 +199,23 @@ class _End:
 _END = _End()
 
 
-@attrs.frozen
 class _Head(Generic[T]):
-    """A fetched page: its envelope read, its items decoded now or by ``finish``."""
+    """A fetched page: its envelope read, its items decoded now or by ``finish``.
 
-    page: Page[T]
-    finish: Callable[[], Page[T]] | None = None
+    `materialize` lets go of ``finish`` (and the body bytes it holds), so the walk's
+    frames that still refer to this head until the caller asks for the next page hold
+    only the envelope.
+    """
+
+    __slots__ = ("finish", "page")
+
+    def __init__(self, page: Page[T], finish: Callable[[], Page[T]] | None = None) -> None:
+        self.page = page
+        self.finish = finish
 
     def materialize(self) -> Page[T]:
-        return self.page if self.finish is None else self.finish()
+        finish, self.finish = self.finish, None
+        return self.page if finish is None else finish()
 
 
 def _no_items_yet(items: Any) -> list[Any]:
@@ -426,8 +434,8 @@ class Paginator(Generic[T]):
     async def _list_heads(self) -> AsyncGenerator[_Head[T], None]:
         tasks: set[asyncio.Task[Any]] = set()
         try:
-            # No frame here keeps a page once it is yielded (``del``): a page body lives
-            # only until the caller has its items.
+            # A frame lets go of a page when it resumes (``del``), and a page's body
+            # bytes go when the caller gets its items (`_Head.materialize`).
             head = self._head(await self._fetch(None))
             urls = page_urls(head.page) if self._concurrency > 1 else None
             skip_first = False

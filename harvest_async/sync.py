@@ -153,13 +153,18 @@ def open_db(path: str | Path) -> sqlite3.Connection:
 
 _log = logging.getLogger("harvest_async.sync")
 
+#: WAL pages (4 KiB each) after which the writing connection checkpoints itself; the
+#: checkpointer thread keeps most of that work off the event loop's thread.
+WAL_BACKSTOP_PAGES = 10_000
+
 
 class _Checkpointer:
     """WAL checkpoints of a mirror database, off the event loop's thread.
 
-    The writing connection turns automatic checkpoints off; this thread, with its own
-    connection, runs a passive checkpoint (which never blocks the writer) every
-    ``interval`` seconds, then a full one that empties the WAL when stopped.
+    This thread, with its own connection, runs a passive checkpoint (which never blocks
+    the writer) every ``interval`` seconds, then one that empties the WAL when stopped.
+    Only the writer can rewind the WAL, at its own (rarer, `WAL_BACKSTOP_PAGES`)
+    checkpoints, which then find most pages already copied.
     """
 
     def __init__(self, path: str | Path, interval: float = 0.5) -> None:
@@ -176,7 +181,7 @@ class _Checkpointer:
     def _run(self) -> None:
         try:
             db = sqlite3.connect(self._path, isolation_level=None)
-        except sqlite3.Error as exc:  # the writer's own checkpoints then do it
+        except sqlite3.Error as exc:  # the writer's backstop checkpoints then do it
             _log.debug("checkpoint thread could not open the database: %s", exc)
             return
         try:
@@ -360,7 +365,10 @@ async def sync_account(
     whole run within Harvest's limit.
     """
     db = open_db(db_path)
-    db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does them
+    # The checkpointer's thread copies the WAL into the database as it grows; the
+    # writer's own checkpoint (which rewinds the WAL, and would wait for the disk on
+    # the loop's thread) is kept as a backstop, ten times rarer than SQLite's default.
+    db.execute(f"PRAGMA wal_autocheckpoint={WAL_BACKSTOP_PAGES}")
     checkpointer = _Checkpointer(db_path)
     checkpointer.start()
     try:
@@ -374,7 +382,16 @@ async def sync_account(
                 )
 
         results = [await sync_company(client, db)]
-        results += await asyncio.gather(*(one(spec) for spec in resources))
+        tasks = [asyncio.ensure_future(one(spec)) for spec in resources]
+        try:
+            results += await asyncio.gather(*tasks)
+        except BaseException:
+            # One resource failed (or the sync was cancelled): stop the others before
+            # the database closes under them.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         return results
     finally:
         try:

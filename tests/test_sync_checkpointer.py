@@ -46,7 +46,7 @@ async def test_checkpoints_run_off_the_loop_thread_and_leave_an_empty_wal(
     assert not _checkpoint_threads()  # and was stopped
     statements = [sql for ident, sql in checkpoints]
     assert all(ident == loop_thread for ident, _ in checkpoints)
-    assert "PRAGMA wal_autocheckpoint=0" in statements
+    assert f"PRAGMA wal_autocheckpoint={sync.WAL_BACKSTOP_PAGES}" in statements
     assert not any("wal_checkpoint" in sql for sql in statements)
     _check_database(db_path, {st.name: st.rows_written for st in stats})
 
