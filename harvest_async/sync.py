@@ -381,10 +381,11 @@ async def sync_account(
                     clock=clock,
                 )
 
-        results = [await sync_company(client, db)]
-        tasks = [asyncio.ensure_future(one(spec)) for spec in resources]
+        # The company (one request) goes alongside the lists, not before them.
+        tasks = [asyncio.ensure_future(sync_company(client, db))]
+        tasks += [asyncio.ensure_future(one(spec)) for spec in resources]
         try:
-            results += await asyncio.gather(*tasks)
+            results: list[SyncStats] = await asyncio.gather(*tasks)
         except BaseException:
             # One resource failed (or the sync was cancelled): stop the others before
             # the database closes under them.
@@ -392,7 +393,7 @@ async def sync_account(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        return results
+        return list(results)
     finally:
         try:
             await checkpointer.stop()
