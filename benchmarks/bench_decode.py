@@ -7,9 +7,9 @@ the best of several repeats over that same ``bytes`` object, garbage collector o
 - ``json.loads`` alone: the standard library parser (floats, no models) — the reference;
 - the library's JSON step alone (decimals exact);
 - the client's real page path: what ``client.time_entries.list()``'s paginator does with
-  the bytes of a page (``Paginator._parse``: its envelope scan, then its items decoded
-  to models by the fast path, where the list has one; otherwise the transport's JSON
-  step, then ``parse_page`` with the paginator's item decoder);
+  the bytes of a page (``Paginator._head(...).materialize()``: its envelope scan, then
+  its items decoded to models by the fast path, where the list has one; otherwise the
+  JSON step, then ``parse_page`` with the paginator's item decoder);
 - for reference, the converter path on the same bytes: the library's JSON step, then
   ``decode_many(TimeEntry, ...)`` (cattrs with the generated hooks), used for bodies the
   fast path leaves to it.
@@ -49,25 +49,18 @@ async def _page_bytes(per_page: int) -> bytes:
 
 def _page_path() -> tuple[Callable[[bytes], Any], str]:
     """The client's own bytes -> Page path, and a description of it."""
-    from harvest_async import HarvestClient, _json, _pagination
+    from harvest_async import HarvestClient
 
     client = HarvestClient(access_token="x", account_id=1, user_agent=USER_AGENT)
     pager = client.time_entries.list(per_page=2000)
-    if getattr(pager, "_decode_body", None) is not None and hasattr(pager, "_parse"):
-        return pager._parse, (
-            "`client.time_entries.list()._parse(body)` (the paginator's own path: envelope "
-            "scan, then the fast path from bytes to `TimeEntry` models)"
-        )
-    # Older layouts: the transport's JSON step, then parse_page with the item decoder.
-    from harvest_async import _transport
 
-    loads = getattr(_transport, "_loads", _json.loads)
-    key = getattr(pager, "_key", "time_entries")
+    def paginator_path(data: bytes) -> Any:
+        return pager._head(data).materialize()
 
-    def path(data: bytes) -> Any:
-        return _pagination.parse_page(loads(data), key, pager._decode_items)
-
-    return path, "`_transport._loads` then `parse_page` with the paginator's `_decode_items`"
+    return paginator_path, (
+        "`client.time_entries.list()._head(body).materialize()` (the paginator's own "
+        "path: envelope scan, then the fast path from bytes to `TimeEntry` models)"
+    )
 
 
 def _converter_path() -> Callable[[bytes], Any]:

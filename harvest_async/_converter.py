@@ -145,6 +145,14 @@ def _optional_inner(type_: Any) -> Any:
     return args[0]
 
 
+def _plain_optional(field: Any) -> Any:
+    """``X`` of a plain ``x: X | None = None`` field (no converter, alias), else ``None``."""
+    inner = _optional_inner(field.type)
+    if field.default is not None or field.converter is not None or field.alias != field.name:
+        return None
+    return inner
+
+
 def _slot_setters(cls: type, names: list[str]) -> list[Any] | None:
     """Each field's slot setter, where building ``cls`` may bypass its ``__init__``.
 
@@ -183,13 +191,8 @@ def _fast_structure_fn(conv: cattrs.Converter, cls: type, building: set[type]) -
     fields = [f for f in attrs.fields(cls) if f.init]
     plan: list[tuple[str, str, Any]] = []
     for field in fields:
-        inner = _optional_inner(field.type)
-        if (
-            inner is None
-            or field.default is not None
-            or field.converter is not None
-            or field.alias != field.name
-        ):
+        inner = _plain_optional(field)
+        if inner is None:
             return None
         plan.append((field.name, field.alias, inner))
     setters = _slot_setters(cls, [name for name, _, _ in plan])
@@ -446,11 +449,7 @@ def _passthrough_ok(conv: cattrs.Converter, type_: Any, seen: set[type]) -> bool
     if _slot_setters(type_, [f.name for f in fields]) is None:
         return False  # validators, post-init, non-init fields...
     return all(
-        _optional_inner(f.type) is not None
-        and f.default is None
-        and f.converter is None
-        and f.alias == f.name
-        and _passthrough_ok(conv, f.type, seen)
+        _plain_optional(f) is not None and _passthrough_ok(conv, f.type, seen)
         for f in fields
     )
 

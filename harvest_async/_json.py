@@ -40,7 +40,9 @@ def loads(data: bytes | str) -> Any:
     """Decode JSON text, numbers with a fraction as exact ``Decimal``.
 
     Raises:
-        DecodeError: the text is not JSON (or not UTF-8).
+        DecodeError: the text is not JSON (or not UTF-8, or nested too deeply). It
+            neither chains nor keeps the parser's exception: ``JSONDecodeError.doc``
+            is the whole body, which must not live on (or be shown) with the error.
     """
     try:
         return _fast_decoder.decode(data)

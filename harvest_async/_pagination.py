@@ -393,10 +393,6 @@ class Paginator(Generic[T]):
         """The lists a merged Paginator walks (empty for a plain list)."""
         return self._parts or ()
 
-    def _parse(self, envelope: Any) -> Page[T]:
-        """A fetched page (decoded JSON or raw bytes) as a `Page`, items decoded."""
-        return self._head(envelope).materialize()
-
     def _head(self, envelope: Any) -> _Head[T]:
         """A fetched page with its envelope read; bytes keep their items undecoded."""
         if isinstance(envelope, bytes):

@@ -186,26 +186,11 @@ def parse_retry_after(
     return None
 
 
-def _loads(body: bytes) -> Any:
-    """``_json.loads``, with nesting too deep for the parser a `DecodeError` too.
-
-    The error does not chain the parser's exception: ``JSONDecodeError.doc`` is the
-    whole response body, which must not live on (or be shown) with the error.
-    """
-    try:
-        return _json.loads(body)
-    except RecursionError:
-        problem = "response is not valid JSON: nested too deeply"
-    except DecodeError as exc:
-        problem = str(exc)
-    raise DecodeError(problem)  # outside the handler: no __context__ either
-
-
 def _error_body(body: bytes) -> Any:
     if not body:
         return None
     try:
-        return _loads(body)
+        return _json.loads(body)
     except DecodeError:
         return body[:MAX_ERROR_TEXT].decode("utf-8", errors="replace")
 
@@ -243,7 +228,7 @@ def decipher_response(
     if 200 <= status < 300:
         if not body.strip():
             return None
-        return body if raw_json else _loads(body)
+        return body if raw_json else _json.loads(body)
     data = _error_body(body)
     message: str | None = None
     if isinstance(data, dict):

@@ -393,7 +393,7 @@ async def sync_account(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        return list(results)
+        return results
     finally:
         try:
             await checkpointer.stop()
