@@ -8,6 +8,12 @@ Usage::
 
     python -m harvest_async._coverage            # rewrite docs/coverage.md
     python -m harvest_async._coverage --check    # exit 1 if it is out of date
+    python -m harvest_async._coverage --check --openapi PATH
+        # also exit 1 if an operation of the OpenAPI description at PATH has no call,
+        # or a mark names an operation it does not have
+
+The OpenAPI description is not part of the project (it is community-made, under its own
+licence); the page is generated from the code alone, and the description only checks it.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from pathlib import Path
 
 from .resources._base import OPERATION_ATTR, Resource
 
-__all__ = ["Row", "collect_rows", "render"]
+__all__ = ["Row", "collect_rows", "openapi_operations", "render", "unmatched"]
 
 Row = tuple[str, str, str]  # (HTTP method, path, library call)
 
@@ -112,12 +118,53 @@ def render(rows: list[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_HTTP_METHODS = ("get", "post", "patch", "put", "delete")
+
+
+def openapi_operations(path: Path) -> set[tuple[str, str]]:
+    """Every ``(METHOD, path)`` of the OpenAPI description at ``path`` (needs PyYAML)."""
+    import yaml  # a test and docs dependency only
+
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {
+        (method.upper(), op_path)
+        for op_path, ops in spec["paths"].items()
+        for method in ops
+        if method in _HTTP_METHODS
+    }
+
+
+def unmatched(
+    rows: list[Row], operations: set[tuple[str, str]]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``(operations without a call, marks naming no operation)``; Harvest ID marks aside."""
+    marked = {(m, p) for m, p, _ in rows if not p.startswith("id:")}
+    return sorted(operations - marked), sorted(marked - operations)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--output", type=Path, default=Path("docs/coverage.md"))
     parser.add_argument("--check", action="store_true", help="fail if the file is stale")
+    parser.add_argument("--openapi", type=Path, metavar="PATH",
+                        help="an OpenAPI description of Harvest API v2 to check the marks "
+                             "against")
     args = parser.parse_args(argv)
-    text = render(collect_rows())
+    rows = collect_rows()
+    if args.openapi is not None:
+        if not args.openapi.is_file():
+            print(f"no OpenAPI description at {args.openapi}", file=sys.stderr)
+            return 2
+        missing, unknown = unmatched(rows, openapi_operations(args.openapi))
+        for method, path in missing:
+            print(f"no library call for {method} {path}", file=sys.stderr)
+        for method, path in unknown:
+            print(f"@operation mark not in the OpenAPI description: {method} {path}",
+                  file=sys.stderr)
+        if missing or unknown:
+            return 1
+        print(f"every operation of {args.openapi} has a library call")
+    text = render(rows)
     if args.check:
         current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
         if current != text:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,8 @@ from aioresponses import aioresponses
 from yarl import URL
 
 import harvest_async as ha
+
+from .shared import SKIP_PREFIX
 
 BASE = "https://api.harvestapp.com/v2"
 TOKEN = "test-token-SECRET-0123456789"
@@ -66,3 +69,17 @@ async def client() -> AsyncIterator[ha.HarvestClient]:
         max_retries=2,
     ) as c:
         yield c
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Where ``$HARVEST_ASYNC_REQUIRE_SHARED`` is set (``.ci/run`` sets it when the shared
+    folder is there), a test skipped for missing outside data fails instead."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.skipped or not os.environ.get("HARVEST_ASYNC_REQUIRE_SHARED"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if SKIP_PREFIX in reason:
+        report.outcome = "failed"
+        report.longrepr = f"skipped although HARVEST_ASYNC_REQUIRE_SHARED is set: {reason}"

@@ -1,7 +1,8 @@
 """The fast path from list-page bytes to models agrees with the converter, and stays lazy.
 
 - ``list_body_decoder(cls, key)`` exists for every model and, on pages built from
-  hypothesis-generated models and from real records (tests/data, see SOURCE.md), gives
+  hypothesis-generated models and from real records (read in place from the shared
+  folder, see tests/shared.py), gives
   exactly what ``decode_many`` gives on the same JSON (digits, UTC, types included).
 - Edge inputs (odd timestamp spellings, decimals/ints/strings of the wrong kind, bad
   envelopes, invalid UTF-8, lone surrogates...) through a `Paginator`, directly and over
@@ -47,6 +48,7 @@ from harvest_async.resources import _base
 from harvest_async.sync import record_json
 
 from .conftest import BASE
+from .shared import AIRBYTE_RECORDS, OPENAPI, needs, shared_params
 from .test_models import EXAMPLES, RECORDS, SCHEMA_MODELS, STREAM_MODELS
 
 FEW = settings(max_examples=30, deadline=None, database=None,
@@ -273,8 +275,12 @@ def _stream_pages() -> list[tuple[str, type, bytes]]:
 STREAM_PAGES = _stream_pages()
 
 
-@pytest.mark.parametrize(("stream", "cls", "body"), STREAM_PAGES,
-                         ids=[s for s, _, _ in STREAM_PAGES])
+@pytest.mark.parametrize(
+    ("stream", "cls", "body"),
+    shared_params(
+        lambda: [pytest.param(*p, id=p[0]) for p in STREAM_PAGES], *AIRBYTE_RECORDS, width=3
+    ),
+)
 async def test_real_records_take_the_fast_path_and_agree(stream: str, cls: type,
                                                          body: bytes) -> None:
     fast = assert_fast_equals_slow(cls, stream, body)
@@ -290,12 +296,15 @@ LIST_EXAMPLES = [
 ]
 
 
+@needs(*OPENAPI)
 def test_list_examples_are_found() -> None:
     assert len(LIST_EXAMPLES) >= 20
 
 
-@pytest.mark.parametrize(("operation", "key", "cls", "text"), LIST_EXAMPLES,
-                         ids=[op for op, _, _, _ in LIST_EXAMPLES])
+@pytest.mark.parametrize(
+    ("operation", "key", "cls", "text"),
+    shared_params(lambda: [pytest.param(*e, id=e[0]) for e in LIST_EXAMPLES], *OPENAPI, width=4),
+)
 async def test_openapi_list_examples_take_the_fast_path_and_agree(
     operation: str, key: str, cls: type, text: str
 ) -> None:

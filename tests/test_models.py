@@ -1,8 +1,11 @@
 """Every real Harvest record and every documented response example decodes into its model.
 
-Data (see tests/data/SOURCE.md):
-- ``airbyte-harvest-expected-records.jsonl``: 113 records read from a real Harvest account.
-- ``harvest-openapi.yaml``: the community OpenAPI description with Harvest's doc examples.
+Data, read in place from the shared folder beside the project (``tests/shared.py``;
+skipped where absent):
+- ``fixtures/airbyte-harvest-expected-records.jsonl``: 113 records read from a real
+  Harvest account by another project's connector.
+- ``harvest-openapi/harvest-openapi.yaml``: the community OpenAPI description with
+  Harvest's doc examples.
 
 Both are fed the way the transport reads the wire: ``json.loads(text, parse_float=Decimal)``.
 """
@@ -18,12 +21,10 @@ import types
 import typing
 from collections import Counter
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
-import yaml
 
 import harvest_async.models as models_pkg
 from harvest_async._converter import decode, decode_many, format_datetime, get_converter
@@ -76,9 +77,15 @@ from harvest_async.models import (
     UserRef,
 )
 
-DATA = Path(__file__).parent / "data"
-RECORDS_FILE = DATA / "airbyte-harvest-expected-records.jsonl"
-OPENAPI_FILE = DATA / "harvest-openapi.yaml"
+from .shared import (
+    AIRBYTE_RECORDS,
+    OPENAPI,
+    airbyte_records,
+    available,
+    needs,
+    openapi_spec,
+    shared_params,
+)
 
 EXPECTED_RECORDS = 113
 # HARVEST_API.md: 113 operations, 89 of them with a response example.
@@ -211,17 +218,25 @@ def raw_loads(text: str) -> Any:
 
 
 def load_records() -> list[tuple[str, str]]:
-    """(stream, raw line) for every line of the records file."""
-    lines = RECORDS_FILE.read_text(encoding="utf-8").splitlines()
-    return [(json.loads(line)["stream"], line) for line in lines if line.strip()]
+    """(stream, raw line) for every line of the records file (none where it is absent)."""
+    if not available(*AIRBYTE_RECORDS):
+        return []
+    return [(json.loads(line)["stream"], line) for line in airbyte_records()]
 
 
 RECORDS = load_records()
+needs_records = needs(*AIRBYTE_RECORDS)
+needs_openapi = needs(*OPENAPI)
 
 
 def load_example_operations() -> list[tuple[str, str, str]]:
-    """(operation id, schema name, example as wire JSON text) for every response example."""
-    spec = yaml.safe_load(OPENAPI_FILE.read_text(encoding="utf-8"))
+    """(operation id, schema name, example as wire JSON text) for every response example.
+
+    None where the OpenAPI file is absent.
+    """
+    if not available(*OPENAPI):
+        return []
+    spec = openapi_spec()
     found = []
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
@@ -327,6 +342,7 @@ def assert_matches(value: Any, raw: Any, tp: Any, where: str, *, top: bool = Fal
 # ---------------------------------------------------------------------------
 
 
+@needs_records
 def test_every_stream_has_a_model() -> None:
     streams = {stream for stream, _ in RECORDS}
     missing = streams - STREAM_MODELS.keys()
@@ -337,8 +353,8 @@ def test_every_stream_has_a_model() -> None:
 
 @pytest.mark.parametrize(
     ("stream", "line"),
-    RECORDS,
-    ids=[f"{s}-{i}" for i, (s, _) in enumerate(RECORDS)],
+    shared_params(lambda: [pytest.param(s, line, id=f"{s}-{i}")
+                           for i, (s, line) in enumerate(RECORDS)], *AIRBYTE_RECORDS, width=2),
 )
 def test_record_decodes_exactly(stream: str, line: str) -> None:
     model = STREAM_MODELS[stream]
@@ -346,6 +362,7 @@ def test_record_decodes_exactly(stream: str, line: str) -> None:
     assert_matches(record, raw_loads(line)["data"], model, stream, top=True)
 
 
+@needs_records
 def test_all_records_decode() -> None:
     counts: Counter[str] = Counter()
     for stream, line in RECORDS:
@@ -367,6 +384,7 @@ def _records(stream: str) -> list[tuple[Any, dict[str, Any]]]:
     return out
 
 
+@needs_records
 def test_time_entry_values() -> None:
     entries = _records("time_entries")
     for entry, data in entries:
@@ -397,6 +415,7 @@ def test_time_entry_values() -> None:
     assert Decimal("0.71") in {e.hours for e, _ in entries}
 
 
+@needs_records
 def test_invoice_values() -> None:
     for invoice, data in _records("invoices"):
         assert invoice.line_items
@@ -408,6 +427,7 @@ def test_invoice_values() -> None:
         assert isinstance(invoice.issue_date, dt.date)
 
 
+@needs_records
 def test_expense_and_assignment_values() -> None:
     for expense, data in _records("expenses"):
         assert isinstance(expense.expense_category, ExpenseCategoryRef)
@@ -428,6 +448,7 @@ def test_expense_and_assignment_values() -> None:
     assert company.weekly_capacity == data["weekly_capacity"]
 
 
+@needs_records
 def test_report_values() -> None:
     for row, data in _records("time_team"):
         assert isinstance(row.total_hours, Decimal)
@@ -442,13 +463,15 @@ def test_report_values() -> None:
 # ---------------------------------------------------------------------------
 
 
+@needs_openapi
 def test_every_example_schema_has_a_model() -> None:
     missing = {schema for _, schema, _ in EXAMPLES} - SCHEMA_MODELS.keys()
     assert not missing, f"schemas with examples but no model: {sorted(missing)}"
 
 
 @pytest.mark.parametrize(
-    ("operation", "schema", "text"), EXAMPLES, ids=[op for op, _, _ in EXAMPLES]
+    ("operation", "schema", "text"),
+    shared_params(lambda: [pytest.param(*e, id=e[0]) for e in EXAMPLES], *OPENAPI, width=3),
 )
 def test_example_decodes_exactly(operation: str, schema: str, text: str) -> None:
     key, model = SCHEMA_MODELS[schema]
@@ -462,6 +485,7 @@ def test_example_decodes_exactly(operation: str, schema: str, text: str) -> None
             assert_matches(item, raw_item, model, f"{operation}[{i}]")
 
 
+@needs_openapi
 def test_all_example_operations_decode() -> None:
     decoded = 0
     items = 0
@@ -478,6 +502,7 @@ def test_all_example_operations_decode() -> None:
     assert decoded >= 85
 
 
+@needs_openapi
 def test_example_spot_values() -> None:
     by_op = {op: (schema, text) for op, schema, text in EXAMPLES}
     _, text = by_op["GET /expense_categories 200"]
@@ -504,6 +529,7 @@ ROUND_TRIP_STREAMS = [
 ]
 
 
+@needs_records
 @pytest.mark.parametrize("stream", ROUND_TRIP_STREAMS)
 def test_round_trip(stream: str) -> None:
     conv = get_converter()

@@ -23,11 +23,11 @@ from harvest_async.resources.estimate_item_categories import EstimateItemCategor
 from harvest_async.resources.estimates import Estimates
 
 from .conftest import sent_requests
+from .shared import openapi_spec
 from .test_resources_invoices import (
     NAIVE,
     SINCE,
     SINCE_WIRE,
-    SPEC,
     at,
     example,
     marked_operations,
@@ -53,7 +53,7 @@ def categories(client: ha.HarvestClient) -> EstimateItemCategories:
 async def test_every_estimate_operation_is_marked() -> None:
     spec_ops = {
         (method.upper(), path)
-        for path, ops in SPEC["paths"].items()
+        for path, ops in openapi_spec()["paths"].items()
         if path.startswith(("/estimates", "/estimate_item_categories"))
         for method in ops
         if method in ("get", "post", "patch", "put", "delete")

@@ -25,7 +25,6 @@ from typing import Any
 import aiohttp
 import attrs
 import pytest
-import yaml  # type: ignore[import-untyped]
 from aioresponses import aioresponses
 
 import harvest_async as ha
@@ -33,9 +32,7 @@ from harvest_async.models import Expense, Receipt
 from harvest_async.resources.expenses import Expenses
 
 from .conftest import BASE, Sent, sent_requests
-
-OPENAPI_FILE = Path(__file__).parent / "data" / "harvest-openapi.yaml"
-_SPEC = yaml.safe_load(OPENAPI_FILE.read_text(encoding="utf-8"))
+from .shared import openapi_spec
 
 # A 1x1 GIF, as Harvest's examples attach ``*.gif`` receipts.
 GIF = (
@@ -53,7 +50,7 @@ SINCE_WIRE = "2024-01-02T03:04:05Z"
 
 def example(method: str, path: str) -> str:
     """The documented 200/201 response example of an operation, as wire JSON text."""
-    responses = _SPEC["paths"][path][method.lower()]["responses"]
+    responses = openapi_spec()["paths"][path][method.lower()]["responses"]
     for status in ("200", "201", 200, 201):
         if status in responses:
             content = responses[status]["content"]["application/json"]
@@ -153,10 +150,20 @@ def h(client: ha.HarvestClient) -> ha.HarvestClient:
     return client
 
 
-EXPENSE_LIST = example("GET", "/expenses")
-EXPENSE = example("GET", "/expenses/{expenseId}")
-EXPENSE_CREATED = example("POST", "/expenses")
-EXPENSE_UPDATED = example("PATCH", "/expenses/{expenseId}")
+def expense_list() -> str:
+    return example("GET", "/expenses")
+
+
+def expense_example() -> str:
+    return example("GET", "/expenses/{expenseId}")
+
+
+def expense_created() -> str:
+    return example("POST", "/expenses")
+
+
+def expense_updated() -> str:
+    return example("PATCH", "/expenses/{expenseId}")
 
 
 # ====================================================================================
@@ -165,7 +172,7 @@ EXPENSE_UPDATED = example("PATCH", "/expenses/{expenseId}")
 
 
 async def test_list_every_filter(mock: aioresponses, h: Any) -> None:
-    mock.get(at("expenses"), body=EXPENSE_LIST)
+    mock.get(at("expenses"), body=expense_list())
     pager = h.expenses.list(
         user_id=1782959, client_id=5735774, project_id=14307913, is_billed=True,
         updated_since=SINCE, from_=dt.date(2017, 3, 1), to="2017-03-31", per_page=100,
@@ -209,7 +216,7 @@ async def test_list_without_filters_sends_no_query(mock: aioresponses, h: Any) -
 
 
 async def test_get(mock: aioresponses, h: Any) -> None:
-    mock.get(at("expenses/15296442"), body=EXPENSE)
+    mock.get(at("expenses/15296442"), body=expense_example())
     expense = await h.expenses.get(15296442)
     req = only(mock)
     assert (req.method, req.path, req.query, req.body) == (
@@ -239,7 +246,7 @@ async def test_delete_sends_no_body(mock: aioresponses, h: Any) -> None:
 
 async def test_create_by_total_cost_as_documented(mock: aioresponses, h: Any) -> None:
     """Seed 001's example: ``-d user_id=... -d total_cost=13.59``."""
-    mock.post(at("expenses"), status=201, body=EXPENSE_CREATED)
+    mock.post(at("expenses"), status=201, body=expense_created())
     expense = await h.expenses.create(
         user_id=1782959, project_id=14308069, expense_category_id=4195926,
         spent_date="2017-03-01", total_cost=13.59,
@@ -262,7 +269,7 @@ async def test_create_by_total_cost_as_documented(mock: aioresponses, h: Any) ->
 
 
 async def test_create_every_field(mock: aioresponses, h: Any) -> None:
-    mock.post(at("expenses"), status=201, body=EXPENSE_CREATED)
+    mock.post(at("expenses"), status=201, body=expense_created())
     await h.expenses.create(
         project_id=14308069, expense_category_id=4195926, spent_date=dt.date(2017, 3, 1),
         total_cost=Decimal("13.59"), user_id=1782959, notes="Dinner", billable=False,
@@ -277,7 +284,7 @@ async def test_create_every_field(mock: aioresponses, h: Any) -> None:
 async def test_create_by_units_for_a_unit_based_category(
     mock: aioresponses, h: Any
 ) -> None:
-    mock.post(at("expenses"), status=201, body=EXPENSE_CREATED)
+    mock.post(at("expenses"), status=201, body=expense_created())
     await h.expenses.create(
         project_id=14308069, expense_category_id=4195930, spent_date="2017-03-01",
         units=Decimal("12.5"), notes="Drive to client",
@@ -325,7 +332,7 @@ async def test_create_the_wrong_amount_for_a_category_is_harvests_422(
 
 
 async def test_update_sends_only_given_fields(mock: aioresponses, h: Any) -> None:
-    mock.patch(at("expenses/15297032"), body=EXPENSE_UPDATED)
+    mock.patch(at("expenses/15297032"), body=expense_updated())
     expense = await h.expenses.update(
         15297032, total_cost=Decimal("20.00"), notes=None, billable=True
     )
@@ -342,7 +349,7 @@ async def test_update_sends_only_given_fields(mock: aioresponses, h: Any) -> Non
 
 
 async def test_update_every_json_field(mock: aioresponses, h: Any) -> None:
-    mock.patch(at("expenses/15297032"), body=EXPENSE_UPDATED)
+    mock.patch(at("expenses/15297032"), body=expense_updated())
     await h.expenses.update(
         15297032, project_id=14308069, expense_category_id=4195930,
         spent_date=dt.date(2017, 3, 2), units=3, notes="Taxi", billable=False,
@@ -354,7 +361,7 @@ async def test_update_every_json_field(mock: aioresponses, h: Any) -> None:
 
 
 async def test_update_delete_receipt(mock: aioresponses, h: Any) -> None:
-    mock.patch(at("expenses/15297032"), body=EXPENSE_CREATED)
+    mock.patch(at("expenses/15297032"), body=expense_created())
     expense = await h.expenses.update(15297032, delete_receipt=True)
     req = only(mock)
     assert (req.method, req.path) == ("PATCH", "expenses/15297032")
@@ -373,7 +380,7 @@ async def test_create_with_receipt_path_is_multipart(
 ) -> None:
     receipt = tmp_path / "dinner-receipt.gif"
     receipt.write_bytes(GIF)
-    mock.post(at("expenses"), status=201, body=EXPENSE_UPDATED)
+    mock.post(at("expenses"), status=201, body=expense_updated())
     expense = await h.expenses.create(
         user_id=1782959, project_id=14308069, expense_category_id=4195926,
         spent_date=dt.date(2017, 3, 1), total_cost=Decimal("13.59"), notes="Dinner",
@@ -397,7 +404,7 @@ async def test_create_with_receipt_str_path_and_units(
 ) -> None:
     receipt = tmp_path / "odometer.pdf"
     receipt.write_bytes(PDF)
-    mock.post(at("expenses"), status=201, body=EXPENSE_CREATED)
+    mock.post(at("expenses"), status=201, body=expense_created())
     await h.expenses.create(
         project_id=2, expense_category_id=3, spent_date="2008-02-10", units=5,
         billable=True, receipt=str(receipt),
@@ -429,7 +436,7 @@ async def test_create_with_receipt_str_path_and_units(
 async def test_create_with_receipt_bytes(
     mock: aioresponses, h: Any, content: Any, kwargs: dict[str, Any], expected: Part
 ) -> None:
-    mock.post(at("expenses"), status=201, body=EXPENSE_CREATED)
+    mock.post(at("expenses"), status=201, body=expense_created())
     await h.expenses.create(
         project_id=14308069, expense_category_id=4195926, spent_date="2017-03-01",
         total_cost="13.59", receipt=content, **kwargs,
@@ -448,7 +455,7 @@ async def test_create_with_receipt_file_object(
     path = tmp_path / "taxi.png"
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
     path.write_bytes(png)
-    mock.post(at("expenses"), status=201, body=EXPENSE_CREATED)
+    mock.post(at("expenses"), status=201, body=expense_created())
     with path.open("rb") as handle:
         await h.expenses.create(
             project_id=14308069, expense_category_id=4195928, spent_date="2017-03-01",
@@ -460,7 +467,7 @@ async def test_create_with_receipt_file_object(
 
 
 async def test_create_with_receipt_bytesio_and_filename(mock: aioresponses, h: Any) -> None:
-    mock.post(at("expenses"), status=201, body=EXPENSE_CREATED)
+    mock.post(at("expenses"), status=201, body=expense_created())
     await h.expenses.create(
         project_id=14308069, expense_category_id=4195926, spent_date="2017-03-01",
         total_cost=Decimal("1E+2"), receipt=io.BytesIO(GIF),
@@ -473,7 +480,7 @@ async def test_create_with_receipt_bytesio_and_filename(mock: aioresponses, h: A
 
 async def test_update_with_receipt_as_documented(mock: aioresponses, h: Any) -> None:
     """Harvest's example: ``-X PATCH -F notes="Dinner" -F receipt=@dinner-receipt.gif``."""
-    mock.patch(at("expenses/15297032"), body=EXPENSE_UPDATED)
+    mock.patch(at("expenses/15297032"), body=expense_updated())
     expense = await h.expenses.update(
         15297032, notes="Dinner", receipt=io.BytesIO(GIF),
         receipt_filename="dinner-receipt.gif",
@@ -491,7 +498,7 @@ async def test_update_with_receipt_only(mock: aioresponses, h: Any, tmp_path: Pa
     path = tmp_path / "receipt.jpg"
     jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 8
     path.write_bytes(jpeg)
-    mock.patch(at("expenses/15297032"), body=EXPENSE_UPDATED)
+    mock.patch(at("expenses/15297032"), body=expense_updated())
     await h.expenses.update(15297032, receipt=path, notes=None, spent_date="2017-03-02")
     parts = await multipart(only(mock))
     # notes=None clears the notes: an empty form value.
@@ -502,7 +509,7 @@ async def test_update_with_receipt_only(mock: aioresponses, h: Any, tmp_path: Pa
 @pytest.mark.looptime
 async def test_multipart_post_is_resent_whole_after_429(mock: aioresponses, h: Any) -> None:
     mock.post(at("expenses"), status=429, headers={"Retry-After": "1"})
-    mock.post(at("expenses"), status=201, body=EXPENSE_CREATED)
+    mock.post(at("expenses"), status=201, body=expense_created())
     expense = await h.expenses.create(
         project_id=14308069, expense_category_id=4195926, spent_date="2017-03-01",
         total_cost="13.59", receipt=GIF, receipt_filename="r.gif",
@@ -615,8 +622,8 @@ async def test_bad_arguments_are_rejected_before_sending(
 
 async def test_seed_v1_standard_and_mileage_expenses_in_v2(mock: aioresponses, h: Any) -> None:
     """Seed 000's two ``POST /expenses`` examples (v1 XML), with v2 field names."""
-    mock.post(at("expenses"), status=201, body=EXPENSE_CREATED)
-    mock.post(at("expenses"), status=201, body=EXPENSE_CREATED)
+    mock.post(at("expenses"), status=201, body=expense_created())
+    mock.post(at("expenses"), status=201, body=expense_created())
     # <expense> <notes>...</notes> <total-cost type="decimal">11.00</total-cost>
     #   <project_id>2</project_id> <expense_category_id>1</expense_category_id>
     #   <spent_at type="date">Sun, 10 Feb 2008</spent_at> </expense>
@@ -644,8 +651,8 @@ async def test_seed_v1_standard_and_mileage_expenses_in_v2(mock: aioresponses, h
 
 async def test_seed_v1_updates_in_v2(mock: aioresponses, h: Any) -> None:
     """Seed 000's ``PUT /expenses/#{id}`` examples become PATCHes of the given fields."""
-    mock.patch(at("expenses/15297032"), body=EXPENSE_UPDATED)
-    mock.patch(at("expenses/15297032"), body=EXPENSE_UPDATED)
+    mock.patch(at("expenses/15297032"), body=expense_updated())
+    mock.patch(at("expenses/15297032"), body=expense_updated())
     await h.expenses.update(
         15297032, notes="Buy Valentine's Day _dark_ chocolates for Harvest",
         total_cost="20.00",
@@ -666,12 +673,12 @@ async def test_seed_v1_updates_in_v2(mock: aioresponses, h: Any) -> None:
 
 async def test_seed_v2_create_and_responses(mock: aioresponses, h: Any) -> None:
     """Seed 001's create example as a Meals expense, then its mileage counterpart."""
-    mock.post(at("expenses"), status=201, body=EXPENSE_CREATED)
-    mileage_response = EXPENSE_CREATED.replace(
+    mock.post(at("expenses"), status=201, body=expense_created())
+    mileage_response = expense_created().replace(
         '"name": "Meals", "unit_price": null, "unit_name": null',
         '"name": "Mileage", "unit_price": 0.535, "unit_name": "mile"',
     ).replace('"total_cost": 13.59, "units": 1.0', '"total_cost": 6.42, "units": 12.0')
-    assert mileage_response != EXPENSE_CREATED
+    assert mileage_response != expense_created()
     mock.post(at("expenses"), status=201, body=mileage_response)
 
     meals = await h.expenses.create(

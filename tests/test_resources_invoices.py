@@ -16,11 +16,9 @@ import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from aioresponses import aioresponses
 
 import harvest_async as ha
@@ -36,8 +34,7 @@ from harvest_async.resources.invoice_item_categories import InvoiceItemCategorie
 from harvest_async.resources.invoices import Invoices
 
 from .conftest import BASE, Sent, sent_requests
-
-OPENAPI_FILE = Path(__file__).parent / "data" / "harvest-openapi.yaml"
+from .shared import openapi_spec
 
 # -- helpers -------------------------------------------------------------------------
 
@@ -71,17 +68,11 @@ async def run(call: Callable[[], Any]) -> Any:
     return result
 
 
-def load_spec() -> dict[str, Any]:
-    spec: dict[str, Any] = yaml.safe_load(OPENAPI_FILE.read_text(encoding="utf-8"))
-    return spec
-
-
-SPEC = load_spec()
 
 
 def example(method: str, path: str) -> str:
     """The OpenAPI response example of an operation, as wire JSON text."""
-    responses = SPEC["paths"][path][method.lower()]["responses"]
+    responses = openapi_spec()["paths"][path][method.lower()]["responses"]
     for status in (200, 201, "200", "201"):
         if status in responses:
             content = responses[status]["content"]["application/json"]
@@ -127,7 +118,7 @@ async def test_every_invoice_operation_is_marked() -> None:
     # async: the looptime plugin leaks an event loop around sync tests.
     spec_ops = {
         (method.upper(), path)
-        for path, ops in SPEC["paths"].items()
+        for path, ops in openapi_spec()["paths"].items()
         if path.startswith(("/invoices", "/invoice_item_categories"))
         for method in ops
         if method in ("get", "post", "patch", "put", "delete")

@@ -14,12 +14,10 @@ import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
-import yaml
 from aioresponses import aioresponses
 from hypothesis import given
 from hypothesis import strategies as st
@@ -42,9 +40,7 @@ from harvest_async.resources.reports import (
 )
 
 from .conftest import ACCOUNT, BASE, TOKEN, Sent, sent_requests
-
-OPENAPI = Path(__file__).parent / "data" / "harvest-openapi.yaml"
-SPEC = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
+from .shared import openapi_spec
 
 FROM = dt.date(2017, 1, 1)
 TO = dt.date(2017, 12, 31)
@@ -57,7 +53,7 @@ def at(path: str) -> re.Pattern[str]:
 
 def example(path: str) -> str:
     """The OpenAPI response example of ``GET path`` as wire JSON text."""
-    content = SPEC["paths"][path]["get"]["responses"][200]["content"]["application/json"]
+    content = openapi_spec()["paths"][path]["get"]["responses"][200]["content"]["application/json"]
     return json.dumps(content["example"])
 
 
@@ -149,7 +145,7 @@ async def test_dated_report_request_and_example(
 
 
 def test_every_report_operation_is_marked() -> None:
-    spec_ops = {("GET", p) for p in SPEC["paths"] if p.startswith("/reports")}
+    spec_ops = {("GET", p) for p in openapi_spec()["paths"] if p.startswith("/reports")}
     marked: set[tuple[str, str]] = set()
     for cls in (Reports, TimeReports, ExpenseReports):
         for member in vars(cls).values():

@@ -20,6 +20,8 @@ from harvest_async.testing.pytest_plugin import (  # imported fixtures are colle
     harvest_simulator_options,
 )
 
+from .shared import airbyte_records
+
 UA = "simulator tests (dev@example.com)"
 _FIXTURES = (harvest_simulator, harvest_simulator_options)
 
@@ -908,11 +910,8 @@ AIRBYTE_STREAMS = {
 async def test_records_have_every_field_of_real_harvest_records(
     sim: HarvestSimulator, http: aiohttp.ClientSession
 ) -> None:
-    from pathlib import Path
-
     real: dict[str, dict[str, Any]] = {}
-    path = Path(__file__).parent / "data" / "airbyte-harvest-expected-records.jsonl"
-    for line in path.read_text().splitlines():
+    for line in airbyte_records():
         record = json.loads(line)
         real.setdefault(record["stream"], record["data"])
     assert set(real) == set(AIRBYTE_STREAMS)
