@@ -23,14 +23,15 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff on the package, tests and benchmarks."""
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "harvest_async", "tests", "benchmarks", "docs/examples",
-                "noxfile.py")
+    session.run(
+        "ruff", "check", "harvest_async", "tests", "benchmarks", "docs/examples", "noxfile.py"
+    )
 
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install("-e", ".[test]", "mypy>=1.11")
+    session.install("-e", ".[test,lint]")
     session.run("mypy", "--strict", "harvest_async")
 
 

@@ -54,9 +54,13 @@ def features() -> dict[str, Any]:
 def describe_features(feat: dict[str, Any]) -> str:
     parts = [
         f"`time_entries.list(shards=)`: {'yes' if feat['shards'] else 'no'}",
-        "page prefetch: " + (
-            "`list(prefetch=)`" if feat["prefetch_list"]
-            else "`Paginator(prefetch=)`" if feat["prefetch_paginator"] else "no"
+        "page prefetch: "
+        + (
+            "`list(prefetch=)`"
+            if feat["prefetch_list"]
+            else "`Paginator(prefetch=)`"
+            if feat["prefetch_paginator"]
+            else "no"
         ),
         "`Paginator.with_options()`: " + ("yes" if feat["with_options"] else "no"),
         f"`harvest_async.bulk`: {'yes' if feat['bulk'] else 'no'}",
@@ -65,8 +69,14 @@ def describe_features(feat: dict[str, Any]) -> str:
 
 
 def make_list(
-    client: Any, name: str, feat: dict[str, Any], *, sequential: bool,
-    shards: int = 8, span: tuple[str, str] | None = None, **kwargs: Any,
+    client: Any,
+    name: str,
+    feat: dict[str, Any],
+    *,
+    sequential: bool,
+    shards: int = 8,
+    span: tuple[str, str] | None = None,
+    **kwargs: Any,
 ) -> Any:
     """``client.<name>.list(**kwargs)``: the best the library offers, or strictly serial.
 
@@ -136,12 +146,17 @@ def render(result: dict[str, Any]) -> str:
     if result.get("table"):
         out += [result["table"], ""]
     if result.get("targets"):
-        out += [md_table(
-            ["figure", "value", "target", "met"],
-            [[t["metric"], t["value"], t["target"], met_text(t["met"])]
-             for t in result["targets"]],
-            "lrll",
-        ), ""]
+        out += [
+            md_table(
+                ["figure", "value", "target", "met"],
+                [
+                    [t["metric"], t["value"], t["target"], met_text(t["met"])]
+                    for t in result["targets"]
+                ],
+                "lrll",
+            ),
+            "",
+        ]
     for note in result.get("notes", []):
         out.append(f"- {note}")
     if result.get("notes"):

@@ -34,7 +34,10 @@ class SimProcess:
     def __enter__(self) -> SimProcess:
         self.proc = subprocess.Popen(
             [sys.executable, str(HERE / "_simproc.py"), json.dumps(self.config)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
         )
         self.info = self._read()
         return self
@@ -143,16 +146,26 @@ async def _serve(config: dict[str, Any]) -> None:
     sim = HarvestSimulator(**kwargs)
     loop = asyncio.get_running_loop()
     async with sim:
-        print(json.dumps({
-            "base_url": sim.base_url, "id_base_url": sim.id_base_url,
-            "access_token": sim.access_token, "account_id": sim.account_id,
-            "client_id": sim.client_id, "client_secret": sim.client_secret,
-            "rate_limit": list(sim.rate_limit),
-            # spent_date span of the seeded history: what a user would pass as
-            # from_/to for a date-sharded full walk of an account they know.
-            "history": [dt.date.fromordinal(sim.world.first_day).isoformat(),
-                        dt.date.fromordinal(sim.world.today0).isoformat()],
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "base_url": sim.base_url,
+                    "id_base_url": sim.id_base_url,
+                    "access_token": sim.access_token,
+                    "account_id": sim.account_id,
+                    "client_id": sim.client_id,
+                    "client_secret": sim.client_secret,
+                    "rate_limit": list(sim.rate_limit),
+                    # spent_date span of the seeded history: what a user would pass as
+                    # from_/to for a date-sharded full walk of an account they know.
+                    "history": [
+                        dt.date.fromordinal(sim.world.first_day).isoformat(),
+                        dt.date.fromordinal(sim.world.today0).isoformat(),
+                    ],
+                }
+            ),
+            flush=True,
+        )
         while True:
             line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
             if not line or line == "quit":

@@ -36,13 +36,17 @@ async def _page_bytes(per_page: int) -> bytes:
 
     from harvest_async.testing import HarvestSimulator
 
-    async with HarvestSimulator(seed=0, rate_limit=(100_000, 1.0)) as sim, \
-            aiohttp.ClientSession(headers={
+    async with (
+        HarvestSimulator(seed=0, rate_limit=(100_000, 1.0)) as sim,
+        aiohttp.ClientSession(
+            headers={
                 "Authorization": f"Bearer {sim.access_token}",
                 "Harvest-Account-Id": str(sim.account_id),
                 "User-Agent": USER_AGENT,
-            }) as http, \
-            http.get(f"{sim.base_url}/time_entries", params={"per_page": per_page}) as resp:
+            }
+        ) as http,
+        http.get(f"{sim.base_url}/time_entries", params={"per_page": per_page}) as resp,
+    ):
         resp.raise_for_status()
         return await resp.read()
 
@@ -105,12 +109,24 @@ def run(quick: bool) -> dict[str, Any]:
     ratio = t_full / t_json
     rows = [
         ["`json.loads` (stdlib) alone", f"{t_json * 1e3:.1f}", f"{n / t_json:,.0f}", "1.00"],
-        ["library JSON step alone (`_json.loads`, exact decimals)",
-         f"{t_lib_json * 1e3:.1f}", f"{n / t_lib_json:,.0f}", f"{t_lib_json / t_json:.2f}"],
-        ["client page path: bytes → `Page[TimeEntry]`", f"{t_full * 1e3:.1f}",
-         f"{n / t_full:,.0f}", f"{ratio:.2f}"],
-        ["(reference) converter path: `_json.loads` + `decode_many` (cattrs)",
-         f"{t_slow * 1e3:.1f}", f"{n / t_slow:,.0f}", f"{t_slow / t_json:.2f}"],
+        [
+            "library JSON step alone (`_json.loads`, exact decimals)",
+            f"{t_lib_json * 1e3:.1f}",
+            f"{n / t_lib_json:,.0f}",
+            f"{t_lib_json / t_json:.2f}",
+        ],
+        [
+            "client page path: bytes → `Page[TimeEntry]`",
+            f"{t_full * 1e3:.1f}",
+            f"{n / t_full:,.0f}",
+            f"{ratio:.2f}",
+        ],
+        [
+            "(reference) converter path: `_json.loads` + `decode_many` (cattrs)",
+            f"{t_slow * 1e3:.1f}",
+            f"{n / t_slow:,.0f}",
+            f"{t_slow / t_json:.2f}",
+        ],
     ]
     return {
         "name": NAME,
@@ -120,8 +136,12 @@ def run(quick: bool) -> dict[str, Any]:
         f" Best of {repeats} repeats.",
         "table": md_table(["step", "ms per page", "entries/s", "x json.loads"], rows),
         "targets": [
-            target("model decoding time ÷ `json.loads` alone", f"{ratio:.2f}x",
-                   f"<= {TARGET_RATIO:g}x", ratio <= TARGET_RATIO),
+            target(
+                "model decoding time ÷ `json.loads` alone",
+                f"{ratio:.2f}x",
+                f"<= {TARGET_RATIO:g}x",
+                ratio <= TARGET_RATIO,
+            ),
             target("entries/s, bytes → models", f"{n / t_full:,.0f}", "(report)", None),
         ],
         "notes": [],

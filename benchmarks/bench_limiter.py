@@ -72,8 +72,11 @@ def run(quick: bool) -> dict[str, Any]:
     big = min(asyncio.run(_big_bucket(n)) for _ in range(repeats)) * 1e6
     base = min(asyncio.run(_baseline(n)) for _ in range(repeats)) * 1e6
     rows = [
-        [f"fresh `TokenBucket(100, 15)` per 100 pairs ({batches * 100:,} pairs)",
-         f"{fresh:.2f}", f"{1e6 / fresh:,.0f}"],
+        [
+            f"fresh `TokenBucket(100, 15)` per 100 pairs ({batches * 100:,} pairs)",
+            f"{fresh:.2f}",
+            f"{1e6 / fresh:,.0f}",
+        ],
         [f"one `TokenBucket(10**7, 15)` ({n:,} pairs)", f"{big:.2f}", f"{1e6 / big:,.0f}"],
         ["baseline: two no-op coroutine awaits", f"{base:.2f}", f"{1e6 / base:,.0f}"],
     ]
@@ -83,8 +86,14 @@ def run(quick: bool) -> dict[str, Any]:
         "title": TITLE,
         "setup": (__doc__ or "").split("\n\n", 1)[1].strip().replace("``", "`"),
         "table": md_table(["loop", "µs per acquire+release", "pairs/s"], rows),
-        "targets": [target("µs per uncontended acquire+release (worse of the two)",
-                           f"{worst:.2f} µs", f"< {TARGET_US:g} µs", worst < TARGET_US)],
+        "targets": [
+            target(
+                "µs per uncontended acquire+release (worse of the two)",
+                f"{worst:.2f} µs",
+                f"< {TARGET_US:g} µs",
+                worst < TARGET_US,
+            )
+        ],
         "notes": [],
     }
 

@@ -61,11 +61,17 @@ async def _child(
     from harvest_async import HarvestClient, TokenBucket
 
     async with HarvestClient(
-        access_token=token, account_id=account_id, base_url=base_url,
-        rate_limiter=TokenBucket(100_000, 1.0), user_agent=USER_AGENT,
+        access_token=token,
+        account_id=account_id,
+        base_url=base_url,
+        rate_limiter=TokenBucket(100_000, 1.0),
+        user_agent=USER_AGENT,
     ) as client:
-        pager = (client.time_entries.list(shards=shards, from_=span[0], to=span[1])
-                 if shards > 1 else client.time_entries.list())
+        pager = (
+            client.time_entries.list(shards=shards, from_=span[0], to=span[1])
+            if shards > 1
+            else client.time_entries.list()
+        )
         reset = _reset_peak()
         before = _status()
         baseline = before["VmRSS"] if reset else before["VmHWM"]
@@ -77,16 +83,32 @@ async def _child(
             max_rss = max(max_rss, _status()["VmRSS"])
         elapsed = time.perf_counter() - start
         after = _status()
-    return {"count": count, "seconds": elapsed, "baseline_kb": baseline,
-            "hwm_kb": after["VmHWM"], "max_sampled_rss_kb": max_rss,
-            "end_rss_kb": after["VmRSS"], "hwm_reset": reset}
+    return {
+        "count": count,
+        "seconds": elapsed,
+        "baseline_kb": baseline,
+        "hwm_kb": after["VmHWM"],
+        "max_sampled_rss_kb": max_rss,
+        "end_rss_kb": after["VmRSS"],
+        "hwm_reset": reset,
+    }
 
 
 def _run_child(sim: SimProcess, shards: int) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child", sim.base_url,
-         sim.access_token, str(sim.account_id), str(shards), *sim.history],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            sim.base_url,
+            sim.access_token,
+            str(sim.account_id),
+            str(shards),
+            *sim.history,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"client process failed: {proc.stderr[-3000:]}")
@@ -97,8 +119,13 @@ def _run_child(sim: SimProcess, shards: int) -> dict[str, Any]:
 def run(quick: bool) -> dict[str, Any]:
     n = 100_000 if quick else 1_000_000
     feat = features()
-    config = {"seed": 0, "time_entries": n, "rate_limit": [100_000, 1.0], "latency": None,
-              "max_log": 10_000}
+    config = {
+        "seed": 0,
+        "time_entries": n,
+        "rate_limit": [100_000, 1.0],
+        "latency": None,
+        "max_log": 10_000,
+    }
     walks = [("`client.time_entries.list()` (defaults)", 1)]
     if feat["shards"]:
         walks.append((f"`client.time_entries.list(shards={SHARDS})`", SHARDS))
@@ -110,32 +137,68 @@ def run(quick: bool) -> dict[str, Any]:
             stats = sim.stats()
             if out["count"] != n:
                 raise RuntimeError(f"{label}: streamed {out['count']} of {n} entries")
-            results.append({"label": label, **out, "requests": stats["requests"],
-                            "throttled": stats["throttled"]})
+            results.append(
+                {
+                    "label": label,
+                    **out,
+                    "requests": stats["requests"],
+                    "throttled": stats["throttled"],
+                }
+            )
     rows = []
     targets = []
     for r in results:
         growth = (r["hwm_kb"] - r["baseline_kb"]) / 1024
-        rows.append([
-            r["label"], f"{r['count']:,}", r["requests"], f"{r['seconds']:.1f}",
-            f"{r['count'] / r['seconds']:,.0f}", f"{r['baseline_kb'] / 1024:.1f}",
-            f"{r['hwm_kb'] / 1024:.1f}", f"{growth:.1f}",
-            f"{(r['end_rss_kb'] - r['baseline_kb']) / 1024:.1f}",
-        ])
-        targets.append(target(f"peak RSS growth, {r['label']}", f"{growth:.1f} MB",
-                              f"< {TARGET_MB:g} MB", growth < TARGET_MB))
+        rows.append(
+            [
+                r["label"],
+                f"{r['count']:,}",
+                r["requests"],
+                f"{r['seconds']:.1f}",
+                f"{r['count'] / r['seconds']:,.0f}",
+                f"{r['baseline_kb'] / 1024:.1f}",
+                f"{r['hwm_kb'] / 1024:.1f}",
+                f"{growth:.1f}",
+                f"{(r['end_rss_kb'] - r['baseline_kb']) / 1024:.1f}",
+            ]
+        )
+        targets.append(
+            target(
+                f"peak RSS growth, {r['label']}",
+                f"{growth:.1f} MB",
+                f"< {TARGET_MB:g} MB",
+                growth < TARGET_MB,
+            )
+        )
     notes = [f"Library features found: {describe_features(feat)}."]
     if not all(r["hwm_reset"] for r in results):
-        notes.append("`/proc/self/clear_refs` was refused: baseline is the peak RSS before "
-                     "the walk (imports included), so growth may be understated.")
+        notes.append(
+            "`/proc/self/clear_refs` was refused: baseline is the peak RSS before "
+            "the walk (imports included), so growth may be understated."
+        )
     return {
         "name": NAME,
         "title": TITLE if not quick else TITLE.replace("1,000,000", f"{n:,}"),
-        "setup": (__doc__ or "").split("\n\n", 1)[1].strip().replace("``", "`")
-        .replace("a million", f"{n:,}").replace("1,000,000", f"{n:,}"),
+        "setup": (__doc__ or "")
+        .split("\n\n", 1)[1]
+        .strip()
+        .replace("``", "`")
+        .replace("a million", f"{n:,}")
+        .replace("1,000,000", f"{n:,}"),
         "table": md_table(
-            ["walk", "entries", "requests", "seconds", "entries/s", "baseline RSS MB",
-             "peak RSS MB", "peak growth MB", "RSS growth at end MB"], rows),
+            [
+                "walk",
+                "entries",
+                "requests",
+                "seconds",
+                "entries/s",
+                "baseline RSS MB",
+                "peak RSS MB",
+                "peak growth MB",
+                "RSS growth at end MB",
+            ],
+            rows,
+        ),
         "targets": targets,
         "notes": notes,
     }

@@ -45,13 +45,14 @@ class Harvestish:
     async def handle(self, request: web.Request) -> web.Response:
         now = asyncio.get_running_loop().time()
         self.arrivals.append(now)
-        recent = [t for t in self.accepted[-self.capacity:] if t > now - self.period]
+        recent = [t for t in self.accepted[-self.capacity :] if t > now - self.period]
         if len(recent) >= self.capacity:
             self.throttled += 1
             wait = max(1, math.ceil(recent[0] + self.period - now))
             return web.json_response(
                 {"message": "This request has been throttled."},
-                status=429, headers={"Retry-After": str(wait)},
+                status=429,
+                headers={"Retry-After": str(wait)},
             )
         self.accepted.append(now)
         await asyncio.sleep(0.002)
@@ -77,9 +78,19 @@ async def run_mode(
     key = f"bench:{uuid.uuid4().hex}"
     procs = [
         await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--worker", mode, redis_url, key, base,
-            str(args.requests), str(args.capacity), str(args.period),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            sys.executable,
+            __file__,
+            "--worker",
+            mode,
+            redis_url,
+            key,
+            base,
+            str(args.requests),
+            str(args.capacity),
+            str(args.period),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         for _ in range(args.workers)
     ]
@@ -104,8 +115,7 @@ async def run_mode(
     rate = len(server.accepted) / elapsed
     limit = args.capacity / args.period
     return {
-        "limiter": "RedisRateLimiter (shared)" if mode == "redis"
-        else "TokenBucket per process",
+        "limiter": "RedisRateLimiter (shared)" if mode == "redis" else "TokenBucket per process",
         "requests": done,
         "sent": len(server.arrivals),
         "429s": server.throttled,
@@ -139,19 +149,26 @@ async def bench(args: argparse.Namespace) -> None:
     finally:
         await runner.cleanup()
 
-    print(f"\n{args.workers} processes x {args.requests} requests; Harvest-like server: "
-          f"{args.capacity} per rolling {args.period:g} s (429 + Retry-After beyond)\n")
-    print("| limiter | requests done | sent (incl. retries) | 429s | seconds "
-          "| accepted req/s | limit req/s | utilization | max sent in one window |")
+    print(
+        f"\n{args.workers} processes x {args.requests} requests; Harvest-like server: "
+        f"{args.capacity} per rolling {args.period:g} s (429 + Retry-After beyond)\n"
+    )
+    print(
+        "| limiter | requests done | sent (incl. retries) | 429s | seconds "
+        "| accepted req/s | limit req/s | utilization | max sent in one window |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['limiter']} | {r['requests']} | {r['sent']} | {r['429s']} "
-              f"| {r['seconds']:.2f} | {r['rate']:.1f} | {r['limit']:.0f} "
-              f"| {r['utilization']:.0%} | {r['max_window']} |")
+        print(
+            f"| {r['limiter']} | {r['requests']} | {r['sent']} | {r['429s']} "
+            f"| {r['seconds']:.2f} | {r['rate']:.1f} | {r['limit']:.0f} "
+            f"| {r['utilization']:.0%} | {r['max_window']} |"
+        )
 
 
-async def worker(mode: str, redis_url: str, key: str, base: str, n: int,
-                 capacity: int, period: float) -> None:
+async def worker(
+    mode: str, redis_url: str, key: str, base: str, n: int, capacity: int, period: float
+) -> None:
     import harvest_async as ha
     from harvest_async._redis_ratelimit import RedisRateLimiter
 
@@ -165,8 +182,12 @@ async def worker(mode: str, redis_url: str, key: str, base: str, n: int,
         limiter = ha.TokenBucket(capacity, period)
     try:
         async with ha.HarvestClient(
-            access_token="token", account_id="1", base_url=base, rate_limiter=limiter,
-            user_agent="bench (dev@example.com)", max_retries=50,
+            access_token="token",
+            account_id="1",
+            base_url=base,
+            rate_limiter=limiter,
+            user_agent="bench (dev@example.com)",
+            max_retries=50,
         ) as client:
             print("ready", flush=True)
             await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)

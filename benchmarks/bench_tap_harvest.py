@@ -79,29 +79,35 @@ def ensure_tap_venv() -> str:
     python = venv_python()
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    probe = [str(python), "-c",
-             "import importlib.metadata as m; print(m.version('tap-harvest'))"]
+    probe = [str(python), "-c", "import importlib.metadata as m; print(m.version('tap-harvest'))"]
     found = subprocess.run(probe, capture_output=True, text=True, check=False)
     if found.returncode != 0:
         install = subprocess.run(
             [str(python), "-m", "pip", "install", "-q", f"tap-harvest=={TAP_VERSION}"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if install.returncode != 0:
             raise SkipBenchmark(
-                f"could not install tap-harvest=={TAP_VERSION}: {install.stderr[-500:]}")
+                f"could not install tap-harvest=={TAP_VERSION}: {install.stderr[-500:]}"
+            )
         found = subprocess.run(probe, capture_output=True, text=True, check=True)
     return found.stdout.strip()
 
 
 def _refresh_token(sim: SimProcess) -> str:
-    data = urllib.parse.urlencode({
-        "grant_type": "authorization_code", "code": sim.authorization_code(),
-        "client_id": sim.client_id, "client_secret": sim.client_secret,
-    }).encode()
+    data = urllib.parse.urlencode(
+        {
+            "grant_type": "authorization_code",
+            "code": sim.authorization_code(),
+            "client_id": sim.client_id,
+            "client_secret": sim.client_secret,
+        }
+    ).encode()
     request = urllib.request.Request(
-        f"{sim.id_base_url}/api/v2/oauth2/token", data=data,
-        headers={"User-Agent": USER_AGENT})
+        f"{sim.id_base_url}/api/v2/oauth2/token", data=data, headers={"User-Agent": USER_AGENT}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return str(json.loads(response.read())["refresh_token"])
 
@@ -161,10 +167,13 @@ async def _client_job(
         import aiohttp
 
         count = 0
-        async with aiohttp.ClientSession(headers={
-            "Authorization": f"Bearer {token}", "Harvest-Account-Id": account,
-            "User-Agent": USER_AGENT,
-        }) as http:
+        async with aiohttp.ClientSession(
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Harvest-Account-Id": account,
+                "User-Agent": USER_AGENT,
+            }
+        ) as http:
             url: str | None = f"{base_url}/time_entries?updated_since={START_DATE}"
             while url:
                 async with http.get(url) as response:
@@ -182,22 +191,41 @@ async def _client_job(
 
     feat = _features()
     async with HarvestClient(
-        access_token=token, account_id=account, base_url=base_url,
-        rate_limiter=TokenBucket(*SCALED_LIMIT), user_agent=USER_AGENT,
+        access_token=token,
+        account_id=account,
+        base_url=base_url,
+        rate_limiter=TokenBucket(*SCALED_LIMIT),
+        user_agent=USER_AGENT,
     ) as client:
-        pager = make_list(client, "time_entries", feat, sequential=False, shards=SHARDS,
-                          span=span, updated_since=START_DATE)
+        pager = make_list(
+            client,
+            "time_entries",
+            feat,
+            sequential=False,
+            shards=SHARDS,
+            span=span,
+            updated_since=START_DATE,
+        )
         prefix = b'{"type":"RECORD","stream":"time_entries","record":'
         async for page in pager.pages():
-            out.write(b"".join(
-                prefix + record_json(entry).encode() + b"}\n" for entry in page.items))
+            out.write(
+                b"".join(prefix + record_json(entry).encode() + b"}\n" for entry in page.items)
+            )
     out.flush()
     return time.perf_counter() - start
 
 
 def _client_cmd(sim: SimProcess, mode: str) -> list[str]:
-    return [sys.executable, str(Path(__file__).resolve()), "--client", mode, sim.base_url,
-            sim.access_token, str(sim.account_id), *sim.history]
+    return [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--client",
+        mode,
+        sim.base_url,
+        sim.access_token,
+        str(sim.account_id),
+        *sim.history,
+    ]
 
 
 # ------------------------------------------------------------------ the benchmark
@@ -207,26 +235,51 @@ def run(quick: bool) -> dict[str, Any]:
     n = 10_000 if quick else 100_000
     version = ensure_tap_venv()
     feat = features()
-    config = {"seed": 0, "time_entries": n, "rate_limit": list(SCALED_LIMIT),
-              "latency": list(SCALED_LATENCY), "max_log": 100_000}
+    config = {
+        "seed": 0,
+        "time_entries": n,
+        "rate_limit": list(SCALED_LIMIT),
+        "latency": list(SCALED_LATENCY),
+        "max_log": 100_000,
+    }
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, SimProcess(config) as sim:
         catalog = Path(tmp) / "catalog.json"
-        subprocess.run([str(venv_python()), str(HARNESS), "catalog", str(catalog)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [str(venv_python()), str(HARNESS), "catalog", str(catalog)],
+            check=True,
+            capture_output=True,
+        )
         tap_config = Path(tmp) / "config.json"
-        tap_config.write_text(json.dumps({
-            "client_id": sim.client_id, "client_secret": sim.client_secret,
-            "refresh_token": _refresh_token(sim), "start_date": START_DATE,
-            "user_agent": USER_AGENT,
-        }))
+        tap_config.write_text(
+            json.dumps(
+                {
+                    "client_id": sim.client_id,
+                    "client_secret": sim.client_secret,
+                    "refresh_token": _refresh_token(sim),
+                    "start_date": START_DATE,
+                    "user_agent": USER_AGENT,
+                }
+            )
+        )
         runs = [
-            (f"tap-harvest {version}", [str(venv_python()), str(HARNESS), "run",
-                                        str(tap_config), str(catalog), sim.base_url,
-                                        sim.id_base_url]),
+            (
+                f"tap-harvest {version}",
+                [
+                    str(venv_python()),
+                    str(HARNESS),
+                    "run",
+                    str(tap_config),
+                    str(catalog),
+                    sim.base_url,
+                    sim.id_base_url,
+                ],
+            ),
             ("harvest_async", _client_cmd(sim, "lib")),
-            ("server ceiling (aiohttp + json.loads, no models, no output)",
-             _client_cmd(sim, "raw")),
+            (
+                "server ceiling (aiohttp + json.loads, no models, no output)",
+                _client_cmd(sim, "raw"),
+            ),
         ]
         for label, cmd in runs:
             sim.reset()
@@ -239,12 +292,20 @@ def run(quick: bool) -> dict[str, Any]:
             results.append({"label": label, **out, **stats})
     rows = []
     for r in results:
-        rows.append([
-            r["label"], f"{r['records']:,}", r["requests"], r["throttled"],
-            f"{r['seconds']:.2f}", f"{r['records'] / r['seconds']:,.0f}",
-            f"{r['wall']:.2f}", f"{r['server_seconds']:.2f}", f"{r['cpu']:.2f}",
-            f"{r['records'] / r['cpu']:,.0f}",
-        ])
+        rows.append(
+            [
+                r["label"],
+                f"{r['records']:,}",
+                r["requests"],
+                r["throttled"],
+                f"{r['seconds']:.2f}",
+                f"{r['records'] / r['seconds']:,.0f}",
+                f"{r['wall']:.2f}",
+                f"{r['server_seconds']:.2f}",
+                f"{r['cpu']:.2f}",
+                f"{r['records'] / r['cpu']:,.0f}",
+            ]
+        )
     tap, lib, ceiling = results
     lib_rate = lib["records"] / lib["seconds"]
     ratio = lib_rate / (tap["records"] / tap["seconds"])
@@ -255,30 +316,48 @@ def run(quick: bool) -> dict[str, Any]:
     tap_own_rate = tap["records"] / tap_own
     fair = lib_rate / tap_own_rate
     targets = [
-        target("harvest_async records/s ÷ tap-harvest's own records/s (the tap's time "
-               "waiting on the simulator taken out; harvest_async's left in)",
-               f"{fair:.1f}x", f">= {TARGET_RATIO:g}x", fair >= TARGET_RATIO),
-        target("harvest_async records/s ÷ tap-harvest records/s, raw sync time (the "
-               "tap's waits on the simulator included)",
-               f"{ratio:.1f}x", "(report)", None),
+        target(
+            "harvest_async records/s ÷ tap-harvest's own records/s (the tap's time "
+            "waiting on the simulator taken out; harvest_async's left in)",
+            f"{fair:.1f}x",
+            f">= {TARGET_RATIO:g}x",
+            fair >= TARGET_RATIO,
+        ),
+        target(
+            "harvest_async records/s ÷ tap-harvest records/s, raw sync time (the "
+            "tap's waits on the simulator included)",
+            f"{ratio:.1f}x",
+            "(report)",
+            None,
+        ),
         target("same, whole-process wall time", f"{wall_ratio:.1f}x", "(report)", None),
         target("same, per client CPU second", f"{cpu_ratio:.1f}x", "(report)", None),
-        target("harvest_async records/s ÷ server ceiling records/s",
-               f"{lib_rate / (ceiling['records'] / ceiling['seconds']):.2f}", "(report)", None),
-        target("records/s: harvest_async / tap-harvest own / tap-harvest raw",
-               f"{lib_rate:,.0f} / {tap_own_rate:,.0f} / {tap['records'] / tap['seconds']:,.0f}",
-               "(report)", None),
+        target(
+            "harvest_async records/s ÷ server ceiling records/s",
+            f"{lib_rate / (ceiling['records'] / ceiling['seconds']):.2f}",
+            "(report)",
+            None,
+        ),
+        target(
+            "records/s: harvest_async / tap-harvest own / tap-harvest raw",
+            f"{lib_rate:,.0f} / {tap_own_rate:,.0f} / {tap['records'] / tap['seconds']:,.0f}",
+            "(report)",
+            None,
+        ),
         target("429s, tap-harvest", str(tap["throttled"]), "0", tap["throttled"] == 0),
         target("429s, harvest_async", str(lib["throttled"]), "0", lib["throttled"] == 0),
     ]
     notes = [
         f"Library features found and used: {describe_features(feat)}"
-        + (f" (`shards={SHARDS}`, `from_`/`to` = the account's spent-date history)."
-           if feat["shards"] else "."),
+        + (
+            f" (`shards={SHARDS}`, `from_`/`to` = the account's spent-date history)."
+            if feat["shards"]
+            else "."
+        ),
         "tap-harvest does not send `per_page` (its `page_size = 100` attribute is unused), "
         "so both clients get Harvest's default 2000 per page; the tap adds `page=N`, "
         "which makes Harvest (and the simulator) answer page-based.",
-        "\"server busy\" sums, over the client's requests, the time from arrival to "
+        '"server busy" sums, over the client\'s requests, the time from arrival to '
         "answer at the simulator (the 25 ms latency included). The target is judged on "
         "the tap's own rate: its sync time less the simulator's busy time on its requests "
         "(it sends one request at a time, so that is time it only waited); harvest_async "
@@ -297,9 +376,20 @@ def run(quick: bool) -> dict[str, Any]:
         "setup": (__doc__ or "").split("\n\n", 1)[1].strip().replace("``", "`")
         + f"\n\n{n:,} time entries.",
         "table": md_table(
-            ["client", "records", "requests", "429s", "sync seconds", "records/s",
-             "process wall s", "server busy s", "client CPU s", "records per CPU s"],
-            rows),
+            [
+                "client",
+                "records",
+                "requests",
+                "429s",
+                "sync seconds",
+                "records/s",
+                "process wall s",
+                "server busy s",
+                "client CPU s",
+                "records per CPU s",
+            ],
+            rows,
+        ),
         "targets": targets,
         "notes": notes,
     }
@@ -309,8 +399,15 @@ def _run_or_skip(quick: bool) -> dict[str, Any]:
     try:
         return run(quick)
     except SkipBenchmark as exc:
-        return {"name": NAME, "title": TITLE, "setup": "", "table": "", "targets": [],
-                "notes": [f"skipped: {exc}"], "skipped": str(exc)}
+        return {
+            "name": NAME,
+            "title": TITLE,
+            "setup": "",
+            "table": "",
+            "targets": [],
+            "notes": [f"skipped: {exc}"],
+            "skipped": str(exc),
+        }
 
 
 if __name__ == "__main__":

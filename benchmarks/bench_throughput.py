@@ -59,9 +59,7 @@ SHARDS = 8
 CONCURRENCY = 4
 
 
-def _specs(
-    feat: dict[str, Any], *, sequential: bool, span: tuple[str, str]
-) -> list[Any]:
+def _specs(feat: dict[str, Any], *, sequential: bool, span: tuple[str, str]) -> list[Any]:
     from harvest_async.sync import RESOURCES, ResourceSpec
 
     specs = []
@@ -73,8 +71,7 @@ def _specs(
         def list_all(
             client: Any, since: Any, _name: str = spec.name, _extra: dict[str, Any] = extra
         ) -> Any:
-            return make_list(client, _name, feat, sequential=sequential, shards=SHARDS,
-                             **_extra)
+            return make_list(client, _name, feat, sequential=sequential, shards=SHARDS, **_extra)
 
         specs.append(ResourceSpec(spec.name, list_all, spec.incremental))
     return specs
@@ -87,8 +84,11 @@ def _client(sim: SimProcess, *, sequential: bool) -> Any:
     if sequential:
         limiter = OneAtATime(limiter)
     return HarvestClient(
-        access_token=sim.access_token, account_id=sim.account_id, base_url=sim.base_url,
-        rate_limiter=limiter, user_agent=USER_AGENT,
+        access_token=sim.access_token,
+        account_id=sim.account_id,
+        base_url=sim.base_url,
+        rate_limiter=limiter,
+        user_agent=USER_AGENT,
     )
 
 
@@ -102,7 +102,9 @@ async def _sync(sim: SimProcess, feat: dict[str, Any], sequential: bool) -> dict
         async with _client(sim, sequential=sequential) as client:
             start = time.perf_counter()
             stats = await sync_account(
-                client, db_path, resources=_specs(feat, sequential=sequential, span=span),
+                client,
+                db_path,
+                resources=_specs(feat, sequential=sequential, span=span),
                 concurrency=1 if sequential else CONCURRENCY,
             )
             elapsed = time.perf_counter() - start
@@ -126,7 +128,8 @@ async def _stream(sim: SimProcess, feat: dict[str, Any], sequential: bool) -> di
 
             # The library's own way to walk many lists at once.
             merged = bulk.stream_lists(
-                (spec.list_all(client, None) for spec in specs), concurrency=CONCURRENCY)
+                (spec.list_all(client, None) for spec in specs), concurrency=CONCURRENCY
+            )
             n = 0
             async for _ in merged:
                 n += 1
@@ -143,16 +146,24 @@ async def _stream(sim: SimProcess, feat: dict[str, Any], sequential: bool) -> di
 
             await asyncio.gather(*(walk(spec) for spec in specs))
         elapsed = time.perf_counter() - start
-    return {"elapsed": elapsed, "records": sum(counts.values()) + 1,
-            "time_entries": counts.get("time_entries")}
+    return {
+        "elapsed": elapsed,
+        "records": sum(counts.values()) + 1,
+        "time_entries": counts.get("time_entries"),
+    }
 
 
 def run(quick: bool) -> dict[str, Any]:
     n_entries = 20_000 if quick else 100_000
     feat = features()
     limit = SCALED_LIMIT[0] / SCALED_LIMIT[1]
-    config = {"seed": 0, "time_entries": n_entries, "rate_limit": list(SCALED_LIMIT),
-              "latency": list(SCALED_LATENCY), "max_log": 1_000_000}
+    config = {
+        "seed": 0,
+        "time_entries": n_entries,
+        "rate_limit": list(SCALED_LIMIT),
+        "latency": list(SCALED_LATENCY),
+        "max_log": 1_000_000,
+    }
     results = []
     with SimProcess(config) as sim:
         for label, func, sequential in (
@@ -171,37 +182,77 @@ def run(quick: bool) -> dict[str, Any]:
             span = stats["after_first_window_span"]
             rate = stats["requests"] / out["elapsed"]
             sustained = stats["after_first_window"] / span if span > 0 else float("nan")
-            results.append({"label": label, "sequential": sequential, **out, **stats,
-                            "rate": rate, "sustained": sustained})
+            results.append(
+                {
+                    "label": label,
+                    "sequential": sequential,
+                    **out,
+                    **stats,
+                    "rate": rate,
+                    "sustained": sustained,
+                }
+            )
     rows = [
-        [r["label"], f"{r['requests']:,}", r["throttled"], f"{r['elapsed']:.1f}",
-         f"{r['records']:,}", f"{r['rate']:.1f}", f"{r['rate'] / limit:.3f}",
-         f"{r['sustained']:.1f}", f"{r['sustained'] / limit:.3f}", r["max_in_window"]]
+        [
+            r["label"],
+            f"{r['requests']:,}",
+            r["throttled"],
+            f"{r['elapsed']:.1f}",
+            f"{r['records']:,}",
+            f"{r['rate']:.1f}",
+            f"{r['rate'] / limit:.3f}",
+            f"{r['sustained']:.1f}",
+            f"{r['sustained'] / limit:.3f}",
+            r["max_in_window"],
+        ]
         for r in results
     ]
     best_sync = results[0]
     seq_sync = results[1]
     best_stream = results[2]
     if best_stream["records"] != results[3]["records"]:
-        raise RuntimeError(f"stream, best: {best_stream['records']} records, sequential: "
-                           f"{results[3]['records']}")
+        raise RuntimeError(
+            f"stream, best: {best_stream['records']} records, sequential: {results[3]['records']}"
+        )
     targets = []
     for r in (best_sync, best_stream):
         u_all = r["rate"] / limit
         u_sus = r["sustained"] / limit
-        targets.append(target(f"{r['label']}: requests/s ÷ limit, whole run", f"{u_all:.3f}",
-                              f">= {TARGET_UTILIZATION}", u_all >= TARGET_UTILIZATION))
-        targets.append(target(f"{r['label']}: sustained requests/s ÷ limit", f"{u_sus:.3f}",
-                              f">= {TARGET_UTILIZATION}", u_sus >= TARGET_UTILIZATION))
-        targets.append(target(f"{r['label']}: 429s received", str(r["throttled"]), "0",
-                              r["throttled"] == 0))
-    targets.append(target(
-        "sync speed-up, best over sequential (wall time)",
-        f"{seq_sync['elapsed'] / best_sync['elapsed']:.2f}x", "(report)", None))
+        targets.append(
+            target(
+                f"{r['label']}: requests/s ÷ limit, whole run",
+                f"{u_all:.3f}",
+                f">= {TARGET_UTILIZATION}",
+                u_all >= TARGET_UTILIZATION,
+            )
+        )
+        targets.append(
+            target(
+                f"{r['label']}: sustained requests/s ÷ limit",
+                f"{u_sus:.3f}",
+                f">= {TARGET_UTILIZATION}",
+                u_sus >= TARGET_UTILIZATION,
+            )
+        )
+        targets.append(
+            target(f"{r['label']}: 429s received", str(r["throttled"]), "0", r["throttled"] == 0)
+        )
+    targets.append(
+        target(
+            "sync speed-up, best over sequential (wall time)",
+            f"{seq_sync['elapsed'] / best_sync['elapsed']:.2f}x",
+            "(report)",
+            None,
+        )
+    )
     notes = [
         f"Library features found and used: {describe_features(feat)}"
-        + (f" (time entries listed with `shards={SHARDS}`, `from_`/`to` = the account's "
-           "spent-date history)." if feat["shards"] else "."),
+        + (
+            f" (time entries listed with `shards={SHARDS}`, `from_`/`to` = the account's "
+            "spent-date history)."
+            if feat["shards"]
+            else "."
+        ),
         f"{n_entries:,} time entries at `per_page={TIME_ENTRIES_PER_PAGE}`; the other lists "
         "at Harvest's default page size (2000).",
         "`TokenBucket` holds a slot from the moment a request is sent until 1.5 s after "
@@ -223,8 +274,18 @@ def run(quick: bool) -> dict[str, Any]:
         "title": TITLE,
         "setup": (__doc__ or "").split("\n\n", 1)[1].strip().replace("``", "`"),
         "table": md_table(
-            ["run", "requests", "429s", "seconds", "records", "req/s", "÷ limit",
-             "sustained req/s", "sustained ÷ limit", "max in 1.5 s"],
+            [
+                "run",
+                "requests",
+                "429s",
+                "seconds",
+                "records",
+                "req/s",
+                "÷ limit",
+                "sustained req/s",
+                "sustained ÷ limit",
+                "max in 1.5 s",
+            ],
             rows,
         ),
         "targets": targets,

@@ -86,15 +86,21 @@ def run_redis(quick: bool) -> dict[str, Any]:
     title = "6. Shared limiter: RedisRateLimiter across processes"
     binary = _redis_server()
     if binary is None:
-        return {"name": "redis_limiter", "title": title, "notes": [
-            "skipped: no redis-server"], "skipped": "no redis-server", "targets": []}
+        return {
+            "name": "redis_limiter",
+            "title": title,
+            "notes": ["skipped: no redis-server"],
+            "skipped": "no redis-server",
+            "targets": [],
+        }
     args = ["--workers", "4", "--requests", "100" if quick else "250"]
     cmd = [sys.executable, str(HERE / "bench_redis_limiter.py"), *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=600)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:] or proc.stdout[-3000:])
     return {
-        "name": "redis_limiter", "title": title,
+        "name": "redis_limiter",
+        "title": title,
         "setup": (
             "`benchmarks/bench_redis_limiter.py " + " ".join(args) + "` (its own "
             f"loopback server, not the simulator; redis-server: `{binary}`): several OS "
@@ -114,16 +120,20 @@ def run_one(name: str, quick: bool, timeout: float) -> dict[str, Any]:
         cmd = [sys.executable, str(HERE / BENCHMARKS[name]), "--json", str(out)]
         if quick:
             cmd.append("--quick")
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                              timeout=timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=timeout)
         if proc.returncode != 0 or not out.exists():
             raise RuntimeError((proc.stderr or proc.stdout)[-3000:])
         result: dict[str, Any] = json.loads(out.read_text())
         return result
 
 
-def report(results: list[dict[str, Any]], args: argparse.Namespace, command: str,
-           started: dt.datetime, seconds: float) -> str:
+def report(
+    results: list[dict[str, Any]],
+    args: argparse.Namespace,
+    command: str,
+    started: dt.datetime,
+    seconds: float,
+) -> str:
     info = machine()
     lines = [
         "# Benchmark results",
@@ -150,21 +160,34 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, command: str
         elif r.get("skipped"):
             lines.append(f"| {r['title']} | skipped: {r['skipped']} | | | n/a |")
         for t in r.get("targets", []):
-            lines.append(f"| {r['title'].split(':')[0]} | {t['metric']} | {t['value']} "
-                         f"| {t['target']} | {met_text(t['met'])} |")
+            lines.append(
+                f"| {r['title'].split(':')[0]} | {t['metric']} | {t['value']} "
+                f"| {t['target']} | {met_text(t['met'])} |"
+            )
     lines.append("")
     for r in results:
         if r.get("error"):
-            lines += [f"## {r['title']}", "", "**Failed:**", "", "```",
-                      r["error"].strip(), "```", ""]
+            lines += [
+                f"## {r['title']}",
+                "",
+                "**Failed:**",
+                "",
+                "```",
+                r["error"].strip(),
+                "```",
+                "",
+            ]
         else:
             lines.append(render(r))
     return "\n".join(lines).rstrip() + "\n"
 
 
 TITLES = {
-    "throughput": "1. Throughput", "decode": "2. Decoding", "memory": "3. Memory",
-    "limiter": "4. Limiter overhead", "tap_harvest": "5. tap-harvest",
+    "throughput": "1. Throughput",
+    "decode": "2. Decoding",
+    "memory": "3. Memory",
+    "limiter": "4. Limiter overhead",
+    "tap_harvest": "5. tap-harvest",
     "redis_limiter": "6. Shared limiter (Redis)",
 }
 
@@ -172,10 +195,18 @@ TITLES = {
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the harvest_async benchmarks.")
     parser.add_argument("--quick", action="store_true", help="short smoke run, small data")
-    parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS),
-                        metavar="NAME", help=f"run only NAME ({', '.join(BENCHMARKS)})")
-    parser.add_argument("--output", help="write the report here (default for a full run: "
-                        "benchmarks/RESULTS.md; --quick/--only: not written)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(BENCHMARKS),
+        metavar="NAME",
+        help=f"run only NAME ({', '.join(BENCHMARKS)})",
+    )
+    parser.add_argument(
+        "--output",
+        help="write the report here (default for a full run: "
+        "benchmarks/RESULTS.md; --quick/--only: not written)",
+    )
     args = parser.parse_args()
     names = [n for n in BENCHMARKS if not args.only or n in args.only]
     output = args.output or (None if args.quick or args.only else str(HERE / "RESULTS.md"))

@@ -59,8 +59,7 @@ def run(config: str, catalog: str, api_url: str, id_url: str) -> None:
         tap_harvest.main()
     finally:
         sys.stdout.flush()
-        print(f"HARNESS_SECONDS {time.perf_counter() - start:.6f}", file=sys.stderr,
-              flush=True)
+        print(f"HARNESS_SECONDS {time.perf_counter() - start:.6f}", file=sys.stderr, flush=True)
 
 
 def main() -> None:

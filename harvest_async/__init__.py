@@ -49,6 +49,7 @@ def __getattr__(name: str) -> Any:
         return RedisRateLimiter
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "DEFAULT_BASE_URL",
     "NOT_GIVEN",

@@ -108,17 +108,13 @@ class HarvestClient:
         else:
             given = access_token if access_token is not None else os.environ.get(TOKEN_ENV)
             if not given:
-                raise ConfigurationError(
-                    f"no access token: pass access_token= or set ${TOKEN_ENV}"
-                )
+                raise ConfigurationError(f"no access token: pass access_token= or set ${TOKEN_ENV}")
             if not isinstance(given, str):
                 raise ConfigurationError("access_token must be a string")
             token = given
         account = account_id if account_id is not None else os.environ.get(ACCOUNT_ENV)
         if account is None or account == "":
-            raise ConfigurationError(
-                f"no account id: pass account_id= or set ${ACCOUNT_ENV}"
-            )
+            raise ConfigurationError(f"no account id: pass account_id= or set ${ACCOUNT_ENV}")
         if isinstance(account, bool) or not isinstance(account, (str, int)):
             raise ConfigurationError("account_id must be a str or int")
         account_text = str(account).strip()
@@ -131,8 +127,10 @@ class HarvestClient:
             raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
             raise ConfigurationError(f"timeout must be a positive number, got {timeout!r}")
-        for name, limiter in (("rate_limiter", rate_limiter),
-                              ("reports_rate_limiter", reports_rate_limiter)):
+        for name, limiter in (
+            ("rate_limiter", rate_limiter),
+            ("reports_rate_limiter", reports_rate_limiter),
+        ):
             if limiter is not None and not callable(getattr(limiter, "acquire", None)):
                 raise ConfigurationError(f"{name} must have an async acquire() method")
         if not isinstance(allow_insecure_http, bool):
@@ -145,9 +143,7 @@ class HarvestClient:
         self.user_agent = agent
         self.base_url = str(url)
         self.rate_limiter: SupportsAcquire = rate_limiter or TokenBucket(100, 15.0)
-        self.reports_rate_limiter: SupportsAcquire = (
-            reports_rate_limiter or TokenBucket(100, 900.0)
-        )
+        self.reports_rate_limiter: SupportsAcquire = reports_rate_limiter or TokenBucket(100, 900.0)
         self._transport = Transport(
             headers={
                 **({"Authorization": f"Bearer {token}"} if token else {}),

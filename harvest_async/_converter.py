@@ -254,8 +254,11 @@ def _fast_structure_fn(conv: cattrs.Converter, cls: type, building: set[type]) -
         lines.append(f"    return _cls({', '.join(call)})")
     # Everything the function uses is a closure cell of ``make`` (fast to load).
     source = "\n".join(
-        [f"def make({', '.join(namespace)}):", *(f"    {line}" for line in lines),
-         "    return structure"]
+        [
+            f"def make({', '.join(namespace)}):",
+            *(f"    {line}" for line in lines),
+            "    return structure",
+        ]
     )
     scope: dict[str, Any] = {}
     exec(compile(source, f"<harvest_async structure {cls.__qualname__}>", "exec"), scope)
@@ -322,9 +325,7 @@ def format_datetime(value: dt.datetime) -> str:
     A naive one is taken as UTC (as decoding takes a bare timestamp), never as the
     machine's local time; request parameters refuse naive datetimes before this.
     """
-    utc = value.replace(tzinfo=dt.UTC) if value.utcoffset() is None else value.astimezone(
-        dt.UTC
-    )
+    utc = value.replace(tzinfo=dt.UTC) if value.utcoffset() is None else value.astimezone(dt.UTC)
     text = utc.isoformat()
     return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text
 
@@ -375,9 +376,7 @@ def _describe(exc: Exception) -> str:
 def decode(cls: type[T], data: Any) -> T:
     """Structure one JSON object into ``cls``, raising `DecodeError` on mismatch."""
     if not isinstance(data, dict):
-        raise DecodeError(
-            f"expected a JSON object for {cls.__name__}, got {type(data).__name__}"
-        )
+        raise DecodeError(f"expected a JSON object for {cls.__name__}, got {type(data).__name__}")
     try:
         return get_converter().structure(data, cls)
     except Exception as exc:
@@ -389,9 +388,7 @@ def decode(cls: type[T], data: Any) -> T:
 def decode_many(cls: type[T], items: Any) -> list[T]:
     """Structure a JSON array of objects into a list of ``cls``."""
     if not isinstance(items, list):
-        raise DecodeError(
-            f"expected a JSON array of {cls.__name__}, got {type(items).__name__}"
-        )
+        raise DecodeError(f"expected a JSON array of {cls.__name__}, got {type(items).__name__}")
     hook = get_converter().get_structure_hook(cls)
     try:
         # The hook checks each item is an object; one try for the whole page.
@@ -429,16 +426,14 @@ def _passthrough_ok(conv: cattrs.Converter, type_: Any, seen: set[type]) -> bool
         args = get_args(type_)
         item = _optional_inner(args[0]) or args[0] if len(args) == 1 else None
         # One level of list only: that is what the value check looks into.
-        return item is not None and get_origin(item) is not list and _passthrough_ok(
-            conv, item, seen
+        return (
+            item is not None and get_origin(item) is not list and _passthrough_ok(conv, item, seen)
         )
     if not isinstance(type_, type):
         return False
     if type_ in _PASSTHROUGH_TYPES:
         hook = conv.get_structure_hook(type_)
-        return hook is _IDENTITY_HOOKS.get(type_) or hook is _STRING_PARSERS.get(
-            type_, (None,)
-        )[0]
+        return hook is _IDENTITY_HOOKS.get(type_) or hook is _STRING_PARSERS.get(type_, (None,))[0]
     if not attrs.has(type_):
         return False
     if type_ in seen:
@@ -449,8 +444,7 @@ def _passthrough_ok(conv: cattrs.Converter, type_: Any, seen: set[type]) -> bool
     if _slot_setters(type_, [f.name for f in fields]) is None:
         return False  # validators, post-init, non-init fields...
     return all(
-        _plain_optional(f) is not None and _passthrough_ok(conv, f.type, seen)
-        for f in fields
+        _plain_optional(f) is not None and _passthrough_ok(conv, f.type, seen) for f in fields
     )
 
 
@@ -499,8 +493,11 @@ def _values_checker(cls: type, checkers: dict[type, Any]) -> Any:
         return None
     lines.append("    return True")
     scope: dict[str, Any] = {}
-    exec(compile("\n".join(lines), f"<harvest_async check {cls.__qualname__}>", "exec"),
-         namespace, scope)
+    exec(
+        compile("\n".join(lines), f"<harvest_async check {cls.__qualname__}>", "exec"),
+        namespace,
+        scope,
+    )
     checkers[cls] = scope["check"]
     return scope["check"]
 

@@ -35,21 +35,25 @@ _METHOD_ORDER = {"GET": 0, "POST": 1, "PATCH": 2, "PUT": 3, "DELETE": 4}
 
 #: Classes outside the client's resource tree that perform operations: (module, class, how
 #: a user reaches an instance).
-_EXTRA_OWNERS = (
-    ("harvest_async.oauth", "HarvestID", "harvest_id"),
-)
+_EXTRA_OWNERS = (("harvest_async.oauth", "HarvestID", "harvest_id"),)
 
 
 def _call_text(owner: str, name: str, func: object) -> str:
     params = [
-        p for p in inspect.signature(func).parameters.values()  # type: ignore[arg-type]
+        p
+        for p in inspect.signature(func).parameters.values()  # type: ignore[arg-type]
         if p.name != "self"
     ]
-    positional = [p.name for p in params
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-                  and p.default is inspect.Parameter.empty]
-    has_keywords = any(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) or
-                       p.default is not inspect.Parameter.empty for p in params)
+    positional = [
+        p.name
+        for p in params
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        and p.default is inspect.Parameter.empty
+    ]
+    has_keywords = any(
+        p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) or p.default is not inspect.Parameter.empty
+        for p in params
+    )
     args = ", ".join(positional + (["..."] if has_keywords else []))
     return f"`{owner}.{name}({args})`"
 
@@ -146,9 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--output", type=Path, default=Path("docs/coverage.md"))
     parser.add_argument("--check", action="store_true", help="fail if the file is stale")
-    parser.add_argument("--openapi", type=Path, metavar="PATH",
-                        help="an OpenAPI description of Harvest API v2 to check the marks "
-                             "against")
+    parser.add_argument(
+        "--openapi",
+        type=Path,
+        metavar="PATH",
+        help="an OpenAPI description of Harvest API v2 to check the marks against",
+    )
     args = parser.parse_args(argv)
     rows = collect_rows()
     if args.openapi is not None:
@@ -159,8 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         for method, path in missing:
             print(f"no library call for {method} {path}", file=sys.stderr)
         for method, path in unknown:
-            print(f"@operation mark not in the OpenAPI description: {method} {path}",
-                  file=sys.stderr)
+            print(
+                f"@operation mark not in the OpenAPI description: {method} {path}", file=sys.stderr
+            )
         if missing or unknown:
             return 1
         print(f"every operation of {args.openapi} has a library call")

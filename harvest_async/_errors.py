@@ -74,8 +74,15 @@ class APIError(HarvestError):
     def __reduce__(self) -> tuple[Any, ...]:
         return (
             _rebuild,
-            (type(self), self.message, self.status, self.method, self.url, self.body,
-             dict(self.__dict__)),
+            (
+                type(self),
+                self.message,
+                self.status,
+                self.method,
+                self.url,
+                self.body,
+                dict(self.__dict__),
+            ),
         )
 
 

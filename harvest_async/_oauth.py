@@ -126,8 +126,13 @@ def authorization_url(
         ConfigurationError: a bad ``base_url``.
     """
     return _authorization_url(
-        client_id, redirect_uri=redirect_uri, state=state, scope=scope,
-        response_type=response_type, base_url=base_url, allow_insecure_http=False,
+        client_id,
+        redirect_uri=redirect_uri,
+        state=state,
+        scope=scope,
+        response_type=response_type,
+        base_url=base_url,
+        allow_insecure_http=False,
     )
 
 
@@ -143,9 +148,7 @@ def _authorization_url(
 ) -> str:
     """`authorization_url`, with a `HarvestID`'s ``allow_insecure_http`` for its base URL."""
     if response_type not in ("code", "token"):
-        raise InvalidRequestError(
-            f"response_type must be 'code' or 'token', got {response_type!r}"
-        )
+        raise InvalidRequestError(f"response_type must be 'code' or 'token', got {response_type!r}")
     params: list[tuple[str, str]] = [
         ("client_id", _text("client_id", client_id)),
         ("response_type", response_type),
@@ -180,9 +183,7 @@ def _decode_token(data: Any) -> OAuthToken:
     expires_in = data.get("expires_in")
     if isinstance(expires_in, Decimal) and expires_in.is_finite():
         expires_in = int(expires_in)
-    if expires_in is not None and (
-        isinstance(expires_in, bool) or not isinstance(expires_in, int)
-    ):
+    if expires_in is not None and (isinstance(expires_in, bool) or not isinstance(expires_in, int)):
         raise DecodeError("the token response's expires_in is not a number of seconds")
     return OAuthToken(
         access_token=access,
@@ -298,8 +299,12 @@ class HarvestID:
             response_type: ``"code"`` or ``"token"``.
         """
         return _authorization_url(
-            client_id, redirect_uri=redirect_uri, state=state, scope=scope,
-            response_type=response_type, base_url=self.base_url,
+            client_id,
+            redirect_uri=redirect_uri,
+            state=state,
+            scope=scope,
+            response_type=response_type,
+            base_url=self.base_url,
             allow_insecure_http=self._allow_insecure_http,
         )
 
@@ -410,8 +415,13 @@ class HarvestID:
             clock: Returns the current aware datetime (default: the UTC wall clock).
         """
         return OAuthSession.from_token(
-            token, harvest_id=self, client_id=client_id, client_secret=client_secret,
-            on_refresh=on_refresh, leeway=leeway, clock=clock,
+            token,
+            harvest_id=self,
+            client_id=client_id,
+            client_secret=client_secret,
+            on_refresh=on_refresh,
+            leeway=leeway,
+            clock=clock,
         )
 
     async def aclose(self) -> None:
@@ -486,8 +496,12 @@ class OAuthSession:
         leeway: float = DEFAULT_LEEWAY,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
-        for name, value in (("client_id", client_id), ("client_secret", client_secret),
-                            ("access_token", access_token), ("refresh_token", refresh_token)):
+        for name, value in (
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+            ("access_token", access_token),
+            ("refresh_token", refresh_token),
+        ):
             try:
                 _text(name, value, secret=True)
             except InvalidRequestError as exc:
@@ -544,13 +558,18 @@ class OAuthSession:
             )
         now = (clock or _utc_now)()
         expires_at = (
-            now + dt.timedelta(seconds=token.expires_in)
-            if token.expires_in is not None else None
+            now + dt.timedelta(seconds=token.expires_in) if token.expires_in is not None else None
         )
         return cls(
-            harvest_id=harvest_id, client_id=client_id, client_secret=client_secret,
-            access_token=token.access_token, refresh_token=token.refresh_token,
-            expires_at=expires_at, on_refresh=on_refresh, leeway=leeway, clock=clock,
+            harvest_id=harvest_id,
+            client_id=client_id,
+            client_secret=client_secret,
+            access_token=token.access_token,
+            refresh_token=token.refresh_token,
+            expires_at=expires_at,
+            on_refresh=on_refresh,
+            leeway=leeway,
+            clock=clock,
         )
 
     def __repr__(self) -> str:
@@ -617,7 +636,8 @@ class OAuthSession:
             issued = self._clock()
             try:
                 new = await self.harvest_id.refresh(
-                    self._refresh_token, client_id=self.client_id,
+                    self._refresh_token,
+                    client_id=self.client_id,
                     client_secret=self._client_secret,
                 )
             except HarvestError as exc:
@@ -629,7 +649,8 @@ class OAuthSession:
                 self._refresh_token = new.refresh_token
             self._expires_at = (
                 issued + dt.timedelta(seconds=new.expires_in)
-                if new.expires_in is not None else None
+                if new.expires_in is not None
+                else None
             )
             self._failure = None
             self._generation += 1
@@ -640,9 +661,7 @@ class OAuthSession:
             return self._access_token
 
 
-async def with_token_refresh(
-    provider: TokenProvider, send: Callable[[str], Awaitable[T]]
-) -> T:
+async def with_token_refresh(provider: TokenProvider, send: Callable[[str], Awaitable[T]]) -> T:
     """Run ``send(token)``; after a 401, refresh the token once and run it again.
 
     A 401 means Harvest did not process the request, so even a POST may be re-sent.

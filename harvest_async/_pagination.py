@@ -71,6 +71,7 @@ class BodyDecoder(Protocol):
     @property
     def items(self) -> Callable[[Any], list[Any] | None]: ...
 
+
 #: Pages fetched ahead of the caller on a list followed link by link.
 DEFAULT_PREFETCH = 1
 #: Pages of a page-based list fetched at once.
@@ -162,8 +163,10 @@ def page_urls(page: Page[Any]) -> Iterator[tuple[int, str]] | None:
 
 
 def _check_window(name: str, value: Any, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not (
-        minimum <= value <= MAX_WINDOW
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not (minimum <= value <= MAX_WINDOW)
     ):
         raise ValueError(f"{name} must be an int from {minimum} to {MAX_WINDOW}, got {value!r}")
     return value
@@ -552,9 +555,11 @@ class Paginator(Generic[T]):
         parts = tuple(part.with_options(prefetch=0) for part in self._parts or ())
         tasks: set[asyncio.Task[Any]] = set()
         shared: asyncio.Queue[tuple[int, _Head[T] | _End | _Failed]] = asyncio.Queue()
-        queues = [shared] * len(parts) if not self._ordered else [
-            asyncio.Queue[tuple[int, _Head[T] | _End | _Failed]]() for _ in parts
-        ]
+        queues = (
+            [shared] * len(parts)
+            if not self._ordered
+            else [asyncio.Queue[tuple[int, _Head[T] | _End | _Failed]]() for _ in parts]
+        )
         rooms = [asyncio.Semaphore(1) for _ in parts]
 
         async def run(index: int) -> None:

@@ -351,7 +351,8 @@ class RedisRateLimiter:
                     self._down_until = None
                     logger.info(
                         "Redis at %s answers again: rate limit %r is shared again",
-                        self._where, self.key,
+                        self._where,
+                        self.key,
                     )
                 if status == 1:
                     return _RedisSlot(self, member)
@@ -437,9 +438,9 @@ class RedisRateLimiter:
 
     async def _run_acquire(self, member: str) -> tuple[int, int]:
         args = [self.capacity, round(self.lease * _US), round(self.period * _US), member]
-        task = self._spawn(self._call(
-            self._acquire_script, [self._slots_key, self._pause_key], args
-        ))
+        task = self._spawn(
+            self._call(self._acquire_script, [self._slots_key, self._pause_key], args)
+        )
         try:
             # Shielded, so a cancel never cuts a script's answer off mid-way.
             result = await asyncio.shield(task)
@@ -461,8 +462,10 @@ class RedisRateLimiter:
             )
         except RedisUnavailableError as exc:
             logger.warning(
-                "could not release a rate-limit slot of %r (%s); it frees itself in at "
-                "most %.0f s", self.key, exc, self.lease,
+                "could not release a rate-limit slot of %r (%s); it frees itself in at most %.0f s",
+                self.key,
+                exc,
+                self.lease,
             )
 
     async def _discard_after(self, task: asyncio.Task[Any], member: str) -> None:
@@ -491,7 +494,8 @@ class RedisRateLimiter:
         if self._down_until is None:
             logger.warning(
                 "%s; using the local fallback limiter %r until Redis answers again",
-                exc, self.fallback,
+                exc,
+                self.fallback,
             )
         self._down_until = loop.time() + self.recheck
 

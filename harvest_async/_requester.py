@@ -78,8 +78,9 @@ class _Wait(tenacity.wait.wait_base):
         outcome = retry_state.outcome
         exc = outcome.exception() if outcome is not None else None
         if isinstance(exc, RateLimitError):
-            wait = max(wait, exc.retry_after if exc.retry_after is not None
-                       else DEFAULT_RETRY_AFTER)
+            wait = max(
+                wait, exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER
+            )
         return wait
 
 
@@ -126,8 +127,9 @@ class Requester:
         except (TypeError, ValueError) as exc:
             raise DecodeError(f"links.next is not a URL: {url!r}") from exc
         if not target.is_absolute():
-            return self.url_for(target.path) + (f"?{target.raw_query_string}"
-                                                 if target.raw_query_string else "")
+            return self.url_for(target.path) + (
+                f"?{target.raw_query_string}" if target.raw_query_string else ""
+            )
         if target.origin() != self.base_url.origin() or not target.path.startswith(
             self._base_path + "/"
         ):
@@ -169,10 +171,19 @@ class Requester:
         """
         # Run under the transport so that aclose() can stop it wherever it is (waiting
         # for a slot, backing off, on the wire): the caller then gets ClientClosedError.
-        return await self.transport.run(self._authorized(
-            method, path, url=url, params=params, json_body=json_body, form=form,
-            replay_safe=replay_safe, headers=headers, raw_json=raw_json,
-        ))
+        return await self.transport.run(
+            self._authorized(
+                method,
+                path,
+                url=url,
+                params=params,
+                json_body=json_body,
+                form=form,
+                replay_safe=replay_safe,
+                headers=headers,
+                raw_json=raw_json,
+            )
+        )
 
     async def _authorized(
         self,
@@ -189,25 +200,45 @@ class Requester:
     ) -> Any:
         provider = self.token_provider
         if provider is None:
-            return await self._request(method, path, url=url, params=params,
-                                       json_body=json_body, form=form,
-                                       replay_safe=replay_safe, headers=headers,
-                                       raw_json=raw_json)
+            return await self._request(
+                method,
+                path,
+                url=url,
+                params=params,
+                json_body=json_body,
+                form=form,
+                replay_safe=replay_safe,
+                headers=headers,
+                raw_json=raw_json,
+            )
         # OAuth2: the provider's token (refreshed before expiry); after a 401 (which
         # Harvest did not process, so even a POST may go again) refresh once, resend once.
         token = await provider.token()
         try:
-            return await self._request(method, path, url=url, params=params,
-                                       json_body=json_body, form=form, replay_safe=replay_safe,
-                                       headers={**(headers or {}),
-                                                "Authorization": f"Bearer {token}"},
-                                       raw_json=raw_json)
+            return await self._request(
+                method,
+                path,
+                url=url,
+                params=params,
+                json_body=json_body,
+                form=form,
+                replay_safe=replay_safe,
+                headers={**(headers or {}), "Authorization": f"Bearer {token}"},
+                raw_json=raw_json,
+            )
         except AuthenticationError:
             token = await provider.refresh(stale=token)
-        return await self._request(method, path, url=url, params=params, json_body=json_body,
-                                   form=form, replay_safe=replay_safe,
-                                   headers={**(headers or {}), "Authorization": f"Bearer {token}"},
-                                   raw_json=raw_json)
+        return await self._request(
+            method,
+            path,
+            url=url,
+            params=params,
+            json_body=json_body,
+            form=form,
+            replay_safe=replay_safe,
+            headers={**(headers or {}), "Authorization": f"Bearer {token}"},
+            raw_json=raw_json,
+        )
 
     async def _request(
         self,
@@ -233,7 +264,11 @@ class Requester:
             handle = await limiter.acquire()
             try:
                 raw = await self.transport.send(
-                    method, target, params=params, json_body=json_body, form=form,
+                    method,
+                    target,
+                    params=params,
+                    json_body=json_body,
+                    form=form,
                     headers=headers,
                 )
             finally:
@@ -241,13 +276,18 @@ class Requester:
                     await release(handle)
             try:
                 return decipher_response(
-                    raw.status, raw.headers, raw.body, method=method, url=raw.url,
+                    raw.status,
+                    raw.headers,
+                    raw.body,
+                    method=method,
+                    url=raw.url,
                     raw_json=raw_json,
                 )
             except RateLimitError as exc:
                 if pause is not None:
-                    await pause(exc.retry_after if exc.retry_after is not None
-                                else DEFAULT_RETRY_AFTER)
+                    await pause(
+                        exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER
+                    )
                 raise
 
         def log_retry(state: tenacity.RetryCallState) -> None:
@@ -258,8 +298,12 @@ class Requester:
             wait = state.next_action.sleep if state.next_action is not None else 0.0
             logger.debug(
                 "retrying %s %s in %.2f s (attempt %d of %d failed: %s)",
-                method, _log_url(target), wait, state.attempt_number,
-                self.max_retries + 1, _describe(exc),
+                method,
+                _log_url(target),
+                wait,
+                state.attempt_number,
+                self.max_retries + 1,
+                _describe(exc),
             )
 
         retrying = tenacity.AsyncRetrying(

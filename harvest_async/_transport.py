@@ -285,8 +285,7 @@ def _request_secrets(
         scheme, _, credentials = auth.partition(" ")
         found.append(credentials.strip() or scheme)
     if form:
-        found.extend(v for k, v in form.items()
-                     if k in _SECRET_FORM_FIELDS and isinstance(v, str))
+        found.extend(v for k, v in form.items() if k in _SECRET_FORM_FIELDS and isinstance(v, str))
     return [s.encode("utf-8") for s in found if len(s) >= _MIN_SECRET_LENGTH]
 
 
@@ -344,8 +343,10 @@ class Transport:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         connection_limit: int = DEFAULT_CONNECTION_LIMIT,
     ) -> None:
-        for name, value in (("max_response_bytes", max_response_bytes),
-                            ("connection_limit", connection_limit)):
+        for name, value in (
+            ("max_response_bytes", max_response_bytes),
+            ("connection_limit", connection_limit),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigurationError(f"{name} must be an int >= 1, got {value!r}")
         self._headers = {k: check_header_value(k, v) for k, v in headers.items()}
@@ -435,7 +436,9 @@ class Transport:
             for key, value in form.items():
                 if isinstance(value, FormFile):
                     data.add_field(
-                        key, value.content, filename=value.filename,
+                        key,
+                        value.content,
+                        filename=value.filename,
                         content_type=value.content_type,
                     )
                 else:

@@ -309,6 +309,4 @@ def stream_lists(
         concurrency: Lists walked at once (each holds at most ``1 + prefetch`` pages).
         ordered: List by list (``True``) or pages as they arrive (``False``).
     """
-    return Paginator.merge(
-        lists, ordered=ordered, concurrency=_check_concurrency(concurrency)
-    )
+    return Paginator.merge(lists, ordered=ordered, concurrency=_check_concurrency(concurrency))

@@ -60,9 +60,7 @@ def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid date {text!r}: use YYYY-MM-DD"
-        ) from None
+        raise argparse.ArgumentTypeError(f"invalid date {text!r}: use YYYY-MM-DD") from None
 
 
 def _timestamp(text: str) -> dt.datetime:
@@ -90,27 +88,34 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--user-agent", help="User-Agent (default: $HARVEST_USER_AGENT)")
     common.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
     common.add_argument(
-        "--demo", action="store_true",
+        "--demo",
+        action="store_true",
         help="run against a built-in Harvest simulator (no account needed)",
     )
     common.add_argument("--quiet", action="store_true", help="no progress display")
-    common.add_argument("--max-retries", type=int, default=5,
-                        help="retries of a failed request (default 5)")
+    common.add_argument(
+        "--max-retries", type=int, default=5, help="retries of a failed request (default 5)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     sync = sub.add_parser("sync", parents=[common], help="mirror every resource into SQLite")
     sync.add_argument("--db", required=True, help="SQLite file to write")
     sync.add_argument("--full", action="store_true", help="ignore checkpoints, list all")
     sync.add_argument(
-        "--reconcile", action="store_true",
+        "--reconcile",
+        action="store_true",
         help="also delete local rows whose records Harvest no longer has",
     )
     sync.add_argument("--resources", help="comma-separated subset, e.g. clients,time_entries")
     sync.add_argument("--concurrency", type=int, default=4, help="resources synced at once")
 
     export = sub.add_parser("export", parents=[common], help="stream one resource")
-    export.add_argument("resource", choices=sorted(EXPORTABLE), metavar="RESOURCE",
-                        help=f"one of: {', '.join(sorted(EXPORTABLE))}")
+    export.add_argument(
+        "resource",
+        choices=sorted(EXPORTABLE),
+        metavar="RESOURCE",
+        help=f"one of: {', '.join(sorted(EXPORTABLE))}",
+    )
     export.add_argument("--from", dest="from_", type=_date, help="first date (YYYY-MM-DD)")
     export.add_argument("--to", type=_date, help="last date (YYYY-MM-DD)")
     export.add_argument("--updated-since", type=_timestamp, help="ISO 8601 timestamp")
@@ -139,8 +144,9 @@ async def open_target(args: argparse.Namespace) -> AsyncIterator[Target]:
         from .testing import HarvestSimulator
 
         async with HarvestSimulator(**demo_settings()) as sim:
-            client = sim.client(rate_limiter=MeteredLimiter(sim.new_rate_limiter()),
-                                max_retries=args.max_retries)
+            client = sim.client(
+                rate_limiter=MeteredLimiter(sim.new_rate_limiter()), max_retries=args.max_retries
+            )
             async with client:
                 yield Target(client, "demo simulator", sim.now)
         return
@@ -149,8 +155,12 @@ async def open_target(args: argparse.Namespace) -> AsyncIterator[Target]:
         kwargs["base_url"] = args.base_url
     limiter = MeteredLimiter(TokenBucket(100, 15.0))
     client = HarvestClient(
-        args.token, args.account_id, user_agent=args.user_agent, rate_limiter=limiter,
-        max_retries=args.max_retries, **kwargs,
+        args.token,
+        args.account_id,
+        user_agent=args.user_agent,
+        rate_limiter=limiter,
+        max_retries=args.max_retries,
+        **kwargs,
     )
     async with client:
         yield Target(client, "Harvest", _utc_now)
@@ -162,8 +172,15 @@ def demo_settings() -> dict[str, Any]:
 
     return {
         "seed": 2024,
-        "scale": SimulatorScale(users=25, clients=12, projects=40, time_entries=30_000,
-                                expenses=3_000, invoices=60, estimates=20),
+        "scale": SimulatorScale(
+            users=25,
+            clients=12,
+            projects=40,
+            time_entries=30_000,
+            expenses=3_000,
+            invoices=60,
+            estimates=20,
+        ),
     }
 
 
@@ -208,8 +225,10 @@ class Progress:
         table = Table.grid(padding=(0, 2))
         table.add_row("records", f"{self.records:,}", "pages", f"{self.pages:,}")
         table.add_row(
-            "requests/s", f"{requests / elapsed:,.1f} ({self.limit})",
-            "waiting on limiter", f"{waited:,.1f} s",
+            "requests/s",
+            f"{requests / elapsed:,.1f} ({self.limit})",
+            "waiting on limiter",
+            f"{waited:,.1f} s",
         )
         return table
 
@@ -222,27 +241,45 @@ def _limit_of(limiter: Any) -> str:
     return "custom limiter"
 
 
-def _print_summary(stats: Sequence[SyncStats], seconds: float, requests: int,
-                   waited: float, target: str, out: IO[str], tty: bool) -> None:
+def _print_summary(
+    stats: Sequence[SyncStats],
+    seconds: float,
+    requests: int,
+    waited: float,
+    target: str,
+    out: IO[str],
+    tty: bool,
+) -> None:
     if tty:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=f"harvest-async sync ({target}) in {seconds:.1f} s, "
-                            f"{requests:,} requests, {waited:.1f} s waiting on the limiter")
+        table = Table(
+            title=f"harvest-async sync ({target}) in {seconds:.1f} s, "
+            f"{requests:,} requests, {waited:.1f} s waiting on the limiter"
+        )
         for column in ("resource", "mode", "written", "deleted", "rows"):
-            table.add_column(column, justify="left" if column in ("resource", "mode")
-                             else "right")
+            table.add_column(column, justify="left" if column in ("resource", "mode") else "right")
         for s in stats:
-            table.add_row(s.name, s.mode, f"{s.rows_written:,}", f"{s.deleted:,}",
-                          f"{s.total_rows:,}")
+            table.add_row(
+                s.name, s.mode, f"{s.rows_written:,}", f"{s.deleted:,}", f"{s.total_rows:,}"
+            )
         Console(file=out).print(table)
         return
     out.write("resource\tmode\twritten\tdeleted\trows\n")
     for s in stats:
         out.write(f"{s.name}\t{s.mode}\t{s.rows_written}\t{s.deleted}\t{s.total_rows}\n")
-    out.write(json.dumps({"seconds": round(seconds, 3), "requests": requests,
-                          "limiter_wait_seconds": round(waited, 3), "target": target}) + "\n")
+    out.write(
+        json.dumps(
+            {
+                "seconds": round(seconds, 3),
+                "requests": requests,
+                "limiter_wait_seconds": round(waited, 3),
+                "target": target,
+            }
+        )
+        + "\n"
+    )
 
 
 async def run_sync(args: argparse.Namespace) -> int:
@@ -251,8 +288,9 @@ async def run_sync(args: argparse.Namespace) -> int:
         wanted = [n.strip() for n in args.resources.split(",") if n.strip()]
         unknown = [n for n in wanted if n not in EXPORTABLE]
         if unknown:
-            raise UserError(f"unknown resource(s): {', '.join(unknown)}; "
-                            f"choose from {', '.join(EXPORTABLE)}")
+            raise UserError(
+                f"unknown resource(s): {', '.join(unknown)}; choose from {', '.join(EXPORTABLE)}"
+            )
         specs = tuple(EXPORTABLE[n] for n in wanted)
     if args.concurrency < 1:
         raise UserError("--concurrency must be at least 1")
@@ -260,17 +298,23 @@ async def run_sync(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     async with open_target(args) as target:
         client = target.client
-        limiter = client.rate_limiter if isinstance(client.rate_limiter, MeteredLimiter) \
-            else None
+        limiter = client.rate_limiter if isinstance(client.rate_limiter, MeteredLimiter) else None
         with Progress(tty and not args.quiet, limiter, _limit_of(client.rate_limiter)) as bar:
             stats = await sync_account(
-                client, args.db, resources=specs, full=args.full, reconcile=args.reconcile,
-                concurrency=args.concurrency, on_page=bar.page, clock=target.clock,
+                client,
+                args.db,
+                resources=specs,
+                full=args.full,
+                reconcile=args.reconcile,
+                concurrency=args.concurrency,
+                on_page=bar.page,
+                clock=target.clock,
             )
         requests = limiter.requests if limiter else 0
         waited = limiter.wait_seconds if limiter else 0.0
-    _print_summary(stats, time.perf_counter() - started, requests, waited, target.name,
-                   sys.stdout, tty)
+    _print_summary(
+        stats, time.perf_counter() - started, requests, waited, target.name, sys.stdout, tty
+    )
     return 0
 
 
@@ -338,8 +382,11 @@ def _one_line(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, UserError):
         return str(exc), exc.code
     if isinstance(exc, AuthenticationError):
-        return ("authentication failed (401): check the access token "
-                "($HARVEST_ACCESS_TOKEN or --token) and account id", EXIT_AUTH)
+        return (
+            "authentication failed (401): check the access token "
+            "($HARVEST_ACCESS_TOKEN or --token) and account id",
+            EXIT_AUTH,
+        )
     if isinstance(exc, PermissionDeniedError):
         return f"permission denied (403): {exc.message}", EXIT_AUTH
     if isinstance(exc, ConfigurationError | InvalidRequestError):

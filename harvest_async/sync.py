@@ -75,9 +75,21 @@ def _lister(attr: str) -> Callable[[HarvestClient, dt.datetime | None], Paginato
 RESOURCES: tuple[ResourceSpec, ...] = tuple(
     ResourceSpec(name, _lister(name))
     for name in (
-        "clients", "contacts", "users", "roles", "tasks", "projects", "task_assignments",
-        "user_assignments", "expense_categories", "invoice_item_categories",
-        "estimate_item_categories", "time_entries", "expenses", "invoices", "estimates",
+        "clients",
+        "contacts",
+        "users",
+        "roles",
+        "tasks",
+        "projects",
+        "task_assignments",
+        "user_assignments",
+        "expense_categories",
+        "invoice_item_categories",
+        "estimate_item_categories",
+        "time_entries",
+        "expenses",
+        "invoices",
+        "estimates",
     )
 )
 
@@ -209,9 +221,7 @@ def _ensure_table(db: sqlite3.Connection, name: str) -> None:
 
 
 def _checkpoint(db: sqlite3.Connection, name: str) -> dt.datetime | None:
-    row = db.execute(
-        "SELECT updated_since FROM sync_state WHERE resource = ?", (name,)
-    ).fetchone()
+    row = db.execute("SELECT updated_since FROM sync_state WHERE resource = ?", (name,)).fetchone()
     if row is None or row[0] is None:
         return None
     return dt.datetime.fromisoformat(row[0])
@@ -259,8 +269,10 @@ async def sync_resource(
     started = time.perf_counter()
     stats = SyncStats(spec.name)
     _ensure_table(db, spec.name)
-    incremental = spec.incremental and "updated_since" in inspect.signature(
-        getattr(client, spec.name).list).parameters
+    incremental = (
+        spec.incremental
+        and "updated_since" in inspect.signature(getattr(client, spec.name).list).parameters
+    )
     since = None if full or not incremental else _checkpoint(db, spec.name)
     stats.mode = "incremental" if since is not None else "full"
     run_started = clock()
@@ -344,8 +356,14 @@ async def sync_company(client: HarvestClient, db: sqlite3.Connection) -> SyncSta
         (record_json(company),),
     )
     db.execute("COMMIT")
-    return SyncStats("company", rows_written=1, pages=1, total_rows=1, mode="full",
-                     seconds=time.perf_counter() - started)
+    return SyncStats(
+        "company",
+        rows_written=1,
+        pages=1,
+        total_rows=1,
+        mode="full",
+        seconds=time.perf_counter() - started,
+    )
 
 
 async def sync_account(
@@ -377,7 +395,12 @@ async def sync_account(
         async def one(spec: ResourceSpec) -> SyncStats:
             async with gate:
                 return await sync_resource(
-                    client, db, spec, full=full, reconcile=reconcile, on_page=on_page,
+                    client,
+                    db,
+                    spec,
+                    full=full,
+                    reconcile=reconcile,
+                    on_page=on_page,
                     clock=clock,
                 )
 
@@ -405,9 +428,12 @@ def table_counts(db_path: str | Path) -> dict[str, int]:
     """Rows per table of a mirror database."""
     db = sqlite3.connect(str(db_path))
     try:
-        names = [r[0] for r in db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'sync_state'"
-        )]
+        names = [
+            r[0]
+            for r in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'sync_state'"
+            )
+        ]
         return {n: db.execute(f'SELECT COUNT(*) FROM "{n}"').fetchone()[0] for n in names}
     finally:
         db.close()

@@ -65,7 +65,9 @@ def mock() -> Iterator[aioresponses]:
 @pytest.fixture
 async def client() -> AsyncIterator[ha.HarvestClient]:
     async with ha.HarvestClient(
-        access_token=TOKEN, account_id=ACCOUNT, user_agent="tests (dev@example.com)",
+        access_token=TOKEN,
+        account_id=ACCOUNT,
+        user_agent="tests (dev@example.com)",
         max_retries=2,
     ) as c:
         yield c

@@ -83,13 +83,28 @@ class RedisServer:
             if not self.port:
                 self.port = _free_port()
             args = [
-                self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--dir", self._dir.name, "--save", "", "--appendonly", "no",
-                "--daemonize", "no", "--loglevel", "warning",
-                "--logfile", str(Path(self._dir.name) / "redis.log"),
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                self._dir.name,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--loglevel",
+                "warning",
+                "--logfile",
+                str(Path(self._dir.name) / "redis.log"),
             ]
             self._proc = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
             deadline = time.monotonic() + timeout

@@ -74,17 +74,20 @@ def shared_file(*parts: str) -> Path:
     return path
 
 
-def shared_params(
-    loader: Callable[[], Sequence[Any]], *parts: str, width: int = 1
-) -> list[Any]:
+def shared_params(loader: Callable[[], Sequence[Any]], *parts: str, width: int = 1) -> list[Any]:
     """Parameters for ``parametrize`` (``width`` names) from outside data, read at collection.
 
     Where the data is absent: one parameter set that skips, naming the missing path.
     """
     path = shared_root().joinpath(*parts)
     if not path.exists():
-        return [pytest.param(*([None] * width), marks=pytest.mark.skip(reason=_missing(path)),
-                             id="outside-data-missing")]
+        return [
+            pytest.param(
+                *([None] * width),
+                marks=pytest.mark.skip(reason=_missing(path)),
+                id="outside-data-missing",
+            )
+        ]
     return list(loader())
 
 

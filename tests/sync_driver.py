@@ -12,10 +12,14 @@ import harvest_async as ha
 from harvest_async.sync import sync_account
 
 
-async def main(base_url: str, token: str, account: str, db: str, capacity: int,
-               period: float) -> None:
+async def main(
+    base_url: str, token: str, account: str, db: str, capacity: int, period: float
+) -> None:
     async with ha.HarvestClient(
-        token, account, base_url=base_url, user_agent="sync-test (dev@example.com)",
+        token,
+        account,
+        base_url=base_url,
+        user_agent="sync-test (dev@example.com)",
         rate_limiter=ha.TokenBucket(capacity, period),
     ) as client:
         await sync_account(client, db)

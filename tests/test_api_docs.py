@@ -35,8 +35,11 @@ def test_every_keyword_argument_is_documented(cls: type) -> None:
             continue
         doc = inspect.getdoc(method) or ""
         assert doc, f"{cls.__name__}.{name} has no docstring"
-        params = [p for p in inspect.signature(method).parameters.values()
-                  if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        params = [
+            p
+            for p in inspect.signature(method).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
         if not params:
             continue
         assert "Args:" in doc, f"{cls.__name__}.{name} has no Args section"
@@ -49,5 +52,14 @@ def test_every_keyword_argument_is_documented(cls: type) -> None:
 
 def test_all_resources_are_reached() -> None:
     names = {c.__name__ for c in resource_classes()}
-    assert {"TimeEntries", "Invoices", "Estimates", "Expenses", "Reports", "TimeReports",
-            "ExpenseReports", "Users", "Projects"} <= names
+    assert {
+        "TimeEntries",
+        "Invoices",
+        "Estimates",
+        "Expenses",
+        "Reports",
+        "TimeReports",
+        "ExpenseReports",
+        "Users",
+        "Projects",
+    } <= names

@@ -35,11 +35,17 @@ from .conftest import ACCOUNT, BASE, TOKEN, sent_requests
 # ---------------------------------------------------------------------------
 
 
-def envelope(ids: list[int], *, next_url: str | None, page: int | None = None,
-             total_pages: int | None = None) -> dict[str, Any]:
+def envelope(
+    ids: list[int], *, next_url: str | None, page: int | None = None, total_pages: int | None = None
+) -> dict[str, Any]:
     return {
-        "items": [{"id": i} for i in ids], "per_page": 2, "total_pages": total_pages,
-        "total_entries": None, "page": page, "next_page": None, "previous_page": None,
+        "items": [{"id": i} for i in ids],
+        "per_page": 2,
+        "total_pages": total_pages,
+        "total_entries": None,
+        "page": page,
+        "next_page": None,
+        "previous_page": None,
         "links": {"first": "x", "next": next_url, "previous": None, "last": None},
     }
 
@@ -51,8 +57,9 @@ def cursor_list(pages: int, *, per_page: int = 2) -> dict[str | None, dict[str, 
         url = None if n == 1 else f"c?cursor=k{n}&per_page={per_page}"
         nxt = f"c?cursor=k{n + 1}&per_page={per_page}" if n < pages else None
         ids = list(range((n - 1) * per_page + 1, n * per_page + 1))
-        out[url] = envelope(ids, next_url=nxt, page=1 if n == 1 else None,
-                            total_pages=pages if n == 1 else None)
+        out[url] = envelope(
+            ids, next_url=nxt, page=1 if n == 1 else None, total_pages=pages if n == 1 else None
+        )
     return out
 
 
@@ -67,16 +74,21 @@ def page_list(pages: int, *, announced: int | None = None) -> dict[str | None, d
     for n in range(1, pages + 1):
         nxt = page_url(n + 1) if n < pages else None
         out[None if n == 1 else page_url(n)] = envelope(
-            [2 * n - 1, 2 * n], next_url=nxt, page=n, total_pages=total)
+            [2 * n - 1, 2 * n], next_url=nxt, page=n, total_pages=total
+        )
     return out
 
 
 class FakeList:
     """fetch() for a Paginator, with per-URL delays or gates, and in-flight counts."""
 
-    def __init__(self, pages: dict[str | None, dict[str, Any]], *,
-                 delays: dict[str | None, float] | None = None,
-                 fail: dict[str | None, Exception] | None = None) -> None:
+    def __init__(
+        self,
+        pages: dict[str | None, dict[str, Any]],
+        *,
+        delays: dict[str | None, float] | None = None,
+        fail: dict[str | None, Exception] | None = None,
+    ) -> None:
         self.pages = pages
         self.delays = delays or {}
         self.fail = fail or {}
@@ -227,8 +239,10 @@ async def test_cancelling_the_caller_cancels_the_prefetch() -> None:
 
 @pytest.mark.looptime
 async def test_a_failed_prefetch_is_raised_after_the_pages_before_it() -> None:
-    fake = FakeList(cursor_list(3), fail={"c?cursor=k3&per_page=2": ha.ServerError(
-        "boom", status=500, method="GET", url="x")})
+    fake = FakeList(
+        cursor_list(3),
+        fail={"c?cursor=k3&per_page=2": ha.ServerError("boom", status=500, method="GET", url="x")},
+    )
     seen: list[int] = []
 
     async def walk() -> None:
@@ -259,11 +273,14 @@ async def test_cancelled_prefetch_gives_its_limiter_slot_back(mock: aioresponses
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
-    mock.get(f"{BASE}/time_entries?per_page=1", body=json.dumps(
-        {"time_entries": [{"id": 1}], "page": 1, "links": {"next": second}}))
+    mock.get(
+        f"{BASE}/time_entries?per_page=1",
+        body=json.dumps({"time_entries": [{"id": 1}], "page": 1, "links": {"next": second}}),
+    )
     mock.get(second, callback=never)
-    async with ha.HarvestClient(access_token=TOKEN, account_id=ACCOUNT, user_agent="t (t@x)",
-                                rate_limiter=bucket) as client:
+    async with ha.HarvestClient(
+        access_token=TOKEN, account_id=ACCOUNT, user_agent="t (t@x)", rate_limiter=bucket
+    ) as client:
         entries = client.time_entries.list(per_page=1)
         async with contextlib.aclosing(entries.pages()) as pages:
             async for _ in pages:
@@ -370,13 +387,16 @@ async def test_a_failing_page_stops_the_walk_and_cancels_the_others() -> None:
 
 
 def test_page_urls_change_only_the_page_value() -> None:
-    first = ha.Page(items=[], page=1, total_pages=4,
-                    next_url="https://h/v2/clients?is_active=true&page=2&per_page=1&x=%20")
+    first = ha.Page(
+        items=[],
+        page=1,
+        total_pages=4,
+        next_url="https://h/v2/clients?is_active=true&page=2&per_page=1&x=%20",
+    )
     urls = page_urls(first)
     assert urls is not None
     assert list(urls) == [
-        (n, f"https://h/v2/clients?is_active=true&page={n}&per_page=1&x=%20")
-        for n in (2, 3, 4)
+        (n, f"https://h/v2/clients?is_active=true&page={n}&per_page=1&x=%20") for n in (2, 3, 4)
     ]
 
 
@@ -408,8 +428,13 @@ def test_options_are_checked_and_copied() -> None:
     tuned = base.with_options(prefetch=3, concurrency=2)
     assert (tuned.prefetch, tuned.concurrency) == (3, 2)
     assert (base.prefetch, base.concurrency) == (1, 8)
-    for bad in ({"prefetch": -1}, {"prefetch": True}, {"concurrency": 0},
-                {"concurrency": 101}, {"concurrency": 2.0}):
+    for bad in (
+        {"prefetch": -1},
+        {"prefetch": True},
+        {"concurrency": 0},
+        {"concurrency": 101},
+        {"concurrency": 2.0},
+    ):
         with pytest.raises(ValueError, match="must be an int"):
             base.with_options(**bad)
     with pytest.raises(ValueError, match="must be an int"):
@@ -421,8 +446,10 @@ async def test_page_based_over_http_sends_page_numbers_built_from_links_next(
 ) -> None:
     def body(n: int) -> str:
         nxt = f'"{BASE}/clients?is_active=true&page={n + 1}&per_page=1"' if n < 3 else "null"
-        return (f'{{"clients": [{{"id": {n}}}], "per_page": 1, "total_pages": 3,'
-                f' "total_entries": 3, "page": {n}, "links": {{"next": {nxt}}}}}')
+        return (
+            f'{{"clients": [{{"id": {n}}}], "per_page": 1, "total_pages": 3,'
+            f' "total_entries": 3, "page": {n}, "links": {{"next": {nxt}}}}}'
+        )
 
     mock.get(f"{BASE}/clients?is_active=true&per_page=1", body=body(1))
     mock.get(f"{BASE}/clients?is_active=true&page=2&per_page=1", body=body(2))
@@ -430,22 +457,46 @@ async def test_page_based_over_http_sends_page_numbers_built_from_links_next(
     clients = await client.clients.list(is_active=True, per_page=1).collect()
     assert [c.id for c in clients] == [1, 2, 3]
     raw = sorted(s.url.raw_query_string for s in sent_requests(mock))
-    assert raw == ["is_active=true&page=2&per_page=1", "is_active=true&page=3&per_page=1",
-                   "is_active=true&per_page=1"]
+    assert raw == [
+        "is_active=true&page=2&per_page=1",
+        "is_active=true&page=3&per_page=1",
+        "is_active=true&per_page=1",
+    ]
 
 
 async def test_cursor_list_over_http_follows_links_next_as_given(
     client: ha.HarvestClient, mock: aioresponses
 ) -> None:
     # Harvest's cursor lists report page 1 and total_pages on the first page.
-    mock.get(re.compile(rf"^{re.escape(BASE)}/time_entries\?per_page=1$"), body=json.dumps({
-        "time_entries": [{"id": 3}], "page": 1, "total_pages": 3, "per_page": 1,
-        "links": {"next": f"{BASE}/time_entries?cursor=c2&per_page=1"}}))
-    mock.get(f"{BASE}/time_entries?cursor=c2&per_page=1", body=json.dumps({
-        "time_entries": [{"id": 2}], "page": None, "total_pages": None,
-        "links": {"next": f"{BASE}/time_entries?cursor=c3&per_page=1"}}))
-    mock.get(f"{BASE}/time_entries?cursor=c3&per_page=1", body=json.dumps({
-        "time_entries": [{"id": 1}], "page": 3, "total_pages": 3, "links": {"next": None}}))
+    mock.get(
+        re.compile(rf"^{re.escape(BASE)}/time_entries\?per_page=1$"),
+        body=json.dumps(
+            {
+                "time_entries": [{"id": 3}],
+                "page": 1,
+                "total_pages": 3,
+                "per_page": 1,
+                "links": {"next": f"{BASE}/time_entries?cursor=c2&per_page=1"},
+            }
+        ),
+    )
+    mock.get(
+        f"{BASE}/time_entries?cursor=c2&per_page=1",
+        body=json.dumps(
+            {
+                "time_entries": [{"id": 2}],
+                "page": None,
+                "total_pages": None,
+                "links": {"next": f"{BASE}/time_entries?cursor=c3&per_page=1"},
+            }
+        ),
+    )
+    mock.get(
+        f"{BASE}/time_entries?cursor=c3&per_page=1",
+        body=json.dumps(
+            {"time_entries": [{"id": 1}], "page": 3, "total_pages": 3, "links": {"next": None}}
+        ),
+    )
     entries = await client.time_entries.list(per_page=1).collect()
     assert [e.id for e in entries] == [3, 2, 1]
     assert all("page" not in s.query for s in sent_requests(mock))
@@ -461,7 +512,8 @@ def part(prefix: int, pages: int, delay: float = 0.0) -> tuple[FakeList, Paginat
     for n in range(1, pages + 1):
         nxt = f"p{prefix}?cursor={n + 1}" if n < pages else None
         lst[None if n == 1 else f"p{prefix}?cursor={n}"] = envelope(
-            [prefix * 100 + n], next_url=nxt)
+            [prefix * 100 + n], next_url=nxt
+        )
     fake = FakeList(lst, delays=dict.fromkeys(lst, delay))
     return fake, pager(fake)
 
@@ -509,6 +561,7 @@ async def test_merge_walks_at_most_concurrency_lists_at_once() -> None:
             finally:
                 if fake.pages[url]["links"]["next"] is None:
                     running -= 1
+
         return fetch
 
     lists = [Paginator(watch(f), "items", ids_of) for f, _ in fakes]
@@ -550,9 +603,7 @@ async def test_merge_of_nothing_is_empty_and_options_reach_the_parts() -> None:
     days=st.integers(min_value=0, max_value=5000),
     shards=st.integers(min_value=1, max_value=100),
 )
-def test_split_days_covers_every_day_exactly_once(
-    first: dt.date, days: int, shards: int
-) -> None:
+def test_split_days_covers_every_day_exactly_once(first: dt.date, days: int, shards: int) -> None:
     last = min(first + dt.timedelta(days=min(days, (dt.date.max - first).days)), dt.date.max)
     ranges = split_days(first, last, shards)
     span = (last - first).days + 1
@@ -580,8 +631,9 @@ def dated_list(mock: aioresponses, key: str, records: list[dict[str, Any]]) -> N
         hi = dt.date.fromisoformat(query["to"])
         rows = [r for r in records if lo <= dt.date.fromisoformat(r["spent_date"]) <= hi]
         rows.sort(key=lambda r: (r["spent_date"], r["id"]), reverse=True)
-        return CallbackResult(body=json.dumps(
-            {key: rows, "page": 1, "total_pages": 1, "links": {"next": None}}))
+        return CallbackResult(
+            body=json.dumps({key: rows, "page": 1, "total_pages": 1, "links": {"next": None}})
+        )
 
     mock.get(re.compile(rf"^{re.escape(BASE)}/{key}\?.*$"), callback=answer, repeat=True)
 
@@ -593,21 +645,24 @@ async def test_time_entry_shards_cover_every_entry_once(
     start = dt.date(2024, 1, 1)
     records = [entry_json(i, start + dt.timedelta(days=i % 31)) for i in range(1, 200)]
     dated_list(mock, "time_entries", records)
-    sharded = client.time_entries.list(from_=start, to=dt.date(2024, 1, 31), user_id=7,
-                                       shards=4)
+    sharded = client.time_entries.list(from_=start, to=dt.date(2024, 1, 31), user_id=7, shards=4)
     entries = await sharded.collect()
     assert sorted(e.id for e in entries) == list(range(1, 200))  # each exactly once
     sent = sent_requests(mock)
     assert len(sent) == 4
     ranges = sorted((s.query["from"], s.query["to"]) for s in sent)
-    assert ranges == [("2024-01-01", "2024-01-07"), ("2024-01-08", "2024-01-15"),
-                      ("2024-01-16", "2024-01-23"), ("2024-01-24", "2024-01-31")]
+    assert ranges == [
+        ("2024-01-01", "2024-01-07"),
+        ("2024-01-08", "2024-01-15"),
+        ("2024-01-16", "2024-01-23"),
+        ("2024-01-24", "2024-01-31"),
+    ]
     assert all(s.query["user_id"] == "7" for s in sent)
     # Shard by shard, the order is the unsharded one: newest spent_date first.
     ordered = await sharded.with_options(ordered=True).collect()
     assert [e.id for e in ordered] == [
-        r["id"] for r in sorted(records, key=lambda r: (r["spent_date"], r["id"]),
-                                reverse=True)]
+        r["id"] for r in sorted(records, key=lambda r: (r["spent_date"], r["id"]), reverse=True)
+    ]
 
 
 @pytest.mark.looptime
@@ -677,8 +732,11 @@ async def test_shards_against_the_simulator_equal_the_unsharded_list() -> None:
         assert set(sharded_x) == set(plain_x)
         pages = [r for r in sim.requests if "/expenses" in r.path and "page=" in r.query]
         assert pages  # page numbers went to the page-based list...
-        assert not [r for r in sim.requests if "/time_entries" in r.path
-                    and re.search(r"(^|&)page=", r.query)]  # ...never to the cursor one
+        assert not [
+            r
+            for r in sim.requests
+            if "/time_entries" in r.path and re.search(r"(^|&)page=", r.query)
+        ]  # ...never to the cursor one
         assert sim.counters.throttled == 0
 
 
@@ -690,8 +748,9 @@ async def test_shards_against_the_simulator_equal_the_unsharded_list() -> None:
 class Work:
     """An async function of one item that records concurrency and cancellation."""
 
-    def __init__(self, delay: Callable[[int], float] = lambda i: 1.0,
-                 fail: set[int] | None = None) -> None:
+    def __init__(
+        self, delay: Callable[[int], float] = lambda i: 1.0, fail: set[int] | None = None
+    ) -> None:
         self.delay = delay
         self.fail = fail or set()
         self.running = 0
@@ -785,7 +844,8 @@ async def test_cancelling_the_caller_cancels_every_call_in_flight() -> None:
 async def test_gather_runs_callables_and_coroutines_and_closes_unstarted_ones() -> None:
     work = Work(fail={2})
     result = await bulk.gather(
-        [functools.partial(work, 0), lambda: work(1), work(2), work(3)], concurrency=2)
+        [functools.partial(work, 0), lambda: work(1), work(2), work(3)], concurrency=2
+    )
     assert result.values() == ["r0", "r1", "r3"]
     assert list(result.errors) == [2]
 
@@ -827,9 +887,17 @@ async def test_stream_lists_merges_one_list_per_project(
     client: ha.HarvestClient, mock: aioresponses
 ) -> None:
     for pid in (1, 2, 3):
-        mock.get(f"{BASE}/projects/{pid}/user_assignments", body=json.dumps({
-            "user_assignments": [{"id": pid * 10 + k} for k in (1, 2)], "page": 1,
-            "total_pages": 1, "links": {"next": None}}))
+        mock.get(
+            f"{BASE}/projects/{pid}/user_assignments",
+            body=json.dumps(
+                {
+                    "user_assignments": [{"id": pid * 10 + k} for k in (1, 2)],
+                    "page": 1,
+                    "total_pages": 1,
+                    "links": {"next": None},
+                }
+            ),
+        )
     lists = (client.projects.user_assignments(pid) for pid in (1, 2, 3))
     merged = bulk.stream_lists(lists, concurrency=2, ordered=True)
     assert [a.id for a in await merged.collect()] == [11, 12, 21, 22, 31, 32]

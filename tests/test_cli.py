@@ -48,8 +48,21 @@ def test_export_jsonl_and_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert all(isinstance(r["id"], int) and r["name"] for r in records)
 
     out = tmp_path / "entries.csv"
-    code = main(["export", "time_entries", "--demo", "--from", "2025-01-01",
-                 "--to", "2025-01-10", "--format", "csv", "--output", str(out)])
+    code = main(
+        [
+            "export",
+            "time_entries",
+            "--demo",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-01-10",
+            "--format",
+            "csv",
+            "--output",
+            str(out),
+        ]
+    )
     assert code == 0
     assert "wrote" in capsys.readouterr().err
     table = list(csv.DictReader(io.StringIO(out.read_text())))
@@ -63,15 +76,22 @@ def test_export_jsonl_and_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ("argv", "message"),
     [
         (["export", "clients", "--demo", "--from", "2025-01-01"], "--from/--to apply to"),
-        (["export", "time_entries", "--demo", "--from", "2025-02-01", "--to", "2025-01-01"],
-         "--to is before --from"),
-        (["sync", "--demo", "--db", "x.db", "--resources", "clients,nope"],
-         "unknown resource(s): nope"),
+        (
+            ["export", "time_entries", "--demo", "--from", "2025-02-01", "--to", "2025-01-01"],
+            "--to is before --from",
+        ),
+        (
+            ["sync", "--demo", "--db", "x.db", "--resources", "clients,nope"],
+            "unknown resource(s): nope",
+        ),
     ],
 )
 def test_user_errors_are_one_line_with_exit_2(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str],
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
@@ -100,8 +120,21 @@ def test_missing_credentials_name_the_env_vars(
 
 
 def test_no_network_is_exit_4(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code = main(["sync", "--db", str(tmp_path / "x.db"), "--token", "t", "--account-id", "1",
-                 "--base-url", "http://127.0.0.1:1/v2", "--max-retries", "0"])
+    code = main(
+        [
+            "sync",
+            "--db",
+            str(tmp_path / "x.db"),
+            "--token",
+            "t",
+            "--account-id",
+            "1",
+            "--base-url",
+            "http://127.0.0.1:1/v2",
+            "--max-retries",
+            "0",
+        ]
+    )
     assert code == 4
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
@@ -111,10 +144,21 @@ def test_no_network_is_exit_4(capsys: pytest.CaptureFixture[str], tmp_path: Path
 async def test_bad_token_is_exit_3_without_traceback(tmp_path: Path) -> None:
     async with HarvestSimulator(seed=1) as sim:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "harvest_async", "sync", "--db", str(tmp_path / "x.db"),
-            "--token", "wrong-token", "--account-id", str(sim.account_id),
-            "--base-url", sim.base_url, cwd=ROOT,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "harvest_async",
+            "sync",
+            "--db",
+            str(tmp_path / "x.db"),
+            "--token",
+            "wrong-token",
+            "--account-id",
+            str(sim.account_id),
+            "--base-url",
+            sim.base_url,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         _, err = await proc.communicate()
     assert proc.returncode == 3

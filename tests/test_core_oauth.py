@@ -1,4 +1,5 @@
 """The proposed core change: HarvestClient.from_oauth + Requester token_provider."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,12 +24,14 @@ def clock() -> dt.datetime:
 
 
 def auths(mock: aioresponses) -> list[tuple[str, str, str | None]]:
-    return sorted((s.method, s.url.path, s.headers.get("Authorization") or "-")
-                  for s in sent_requests(mock))
+    return sorted(
+        (s.method, s.url.path, s.headers.get("Authorization") or "-") for s in sent_requests(mock)
+    )
 
 
 def by_token(url, **kwargs):
     from aioresponses import CallbackResult
+
     if kwargs["headers"].get("Authorization") == "Bearer OLD":
         return CallbackResult(status=401, body="{}")
     return CallbackResult(status=200, body=ME)
@@ -36,9 +39,15 @@ def by_token(url, **kwargs):
 
 async def make(expires_at: dt.datetime | None = None):
     hid = HarvestID(max_retries=0)
-    session = OAuthSession(harvest_id=hid, client_id="cid", client_secret="SECRET",
-                           access_token="OLD", refresh_token="R1", expires_at=expires_at,
-                           clock=clock)
+    session = OAuthSession(
+        harvest_id=hid,
+        client_id="cid",
+        client_secret="SECRET",
+        access_token="OLD",
+        refresh_token="R1",
+        expires_at=expires_at,
+        clock=clock,
+    )
     client = ha.HarvestClient.from_oauth(session, 123, user_agent="t (t@e.st)", max_retries=0)
     return hid, session, client
 
@@ -51,9 +60,11 @@ async def test_401_refreshes_and_resends(mock: aioresponses) -> None:
     mock.get(f"{BASE}/users/me", body=ME)
     me = await client.users.me()
     assert me.id == 1
-    assert auths(mock) == [("GET", "/v2/users/me", "Bearer NEW"),
-                           ("GET", "/v2/users/me", "Bearer OLD"),
-                           ("POST", "/api/v2/oauth2/token", "-")]
+    assert auths(mock) == [
+        ("GET", "/v2/users/me", "Bearer NEW"),
+        ("GET", "/v2/users/me", "Bearer OLD"),
+        ("POST", "/api/v2/oauth2/token", "-"),
+    ]
     assert session.refresh_token == "R2"
     await client.aclose()
     await hid.aclose()
@@ -65,8 +76,10 @@ async def test_expired_token_is_refreshed_first(mock: aioresponses) -> None:
     mock.post(TOKEN_URL, body=NEW)
     mock.get(f"{BASE}/users/me", body=ME)
     await client.users.me()
-    assert auths(mock) == [("GET", "/v2/users/me", "Bearer NEW"),
-                           ("POST", "/api/v2/oauth2/token", "-")]
+    assert auths(mock) == [
+        ("GET", "/v2/users/me", "Bearer NEW"),
+        ("POST", "/api/v2/oauth2/token", "-"),
+    ]
     await client.aclose()
     await hid.aclose()
 
@@ -79,9 +92,11 @@ async def test_post_401_is_resent_once_and_second_401_raised(mock: aioresponses)
     mock.post(f"{BASE}/clients", status=401, body="{}")
     with pytest.raises(ha.AuthenticationError):
         await client.clients.create(name="x")
-    assert auths(mock) == [("POST", "/api/v2/oauth2/token", "-"),
-                           ("POST", "/v2/clients", "Bearer NEW"),
-                           ("POST", "/v2/clients", "Bearer OLD")]
+    assert auths(mock) == [
+        ("POST", "/api/v2/oauth2/token", "-"),
+        ("POST", "/v2/clients", "Bearer NEW"),
+        ("POST", "/v2/clients", "Bearer OLD"),
+    ]
     await client.aclose()
     await hid.aclose()
 
@@ -102,8 +117,9 @@ async def test_many_401s_one_refresh(mock: aioresponses) -> None:
 
 def test_settings() -> None:
     hid = HarvestID()
-    s = OAuthSession(harvest_id=hid, client_id="c", client_secret="s", access_token="a",
-                     refresh_token="r")
+    s = OAuthSession(
+        harvest_id=hid, client_id="c", client_secret="s", access_token="a", refresh_token="r"
+    )
     with pytest.raises(ha.ConfigurationError):
         ha.HarvestClient(access_token="x", account_id=1, token_provider=s)
     with pytest.raises(ha.ConfigurationError):

@@ -97,10 +97,13 @@ def extract(path: Path) -> list[Sample]:
                 break
             end += 1
         if lang in ("python", "py", "python3"):
-            previous = next((lines[j].strip() for j in range(i - 1, -1, -1)
-                             if lines[j].strip()), "")
-            body = [line[len(indent):] if line.startswith(indent) else line.lstrip()
-                    for line in lines[start:end]]
+            previous = next(
+                (lines[j].strip() for j in range(i - 1, -1, -1) if lines[j].strip()), ""
+            )
+            body = [
+                line[len(indent) :] if line.startswith(indent) else line.lstrip()
+                for line in lines[start:end]
+            ]
             code = "\n".join(body) + "\n"
             snippet = None
             if len(body) == 1 and (m := SNIPPET.match(body[0].strip())):
@@ -119,8 +122,9 @@ RUNNABLE_PAGES = sorted({s.page for s in SAMPLES if not s.skip and s.snippet is 
 def _compile(sample: Sample) -> Any:
     # Pad so that tracebacks and syntax errors give the line in the Markdown file.
     source = "\n" * (sample.line - 1) + sample.code
-    return compile(source, sample.where, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
-                   dont_inherit=True)
+    return compile(
+        source, sample.where, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
+    )
 
 
 # -------------------------------------------------------------------- extraction
@@ -128,9 +132,17 @@ def _compile(sample: Sample) -> Any:
 
 def test_samples_found() -> None:
     pages = {s.page for s in SAMPLES}
-    assert {"index.md", "quickstart.md", "authentication.md", "pagination.md",
-            "rate-limits.md", "errors.md", "expenses.md", "testing.md",
-            "workers.md"} <= pages
+    assert {
+        "index.md",
+        "quickstart.md",
+        "authentication.md",
+        "pagination.md",
+        "rate-limits.md",
+        "errors.md",
+        "expenses.md",
+        "testing.md",
+        "workers.md",
+    } <= pages
     assert len(SAMPLES) >= 40
 
 
@@ -148,7 +160,9 @@ def test_extract_reads_skip_marks_and_indented_fences(tmp_path: Path) -> None:
     )
     found = extract(page)
     assert [(s.line, s.code, s.skip) for s in found] == [
-        (4, "a = 1\n", False), (9, "b = 2\n", True), (15, "if a:\n    c = 3\n", False),
+        (4, "a = 1\n", False),
+        (9, "b = 2\n", True),
+        (15, "if a:\n    c = 3\n", False),
     ]
 
 
@@ -240,9 +254,10 @@ async def _browser(ns: dict[str, Any]) -> None:
     page, which redirects back with ``code`` and ``state`` (as ``returned_state``)."""
     if "url" not in ns or "code" in ns:
         return
-    async with aiohttp.ClientSession() as browser, browser.get(
-        ns["url"], allow_redirects=False
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as browser,
+        browser.get(ns["url"], allow_redirects=False) as response,
+    ):
         assert response.status == 302, await response.text()
         back = URL(response.headers["Location"])
     assert str(back).startswith(os.environ["HARVEST_REDIRECT_URI"])
@@ -262,8 +277,7 @@ def _fixture_files(where: Path) -> None:
     (where / "hotel.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n%%EOF\n")
 
 
-async def _call_tests(before: set[str], ns: dict[str, Any], tmp_path: Path,
-                      sample: Sample) -> None:
+async def _call_tests(before: set[str], ns: dict[str, Any], tmp_path: Path, sample: Sample) -> None:
     """Run the ``test_*`` coroutine functions a block defined, as pytest would."""
     for name, func in list(ns.items()):
         if name in before or not name.startswith("test_") or not callable(func):
@@ -296,8 +310,9 @@ async def _run(sample: Sample, ns: dict[str, Any], tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("page", RUNNABLE_PAGES)
-async def test_page_samples_run(page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                redis_url: str | None) -> None:
+async def test_page_samples_run(
+    page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_url: str | None
+) -> None:
     """The page's blocks, in order, in one namespace, against one simulator."""
     samples = [s for s in SAMPLES if s.page == page and not s.skip and s.snippet is None]
     if page == "workers.md":
@@ -313,8 +328,7 @@ async def test_page_samples_run(page: str, tmp_path: Path, monkeypatch: pytest.M
         del sys.modules["fastapi_app"]
     monkeypatch.chdir(tmp_path)
     _fixture_files(tmp_path)
-    async with HarvestSimulator(seed=0, rate_limit=PAGE_RATE_LIMIT) as sim, \
-            sim.client() as harvest:
+    async with HarvestSimulator(seed=0, rate_limit=PAGE_RATE_LIMIT) as sim, sim.client() as harvest:
         with _pointed_at(sim, monkeypatch):
             ns: dict[str, Any] = {"__name__": "__docs__"}
             before_block = BEFORE_BLOCK.get(page)
@@ -349,8 +363,9 @@ def _load(path: Path, name: str) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def _fastapi_app(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
-        tuple[HarvestSimulator, Any, Callable[[], Any]]]:
+async def _fastapi_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[tuple[HarvestSimulator, Any, Callable[[], Any]]]:
     pytest.importorskip("fastapi")
     httpx = pytest.importorskip("httpx")
     async with HarvestSimulator(seed=0) as sim:
@@ -400,10 +415,16 @@ async def test_fastapi_example_creates_a_time_entry(monkeypatch: pytest.MonkeyPa
         assignment = (await harvest.users.my_project_assignments().collect())[0]
         task = assignment.task_assignments[0].task
         before = sim.counters.creates.get("time_entries", 0)
-        response = await http.post("/time-entries", json={
-            "project_id": assignment.project.id, "task_id": task.id,
-            "spent_date": "2025-01-14", "hours": "1.25", "notes": "From the docs example",
-        })
+        response = await http.post(
+            "/time-entries",
+            json={
+                "project_id": assignment.project.id,
+                "task_id": task.id,
+                "spent_date": "2025-01-14",
+                "hours": "1.25",
+                "notes": "From the docs example",
+            },
+        )
         assert response.status_code == 201, response.text
         created = response.json()
         assert created["hours"] == "1.25"
@@ -414,10 +435,15 @@ async def test_fastapi_example_creates_a_time_entry(monkeypatch: pytest.MonkeyPa
         assert stored["notes"] == "From the docs example"
 
         # Harvest's 422 comes back as a 422 with Harvest's message.
-        bad = await http.post("/time-entries", json={
-            "project_id": assignment.project.id, "task_id": 1,
-            "spent_date": "2025-01-14", "hours": "1",
-        })
+        bad = await http.post(
+            "/time-entries",
+            json={
+                "project_id": assignment.project.id,
+                "task_id": 1,
+                "spent_date": "2025-01-14",
+                "hours": "1",
+            },
+        )
         assert bad.status_code == 422, bad.text
         assert bad.json()["detail"]
         # Bad input is refused by the app before Harvest sees it.

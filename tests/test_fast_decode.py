@@ -51,14 +51,24 @@ from .conftest import BASE
 from .shared import AIRBYTE_RECORDS, OPENAPI, needs, shared_params
 from .test_models import EXAMPLES, RECORDS, SCHEMA_MODELS, STREAM_MODELS
 
-FEW = settings(max_examples=30, deadline=None, database=None,
-               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                      HealthCheck.large_base_example])
+FEW = settings(
+    max_examples=30,
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+)
 
 #: Every attrs model exported by harvest_async.models.
 MODELS: list[type] = sorted(
-    (obj for name in dir(models) if isinstance(obj := getattr(models, name), type)
-     and attrs.has(obj)),
+    (
+        obj
+        for name in dir(models)
+        if isinstance(obj := getattr(models, name), type) and attrs.has(obj)
+    ),
     key=lambda cls: cls.__name__,
 )
 MODEL_IDS = [cls.__name__ for cls in MODELS]
@@ -85,8 +95,10 @@ def canon(value: Any) -> Any:
     timestamps with whether their tzinfo is ``datetime.UTC`` itself, ints from bools.
     """
     if attrs.has(type(value)):
-        return (type(value).__name__, tuple(
-            (f.name, canon(getattr(value, f.name))) for f in attrs.fields(type(value))))
+        return (
+            type(value).__name__,
+            tuple((f.name, canon(getattr(value, f.name))) for f in attrs.fields(type(value))),
+        )
     if isinstance(value, list):
         return ("list", tuple(canon(v) for v in value))
     if isinstance(value, Decimal):
@@ -99,8 +111,14 @@ def canon(value: Any) -> Any:
 
 
 def page_canon(page: Page[Any]) -> Any:
-    return (canon(page.items), page.total_entries, page.next_url, page.page,
-            page.total_pages, page.per_page)
+    return (
+        canon(page.items),
+        page.total_entries,
+        page.next_url,
+        page.page,
+        page.total_pages,
+        page.per_page,
+    )
 
 
 ERROR = ("DecodeError",)
@@ -139,8 +157,7 @@ async def via_paginator(cls: type, key: str, body: bytes) -> Any:
 
     decoder = list_body_decoder(cls, key)
     assert decoder is not None
-    pager: Paginator[Any] = Paginator(fetch, key, partial(decode_many, cls),
-                                      decode_body=decoder)
+    pager: Paginator[Any] = Paginator(fetch, key, partial(decode_many, cls), decode_body=decoder)
     try:
         return [page_canon(page) async for page in pager.pages()]
     except ha.DecodeError:
@@ -149,14 +166,20 @@ async def via_paginator(cls: type, key: str, body: bytes) -> Any:
 
 # --- strategies ------------------------------------------------------------------------
 
-CLEAN_DATETIMES = st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30),
-                               timezones=st.just(dt.UTC))
-ODD_ZONES = st.sampled_from([
-    dt.UTC, dt.timezone(dt.timedelta(hours=2)), dt.timezone(dt.timedelta(hours=-5, minutes=-30)),
-    dt.timezone(dt.timedelta(0), "UTC+0"),
-])
+CLEAN_DATETIMES = st.datetimes(
+    min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30), timezones=st.just(dt.UTC)
+)
+ODD_ZONES = st.sampled_from(
+    [
+        dt.UTC,
+        dt.timezone(dt.timedelta(hours=2)),
+        dt.timezone(dt.timedelta(hours=-5, minutes=-30)),
+        dt.timezone(dt.timedelta(0), "UTC+0"),
+    ]
+)
 WILD_DATETIMES = st.datetimes(
-    min_value=dt.datetime(2, 1, 1), max_value=dt.datetime(9998, 12, 31),
+    min_value=dt.datetime(2, 1, 1),
+    max_value=dt.datetime(9998, 12, 31),
     timezones=st.none() | ODD_ZONES,
 )
 
@@ -199,10 +222,17 @@ def strategy_for(tp: Any, *, wild: bool) -> st.SearchStrategy[Any]:
 
 def model_strategy(cls: type, *, wild: bool = False) -> st.SearchStrategy[Any]:
     if (cls, wild) not in _strategies:
+
         def build() -> st.SearchStrategy[Any]:
             attrs.resolve_types(cls)
-            return st.builds(cls, **{f.alias or f.name: strategy_for(f.type, wild=wild)
-                                     for f in attrs.fields(cls) if f.init})
+            return st.builds(
+                cls,
+                **{
+                    f.alias or f.name: strategy_for(f.type, wild=wild)
+                    for f in attrs.fields(cls)
+                    if f.init
+                },
+            )
 
         _strategies[cls, wild] = st.deferred(build)
     return _strategies[cls, wild]
@@ -210,12 +240,22 @@ def model_strategy(cls: type, *, wild: bool = False) -> st.SearchStrategy[Any]:
 
 OPTIONAL_INT = st.none() | st.integers(min_value=0, max_value=10**6)
 ENVELOPES = st.fixed_dictionaries(
-    {"per_page": st.integers(min_value=1, max_value=2000),
-     "links": st.fixed_dictionaries({
-         "next": st.none() | st.just(f"{BASE}/x?page=2&per_page=100"),
-         "first": st.just(f"{BASE}/x?page=1")})},
-    optional={"total_entries": OPTIONAL_INT, "page": OPTIONAL_INT, "total_pages": OPTIONAL_INT,
-              "next_page": OPTIONAL_INT, "previous_page": OPTIONAL_INT},
+    {
+        "per_page": st.integers(min_value=1, max_value=2000),
+        "links": st.fixed_dictionaries(
+            {
+                "next": st.none() | st.just(f"{BASE}/x?page=2&per_page=100"),
+                "first": st.just(f"{BASE}/x?page=1"),
+            }
+        ),
+    },
+    optional={
+        "total_entries": OPTIONAL_INT,
+        "page": OPTIONAL_INT,
+        "total_pages": OPTIONAL_INT,
+        "next_page": OPTIONAL_INT,
+        "previous_page": OPTIONAL_INT,
+    },
 )
 
 
@@ -265,9 +305,20 @@ def _stream_pages() -> list[tuple[str, type, bytes]]:
     for stream, line in RECORDS:
         rows.setdefault(stream, []).append(wire_json(line.encode())["data"])
     return [
-        (stream, STREAM_MODELS[stream],
-         _json.dumps({stream: data, "per_page": 2000, "total_entries": len(data),
-                      "page": 1, "total_pages": 1, "links": {"next": None}}).encode())
+        (
+            stream,
+            STREAM_MODELS[stream],
+            _json.dumps(
+                {
+                    stream: data,
+                    "per_page": 2000,
+                    "total_entries": len(data),
+                    "page": 1,
+                    "total_pages": 1,
+                    "links": {"next": None},
+                }
+            ).encode(),
+        )
         for stream, data in sorted(rows.items())
     ]
 
@@ -281,8 +332,9 @@ STREAM_PAGES = _stream_pages()
         lambda: [pytest.param(*p, id=p[0]) for p in STREAM_PAGES], *AIRBYTE_RECORDS, width=3
     ),
 )
-async def test_real_records_take_the_fast_path_and_agree(stream: str, cls: type,
-                                                         body: bytes) -> None:
+async def test_real_records_take_the_fast_path_and_agree(
+    stream: str, cls: type, body: bytes
+) -> None:
     fast = assert_fast_equals_slow(cls, stream, body)
     assert len(fast) == len(wire_json(body)[stream])
     assert await via_paginator(cls, stream, body) == reference(cls, stream, body)
@@ -317,12 +369,16 @@ async def test_openapi_list_examples_take_the_fast_path_and_agree(
 # --- 2. edge inputs ------------------------------------------------------------------------
 
 
-
 def page_body(key: str, items: str | bytes, tail: str | bytes = "") -> bytes:
     items_b = items.encode() if isinstance(items, str) else items
     tail_b = tail.encode() if isinstance(tail, str) else tail
-    return (f'{{"{key}": ['.encode() + items_b + b'], "per_page": 2000' + tail_b
-            + b', "links": {"next": null}}')
+    return (
+        f'{{"{key}": ['.encode()
+        + items_b
+        + b'], "per_page": 2000'
+        + tail_b
+        + b', "links": {"next": null}}'
+    )
 
 
 def entry(fields: str) -> str:
@@ -334,52 +390,137 @@ TE = "time_entries"
 #: (id, body) for TimeEntry pages under "time_entries".
 ENTRY_CASES: list[Any] = [
     # timestamps
-    *[(f"created_at={ts}", page_body(TE, entry(f'"id": 1, "created_at": "{ts}"'))) for ts in [
-        "2024-01-01T10:00:00Z", "2024-01-01T10:00:00+02:00", "2024-01-01T10:00:00",
-        "2024-01-01T10:00:00-00:00", "2024-01-01T10:00:00+00:00",
-        "2024-01-01T10:00:00.1234567Z", "2024-01-01T10:00:00.1234567+02:00",
-        "2024-12-31T23:59:59.9999999Z", "2024-01-01t10:00:00z", "2024-01-01 10:00:00Z",
-        "2024-01-01T10:00Z", "2024-01-01T10:00:00.5+05:30", "2024-01-01",
-        "2024-01-01T24:00:00Z", "2024-01-01T10:00:60Z", "0001-01-01T00:00:00+01:00",
-        "9999-12-31T23:59:59-01:00", "2024-13-01T10:00:00Z", "", "yesterday",
-    ]],
+    *[
+        (f"created_at={ts}", page_body(TE, entry(f'"id": 1, "created_at": "{ts}"')))
+        for ts in [
+            "2024-01-01T10:00:00Z",
+            "2024-01-01T10:00:00+02:00",
+            "2024-01-01T10:00:00",
+            "2024-01-01T10:00:00-00:00",
+            "2024-01-01T10:00:00+00:00",
+            "2024-01-01T10:00:00.1234567Z",
+            "2024-01-01T10:00:00.1234567+02:00",
+            "2024-12-31T23:59:59.9999999Z",
+            "2024-01-01t10:00:00z",
+            "2024-01-01 10:00:00Z",
+            "2024-01-01T10:00Z",
+            "2024-01-01T10:00:00.5+05:30",
+            "2024-01-01",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01T10:00:60Z",
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-01:00",
+            "2024-13-01T10:00:00Z",
+            "",
+            "yesterday",
+        ]
+    ],
     ("created_at=int", page_body(TE, entry('"id": 1, "created_at": 1704103200'))),
     # decimals
-    *[(f"hours={v}", page_body(TE, entry(f'"id": 1, "hours": {v}'))) for v in [
-        '"NaN"', '"Infinity"', '"-Infinity"', '"sNaN"', '" 1.5"', '"1_0"', '"+1.5"',
-        '"1e5"', '"0x10"', '""', "-0", "-0.0", "1E+2", "1e400", "1.50", "7", "true",
-        "[]", "{}", '"1.5"',
-    ]],
+    *[
+        (f"hours={v}", page_body(TE, entry(f'"id": 1, "hours": {v}')))
+        for v in [
+            '"NaN"',
+            '"Infinity"',
+            '"-Infinity"',
+            '"sNaN"',
+            '" 1.5"',
+            '"1_0"',
+            '"+1.5"',
+            '"1e5"',
+            '"0x10"',
+            '""',
+            "-0",
+            "-0.0",
+            "1E+2",
+            "1e400",
+            "1.50",
+            "7",
+            "true",
+            "[]",
+            "{}",
+            '"1.5"',
+        ]
+    ],
     # ints
-    *[(f"id={v}", page_body(TE, entry(f'"id": {v}'))) for v in [
-        "5.0", '"5"', "5.5", "1e2", "1.0E+1", "true", "-0", str(2**70), "null",
-    ]],
+    *[
+        (f"id={v}", page_body(TE, entry(f'"id": {v}')))
+        for v in [
+            "5.0",
+            '"5"',
+            "5.5",
+            "1e2",
+            "1.0E+1",
+            "true",
+            "-0",
+            str(2**70),
+            "null",
+        ]
+    ],
     # strings
-    *[(f"notes={v}", page_body(TE, entry(f'"id": 1, "notes": {v}'))) for v in [
-        "5", "5.5", "1E+2", "-0.0", "12345678901234567890", "true", "[]", '"\\u00e9\\u0000"',
-        '"Zo\u00eb \u6771\u4eac \U0001f600"', '"\\ud83d\\ude00"',
-    ]],
+    *[
+        (f"notes={v}", page_body(TE, entry(f'"id": 1, "notes": {v}')))
+        for v in [
+            "5",
+            "5.5",
+            "1E+2",
+            "-0.0",
+            "12345678901234567890",
+            "true",
+            "[]",
+            '"\\u00e9\\u0000"',
+            '"Zo\u00eb \u6771\u4eac \U0001f600"',
+            '"\\ud83d\\ude00"',
+        ]
+    ],
     # dates and bools
-    *[(f"spent_date={v}", page_body(TE, entry(f'"id": 1, "spent_date": {v}'))) for v in [
-        '"2024-02-29"', '"2023-02-29"', '"20240101"', '"2024-W01-1"', '"2024-1-1"',
-        '"2024-01-01T00:00:00Z"', "5",
-    ]],
-    *[(f"is_running={v}", page_body(TE, entry(f'"id": 1, "is_running": {v}'))) for v in [
-        "false", "1", '"true"', "null",
-    ]],
+    *[
+        (f"spent_date={v}", page_body(TE, entry(f'"id": 1, "spent_date": {v}')))
+        for v in [
+            '"2024-02-29"',
+            '"2023-02-29"',
+            '"20240101"',
+            '"2024-W01-1"',
+            '"2024-1-1"',
+            '"2024-01-01T00:00:00Z"',
+            "5",
+        ]
+    ],
+    *[
+        (f"is_running={v}", page_body(TE, entry(f'"id": 1, "is_running": {v}')))
+        for v in [
+            "false",
+            "1",
+            '"true"',
+            "null",
+        ]
+    ],
     # nested models
-    *[(f"user={v}", page_body(TE, entry(f'"id": 1, "user": {v}'))) for v in [
-        '{"id": 2, "name": "A"}', "null", "[]", '"x"', '{"id": "x"}', '{"id": 1, "id": 2}',
-        '{"id": 1, "extra": [1, {"a": null}]}',
-    ]],
+    *[
+        (f"user={v}", page_body(TE, entry(f'"id": 1, "user": {v}')))
+        for v in [
+            '{"id": 2, "name": "A"}',
+            "null",
+            "[]",
+            '"x"',
+            '{"id": "x"}',
+            '{"id": 1, "id": 2}',
+            '{"id": 1, "extra": [1, {"a": null}]}',
+        ]
+    ],
     # extra, missing and duplicate keys
     ("extra-keys", page_body(TE, entry('"id": 1, "zzz": [1, {"a": [null, 1.5]}], "q": "x"'))),
     ("missing-keys", page_body(TE, "{}")),
     ("duplicate-id", page_body(TE, entry('"id": 1, "id": 2'))),
     ("duplicate-hours-nan-last", page_body(TE, entry('"hours": 1.5, "hours": "NaN"'))),
     ("duplicate-hours-nan-first", page_body(TE, entry('"hours": "NaN", "hours": 1.5'))),
-    ("duplicate-created-at", page_body(
-        TE, entry('"created_at": "2024-01-01T10:00:00+02:00", "created_at": "2024-01-01T10:00Z"'))),
+    (
+        "duplicate-created-at",
+        page_body(
+            TE,
+            entry('"created_at": "2024-01-01T10:00:00+02:00", "created_at": "2024-01-01T10:00Z"'),
+        ),
+    ),
     # items that are not objects
     ("null-item", page_body(TE, "null")),
     ("null-after-item", page_body(TE, '{"id": 1}, null')),
@@ -415,18 +556,28 @@ ENTRY_CASES: list[Any] = [
     ("blank-body", b"  \n"),
     # envelopes
     ("items-key-missing", b'{"per_page": 2000, "links": {"next": null}}'),
-    *[(f"items={v}", f'{{"{TE}": {v}, "links": {{"next": null}}}}'.encode())
-      for v in ["{}", "null", '"x"', "5", '{"id": 1}']],
+    *[
+        (f"items={v}", f'{{"{TE}": {v}, "links": {{"next": null}}}}'.encode())
+        for v in ["{}", "null", '"x"', "5", '{"id": 1}']
+    ],
     ("duplicate-items-key", f'{{"{TE}": [{{"id": 1}}], "{TE}": [{{"id": 2}}]}}'.encode()),
     ("duplicate-items-key-bad-first", f'{{"{TE}": 5, "{TE}": [{{"id": 2}}]}}'.encode()),
     ("duplicate-items-key-bad-last", f'{{"{TE}": [{{"id": 2}}], "{TE}": 5}}'.encode()),
     ("top-level-list", b'[{"id": 1}]'),
     ("top-level-null", b"null"),
     ("top-level-string", b'"time_entries"'),
-    *[(f"envelope-{name}={v}", page_body(TE, entry('"id": 1'), f', "{name}": {v}'))
-      for name, v in [("total_entries", "1.5"), ("total_entries", "true"),
-                      ("total_entries", '"3"'), ("page", "1.0"), ("total_pages", "[]"),
-                      ("total_entries", str(2**70)), ("total_entries", "null")]],
+    *[
+        (f"envelope-{name}={v}", page_body(TE, entry('"id": 1'), f', "{name}": {v}'))
+        for name, v in [
+            ("total_entries", "1.5"),
+            ("total_entries", "true"),
+            ("total_entries", '"3"'),
+            ("page", "1.0"),
+            ("total_pages", "[]"),
+            ("total_entries", str(2**70)),
+            ("total_entries", "null"),
+        ]
+    ],
     ("per-page-twice", page_body(TE, entry('"id": 1'), ', "per_page": 1.5')),
     ("links-list", f'{{"{TE}": [], "links": []}}'.encode()),
     ("links-next-int", f'{{"{TE}": [], "links": {{"next": 5}}}}'.encode()),
@@ -435,23 +586,38 @@ ENTRY_CASES: list[Any] = [
 
 #: (id, body) for Invoice pages under "invoices": lists of nested models.
 INVOICE_CASES: list[Any] = [
-    (f"line_items={v}", page_body("invoices", entry(f'"id": 1, "line_items": {v}'))) for v in [
-        '[{"id": 2, "amount": 1.50, "project": {"id": 3}}]', "null", "[]", "[null]", "{}",
-        '[{"id": 2, "amount": "NaN"}]', '[{"id": 2, "amount": "-Infinity"}]',
-        '[{"id": 2, "amount": "2.5"}]', '[{"id": 2, "project": {"id": 3.0}}]',
+    (f"line_items={v}", page_body("invoices", entry(f'"id": 1, "line_items": {v}')))
+    for v in [
+        '[{"id": 2, "amount": 1.50, "project": {"id": 3}}]',
+        "null",
+        "[]",
+        "[null]",
+        "{}",
+        '[{"id": 2, "amount": "NaN"}]',
+        '[{"id": 2, "amount": "-Infinity"}]',
+        '[{"id": 2, "amount": "2.5"}]',
+        '[{"id": 2, "project": {"id": 3.0}}]',
         '[{"id": 2}, 5]',
     ]
 ] + [
-    ("invoice-offset-timestamp", page_body(
-        "invoices", entry('"id": 1, "sent_at": "2024-01-01T10:00:00+02:00"'))),
+    (
+        "invoice-offset-timestamp",
+        page_body("invoices", entry('"id": 1, "sent_at": "2024-01-01T10:00:00+02:00"')),
+    ),
 ]
 
 #: (id, body) for ProjectAssignment pages: timestamps and decimals inside a list.
 ASSIGNMENT_CASES: list[Any] = [
-    (f"task_assignments={v}", page_body("project_assignments", entry(
-        f'"id": 1, "task_assignments": [{{"id": 2, {v}}}]'))) for v in [
-        '"created_at": "2024-01-01T10:00:00Z"', '"created_at": "2024-01-01T10:00:00+02:00"',
-        '"created_at": "2024-01-01T10:00:00"', '"hourly_rate": "NaN"', '"hourly_rate": 1E+2',
+    (
+        f"task_assignments={v}",
+        page_body("project_assignments", entry(f'"id": 1, "task_assignments": [{{"id": 2, {v}}}]')),
+    )
+    for v in [
+        '"created_at": "2024-01-01T10:00:00Z"',
+        '"created_at": "2024-01-01T10:00:00+02:00"',
+        '"created_at": "2024-01-01T10:00:00"',
+        '"hourly_rate": "NaN"',
+        '"hourly_rate": 1E+2',
     ]
 ]
 
@@ -460,16 +626,17 @@ def with_key(key: str, cls: type, cases: list[Any]) -> list[Any]:
     """``(key, cls, body)`` params, ids and marks kept."""
     out = []
     for case in cases:
-        (name, body), marks = (case.values, case.marks) if hasattr(case, "values") else (
-            case, ())
+        (name, body), marks = (case.values, case.marks) if hasattr(case, "values") else (case, ())
         out.append(pytest.param(key, cls, body, id=f"{key}-{name}", marks=marks))
     return out
 
 
-HTTP_CASES = (with_key(TE, models.TimeEntry, ENTRY_CASES)
-              + with_key("invoices", models.Invoice, INVOICE_CASES))
-DIRECT_CASES = HTTP_CASES + with_key("project_assignments", models.ProjectAssignment,
-                                     ASSIGNMENT_CASES)
+HTTP_CASES = with_key(TE, models.TimeEntry, ENTRY_CASES) + with_key(
+    "invoices", models.Invoice, INVOICE_CASES
+)
+DIRECT_CASES = HTTP_CASES + with_key(
+    "project_assignments", models.ProjectAssignment, ASSIGNMENT_CASES
+)
 
 
 @pytest.mark.parametrize(("key", "cls", "body"), DIRECT_CASES)
@@ -488,8 +655,7 @@ async def test_edge_pages_over_http_match_the_converter(
     client: ha.HarvestClient, mock: aioresponses, key: str, cls: type, body: bytes
 ) -> None:
     mock.get(_list_url(key), body=body)
-    pager: Paginator[Any] = (client.time_entries.list() if key == TE
-                             else client.invoices.list())
+    pager: Paginator[Any] = client.time_entries.list() if key == TE else client.invoices.list()
     try:
         got = [page_canon(page) async for page in pager.pages()]
     except ha.DecodeError:
@@ -539,8 +705,14 @@ def test_fast_path_refuses_what_the_converter_would_change() -> None:
     """Non-finite decimals and non-UTC timestamps are never returned by ``items``."""
     decoder = list_body_decoder(models.TimeEntry, TE)
     assert decoder is not None
-    for fields in ['"hours": "NaN"', '"hours": "Infinity"', '"created_at": "2024-01-01T10:00:00"',
-                   '"created_at": "2024-01-01T10:00:00+02:00"', '"id": 5.0', '"notes": 5']:
+    for fields in [
+        '"hours": "NaN"',
+        '"hours": "Infinity"',
+        '"created_at": "2024-01-01T10:00:00"',
+        '"created_at": "2024-01-01T10:00:00+02:00"',
+        '"id": 5.0',
+        '"notes": 5',
+    ]:
         split = decoder.split(page_body(TE, entry(fields)))
         assert split is not None
         assert decoder.items(split[0]) is None, fields
@@ -569,11 +741,17 @@ class CountingDecoder:
 
 
 def entries_body(ids: list[int], next_url: str | None, **envelope: Any) -> bytes:
-    items = [{"id": i, "hours": Decimal("1.25"), "spent_date": "2024-01-02",
-              "created_at": "2024-01-02T10:00:00Z", "user": {"id": 7, "name": "Zo\u00eb"}}
-             for i in ids]
-    return _json.dumps({TE: items, "per_page": 2, **envelope,
-                        "links": {"next": next_url}}).encode()
+    items = [
+        {
+            "id": i,
+            "hours": Decimal("1.25"),
+            "spent_date": "2024-01-02",
+            "created_at": "2024-01-02T10:00:00Z",
+            "user": {"id": 7, "name": "Zo\u00eb"},
+        }
+        for i in ids
+    ]
+    return _json.dumps({TE: items, "per_page": 2, **envelope, "links": {"next": next_url}}).encode()
 
 
 class SlowList:
@@ -599,8 +777,9 @@ class SlowList:
         last = n == self.pages
         if self.page_based:
             nxt = None if last else f"https://x.test/te{self.prefix}?per_page=2&page={n + 1}"
-            return entries_body(self.ids(n), nxt, page=n, total_pages=self.pages,
-                                total_entries=2 * self.pages)
+            return entries_body(
+                self.ids(n), nxt, page=n, total_pages=self.pages, total_entries=2 * self.pages
+            )
         nxt = None if last else f"https://x.test/te{self.prefix}?cursor={n + 1}"
         return entries_body(self.ids(n), nxt)
 
@@ -616,8 +795,9 @@ class SlowDecodes:
         return decode_many(models.TimeEntry, items)
 
 
-def make_pager(fake: SlowList, counter: CountingDecoder, slow: SlowDecodes,
-               **options: Any) -> Paginator[Any]:
+def make_pager(
+    fake: SlowList, counter: CountingDecoder, slow: SlowDecodes, **options: Any
+) -> Paginator[Any]:
     return Paginator(fake, TE, slow, decode_body=counter, **options)
 
 
@@ -658,8 +838,9 @@ async def test_concurrent_pages_are_decoded_only_when_taken() -> None:
 @pytest.mark.looptime
 @pytest.mark.parametrize("ordered", [False, True])
 @pytest.mark.parametrize("page_based", [False, True])
-async def test_merged_walk_decodes_each_page_once_when_taken(ordered: bool,
-                                                             page_based: bool) -> None:
+async def test_merged_walk_decodes_each_page_once_when_taken(
+    ordered: bool, page_based: bool
+) -> None:
     counter, slow = CountingDecoder(), SlowDecodes()
     fakes = [SlowList(3, page_based=page_based, prefix=p) for p in range(1, 5)]
     merged = Paginator.merge([make_pager(f, counter, slow) for f in fakes], ordered=ordered)
@@ -711,8 +892,7 @@ async def test_sharded_time_entries_decode_each_page_once(
         return CallbackResult(body=entries_body(ids, nxt))
 
     mock.get(_list_url(TE), callback=answer, repeat=True)
-    pager = client.time_entries.list(from_=dt.date(2024, 1, 1), to=dt.date(2024, 1, 8),
-                                     shards=4)
+    pager = client.time_entries.list(from_=dt.date(2024, 1, 1), to=dt.date(2024, 1, 8), shards=4)
     assert len(counters) == 4
     taken, seen = 0, Counter[int]()
     async for page in pager.pages():
@@ -759,8 +939,9 @@ def test_record_json_is_the_converters_json(cls: type) -> None:
 
 
 def test_record_json_of_a_clean_model_uses_the_fast_encoder() -> None:
-    entry_ = models.TimeEntry(id=1, hours=Decimal("1.50"), notes="x",
-                              created_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    entry_ = models.TimeEntry(
+        id=1, hours=Decimal("1.50"), notes="x", created_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    )
     text = record_json(entry_)
     keys = list(json.loads(text))
     assert keys == sorted(keys)
@@ -769,12 +950,16 @@ def test_record_json_of_a_clean_model_uses_the_fast_encoder() -> None:
     assert '"created_at":"2024-01-01T00:00:00Z"' in text
 
 
-@pytest.mark.parametrize("model", [
-    models.TimeEntry(id=1, hours=Decimal("NaN")),
-    models.TimeEntry(id=1, hours=Decimal("-Infinity")),
-    models.TimeEntry(id=1, billable_rate=Decimal("sNaN")),
-    models.Invoice(id=1, line_items=[models.InvoiceLineItem(id=2, amount=Decimal("NaN"))]),
-], ids=["nan", "-inf", "snan", "nested-nan"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        models.TimeEntry(id=1, hours=Decimal("NaN")),
+        models.TimeEntry(id=1, hours=Decimal("-Infinity")),
+        models.TimeEntry(id=1, billable_rate=Decimal("sNaN")),
+        models.Invoice(id=1, line_items=[models.InvoiceLineItem(id=2, amount=Decimal("NaN"))]),
+    ],
+    ids=["nan", "-inf", "snan", "nested-nan"],
+)
 def test_record_json_refuses_what_json_cannot_hold(model: Any) -> None:
     with pytest.raises(ha.InvalidRequestError):
         record_json(model)
@@ -784,20 +969,27 @@ def test_record_json_refuses_what_json_cannot_hold(model: Any) -> None:
 
 def test_record_json_writes_non_utc_timestamps_in_utc() -> None:
     plus2 = dt.timezone(dt.timedelta(hours=2))
-    entry_ = models.TimeEntry(id=1, created_at=dt.datetime(2024, 1, 1, 10, tzinfo=plus2),
-                              updated_at=dt.datetime(2024, 1, 1, 0, 30, 0, 5,
-                                                     tzinfo=dt.timezone(dt.timedelta(hours=1))))
+    entry_ = models.TimeEntry(
+        id=1,
+        created_at=dt.datetime(2024, 1, 1, 10, tzinfo=plus2),
+        updated_at=dt.datetime(2024, 1, 1, 0, 30, 0, 5, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+    )
     data = json.loads(record_json(entry_))
     assert data["created_at"] == "2024-01-01T08:00:00Z"
     assert data["updated_at"] == "2023-12-31T23:30:00.000005Z"
-    nested = models.ProjectAssignment(id=1, task_assignments=[models.TaskAssignment(
-        id=2, created_at=dt.datetime(2024, 6, 1, 0, 0, tzinfo=plus2))])
+    nested = models.ProjectAssignment(
+        id=1,
+        task_assignments=[
+            models.TaskAssignment(id=2, created_at=dt.datetime(2024, 6, 1, 0, 0, tzinfo=plus2))
+        ],
+    )
     assert json.loads(record_json(nested))["task_assignments"][0]["created_at"] == (
-        "2024-05-31T22:00:00Z")
+        "2024-05-31T22:00:00Z"
+    )
 
 
 def test_record_json_round_trips_non_ascii() -> None:
-    text = "Zo\u00eb \u2013 \u6771\u4eac \U0001f600 \u2028 \x00 \x1f \"\\"
+    text = 'Zo\u00eb \u2013 \u6771\u4eac \U0001f600 \u2028 \x00 \x1f "\\'
     entry_ = models.TimeEntry(id=1, notes=text, user=models.UserRef(id=2, name=text))
     out = record_json(entry_)
     data = json.loads(out)

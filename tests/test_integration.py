@@ -68,8 +68,7 @@ def sim_ids(sim: HarvestSimulator, kind: str) -> list[int]:
 
 
 def api_requests(sim: HarvestSimulator, path_suffix: str, method: str = "GET") -> list[Any]:
-    return [r for r in sim.requests
-            if r.method == method and r.path == f"/v2/{path_suffix}"]
+    return [r for r in sim.requests if r.method == method and r.path == f"/v2/{path_suffix}"]
 
 
 def only_changed(before: Any, after: Any, **changed: Any) -> None:
@@ -96,15 +95,15 @@ def my_assignment(sim: HarvestSimulator, *, billable: bool | None = None) -> tup
 
 def unassigned_project(sim: HarvestSimulator) -> int:
     me = sim.world.me_id
-    mine = {ua["project"]["id"] for ua in sim.records("user_assignments")
-            if ua["user"]["id"] == me}
+    mine = {ua["project"]["id"] for ua in sim.records("user_assignments") if ua["user"]["id"] == me}
     found: int = next(p["id"] for p in sim.records("projects") if p["id"] not in mine)
     return found
 
 
 def category(sim: HarvestSimulator, *, unit_based: bool) -> dict[str, Any]:
-    return next(c for c in sim.records("expense_categories")
-                if (c["unit_price"] is not None) == unit_based)
+    return next(
+        c for c in sim.records("expense_categories") if (c["unit_price"] is not None) == unit_based
+    )
 
 
 # ----------------------------------------------------------------------------- pagination
@@ -130,9 +129,19 @@ async def test_cursor_lists_walk_every_record_exactly_once(
 async def test_small_lists_walk_every_record_exactly_once(
     sim: HarvestSimulator, h: ha.HarvestClient
 ) -> None:
-    for name in ("clients", "contacts", "projects", "tasks", "users", "roles",
-                 "expense_categories", "invoice_item_categories", "estimate_item_categories",
-                 "user_assignments", "task_assignments"):
+    for name in (
+        "clients",
+        "contacts",
+        "projects",
+        "tasks",
+        "users",
+        "roles",
+        "expense_categories",
+        "invoice_item_categories",
+        "estimate_item_categories",
+        "user_assignments",
+        "task_assignments",
+    ):
         paginator = getattr(h, name).list(per_page=3)
         assert ids(await paginator.collect()) == sim_ids(sim, name), name
         assert len(api_requests(sim, name)) == -(-sim.count(name) // 3), name
@@ -156,15 +165,30 @@ async def test_page_based_lists_walk_every_record_exactly_once(
     assert [ident(e) for p in pages for e in p.items] == sim_ids(sim, "estimates")
 
 
-LISTS = ("time_entries", "expenses", "clients", "contacts", "projects", "tasks", "users",
-         "roles", "expense_categories", "invoice_item_categories",
-         "estimate_item_categories", "user_assignments", "task_assignments", "invoices",
-         "estimates")
+LISTS = (
+    "time_entries",
+    "expenses",
+    "clients",
+    "contacts",
+    "projects",
+    "tasks",
+    "users",
+    "roles",
+    "expense_categories",
+    "invoice_item_categories",
+    "estimate_item_categories",
+    "user_assignments",
+    "task_assignments",
+    "invoices",
+    "estimates",
+)
 
 
 async def test_every_list_walks_page_based_too() -> None:
-    async with HarvestSimulator(seed=3, rate_limit=(2000, 0.2), page_based=["*"]) as sim, \
-            sim.client(user_agent=UA) as h:
+    async with (
+        HarvestSimulator(seed=3, rate_limit=(2000, 0.2), page_based=["*"]) as sim,
+        sim.client(user_agent=UA) as h,
+    ):
         for name in LISTS:
             per_page = 97 if name in ("time_entries", "expenses") else 7
             got = ids(await getattr(h, name).list(per_page=per_page).collect())
@@ -174,8 +198,11 @@ async def test_every_list_walks_page_based_too() -> None:
             assert all("cursor" not in r.params for r in sent), name
         me = sim.world.me_id
         unbilled = await h.time_entries.list(user_id=me, is_billed=False, per_page=13).collect()
-        assert ids(unbilled) == [e["id"] for e in sim.records("time_entries")
-                                 if e["user"]["id"] == me and not e["is_billed"]]
+        assert ids(unbilled) == [
+            e["id"]
+            for e in sim.records("time_entries")
+            if e["user"]["id"] == me and not e["is_billed"]
+        ]
         billed = await h.expenses.list(is_billed=True, per_page=5).collect()
         assert ids(billed) == [x["id"] for x in sim.records("expenses") if x["is_billed"]]
     assert sim.errors == []
@@ -186,21 +213,24 @@ async def test_filters_keep_following_pages(sim: HarvestSimulator, h: ha.Harvest
     mine = await h.time_entries.list(
         user_id=me, from_=dt.date(2024, 6, 1), to="2024-09-30", per_page=10
     ).collect()
-    expected = [e["id"] for e in sim.records("time_entries") if e["user"]["id"] == me
-                and "2024-06-01" <= e["spent_date"] <= "2024-09-30"]
+    expected = [
+        e["id"]
+        for e in sim.records("time_entries")
+        if e["user"]["id"] == me and "2024-06-01" <= e["spent_date"] <= "2024-09-30"
+    ]
     assert len(expected) > 10
     assert ids(mine) == expected
     assert all(r.params["user_id"] == str(me) for r in api_requests(sim, "time_entries"))
 
     open_invoices = await h.invoices.list(state="open", per_page=2).collect()
-    assert ids(open_invoices) == [i["id"] for i in sim.records("invoices")
-                                  if i["state"] == "open"]
+    assert ids(open_invoices) == [i["id"] for i in sim.records("invoices") if i["state"] == "open"]
     assert {i.state for i in open_invoices} == {"open"}
 
     client_id = sim.records("clients")[0]["id"]
     projects = await h.projects.list(client_id=client_id, per_page=1).collect()
-    assert ids(projects) == [p["id"] for p in sim.records("projects")
-                             if p["client"]["id"] == client_id]
+    assert ids(projects) == [
+        p["id"] for p in sim.records("projects") if p["client"]["id"] == client_id
+    ]
 
 
 async def test_updated_since_lists_only_records_changed_since(
@@ -239,10 +269,21 @@ async def test_wrong_account_is_permission_denied(sim: HarvestSimulator) -> None
 
 async def test_unknown_ids_are_not_found(h: ha.HarvestClient) -> None:
     missing = 999_999_999
-    for get in (h.clients.get, h.contacts.get, h.projects.get, h.tasks.get, h.users.get,
-                h.roles.get, h.time_entries.get, h.expenses.get, h.expense_categories.get,
-                h.invoices.get, h.estimates.get, h.invoice_item_categories.get,
-                h.estimate_item_categories.get):
+    for get in (
+        h.clients.get,
+        h.contacts.get,
+        h.projects.get,
+        h.tasks.get,
+        h.users.get,
+        h.roles.get,
+        h.time_entries.get,
+        h.expenses.get,
+        h.expense_categories.get,
+        h.invoices.get,
+        h.estimates.get,
+        h.invoice_item_categories.get,
+        h.estimate_item_categories.get,
+    ):
         with pytest.raises(ha.NotFoundError) as info:
             await get(missing)
         assert info.value.status == 404
@@ -263,13 +304,19 @@ async def test_validation_errors_from_the_simulator_map_to_validation_error(
     assert sim.count("clients") == 8  # nothing was created
 
     with pytest.raises(ha.ValidationError, match="not assigned"):
-        await h.time_entries.create(project_id=unassigned_project(sim),
-                                    task_id=sim_ids(sim, "tasks")[0], spent_date="2025-01-14",
-                                    hours=1)
+        await h.time_entries.create(
+            project_id=unassigned_project(sim),
+            task_id=sim_ids(sim, "tasks")[0],
+            spent_date="2025-01-14",
+            hours=1,
+        )
     with pytest.raises(ha.ValidationError, match="Units"):
-        await h.expenses.create(project_id=my_assignment(sim)[0],
-                                expense_category_id=category(sim, unit_based=True)["id"],
-                                spent_date="2025-01-14", total_cost=10)
+        await h.expenses.create(
+            project_id=my_assignment(sim)[0],
+            expense_category_id=category(sim, unit_based=True)["id"],
+            spent_date="2025-01-14",
+            total_cost=10,
+        )
     with pytest.raises(ha.ValidationError, match="User 1 not found"):
         await h.roles.create(name="Ghosts", user_ids=[1])
     with pytest.raises(ha.ValidationError):
@@ -292,24 +339,27 @@ async def test_deleting_yourself_is_permission_denied(
 
 
 async def test_a_429_under_a_tiny_window_is_retried_and_succeeds() -> None:
-    async with HarvestSimulator(seed=1, rate_limit=(5, 0.5)) as sim, sim.client(
-        rate_limiter=ha.TokenBucket(100, 15.0), max_retries=8, user_agent=UA
-    ) as h:
+    async with (
+        HarvestSimulator(seed=1, rate_limit=(5, 0.5)) as sim,
+        sim.client(rate_limiter=ha.TokenBucket(100, 15.0), max_retries=8, user_agent=UA) as h,
+    ):
         names = await asyncio.gather(*(h.company.get() for _ in range(12)))
         assert {c.name for c in names} == {"Simulated Agency"}
         assert sim.counters.throttled > 0  # the client's limiter let too many through
         assert sim.counters.by_status[200] == 12
         assert sim.counters.by_status[429] == sim.counters.throttled
         throttled = [r for r in sim.requests if r.status == 429]
-        retried = [r for r in sim.requests if r.status == 200
-                   and r.started > min(t.started for t in throttled)]
+        retried = [
+            r
+            for r in sim.requests
+            if r.status == 200 and r.started > min(t.started for t in throttled)
+        ]
         assert retried
     assert sim.errors == []
 
 
 async def test_sim_client_limiters_never_see_a_429() -> None:
-    async with HarvestSimulator(seed=1, rate_limit=(5, 0.2)) as sim, \
-            sim.client(user_agent=UA) as h:
+    async with HarvestSimulator(seed=1, rate_limit=(5, 0.2)) as sim, sim.client(user_agent=UA) as h:
         await asyncio.gather(*(h.company.get() for _ in range(12)))
         assert sim.counters.throttled == 0
         assert sim.counters.by_status[200] == 12
@@ -326,7 +376,9 @@ async def test_a_delete_whose_answer_was_lost_is_retried_and_succeeds(
     sim.faults.inject("reset")
     await h.clients.delete(ident(created))  # the retry's 404 means "already deleted"
     assert [(r.method, r.status, r.fault) for r in list(sim.requests)[-2:]] == [
-        ("DELETE", None, "reset"), ("DELETE", 404, None)]
+        ("DELETE", None, "reset"),
+        ("DELETE", 404, None),
+    ]
     assert sim.record("clients", ident(created)) is None
 
 
@@ -360,8 +412,14 @@ async def test_gets_are_retried_through_server_errors_throttles_and_truncation(
     sim.faults.inject("throttle")
     created = await h.clients.create(name="After a 429")  # a 429 was not processed
     assert sim.count("clients") == 9
-    assert [r.fault for r in sim.requests] == ["server_error", None, "truncate", None,
-                                               "throttle", None]
+    assert [r.fault for r in sim.requests] == [
+        "server_error",
+        None,
+        "truncate",
+        None,
+        "throttle",
+        None,
+    ]
     assert sim.record("clients", ident(created)) is not None
     sim.faults.inject("server_error")
     with pytest.raises(ha.ServerError):  # a POST is not re-sent after a 5xx
@@ -379,8 +437,9 @@ async def test_a_cursor_walk_is_stable_while_records_change_underneath(
     created: list[int] = []
     async for page in h.time_entries.list(per_page=250).pages():
         seen.extend(ids(page.items))
-        new = await h.time_entries.create(project_id=pid, task_id=tid,
-                                          spent_date="2025-01-14", hours=1)
+        new = await h.time_entries.create(
+            project_id=pid, task_id=tid, spent_date="2025-01-14", hours=1
+        )
         created.append(ident(new))
         ahead = len(seen) + 300  # beyond any page already fetched ahead
         if ahead < len(existing):
@@ -420,8 +479,11 @@ async def test_me_and_my_project_assignments(sim: HarvestSimulator, h: ha.Harves
     for assignment, raw in zip(mine, expected, strict=True):
         assert assignment.project is not None
         assert assignment.project.id == raw["project"]["id"]
-        tasks = {ta["id"] for ta in sim.records("task_assignments")
-                 if ta["project"]["id"] == raw["project"]["id"]}
+        tasks = {
+            ta["id"]
+            for ta in sim.records("task_assignments")
+            if ta["project"]["id"] == raw["project"]["id"]
+        }
         assert {ident(t) for t in assignment.task_assignments or []} == tasks
 
 
@@ -429,12 +491,19 @@ async def test_me_and_my_project_assignments(sim: HarvestSimulator, h: ha.Harves
 
 
 async def test_clients_crud(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
-    created = await h.clients.create(name="Zeta Widgets Ltd",
-                                     address="4120 Freidrich Ln.\nAustin TX",
-                                     currency="EUR", is_active=True)
+    created = await h.clients.create(
+        name="Zeta Widgets Ltd",
+        address="4120 Freidrich Ln.\nAustin TX",
+        currency="EUR",
+        is_active=True,
+    )
     cid = ident(created)
     assert (created.name, created.address, created.currency, created.is_active) == (
-        "Zeta Widgets Ltd", "4120 Freidrich Ln.\nAustin TX", "EUR", True)
+        "Zeta Widgets Ltd",
+        "4120 Freidrich Ln.\nAustin TX",
+        "EUR",
+        True,
+    )
     assert created.created_at == created.updated_at
     assert await h.clients.get(cid) == created
     assert sim.record("clients", cid) is not None
@@ -448,25 +517,38 @@ async def test_clients_crud(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
     with pytest.raises(ha.NotFoundError):
         await h.clients.get(cid)
     assert sim.record("clients", cid) is None
-    assert (sim.counters.creates["clients"], sim.counters.updates["clients"],
-            sim.counters.deletes["clients"]) == (1, 1, 1)
+    assert (
+        sim.counters.creates["clients"],
+        sim.counters.updates["clients"],
+        sim.counters.deletes["clients"],
+    ) == (1, 1, 1)
 
 
 async def test_contacts_crud(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
     client_id = sim_ids(sim, "clients")[1]
     listed = await h.contacts.list(client_id=client_id).collect()
-    assert ids(listed) == [c["id"] for c in sim.records("contacts")
-                           if c["client"]["id"] == client_id]
+    assert ids(listed) == [
+        c["id"] for c in sim.records("contacts") if c["client"]["id"] == client_id
+    ]
 
-    created = await h.contacts.create(client_id=client_id, first_name="Ada", last_name="Lovelace",
-                                      title="CTO", email="ada@example.com",
-                                      phone_office="+1 555 0100")
+    created = await h.contacts.create(
+        client_id=client_id,
+        first_name="Ada",
+        last_name="Lovelace",
+        title="CTO",
+        email="ada@example.com",
+        phone_office="+1 555 0100",
+    )
     kid = ident(created)
     assert created.client is not None
     assert created.client.id == client_id
-    assert (created.first_name, created.last_name, created.title, created.email,
-            created.phone_office) == ("Ada", "Lovelace", "CTO", "ada@example.com",
-                                      "+1 555 0100")
+    assert (
+        created.first_name,
+        created.last_name,
+        created.title,
+        created.email,
+        created.phone_office,
+    ) == ("Ada", "Lovelace", "CTO", "ada@example.com", "+1 555 0100")
     assert await h.contacts.get(kid) == created
 
     updated = await h.contacts.update(kid, title=None, phone_mobile="+1 555 0199")
@@ -486,17 +568,30 @@ async def test_projects_crud_with_exact_decimals(
 ) -> None:
     client_id = sim_ids(sim, "clients")[0]
     created = await h.projects.create(
-        client_id=client_id, name="Moonshot", is_billable=True, bill_by="Project",
-        budget_by="project", code="MS-1", hourly_rate=Decimal("123.45"),
-        budget=Decimal("40.5"), over_budget_notification_percentage=Decimal("75.5"),
-        notes="first", starts_on=dt.date(2025, 2, 1), ends_on="2025-12-31",
+        client_id=client_id,
+        name="Moonshot",
+        is_billable=True,
+        bill_by="Project",
+        budget_by="project",
+        code="MS-1",
+        hourly_rate=Decimal("123.45"),
+        budget=Decimal("40.5"),
+        over_budget_notification_percentage=Decimal("75.5"),
+        notes="first",
+        starts_on=dt.date(2025, 2, 1),
+        ends_on="2025-12-31",
     )
     pid = ident(created)
     assert created.hourly_rate == Decimal("123.45")
     assert created.budget == Decimal("40.5")
     assert created.over_budget_notification_percentage == Decimal("75.5")
     assert (created.name, created.code, created.bill_by, created.budget_by, created.notes) == (
-        "Moonshot", "MS-1", "Project", "project", "first")
+        "Moonshot",
+        "MS-1",
+        "Project",
+        "project",
+        "first",
+    )
     assert (created.starts_on, created.ends_on) == (dt.date(2025, 2, 1), dt.date(2025, 12, 31))
     assert created.client is not None
     assert created.client.id == client_id
@@ -521,8 +616,9 @@ async def test_deleting_a_project_deletes_its_time_entries(
     sim: HarvestSimulator, h: ha.HarvestClient
 ) -> None:
     pid, tid = my_assignment(sim)
-    entry = await h.time_entries.create(project_id=pid, task_id=tid, spent_date="2025-01-14",
-                                        hours=2)
+    entry = await h.time_entries.create(
+        project_id=pid, task_id=tid, spent_date="2025-01-14", hours=2
+    )
     await h.projects.delete(pid)
     with pytest.raises(ha.NotFoundError):
         await h.time_entries.get(ident(entry))
@@ -530,21 +626,32 @@ async def test_deleting_a_project_deletes_its_time_entries(
 
 
 async def test_project_user_assignments_crud(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
-    project = await h.projects.create(client_id=sim_ids(sim, "clients")[0], name="Staffing",
-                                      is_billable=True, bill_by="People", budget_by="person")
+    project = await h.projects.create(
+        client_id=sim_ids(sim, "clients")[0],
+        name="Staffing",
+        is_billable=True,
+        bill_by="People",
+        budget_by="person",
+    )
     pid = ident(project)
-    user = await h.users.create(first_name="Grace", last_name="Hopper",
-                                email="grace@example.com")
+    user = await h.users.create(first_name="Grace", last_name="Hopper", email="grace@example.com")
     uid = ident(user)
     created = await h.projects.create_user_assignment(
-        pid, user_id=uid, is_project_manager=True, use_default_rates=False,
-        hourly_rate=Decimal("155.55"), budget=Decimal("12.25"),
+        pid,
+        user_id=uid,
+        is_project_manager=True,
+        use_default_rates=False,
+        hourly_rate=Decimal("155.55"),
+        budget=Decimal("12.25"),
     )
     aid = ident(created)
     assert created.hourly_rate == Decimal("155.55")
     assert created.budget == Decimal("12.25")
     assert (created.is_project_manager, created.use_default_rates, created.is_active) == (
-        True, False, True)
+        True,
+        False,
+        True,
+    )
     assert ident(created.user) == uid
     assert ident(created.project) == pid
     assert await h.projects.get_user_assignment(pid, aid) == created
@@ -562,8 +669,9 @@ async def test_project_user_assignments_crud(sim: HarvestSimulator, h: ha.Harves
     with pytest.raises(ha.NotFoundError):
         await h.projects.get_user_assignment(pid, aid)
     other = next(p for p in sim_ids(sim, "projects") if p != pid)
-    seeded = next(ua["id"] for ua in sim.records("user_assignments")
-                  if ua["project"]["id"] == other)
+    seeded = next(
+        ua["id"] for ua in sim.records("user_assignments") if ua["project"]["id"] == other
+    )
     with pytest.raises(ha.NotFoundError):  # an assignment of another project
         await h.projects.get_user_assignment(pid, seeded)
 
@@ -573,7 +681,8 @@ async def test_project_task_assignments_crud(sim: HarvestSimulator, h: ha.Harves
     task = await h.tasks.create(name="Zeta research", default_hourly_rate=Decimal("80"))
     tid = ident(task)
     created = await h.projects.create_task_assignment(
-        pid, task_id=tid, billable=True, hourly_rate=Decimal("99.95"), budget=Decimal("7.5"))
+        pid, task_id=tid, billable=True, hourly_rate=Decimal("99.95"), budget=Decimal("7.5")
+    )
     aid = ident(created)
     assert (created.billable, created.is_active) == (True, True)
     assert created.hourly_rate == Decimal("99.95")
@@ -581,12 +690,12 @@ async def test_project_task_assignments_crud(sim: HarvestSimulator, h: ha.Harves
     assert ident(created.task) == tid
     assert await h.projects.get_task_assignment(pid, aid) == created
     listed = await h.projects.task_assignments(pid, per_page=2).collect()
-    assert ids(listed) == [ta["id"] for ta in sim.records("task_assignments")
-                           if ta["project"]["id"] == pid]
+    assert ids(listed) == [
+        ta["id"] for ta in sim.records("task_assignments") if ta["project"]["id"] == pid
+    ]
     assert aid in ids(listed)
 
-    updated = await h.projects.update_task_assignment(pid, aid, hourly_rate=None,
-                                                      is_active=False)
+    updated = await h.projects.update_task_assignment(pid, aid, hourly_rate=None, is_active=False)
     only_changed(created, updated, hourly_rate=None, is_active=False)
     inactive = await h.task_assignments.list(is_active=False).collect()
     assert aid in ids(inactive)
@@ -600,8 +709,9 @@ async def test_project_task_assignments_crud(sim: HarvestSimulator, h: ha.Harves
 async def test_account_wide_assignments(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
     me = sim.world.me_id
     mine = await h.user_assignments.list(user_id=me, per_page=3).collect()
-    assert ids(mine) == [ua["id"] for ua in sim.records("user_assignments")
-                         if ua["user"]["id"] == me]
+    assert ids(mine) == [
+        ua["id"] for ua in sim.records("user_assignments") if ua["user"]["id"] == me
+    ]
     every = await h.task_assignments.list(per_page=25).collect()
     assert ids(every) == sim_ids(sim, "task_assignments")
 
@@ -610,12 +720,20 @@ async def test_account_wide_assignments(sim: HarvestSimulator, h: ha.HarvestClie
 
 
 async def test_tasks_crud(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
-    created = await h.tasks.create(name="Pairing", billable_by_default=False,
-                                   default_hourly_rate=Decimal("87.5"), is_default=False)
+    created = await h.tasks.create(
+        name="Pairing",
+        billable_by_default=False,
+        default_hourly_rate=Decimal("87.5"),
+        is_default=False,
+    )
     tid = ident(created)
     assert created.default_hourly_rate == Decimal("87.5")
-    assert (created.name, created.billable_by_default, created.is_default,
-            created.is_active) == ("Pairing", False, False, True)
+    assert (created.name, created.billable_by_default, created.is_default, created.is_active) == (
+        "Pairing",
+        False,
+        False,
+        True,
+    )
     assert await h.tasks.get(tid) == created
     updated = await h.tasks.update(tid, name="Mob programming")
     only_changed(created, updated, name="Mob programming")
@@ -634,15 +752,26 @@ async def test_tasks_crud(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
 
 async def test_users_crud(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
     created = await h.users.create(
-        first_name="Alan", last_name="Turing", email="alan@example.com",
-        timezone="London", is_contractor=True, weekly_capacity=72_000,
-        default_hourly_rate=Decimal("210.5"), cost_rate=Decimal("99.99"),
-        roles=["Research"], access_roles=["manager"],
+        first_name="Alan",
+        last_name="Turing",
+        email="alan@example.com",
+        timezone="London",
+        is_contractor=True,
+        weekly_capacity=72_000,
+        default_hourly_rate=Decimal("210.5"),
+        cost_rate=Decimal("99.99"),
+        roles=["Research"],
+        access_roles=["manager"],
     )
     uid = ident(created)
-    assert (created.first_name, created.last_name, created.email, created.timezone,
-            created.is_contractor, created.weekly_capacity) == (
-        "Alan", "Turing", "alan@example.com", "London", True, 72_000)
+    assert (
+        created.first_name,
+        created.last_name,
+        created.email,
+        created.timezone,
+        created.is_contractor,
+        created.weekly_capacity,
+    ) == ("Alan", "Turing", "alan@example.com", "London", True, 72_000)
     assert created.default_hourly_rate == Decimal("210.5")
     assert created.cost_rate == Decimal("99.99")
     assert created.roles == ["Research"]
@@ -662,8 +791,9 @@ async def test_users_crud(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
     with pytest.raises(ha.NotFoundError):
         await h.users.get(uid)
 
-    busy = next(e["user"]["id"] for e in sim.records("time_entries")
-                if e["user"]["id"] != sim.world.me_id)
+    busy = next(
+        e["user"]["id"] for e in sim.records("time_entries") if e["user"]["id"] != sim.world.me_id
+    )
     with pytest.raises(ha.ValidationError, match="time entries"):
         await h.users.delete(busy)
     assert sim.record("users", busy) is not None
@@ -680,8 +810,9 @@ async def test_user_billable_and_cost_rates(sim: HarvestSimulator, h: ha.Harvest
     assert await h.users.get_billable_rate(uid, ident(first)) == first
     assert (await h.users.get(uid)).default_hourly_rate == Decimal("100.25")
 
-    second = await h.users.create_billable_rate(uid, amount=Decimal("120.5"),
-                                                start_date=dt.date(2025, 1, 1))
+    second = await h.users.create_billable_rate(
+        uid, amount=Decimal("120.5"), start_date=dt.date(2025, 1, 1)
+    )
     rates = await h.users.billable_rates(uid, per_page=1).collect()
     assert sorted(ids(rates)) == sorted([ident(first), ident(second)])
     ended = await h.users.get_billable_rate(uid, ident(first))
@@ -715,8 +846,9 @@ async def test_teammates_and_project_assignments(
 
     other = next(u for u in users if u != sim.world.me_id)
     assignments = await h.users.project_assignments(other, per_page=1).collect()
-    assert ids(assignments) == [ua["id"] for ua in sim.records("user_assignments")
-                                if ua["user"]["id"] == other]
+    assert ids(assignments) == [
+        ua["id"] for ua in sim.records("user_assignments") if ua["user"]["id"] == other
+    ]
 
 
 # ----------------------------------------------------------------------------- roles
@@ -745,9 +877,13 @@ async def test_roles_crud(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
 
 async def test_time_entries_crud(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
     pid, tid = my_assignment(sim, billable=True)
-    created = await h.time_entries.create(project_id=pid, task_id=tid,
-                                          spent_date=dt.date(2025, 1, 14),
-                                          hours=Decimal("1.75"), notes="standup")
+    created = await h.time_entries.create(
+        project_id=pid,
+        task_id=tid,
+        spent_date=dt.date(2025, 1, 14),
+        hours=Decimal("1.75"),
+        notes="standup",
+    )
     eid = ident(created)
     assert created.hours == Decimal("1.75")
     assert created.rounded_hours == Decimal("1.75")
@@ -768,8 +904,9 @@ async def test_time_entries_crud(sim: HarvestSimulator, h: ha.HarvestClient) -> 
     assert (longer.hours, longer.rounded_hours) == (Decimal("2.1"), Decimal("2.25"))
     assert longer.notes == "standup and planning"
 
-    by_project = await h.time_entries.list(project_id=pid, from_="2025-01-14",
-                                           to="2025-01-14").collect()
+    by_project = await h.time_entries.list(
+        project_id=pid, from_="2025-01-14", to="2025-01-14"
+    ).collect()
     assert eid in ids(by_project)
 
     await h.time_entries.delete(eid)
@@ -786,13 +923,15 @@ async def test_time_entries_crud(sim: HarvestSimulator, h: ha.HarvestClient) -> 
         await h.time_entries.get(generated)
 
 
-async def test_time_entry_by_start_and_end_time(
-    sim: HarvestSimulator, h: ha.HarvestClient
-) -> None:
+async def test_time_entry_by_start_and_end_time(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
     pid, tid = my_assignment(sim)
     entry = await h.time_entries.create_by_start_end(
-        project_id=pid, task_id=tid, spent_date="2025-01-13", started_time="9:00am",
-        ended_time="10:30am")
+        project_id=pid,
+        task_id=tid,
+        spent_date="2025-01-13",
+        started_time="9:00am",
+        ended_time="10:30am",
+    )
     assert entry.hours == Decimal("1.5")
     assert (entry.started_time, entry.ended_time) == ("9:00am", "10:30am")
     moved = await h.time_entries.update(ident(entry), ended_time="11:15am")
@@ -802,8 +941,9 @@ async def test_time_entry_by_start_and_end_time(
 
 async def test_timer_stop_restart(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
     pid, tid = my_assignment(sim)
-    timer = await h.time_entries.create_by_duration(project_id=pid, task_id=tid,
-                                                    spent_date="2025-01-15")
+    timer = await h.time_entries.create_by_duration(
+        project_id=pid, task_id=tid, spent_date="2025-01-15"
+    )
     eid = ident(timer)
     assert timer.is_running is True
     assert timer.hours == Decimal("0")
@@ -842,15 +982,28 @@ async def test_timer_stop_restart(sim: HarvestSimulator, h: ha.HarvestClient) ->
 
 async def test_time_entry_external_reference(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
     pid, tid = my_assignment(sim)
-    reference = {"id": "TCK-42", "group_id": 7, "account_id": "acme",
-                 "permalink": "https://tracker.example.com/TCK-42"}
-    entry = await h.time_entries.create(project_id=pid, task_id=tid, spent_date="2025-01-10",
-                                        hours=Decimal("0.25"), external_reference=reference)
+    reference = {
+        "id": "TCK-42",
+        "group_id": 7,
+        "account_id": "acme",
+        "permalink": "https://tracker.example.com/TCK-42",
+    }
+    entry = await h.time_entries.create(
+        project_id=pid,
+        task_id=tid,
+        spent_date="2025-01-10",
+        hours=Decimal("0.25"),
+        external_reference=reference,
+    )
     eid = ident(entry)
     ref = entry.external_reference
     assert ref is not None
     assert (ref.id, ref.group_id, ref.account_id, ref.permalink) == (
-        "TCK-42", "7", "acme", "https://tracker.example.com/TCK-42")
+        "TCK-42",
+        "7",
+        "acme",
+        "https://tracker.example.com/TCK-42",
+    )
     assert ref.service == "tracker.example.com"
     found = await h.time_entries.list(external_reference_id="TCK-42").collect()
     assert ids(found) == [eid]
@@ -876,9 +1029,14 @@ async def test_expenses_crud_by_total_cost_and_units(
     mileage = category(sim, unit_based=True)
     assert mileage["unit_price"] == 0.575
 
-    created = await h.expenses.create(project_id=pid, expense_category_id=meals["id"],
-                                      spent_date="2025-01-14", total_cost=Decimal("42.42"),
-                                      notes="team lunch", billable=False)
+    created = await h.expenses.create(
+        project_id=pid,
+        expense_category_id=meals["id"],
+        spent_date="2025-01-14",
+        total_cost=Decimal("42.42"),
+        notes="team lunch",
+        billable=False,
+    )
     xid = ident(created)
     assert created.total_cost == Decimal("42.42")
     assert (created.notes, created.billable, created.receipt) == ("team lunch", False, None)
@@ -890,8 +1048,12 @@ async def test_expenses_crud_by_total_cost_and_units(
     cheaper = await h.expenses.update(xid, total_cost=Decimal("40.01"))
     assert cheaper.total_cost == Decimal("40.01")
 
-    trip = await h.expenses.create(project_id=pid, expense_category_id=mileage["id"],
-                                   spent_date=dt.date(2025, 1, 13), units=Decimal("120"))
+    trip = await h.expenses.create(
+        project_id=pid,
+        expense_category_id=mileage["id"],
+        spent_date=dt.date(2025, 1, 13),
+        units=Decimal("120"),
+    )
     assert trip.units == Decimal("120")
     assert trip.total_cost == Decimal("69")  # 120 miles x 0.575
     assert trip.expense_category is not None
@@ -913,25 +1075,37 @@ async def test_expense_receipt_upload_and_delete_receipt(
     pid, _ = my_assignment(sim)
     mileage = category(sim, unit_based=True)
     created = await h.expenses.create(
-        project_id=pid, expense_category_id=mileage["id"], spent_date="2025-01-12",
-        units=Decimal("10.4"), notes="to the airport", billable=True,
-        receipt=PNG, receipt_filename="odometer.png")
+        project_id=pid,
+        expense_category_id=mileage["id"],
+        spent_date="2025-01-12",
+        units=Decimal("10.4"),
+        notes="to the airport",
+        billable=True,
+        receipt=PNG,
+        receipt_filename="odometer.png",
+    )
     xid = ident(created)
     # Multipart: every field arrives as text and keeps its exact value.
     assert created.units == Decimal("10.4")
     assert created.total_cost == Decimal("5.98")  # 10.4 x 0.575 = 5.98
     assert (created.notes, created.billable) == ("to the airport", True)
     assert created.receipt is not None
-    assert (created.receipt.file_name, created.receipt.file_size,
-            created.receipt.content_type) == ("odometer.png", len(PNG), "image/png")
+    assert (created.receipt.file_name, created.receipt.file_size, created.receipt.content_type) == (
+        "odometer.png",
+        len(PNG),
+        "image/png",
+    )
     assert await h.expenses.get(xid) == created
 
     path = tmp_path / "hotel-invoice.pdf"
     path.write_bytes(PDF)
     replaced = await h.expenses.update(xid, receipt=path, notes=None)
     assert replaced.receipt is not None
-    assert (replaced.receipt.file_name, replaced.receipt.file_size,
-            replaced.receipt.content_type) == ("hotel-invoice.pdf", len(PDF), "application/pdf")
+    assert (
+        replaced.receipt.file_name,
+        replaced.receipt.file_size,
+        replaced.receipt.content_type,
+    ) == ("hotel-invoice.pdf", len(PDF), "application/pdf")
     assert replaced.notes in (None, "")  # a multipart empty value clears the notes
     assert replaced.units == Decimal("10.4")
 
@@ -949,17 +1123,24 @@ async def test_expense_receipt_from_a_file_object(
     pid, _ = my_assignment(sim)
     meals = category(sim, unit_based=False)
     created = await h.expenses.create(
-        project_id=pid, expense_category_id=meals["id"], spent_date="2025-01-11",
-        total_cost=Decimal("19.99"), receipt=io.BytesIO(PDF))
+        project_id=pid,
+        expense_category_id=meals["id"],
+        spent_date="2025-01-11",
+        total_cost=Decimal("19.99"),
+        receipt=io.BytesIO(PDF),
+    )
     assert created.total_cost == Decimal("19.99")
     assert created.receipt is not None
     assert (created.receipt.file_name, created.receipt.content_type) == (
-        "receipt.pdf", "application/pdf")
+        "receipt.pdf",
+        "application/pdf",
+    )
 
 
 async def test_expense_categories_crud(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
-    created = await h.expense_categories.create(name="Bike share", unit_name="ride",
-                                                unit_price=Decimal("3.255"))
+    created = await h.expense_categories.create(
+        name="Bike share", unit_name="ride", unit_price=Decimal("3.255")
+    )
     cid = ident(created)
     assert created.unit_price == Decimal("3.255")
     assert (created.name, created.unit_name, created.is_active) == ("Bike share", "ride", True)
@@ -978,9 +1159,7 @@ async def test_expense_categories_crud(sim: HarvestSimulator, h: ha.HarvestClien
 
 
 @pytest.mark.parametrize("name", ["invoice_item_categories", "estimate_item_categories"])
-async def test_item_categories_crud(
-    sim: HarvestSimulator, h: ha.HarvestClient, name: str
-) -> None:
+async def test_item_categories_crud(sim: HarvestSimulator, h: ha.HarvestClient, name: str) -> None:
     resource = getattr(h, name)
     created = await resource.create(name="Consulting")
     cid = ident(created)
@@ -1004,21 +1183,35 @@ async def test_invoices_crud_with_line_items(sim: HarvestSimulator, h: ha.Harves
     client_id = sim_ids(sim, "clients")[0]
     pid = next(p["id"] for p in sim.records("projects") if p["client"]["id"] == client_id)
     created = await h.invoices.create(
-        client_id=client_id, subject="January", notes="Thanks!", tax=Decimal("10"),
-        discount=Decimal("2.5"), issue_date=dt.date(2025, 1, 15), payment_term="net 30",
+        client_id=client_id,
+        subject="January",
+        notes="Thanks!",
+        tax=Decimal("10"),
+        discount=Decimal("2.5"),
+        issue_date=dt.date(2025, 1, 15),
+        payment_term="net 30",
         purchase_order="PO-7",
         line_items=[
-            {"kind": "Service", "description": "Design", "quantity": Decimal("3"),
-             "unit_price": Decimal("99.99"), "taxed": True, "project_id": pid},
+            {
+                "kind": "Service",
+                "description": "Design",
+                "quantity": Decimal("3"),
+                "unit_price": Decimal("99.99"),
+                "taxed": True,
+                "project_id": pid,
+            },
             {"kind": "Product", "description": "Licence", "unit_price": Decimal("50.05")},
         ],
     )
     iid = ident(created)
     assert created.state == "draft"
     assert (created.subject, created.notes, created.purchase_order, created.payment_term) == (
-        "January", "Thanks!", "PO-7", "net 30")
-    assert (created.issue_date, created.due_date) == (dt.date(2025, 1, 15),
-                                                     dt.date(2025, 2, 14))
+        "January",
+        "Thanks!",
+        "PO-7",
+        "net 30",
+    )
+    assert (created.issue_date, created.due_date) == (dt.date(2025, 1, 15), dt.date(2025, 2, 14))
     lines = created.line_items or []
     assert [(li.kind, li.quantity, li.unit_price, li.amount, li.taxed) for li in lines] == [
         ("Service", Decimal("3"), Decimal("99.99"), Decimal("299.97"), True),
@@ -1038,13 +1231,15 @@ async def test_invoices_crud_with_line_items(sim: HarvestSimulator, h: ha.Harves
     only_changed(created, updated, subject="January (revised)")
 
     grown = await h.invoices.create_line_items(
-        iid, line_items=[{"kind": "Service", "quantity": Decimal("0.5"),
-                          "unit_price": Decimal("200")}])
+        iid,
+        line_items=[{"kind": "Service", "quantity": Decimal("0.5"), "unit_price": Decimal("200")}],
+    )
     assert len(grown.line_items or []) == 3
     assert (grown.line_items or [])[-1].amount == Decimal("100")
     first_line = ident(lines[0])
     changed = await h.invoices.update_line_items(
-        iid, line_items=[{"id": first_line, "quantity": Decimal("4")}])
+        iid, line_items=[{"id": first_line, "quantity": Decimal("4")}]
+    )
     assert (changed.line_items or [])[0].amount == Decimal("399.96")
     second_line = ident(lines[1])
     fewer = await h.invoices.delete_line_items(iid, line_item_ids=[second_line])
@@ -1065,8 +1260,10 @@ async def test_invoice_messages_events_and_template(
 ) -> None:
     client_id = sim_ids(sim, "clients")[0]
     invoice = await h.invoices.create(
-        client_id=client_id, number="X-100",
-        line_items=[{"kind": "Service", "unit_price": Decimal("250")}])
+        client_id=client_id,
+        number="X-100",
+        line_items=[{"kind": "Service", "unit_price": Decimal("250")}],
+    )
     iid = ident(invoice)
     assert await h.invoices.messages(iid).collect() == []
 
@@ -1081,10 +1278,19 @@ async def test_invoice_messages_events_and_template(
     assert "thank you" in thanks.subject
 
     sent = await h.invoices.create_message(
-        iid, recipients=[{"name": "Bob", "email": "bob@example.com"}], subject="Your invoice",
-        body="Please pay", attach_pdf=True, send_me_a_copy=False)
+        iid,
+        recipients=[{"name": "Bob", "email": "bob@example.com"}],
+        subject="Your invoice",
+        body="Please pay",
+        attach_pdf=True,
+        send_me_a_copy=False,
+    )
     assert (sent.subject, sent.body, sent.attach_pdf, sent.event_type) == (
-        "Your invoice", "Please pay", True, None)
+        "Your invoice",
+        "Please pay",
+        True,
+        None,
+    )
     assert [(r.name, r.email) for r in sent.recipients or []] == [("Bob", "bob@example.com")]
     assert (await h.invoices.get(iid)).state == "open"
 
@@ -1103,7 +1309,8 @@ async def test_invoice_messages_events_and_template(
 
     messages = await h.invoices.messages(iid, per_page=2).collect()
     assert ids(messages) == sorted(
-        [ident(m) for m in (sent, closed, reopened, draft, marked)], reverse=True)
+        [ident(m) for m in (sent, closed, reopened, draft, marked)], reverse=True
+    )
     await h.invoices.delete_message(iid, ident(sent))
     assert ident(sent) not in ids(await h.invoices.messages(iid).collect())
     with pytest.raises(ha.NotFoundError):
@@ -1118,12 +1325,14 @@ async def test_invoice_messages_events_and_template(
 async def test_invoice_payments(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
     invoice = await h.invoices.create(
         client_id=sim_ids(sim, "clients")[0],
-        line_items=[{"kind": "Service", "unit_price": Decimal("100.10")}])
+        line_items=[{"kind": "Service", "unit_price": Decimal("100.10")}],
+    )
     iid = ident(invoice)
     await h.invoices.mark_as_sent(iid)
 
-    part = await h.invoices.create_payment(iid, amount=Decimal("40.05"),
-                                           paid_date=dt.date(2025, 1, 10), notes="deposit")
+    part = await h.invoices.create_payment(
+        iid, amount=Decimal("40.05"), paid_date=dt.date(2025, 1, 10), notes="deposit"
+    )
     assert part.amount == Decimal("40.05")
     assert part.paid_date == dt.date(2025, 1, 10)
     assert part.notes == "deposit"
@@ -1153,15 +1362,27 @@ async def test_invoice_payments(sim: HarvestSimulator, h: ha.HarvestClient) -> N
 async def test_estimates_crud_with_line_items(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
     client_id = sim_ids(sim, "clients")[2]
     created = await h.estimates.create(
-        client_id=client_id, subject="Phase 2", tax2=Decimal("5"), currency="EUR",
+        client_id=client_id,
+        subject="Phase 2",
+        tax2=Decimal("5"),
+        currency="EUR",
         issue_date="2025-01-15",
-        line_items=[{"kind": "Service", "description": "Build", "quantity": Decimal("12"),
-                     "unit_price": Decimal("125.5"), "taxed2": True}])
+        line_items=[
+            {
+                "kind": "Service",
+                "description": "Build",
+                "quantity": Decimal("12"),
+                "unit_price": Decimal("125.5"),
+                "taxed2": True,
+            }
+        ],
+    )
     eid = ident(created)
     assert (created.state, created.subject, created.currency) == ("draft", "Phase 2", "EUR")
     lines = created.line_items or []
     assert [(li.quantity, li.unit_price, li.amount, li.taxed2) for li in lines] == [
-        (Decimal("12"), Decimal("125.5"), Decimal("1506"), True)]
+        (Decimal("12"), Decimal("125.5"), Decimal("1506"), True)
+    ]
     assert created.tax2_amount == Decimal("75.3")
     assert created.amount == Decimal("1581.3")
     assert await h.estimates.get(eid) == created
@@ -1169,10 +1390,12 @@ async def test_estimates_crud_with_line_items(sim: HarvestSimulator, h: ha.Harve
     updated = await h.estimates.update(eid, notes="valid 30 days")
     only_changed(created, updated, notes="valid 30 days")
     more = await h.estimates.create_line_items(
-        eid, line_items=[{"kind": "Service", "unit_price": Decimal("0.99")}])
+        eid, line_items=[{"kind": "Service", "unit_price": Decimal("0.99")}]
+    )
     assert [li.amount for li in more.line_items or []] == [Decimal("1506"), Decimal("0.99")]
     changed = await h.estimates.update_line_items(
-        eid, line_items=[{"id": ident(lines[0]), "unit_price": Decimal("100")}])
+        eid, line_items=[{"id": ident(lines[0]), "unit_price": Decimal("100")}]
+    )
     assert (changed.line_items or [])[0].amount == Decimal("1200")
     fewer = await h.estimates.delete_line_items(eid, line_item_ids=[ident(lines[0])])
     assert [li.amount for li in fewer.line_items or []] == [Decimal("0.99")]
@@ -1186,13 +1409,22 @@ async def test_estimates_crud_with_line_items(sim: HarvestSimulator, h: ha.Harve
 async def test_estimate_messages_and_events(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
     estimate = await h.estimates.create(
         client_id=sim_ids(sim, "clients")[0],
-        line_items=[{"kind": "Service", "unit_price": Decimal("10")}])
+        line_items=[{"kind": "Service", "unit_price": Decimal("10")}],
+    )
     eid = ident(estimate)
     sent = await h.estimates.create_message(
-        eid, recipients=[{"email": "buyer@example.com"}], subject="Our offer", body="See PDF",
-        send_me_a_copy=True)
+        eid,
+        recipients=[{"email": "buyer@example.com"}],
+        subject="Our offer",
+        body="See PDF",
+        send_me_a_copy=True,
+    )
     assert (sent.subject, sent.body, sent.send_me_a_copy, sent.event_type) == (
-        "Our offer", "See PDF", True, None)
+        "Our offer",
+        "See PDF",
+        True,
+        None,
+    )
     now = await h.estimates.get(eid)
     assert now.state == "sent"
     assert now.sent_at is not None
@@ -1220,7 +1452,8 @@ async def test_estimate_messages_and_events(sim: HarvestSimulator, h: ha.Harvest
     assert ids(messages) == [ident(m) for m in (declined, reopened, accepted, sent)]
     await h.estimates.delete_message(eid, ident(accepted))
     assert ids(await h.estimates.messages(eid).collect()) == [
-        ident(m) for m in (declined, reopened, sent)]
+        ident(m) for m in (declined, reopened, sent)
+    ]
 
     sent_before = sim.counters.requests
     with pytest.raises(ha.InvalidRequestError):  # refused before anything is sent
@@ -1232,11 +1465,13 @@ async def test_estimate_messages_and_events(sim: HarvestSimulator, h: ha.Harvest
 
 
 async def test_harvest_id_exchange_refresh_and_accounts() -> None:
-    async with HarvestSimulator(seed=4) as sim, \
-            HarvestID(base_url=sim.id_base_url, user_agent=UA) as harvest_id:
+    async with (
+        HarvestSimulator(seed=4) as sim,
+        HarvestID(base_url=sim.id_base_url, user_agent=UA) as harvest_id,
+    ):
         token = await harvest_id.exchange_code(
-            sim.issue_authorization_code(), client_id=sim.client_id,
-            client_secret=sim.client_secret)
+            sim.issue_authorization_code(), client_id=sim.client_id, client_secret=sim.client_secret
+        )
         assert token.token_type == "bearer"
         assert token.expires_in == 14 * 86400
         assert token.access_token
@@ -1245,28 +1480,32 @@ async def test_harvest_id_exchange_refresh_and_accounts() -> None:
         accounts = await harvest_id.accounts(token.access_token)
         assert accounts.user is not None
         assert accounts.user.id == sim.world.me_id
-        assert [(a.id, a.product) for a in accounts.accounts or []] == [
-            (sim.account_id, "harvest")]
+        assert [(a.id, a.product) for a in accounts.accounts or []] == [(sim.account_id, "harvest")]
 
-        fresh = await harvest_id.refresh(token.refresh_token, client_id=sim.client_id,
-                                         client_secret=sim.client_secret)
+        fresh = await harvest_id.refresh(
+            token.refresh_token, client_id=sim.client_id, client_secret=sim.client_secret
+        )
         assert fresh.access_token
         assert fresh.access_token != token.access_token
         assert fresh.refresh_token
         assert fresh.refresh_token != token.refresh_token
 
         with pytest.raises(ha.BadRequestError):  # refresh tokens rotate
-            await harvest_id.refresh(token.refresh_token, client_id=sim.client_id,
-                                     client_secret=sim.client_secret)
+            await harvest_id.refresh(
+                token.refresh_token, client_id=sim.client_id, client_secret=sim.client_secret
+            )
         with pytest.raises(ha.AuthenticationError):
-            await harvest_id.refresh(fresh.refresh_token, client_id=sim.client_id,
-                                     client_secret="wrong")
+            await harvest_id.refresh(
+                fresh.refresh_token, client_id=sim.client_id, client_secret="wrong"
+            )
         code = sim.issue_authorization_code()
-        await harvest_id.exchange_code(code, client_id=sim.client_id,
-                                       client_secret=sim.client_secret)
+        await harvest_id.exchange_code(
+            code, client_id=sim.client_id, client_secret=sim.client_secret
+        )
         with pytest.raises(ha.BadRequestError):  # a code is single use
-            await harvest_id.exchange_code(code, client_id=sim.client_id,
-                                           client_secret=sim.client_secret)
+            await harvest_id.exchange_code(
+                code, client_id=sim.client_id, client_secret=sim.client_secret
+            )
         with pytest.raises(ha.AuthenticationError):
             await harvest_id.accounts("not-a-token")
 
@@ -1279,19 +1518,28 @@ async def test_authorize_redirect_code_works_end_to_end() -> None:
     import aiohttp
     from yarl import URL
 
-    async with HarvestSimulator(seed=4) as sim, \
-            HarvestID(base_url=sim.id_base_url, user_agent=UA) as harvest_id, \
-            aiohttp.ClientSession() as browser:
+    async with (
+        HarvestSimulator(seed=4) as sim,
+        HarvestID(base_url=sim.id_base_url, user_agent=UA) as harvest_id,
+        aiohttp.ClientSession() as browser,
+    ):
         url = harvest_id.authorization_url(
-            sim.client_id, redirect_uri="https://app.example.com/callback", state="csrf-1")
+            sim.client_id, redirect_uri="https://app.example.com/callback", state="csrf-1"
+        )
         async with browser.get(url, allow_redirects=False) as answer:
             assert answer.status == 302
             back = URL(answer.headers["Location"])
         assert (back.host, back.path, back.query["state"]) == (
-            "app.example.com", "/callback", "csrf-1")
+            "app.example.com",
+            "/callback",
+            "csrf-1",
+        )
         token = await harvest_id.exchange_code(
-            back.query["code"], client_id=sim.client_id, client_secret=sim.client_secret,
-            redirect_uri="https://app.example.com/callback")
+            back.query["code"],
+            client_id=sim.client_id,
+            client_secret=sim.client_secret,
+            redirect_uri="https://app.example.com/callback",
+        )
         assert token.access_token
         async with sim.client(access_token=token.access_token, user_agent=UA) as h:
             assert (await h.company.get()).name == sim.world.company["name"]
@@ -1299,17 +1547,26 @@ async def test_authorize_redirect_code_works_end_to_end() -> None:
 
 
 async def test_from_oauth_refreshes_after_a_401_and_retries_once() -> None:
-    async with HarvestSimulator(seed=5, token_lifetime=3600) as sim, \
-            HarvestID(base_url=sim.id_base_url, user_agent=UA) as harvest_id:
+    async with (
+        HarvestSimulator(seed=5, token_lifetime=3600) as sim,
+        HarvestID(base_url=sim.id_base_url, user_agent=UA) as harvest_id,
+    ):
         token = await harvest_id.exchange_code(
-            sim.issue_authorization_code(), client_id=sim.client_id,
-            client_secret=sim.client_secret)
+            sim.issue_authorization_code(), client_id=sim.client_id, client_secret=sim.client_secret
+        )
         stored: list[OAuthToken] = []
-        session = harvest_id.session(token, client_id=sim.client_id,
-                                     client_secret=sim.client_secret, on_refresh=stored.append)
+        session = harvest_id.session(
+            token,
+            client_id=sim.client_id,
+            client_secret=sim.client_secret,
+            on_refresh=stored.append,
+        )
         first_token = session.access_token
         async with ha.HarvestClient.from_oauth(
-            session, account_id=sim.account_id, base_url=sim.base_url, user_agent=UA,
+            session,
+            account_id=sim.account_id,
+            base_url=sim.base_url,
+            user_agent=UA,
             rate_limiter=sim.new_rate_limiter(),
             reports_rate_limiter=sim.new_reports_rate_limiter(),
         ) as h:
@@ -1342,22 +1599,29 @@ async def test_from_oauth_refreshes_after_a_401_and_retries_once() -> None:
 
 
 async def test_from_oauth_concurrent_401s_share_one_refresh() -> None:
-    async with HarvestSimulator(seed=5, token_lifetime=3600) as sim, \
-            HarvestID(base_url=sim.id_base_url, user_agent=UA) as harvest_id:
+    async with (
+        HarvestSimulator(seed=5, token_lifetime=3600) as sim,
+        HarvestID(base_url=sim.id_base_url, user_agent=UA) as harvest_id,
+    ):
         token = await harvest_id.exchange_code(
-            sim.issue_authorization_code(), client_id=sim.client_id,
-            client_secret=sim.client_secret)
-        session = harvest_id.session(token, client_id=sim.client_id,
-                                     client_secret=sim.client_secret)
+            sim.issue_authorization_code(), client_id=sim.client_id, client_secret=sim.client_secret
+        )
+        session = harvest_id.session(
+            token, client_id=sim.client_id, client_secret=sim.client_secret
+        )
         async with ha.HarvestClient.from_oauth(
-            session, account_id=sim.account_id, base_url=sim.base_url, user_agent=UA,
+            session,
+            account_id=sim.account_id,
+            base_url=sim.base_url,
+            user_agent=UA,
         ) as h:
             sim.advance(3601)
             sim.counters.reset()
             results = await asyncio.gather(*(h.company.get() for _ in range(6)))
         assert {c.name for c in results} == {sim.world.company["name"]}
-        refreshes = [r for r in sim.requests
-                     if r.path == "/api/v2/oauth2/token" and r.status == 200]
+        refreshes = [
+            r for r in sim.requests if r.path == "/api/v2/oauth2/token" and r.status == 200
+        ]
         assert len(refreshes) == 2  # the exchange, then one refresh for six 401s
         assert sim.counters.by_status[401] == 6
         assert sim.counters.by_status[200] == 7  # six retries and the refresh
@@ -1365,15 +1629,21 @@ async def test_from_oauth_concurrent_401s_share_one_refresh() -> None:
 
 
 async def test_from_oauth_refreshes_before_expiry_on_the_simulated_clock() -> None:
-    async with HarvestSimulator(seed=6, token_lifetime=3600) as sim, \
-            HarvestID(base_url=sim.id_base_url, user_agent=UA) as harvest_id:
+    async with (
+        HarvestSimulator(seed=6, token_lifetime=3600) as sim,
+        HarvestID(base_url=sim.id_base_url, user_agent=UA) as harvest_id,
+    ):
         token = await harvest_id.exchange_code(
-            sim.issue_authorization_code(), client_id=sim.client_id,
-            client_secret=sim.client_secret)
-        session = harvest_id.session(token, client_id=sim.client_id,
-                                     client_secret=sim.client_secret, clock=sim.now)
+            sim.issue_authorization_code(), client_id=sim.client_id, client_secret=sim.client_secret
+        )
+        session = harvest_id.session(
+            token, client_id=sim.client_id, client_secret=sim.client_secret, clock=sim.now
+        )
         async with ha.HarvestClient.from_oauth(
-            session, account_id=sim.account_id, base_url=sim.base_url, user_agent=UA,
+            session,
+            account_id=sim.account_id,
+            base_url=sim.base_url,
+            user_agent=UA,
         ) as h:
             await h.company.get()
             sim.advance(3600 - 30)  # within the session's leeway (60 s) of expiry
@@ -1387,13 +1657,16 @@ async def test_from_oauth_refreshes_before_expiry_on_the_simulated_clock() -> No
 
 
 async def test_sim_client_accepts_a_token_provider() -> None:
-    async with HarvestSimulator(seed=7) as sim, \
-            HarvestID(base_url=sim.id_base_url, user_agent=UA) as harvest_id:
+    async with (
+        HarvestSimulator(seed=7) as sim,
+        HarvestID(base_url=sim.id_base_url, user_agent=UA) as harvest_id,
+    ):
         token = await harvest_id.exchange_code(
-            sim.issue_authorization_code(), client_id=sim.client_id,
-            client_secret=sim.client_secret)
-        session = harvest_id.session(token, client_id=sim.client_id,
-                                     client_secret=sim.client_secret)
+            sim.issue_authorization_code(), client_id=sim.client_id, client_secret=sim.client_secret
+        )
+        session = harvest_id.session(
+            token, client_id=sim.client_id, client_secret=sim.client_secret
+        )
         async with sim.client(token_provider=session, user_agent=UA) as h:
             assert ident(await h.users.me()) == sim.world.me_id
 
@@ -1402,9 +1675,20 @@ async def test_sim_client_accepts_a_token_provider() -> None:
 
 
 async def test_a_small_scale_simulator_serves_empty_and_tiny_lists() -> None:
-    scale = SimulatorScale(users=1, clients=1, contacts_per_client=0, projects=1, tasks=1,
-                           tasks_per_project=1, users_per_project=1, roles=0,
-                           time_entries=0, expenses=0, invoices=0, estimates=0)
+    scale = SimulatorScale(
+        users=1,
+        clients=1,
+        contacts_per_client=0,
+        projects=1,
+        tasks=1,
+        tasks_per_project=1,
+        users_per_project=1,
+        roles=0,
+        time_entries=0,
+        expenses=0,
+        invoices=0,
+        estimates=0,
+    )
     async with HarvestSimulator(seed=0, scale=scale) as sim, sim.client(user_agent=UA) as h:
         assert await h.time_entries.list().collect() == []
         assert await h.invoices.list().collect() == []

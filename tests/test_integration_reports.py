@@ -66,7 +66,10 @@ TIME_GROUPS: dict[str, Callable[[dict[str, Any]], int]] = {
     "team": lambda e: e["user"]["id"],
 }
 TIME_ROW_ID: dict[str, str] = {
-    "clients": "client_id", "projects": "project_id", "tasks": "task_id", "team": "user_id",
+    "clients": "client_id",
+    "projects": "project_id",
+    "tasks": "task_id",
+    "team": "user_id",
 }
 EXPENSE_GROUPS: dict[str, Callable[[dict[str, Any]], int]] = {
     "clients": lambda x: x["client"]["id"],
@@ -75,7 +78,9 @@ EXPENSE_GROUPS: dict[str, Callable[[dict[str, Any]], int]] = {
     "team": lambda x: x["user"]["id"],
 }
 EXPENSE_ROW_ID: dict[str, str] = {
-    "clients": "client_id", "projects": "project_id", "categories": "expense_category_id",
+    "clients": "client_id",
+    "projects": "project_id",
+    "categories": "expense_category_id",
     "team": "user_id",
 }
 
@@ -123,8 +128,9 @@ def expected_uninvoiced(sim: HarvestSimulator) -> dict[int, tuple[Decimal, ...]]
         if in_window(x) and x["billable"] and not x["is_billed"]:
             per[x["project"]["id"]][2] += dec(x["total_cost"])
     billable = {p["id"] for p in sim.records("projects") if p["is_billable"]}
-    return {pid: (v[0], v[1], v[2], cents(v[3] + v[2]))
-            for pid, v in per.items() if pid in billable}
+    return {
+        pid: (v[0], v[1], v[2], cents(v[3] + v[2])) for pid, v in per.items() if pid in billable
+    }
 
 
 # ----------------------------------------------------------------------------- time
@@ -135,15 +141,20 @@ async def test_time_reports_match_the_time_entries(
     sim: HarvestSimulator, h: ha.HarvestClient, group: str
 ) -> None:
     rows = await getattr(h.reports.time, group)(from_=FROM, to=TO, per_page=4).collect()
-    got = {(getattr(r, TIME_ROW_ID[group]), r.currency):
-           (r.total_hours, r.billable_hours, r.billable_amount) for r in rows}
+    got = {
+        (getattr(r, TIME_ROW_ID[group]), r.currency): (
+            r.total_hours,
+            r.billable_hours,
+            r.billable_amount,
+        )
+        for r in rows
+    }
     assert len(got) == len(rows)  # one row per (group, currency)
     assert got == expected_time(sim, group)
     sent = report_requests(sim, f"time/{group}")
     assert len(sent) == -(-len(rows) // 4)
     assert sorted(int(r.params.get("page", "1")) for r in sent) == list(range(1, len(sent) + 1))
-    assert all(r.params["from"] == "2024-01-01" and r.params["to"] == "2024-12-30"
-               for r in sent)
+    assert all(r.params["from"] == "2024-01-01" and r.params["to"] == "2024-12-30" for r in sent)
     for row in rows:
         if group == "team":
             assert row.user_name is not None
@@ -157,8 +168,10 @@ async def test_expense_reports_match_the_expenses(
     sim: HarvestSimulator, h: ha.HarvestClient, group: str
 ) -> None:
     rows = await getattr(h.reports.expenses, group)(from_=FROM, to=TO, per_page=5).collect()
-    got = {(getattr(r, EXPENSE_ROW_ID[group]), r.currency): (r.total_amount, r.billable_amount)
-           for r in rows}
+    got = {
+        (getattr(r, EXPENSE_ROW_ID[group]), r.currency): (r.total_amount, r.billable_amount)
+        for r in rows
+    }
     assert len(got) == len(rows)
     assert got == expected_expenses(sim, group)
     assert len(report_requests(sim, f"expenses/{group}")) == -(-len(rows) // 5)
@@ -168,20 +181,29 @@ async def test_uninvoiced_report_matches_the_records(
     sim: HarvestSimulator, h: ha.HarvestClient
 ) -> None:
     rows = await h.reports.uninvoiced(from_=FROM, to=TO, per_page=6).collect()
-    got = {r.project_id: (r.total_hours, r.uninvoiced_hours, r.uninvoiced_expenses,
-                          r.uninvoiced_amount) for r in rows}
+    got = {
+        r.project_id: (
+            r.total_hours,
+            r.uninvoiced_hours,
+            r.uninvoiced_expenses,
+            r.uninvoiced_amount,
+        )
+        for r in rows
+    }
     assert len(got) == len(rows)
     assert got == expected_uninvoiced(sim)
 
 
 async def test_project_budget_report(sim: HarvestSimulator, h: ha.HarvestClient) -> None:
     rows = await h.reports.project_budget(per_page=4).collect()
-    budgeted = [p for p in sim.records("projects")
-                if p["budget_by"] != "none" and p["budget"] is not None]
+    budgeted = [
+        p for p in sim.records("projects") if p["budget_by"] != "none" and p["budget"] is not None
+    ]
     project_ids = [r.project_id for r in rows]
     assert all(isinstance(pid, int) for pid in project_ids)
     assert sorted(pid for pid in project_ids if pid is not None) == sorted(
-        p["id"] for p in budgeted)
+        p["id"] for p in budgeted
+    )
     hours: dict[int, Decimal] = defaultdict(Decimal)
     amounts: dict[int, Decimal] = defaultdict(Decimal)
     for e in sim.records("time_entries"):  # over all time
@@ -219,8 +241,14 @@ async def test_reports_follow_the_clients_writes(
     client_id = sim.records("clients")[0]["id"]
     me = sim.world.me_id
     project = await h.projects.create(
-        client_id=client_id, name="Reported", is_billable=True, bill_by="Project",
-        budget_by="project", budget=Decimal("10"), hourly_rate=Decimal("150.5"))
+        client_id=client_id,
+        name="Reported",
+        is_billable=True,
+        bill_by="Project",
+        budget_by="project",
+        budget=Decimal("10"),
+        hourly_rate=Decimal("150.5"),
+    )
     pid = project.id
     assert pid is not None
     await h.projects.create_user_assignment(pid, user_id=me)
@@ -229,11 +257,11 @@ async def test_reports_follow_the_clients_writes(
     await h.projects.create_task_assignment(pid, task_id=task.id, billable=True)
 
     day = dt.date(2024, 7, 1)
-    before = {r.project_id: r for r in
-              await h.reports.time.projects(from_=FROM, to=TO).collect()}
+    before = {r.project_id: r for r in await h.reports.time.projects(from_=FROM, to=TO).collect()}
     assert pid not in before
-    entry = await h.time_entries.create(project_id=pid, task_id=task.id, spent_date=day,
-                                        hours=Decimal("3.34"))
+    entry = await h.time_entries.create(
+        project_id=pid, task_id=task.id, spent_date=day, hours=Decimal("3.34")
+    )
     assert entry.billable_rate == Decimal("150.5")
     rows = {r.project_id: r for r in await h.reports.time.projects(from_=FROM, to=TO).collect()}
     row = rows[pid]
@@ -247,24 +275,38 @@ async def test_reports_follow_the_clients_writes(
     assert pid not in {r.project_id for r in late}
 
     meals = next(c for c in sim.records("expense_categories") if c["unit_price"] is None)
-    await h.expenses.create(project_id=pid, expense_category_id=meals["id"], spent_date=day,
-                            total_cost=Decimal("12.34"))
-    await h.expenses.create(project_id=pid, expense_category_id=meals["id"], spent_date=day,
-                            total_cost=Decimal("0.66"), billable=False)
-    spent = {r.project_id: r for r in
-             await h.reports.expenses.projects(from_=FROM, to=TO).collect()}
+    await h.expenses.create(
+        project_id=pid, expense_category_id=meals["id"], spent_date=day, total_cost=Decimal("12.34")
+    )
+    await h.expenses.create(
+        project_id=pid,
+        expense_category_id=meals["id"],
+        spent_date=day,
+        total_cost=Decimal("0.66"),
+        billable=False,
+    )
+    spent = {
+        r.project_id: r for r in await h.reports.expenses.projects(from_=FROM, to=TO).collect()
+    }
     assert (spent[pid].total_amount, spent[pid].billable_amount) == (
-        Decimal("13"), Decimal("12.34"))
+        Decimal("13"),
+        Decimal("12.34"),
+    )
 
-    uninvoiced = {r.project_id: r for r in
-                  await h.reports.uninvoiced(from_=FROM, to=TO).collect()}
-    assert (uninvoiced[pid].total_hours, uninvoiced[pid].uninvoiced_hours,
-            uninvoiced[pid].uninvoiced_expenses, uninvoiced[pid].uninvoiced_amount) == (
-        Decimal("3.34"), Decimal("3.34"), Decimal("12.34"), Decimal("515.01"))
+    uninvoiced = {r.project_id: r for r in await h.reports.uninvoiced(from_=FROM, to=TO).collect()}
+    assert (
+        uninvoiced[pid].total_hours,
+        uninvoiced[pid].uninvoiced_hours,
+        uninvoiced[pid].uninvoiced_expenses,
+        uninvoiced[pid].uninvoiced_amount,
+    ) == (Decimal("3.34"), Decimal("3.34"), Decimal("12.34"), Decimal("515.01"))
 
     budget = {r.project_id: r for r in await h.reports.project_budget().collect()}
     assert (budget[pid].budget, budget[pid].budget_spent, budget[pid].budget_remaining) == (
-        Decimal("10"), Decimal("3.34"), Decimal("6.66"))
+        Decimal("10"),
+        Decimal("3.34"),
+        Decimal("6.66"),
+    )
 
     # Deleting the entry takes it out again.
     assert entry.id is not None
@@ -278,23 +320,39 @@ async def test_half_cents_round_the_same_way_in_every_report(
 ) -> None:
     me = sim.world.me_id
     project = await h.projects.create(
-        client_id=sim.records("clients")[0]["id"], name="Half cents", is_billable=True,
-        bill_by="Project", budget_by="none", hourly_rate=Decimal("150.5"))
+        client_id=sim.records("clients")[0]["id"],
+        name="Half cents",
+        is_billable=True,
+        bill_by="Project",
+        budget_by="none",
+        hourly_rate=Decimal("150.5"),
+    )
     assert project.id is not None
     await h.projects.create_user_assignment(project.id, user_id=me)
     task = await h.tasks.create(name="Half-cent work")
     assert task.id is not None
     await h.projects.create_task_assignment(project.id, task_id=task.id, billable=True)
     day = dt.date(2024, 7, 1)
-    await h.time_entries.create(project_id=project.id, task_id=task.id, spent_date=day,
-                                hours=Decimal("3.33"))
+    await h.time_entries.create(
+        project_id=project.id, task_id=task.id, spent_date=day, hours=Decimal("3.33")
+    )
     meals = next(c for c in sim.records("expense_categories") if c["unit_price"] is None)
-    await h.expenses.create(project_id=project.id, expense_category_id=meals["id"],
-                            spent_date=day, total_cost=Decimal("12.34"))
-    time_row = next(r for r in await h.reports.time.projects(from_=FROM, to=TO).collect()
-                    if r.project_id == project.id)
-    unbilled = next(r for r in await h.reports.uninvoiced(from_=FROM, to=TO).collect()
-                    if r.project_id == project.id)
+    await h.expenses.create(
+        project_id=project.id,
+        expense_category_id=meals["id"],
+        spent_date=day,
+        total_cost=Decimal("12.34"),
+    )
+    time_row = next(
+        r
+        for r in await h.reports.time.projects(from_=FROM, to=TO).collect()
+        if r.project_id == project.id
+    )
+    unbilled = next(
+        r
+        for r in await h.reports.uninvoiced(from_=FROM, to=TO).collect()
+        if r.project_id == project.id
+    )
     # 501.165 and 513.505 are both exact half cents: one rule must round both.
     assert (time_row.billable_amount, unbilled.uninvoiced_amount) in {
         (Decimal("501.17"), Decimal("513.51")),  # half up
@@ -309,11 +367,9 @@ async def test_include_fixed_fee_false_leaves_fixed_fee_projects_out(
     target = everything[0].project_id
     assert target is not None
     await h.projects.update(target, is_fixed_fee=True, fee=Decimal("5000"))
-    included = await h.reports.time.projects(from_=FROM, to=TO,
-                                             include_fixed_fee=True).collect()
+    included = await h.reports.time.projects(from_=FROM, to=TO, include_fixed_fee=True).collect()
     assert target in {r.project_id for r in included}
-    excluded = await h.reports.time.projects(from_=FROM, to=TO,
-                                             include_fixed_fee=False).collect()
+    excluded = await h.reports.time.projects(from_=FROM, to=TO, include_fixed_fee=False).collect()
     fixed_fee = {p["id"] for p in sim.records("projects") if p["is_fixed_fee"]}
     assert target in fixed_fee
     assert {r.project_id for r in excluded} == {r.project_id for r in everything} - fixed_fee
@@ -358,11 +414,15 @@ async def test_by_window_runs_one_report_per_legal_window(
     start, end = dt.date(2023, 1, 20), dt.date(2025, 1, 14)
     rows = [item async for item in h.reports.by_window(resolve(single), from_=start, to=end)]
     windows = sorted({w for w, _ in rows})
-    assert windows == [(dt.date(2023, 1, 20), dt.date(2024, 1, 19)),
-                       (dt.date(2024, 1, 20), dt.date(2025, 1, 14))]
+    assert windows == [
+        (dt.date(2023, 1, 20), dt.date(2024, 1, 19)),
+        (dt.date(2024, 1, 20), dt.date(2025, 1, 14)),
+    ]
     sent = report_requests(sim, name)
     assert sorted((r.params["from"], r.params["to"]) for r in sent) == [
-        ("2023-01-20", "2024-01-19"), ("2024-01-20", "2025-01-14")]
+        ("2023-01-20", "2024-01-19"),
+        ("2024-01-20", "2025-01-14"),
+    ]
     for window in windows:
         alone = await resolve(single)(from_=window[0], to=window[1]).collect()
         assert [row for w, row in rows if w == window] == alone
@@ -372,8 +432,10 @@ async def test_by_window_runs_one_report_per_legal_window(
 
 
 async def test_reports_use_their_own_window_and_a_behaving_client_never_sees_a_429() -> None:
-    async with HarvestSimulator(seed=3, reports_rate_limit=(3, 0.3)) as sim, \
-            sim.client(user_agent=UA) as h:
+    async with (
+        HarvestSimulator(seed=3, reports_rate_limit=(3, 0.3)) as sim,
+        sim.client(user_agent=UA) as h,
+    ):
         results = await asyncio.gather(
             *(h.reports.time.team(from_=FROM, to=TO).collect() for _ in range(7)),
             *(h.company.get() for _ in range(7)),
@@ -388,11 +450,13 @@ async def test_reports_use_their_own_window_and_a_behaving_client_never_sees_a_4
 
 
 async def test_a_report_429_under_a_tiny_window_is_retried() -> None:
-    async with HarvestSimulator(seed=3, reports_rate_limit=(2, 0.4)) as sim, sim.client(
-        reports_rate_limiter=ha.TokenBucket(100, 900.0), max_retries=6, user_agent=UA
-    ) as h:
-        results = await asyncio.gather(
-            *(h.reports.project_budget().collect() for _ in range(5)))
+    async with (
+        HarvestSimulator(seed=3, reports_rate_limit=(2, 0.4)) as sim,
+        sim.client(
+            reports_rate_limiter=ha.TokenBucket(100, 900.0), max_retries=6, user_agent=UA
+        ) as h,
+    ):
+        results = await asyncio.gather(*(h.reports.project_budget().collect() for _ in range(5)))
         assert len({len(r) for r in results}) == 1
         assert sim.counters.throttled > 0
         assert sim.counters.by_status[200] == 5

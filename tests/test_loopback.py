@@ -54,7 +54,8 @@ async def test_429_retry_after_pauses_every_request_then_succeeds(
             throttled_at.append(time.monotonic())
             return web.json_response(
                 {"message": "This request has been throttled.", "retry_after": 2},
-                status=429, headers={"Retry-After": "2"},
+                status=429,
+                headers={"Retry-After": "2"},
             )
         return web.json_response({"id": 1, "first_name": "Ada"})
 
@@ -117,10 +118,15 @@ async def test_aiohttp_does_not_resend_behind_the_limiter() -> None:
             return await super().acquire()
 
     limiter = Counting(100, 15)
-    async with server, ha.HarvestClient(
-        access_token=TOKEN, account_id=ACCOUNT, base_url=f"http://127.0.0.1:{port}/v2",
-        rate_limiter=limiter,
-    ) as c:
+    async with (
+        server,
+        ha.HarvestClient(
+            access_token=TOKEN,
+            account_id=ACCOUNT,
+            base_url=f"http://127.0.0.1:{port}/v2",
+            rate_limiter=limiter,
+        ) as c,
+    ):
         assert (await c.users.me()).id == 3
         assert (await c.users.me()).id == 3
     for writer in writers:

@@ -353,8 +353,11 @@ def test_every_stream_has_a_model() -> None:
 
 @pytest.mark.parametrize(
     ("stream", "line"),
-    shared_params(lambda: [pytest.param(s, line, id=f"{s}-{i}")
-                           for i, (s, line) in enumerate(RECORDS)], *AIRBYTE_RECORDS, width=2),
+    shared_params(
+        lambda: [pytest.param(s, line, id=f"{s}-{i}") for i, (s, line) in enumerate(RECORDS)],
+        *AIRBYTE_RECORDS,
+        width=2,
+    ),
 )
 def test_record_decodes_exactly(stream: str, line: str) -> None:
     model = STREAM_MODELS[stream]
@@ -409,8 +412,9 @@ def test_time_entry_values() -> None:
     assert invoiced
     assert all(isinstance(e.invoice, InvoiceRef) and e.invoice.number for e in invoiced)
     # "hours":0.71 in the line is Decimal("0.71"), never a float.
-    texts = {line.split('"hours":', 1)[1].split(",", 1)[0] for s, line in RECORDS
-             if s == "time_entries"}
+    texts = {
+        line.split('"hours":', 1)[1].split(",", 1)[0] for s, line in RECORDS if s == "time_entries"
+    }
     assert {str(e.hours) for e, _ in entries} == texts
     assert Decimal("0.71") in {e.hours for e, _ in entries}
 
@@ -440,11 +444,11 @@ def test_expense_and_assignment_values() -> None:
         assert pa.task_assignments
         assert all(isinstance(ta, TaskAssignment) for ta in pa.task_assignments)
         assert all(isinstance(ta.task, TaskRef) for ta in pa.task_assignments)
-    (payment, _), = _records("invoice_payments")
+    ((payment, _),) = _records("invoice_payments")
     assert isinstance(payment.payment_gateway, PaymentGateway)
-    (role, data), = _records("roles")
+    ((role, data),) = _records("roles")
     assert role.user_ids == data["user_ids"]
-    (company, data), = _records("company")
+    ((company, data),) = _records("company")
     assert company.weekly_capacity == data["weekly_capacity"]
 
 
@@ -523,9 +527,19 @@ def test_example_spot_values() -> None:
 # ---------------------------------------------------------------------------
 
 ROUND_TRIP_STREAMS = [
-    "time_entries", "invoices", "expenses", "project_assignments", "users", "estimates",
-    "invoice_messages", "invoice_payments", "time_team", "uninvoiced", "project_budget",
-    "company", "roles",
+    "time_entries",
+    "invoices",
+    "expenses",
+    "project_assignments",
+    "users",
+    "estimates",
+    "invoice_messages",
+    "invoice_payments",
+    "time_team",
+    "uninvoiced",
+    "project_budget",
+    "company",
+    "roles",
 ]
 
 
@@ -719,6 +733,4 @@ def test_model_conventions(cls: type[Any]) -> None:
     module = inspect.getmodule(cls)
     assert module is not None
     module_doc = module.__doc__ or ""
-    assert "https://help.getharvest.com/api-v2/" in module_doc or cls.__module__.endswith(
-        "_common"
-    )
+    assert "https://help.getharvest.com/api-v2/" in module_doc or cls.__module__.endswith("_common")

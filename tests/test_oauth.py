@@ -66,12 +66,10 @@ ACCOUNTS_BODY = """{
 }"""
 INVALID_GRANT = (
     '{"error": "invalid_grant", "error_description": "The provided authorization grant '
-    'is invalid, expired, revoked, does not match the redirection URI used in the '
+    "is invalid, expired, revoked, does not match the redirection URI used in the "
     'authorization request, or was issued to another client."}'
 )
-INVALID_CLIENT = (
-    '{"error": "invalid_client", "error_description": "Client authentication failed."}'
-)
+INVALID_CLIENT = '{"error": "invalid_client", "error_description": "Client authentication failed."}'
 
 EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
@@ -111,14 +109,14 @@ async def test_exchange_code_sends_the_documented_form(
     mock: aioresponses, harvest_id: HarvestID
 ) -> None:
     mock.post(TOKEN_URL, body=TOKEN_BODY)
-    token = await harvest_id.exchange_code(
-        CODE, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-    )
+    token = await harvest_id.exchange_code(CODE, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     (sent,) = sent_requests(mock)
     assert sent.method == "POST"
     assert str(sent.url) == TOKEN_URL
     assert form_of(sent) == {
-        "code": CODE, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+        "code": CODE,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
         "grant_type": "authorization_code",
     }
     assert sent.headers["User-Agent"] == "tests (dev@example.com)"
@@ -131,12 +129,12 @@ async def test_exchange_code_sends_the_documented_form(
     )
 
 
-async def test_exchange_code_with_redirect_uri(
-    mock: aioresponses, harvest_id: HarvestID
-) -> None:
+async def test_exchange_code_with_redirect_uri(mock: aioresponses, harvest_id: HarvestID) -> None:
     mock.post(TOKEN_URL, body=TOKEN_BODY)
     await harvest_id.exchange_code(
-        CODE, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+        CODE,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
         redirect_uri="https://example.com/oauth/callback?x=1&y=2",
     )
     form = form_of(only(mock))
@@ -154,7 +152,9 @@ async def test_refresh_sends_the_refresh_grant(mock: aioresponses, harvest_id: H
     mock.post(TOKEN_URL, body=TOKEN_BODY2)
     token = await harvest_id.refresh(REFRESH, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     assert form_of(only(mock)) == {
-        "refresh_token": REFRESH, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+        "refresh_token": REFRESH,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
         "grant_type": "refresh_token",
     }
     assert token.access_token == ACCESS2
@@ -209,10 +209,13 @@ async def test_accounts_sends_the_bearer_token_only_for_that_call(
     assert get.headers["User-Agent"] == "tests (dev@example.com)"
     assert "Authorization" not in post.headers  # the header does not leak to later calls
     assert accounts == Accounts(
-        user=AccountsUser(id=1795925, first_name="Jane", last_name="Smith",
-                          email="jane@example.com"),
-        accounts=[Account(id=123456, name="ABC Corp", product="harvest"),
-                  Account(id=789012, name="ABC Corp", product="forecast")],
+        user=AccountsUser(
+            id=1795925, first_name="Jane", last_name="Smith", email="jane@example.com"
+        ),
+        accounts=[
+            Account(id=123456, name="ABC Corp", product="harvest"),
+            Account(id=789012, name="ABC Corp", product="forecast"),
+        ],
     )
 
 
@@ -279,8 +282,11 @@ async def test_invalid_client_is_an_authentication_error(
 async def test_accounts_with_a_bad_token_is_an_authentication_error(
     mock: aioresponses, harvest_id: HarvestID
 ) -> None:
-    mock.get(ACCOUNTS_URL, status=401, body='{"error": "invalid_token", '
-             '"error_description": "The access token is invalid"}')
+    mock.get(
+        ACCOUNTS_URL,
+        status=401,
+        body='{"error": "invalid_token", "error_description": "The access token is invalid"}',
+    )
     with pytest.raises(ha.AuthenticationError, match="The access token is invalid") as info:
         await harvest_id.accounts(ACCESS)
     assert_no_secret(str(info.value), repr(info.value))
@@ -302,9 +308,7 @@ async def test_secrets_never_reach_logs_repr_or_errors(
     caplog.set_level(logging.DEBUG)
     mock.post(TOKEN_URL, status=429, headers={"Retry-After": "3"}, body="{}")
     mock.post(TOKEN_URL, body=TOKEN_BODY)
-    token = await harvest_id.exchange_code(
-        CODE, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-    )
+    token = await harvest_id.exchange_code(CODE, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     assert len(sent_requests(mock)) == 2  # a 429 is retried: Harvest ID did not process it
     mock.post(TOKEN_URL, status=400, body=INVALID_GRANT)
     with pytest.raises(ha.BadRequestError) as info:
@@ -317,8 +321,16 @@ async def test_secrets_never_reach_logs_repr_or_errors(
     with pytest.raises(ha.InvalidRequestError) as bad_secret:
         await harvest_id.refresh(REFRESH, client_id=CLIENT_ID, client_secret=CLIENT_SECRET + "\0")
     texts = [
-        repr(harvest_id), str(harvest_id), repr(token), str(token), repr(session), str(session),
-        str(info.value), repr(info.value), str(bad.value), str(bad_secret.value),
+        repr(harvest_id),
+        str(harvest_id),
+        repr(token),
+        str(token),
+        repr(session),
+        str(session),
+        str(info.value),
+        repr(info.value),
+        str(bad.value),
+        str(bad_secret.value),
         *(record.getMessage() for record in caplog.records),
         *(str(record.args) for record in caplog.records),
     ]
@@ -330,8 +342,11 @@ async def test_secrets_never_reach_logs_repr_or_errors(
 def test_harvest_id_and_session_cannot_be_pickled() -> None:
     hid = HarvestID()
     session = OAuthSession(
-        harvest_id=hid, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-        access_token=ACCESS, refresh_token=REFRESH,
+        harvest_id=hid,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        access_token=ACCESS,
+        refresh_token=REFRESH,
     )
     with pytest.raises(TypeError):
         pickle.dumps(session)
@@ -352,7 +367,8 @@ async def test_base_url_can_point_at_a_loopback_simulator(mock: aioresponses) ->
             "http://127.0.0.1:8765/id/oauth2/authorize?client_id=abc&response_type=code"
         )
     assert [s.url.path for s in sent_requests(mock)] == [
-        "/id/api/v2/oauth2/token", "/id/api/v2/accounts",
+        "/id/api/v2/oauth2/token",
+        "/id/api/v2/accounts",
     ]
 
 
@@ -417,14 +433,18 @@ async def test_caller_session_is_left_open(mock: aioresponses) -> None:
     ("call", "match"),
     [
         (lambda h: h.exchange_code("", client_id=CLIENT_ID, client_secret=CLIENT_SECRET), "code"),
-        (lambda h: h.exchange_code(CODE, client_id="", client_secret=CLIENT_SECRET),
-         "client_id"),
-        (lambda h: h.exchange_code(CODE, client_id=CLIENT_ID, client_secret=None),
-         "client_secret"),
-        (lambda h: h.exchange_code(CODE, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                                   redirect_uri="/relative"), "redirect_uri"),
-        (lambda h: h.refresh(" ", client_id=CLIENT_ID, client_secret=CLIENT_SECRET),
-         "refresh_token"),
+        (lambda h: h.exchange_code(CODE, client_id="", client_secret=CLIENT_SECRET), "client_id"),
+        (lambda h: h.exchange_code(CODE, client_id=CLIENT_ID, client_secret=None), "client_secret"),
+        (
+            lambda h: h.exchange_code(
+                CODE, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri="/relative"
+            ),
+            "redirect_uri",
+        ),
+        (
+            lambda h: h.refresh(" ", client_id=CLIENT_ID, client_secret=CLIENT_SECRET),
+            "refresh_token",
+        ),
     ],
 )
 async def test_bad_arguments_send_nothing(
@@ -466,7 +486,9 @@ def test_authorization_url_encodes_every_value() -> None:
     )
     parsed = urllib.parse.urlsplit(url)
     assert (parsed.scheme, parsed.netloc, parsed.path) == (
-        "https", "id.getharvest.com", "/oauth2/authorize",
+        "https",
+        "id.getharvest.com",
+        "/oauth2/authorize",
     )
     assert parsed.query == (
         "client_id=NMBEWl3h0r4KKNhfOsmPJw%3D%3D&response_type=token"
@@ -474,8 +496,10 @@ def test_authorization_url_encodes_every_value() -> None:
         "&state=s%20t%26u%3Dv&scope=harvest%3A123456%20forecast%3Aall"
     )
     assert dict(urllib.parse.parse_qsl(parsed.query)) == {
-        "client_id": "NMBEWl3h0r4KKNhfOsmPJw==", "response_type": "token",
-        "redirect_uri": "https://example.com/redirect_path?a=1&b=2", "state": "s t&u=v",
+        "client_id": "NMBEWl3h0r4KKNhfOsmPJw==",
+        "response_type": "token",
+        "redirect_uri": "https://example.com/redirect_path?a=1&b=2",
+        "state": "s t&u=v",
         "scope": "harvest:123456 forecast:all",
     }
     assert "scope=harvest%3Aall" in authorization_url("abc", scope="harvest:all")
@@ -517,14 +541,21 @@ class FakeID:
         if self.fail is not None:
             raise self.fail
         n = self.calls
-        return OAuthToken(access_token=f"access-{n}", refresh_token=f"refresh-{n}",
-                          token_type="bearer", expires_in=3600)
+        return OAuthToken(
+            access_token=f"access-{n}",
+            refresh_token=f"refresh-{n}",
+            token_type="bearer",
+            expires_in=3600,
+        )
 
 
 def fake_session(fake: FakeID, **kwargs: Any) -> OAuthSession:
     defaults: dict[str, Any] = {
-        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "access_token": ACCESS,
-        "refresh_token": REFRESH, "clock": loop_clock,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "access_token": ACCESS,
+        "refresh_token": REFRESH,
+        "clock": loop_clock,
     }
     defaults.update(kwargs)
     return OAuthSession(harvest_id=fake, **defaults)  # type: ignore[arg-type]
@@ -538,8 +569,12 @@ async def test_session_refreshes_on_expiry_on_a_virtual_clock(
     token = OAuthToken(access_token=ACCESS, refresh_token=REFRESH, expires_in=1000)
     stored: list[OAuthToken] = []
     session = harvest_id.session(
-        token, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, leeway=60,
-        clock=loop_clock, on_refresh=stored.append,
+        token,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        leeway=60,
+        clock=loop_clock,
+        on_refresh=stored.append,
     )
     start = loop_clock()
     assert session.expires_at == start + dt.timedelta(seconds=1000)
@@ -588,8 +623,12 @@ async def test_session_single_flight_with_the_real_client(
     mock: aioresponses, harvest_id: HarvestID
 ) -> None:
     session = OAuthSession(
-        harvest_id=harvest_id, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-        access_token=ACCESS, refresh_token=REFRESH, clock=loop_clock,
+        harvest_id=harvest_id,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        access_token=ACCESS,
+        refresh_token=REFRESH,
+        clock=loop_clock,
         expires_at=loop_clock() - dt.timedelta(seconds=1),
     )
     mock.post(TOKEN_URL, body=TOKEN_BODY2)
@@ -617,8 +656,7 @@ async def test_failed_refresh_is_shared_by_its_waiters_then_retried() -> None:
     error = ha.BadRequestError("invalid_grant", status=400, method="POST", url=TOKEN_URL)
     fake = FakeID(delay=2.0, fail=error)
     session = fake_session(fake, expires_at=loop_clock(), leeway=0)
-    results = await asyncio.gather(*(session.token() for _ in range(10)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(*(session.token() for _ in range(10)), return_exceptions=True)
     assert all(r is error for r in results)
     assert fake.calls == 1
     assert session.access_token == ACCESS  # unchanged
@@ -679,8 +717,12 @@ async def test_refresh_without_new_refresh_token_keeps_the_old(
     mock: aioresponses, harvest_id: HarvestID
 ) -> None:
     session = OAuthSession(
-        harvest_id=harvest_id, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-        access_token=ACCESS, refresh_token=REFRESH, clock=loop_clock,
+        harvest_id=harvest_id,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        access_token=ACCESS,
+        refresh_token=REFRESH,
+        clock=loop_clock,
         expires_at=loop_clock(),
     )
     mock.post(TOKEN_URL, body=f'{{"access_token": "{ACCESS2}"}}')
@@ -713,8 +755,10 @@ def test_session_rejects_bad_settings(kwargs: dict[str, Any], match: str) -> Non
 def test_from_token_needs_both_tokens() -> None:
     with pytest.raises(ha.ConfigurationError, match="refresh_token"):
         OAuthSession.from_token(
-            OAuthToken(access_token=ACCESS), harvest_id=HarvestID(),
-            client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+            OAuthToken(access_token=ACCESS),
+            harvest_id=HarvestID(),
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
         )
 
 
@@ -722,7 +766,9 @@ def test_from_token_uses_the_wall_clock_by_default() -> None:
     before = dt.datetime.now(dt.UTC)
     session = OAuthSession.from_token(
         OAuthToken(access_token=ACCESS, refresh_token=REFRESH, expires_in=3600),
-        harvest_id=HarvestID(), client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+        harvest_id=HarvestID(),
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
     )
     after = dt.datetime.now(dt.UTC)
     assert session.expires_at is not None
@@ -818,8 +864,9 @@ def _no_secret_in(obj: Any) -> Iterator[str]:
 
 
 def test_oauth_token_repr_hides_tokens() -> None:
-    token = OAuthToken(access_token=ACCESS, refresh_token=REFRESH, token_type="bearer",
-                       expires_in=10)
+    token = OAuthToken(
+        access_token=ACCESS, refresh_token=REFRESH, token_type="bearer", expires_in=10
+    )
     assert_no_secret(*_no_secret_in(token))
     assert "expires_in=10" in repr(token)
     assert re.search(r"token_type='bearer'", repr(token))

@@ -51,8 +51,7 @@ def exchange(harvest_id: HarvestID) -> Awaitable[Any]:
 
 def everything_shown(exc: BaseException) -> str:
     """Every text an exception can reach a log or a user with, its chain included."""
-    parts = [str(exc), repr(exc), repr(exc.args),
-             "".join(traceback.format_exception(exc))]
+    parts = [str(exc), repr(exc), repr(exc.args), "".join(traceback.format_exception(exc))]
     for linked in (exc.__cause__, exc.__context__):
         if linked is not None:
             parts += [str(linked), repr(linked)]
@@ -83,7 +82,8 @@ def test_the_default_cap_is_harvest_clients() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://id.getharvest.com", "http://10.0.0.5", PROXY_ID, "http://id.example/x"],
+    "url",
+    ["http://id.getharvest.com", "http://10.0.0.5", PROXY_ID, "http://id.example/x"],
 )
 async def test_plain_http_off_loopback_is_refused_before_sending(
     mock: aioresponses, url: str
@@ -102,8 +102,7 @@ async def test_plain_http_off_loopback_is_refused_before_sending(
 
 async def test_plain_http_is_accepted_with_the_opt_in(mock: aioresponses) -> None:
     mock.post(f"{PROXY_ID}/api/v2/oauth2/token", body=TOKEN_BODY)
-    async with HarvestID(base_url=PROXY_ID, allow_insecure_http=True,
-                         max_retries=0) as harvest_id:
+    async with HarvestID(base_url=PROXY_ID, allow_insecure_http=True, max_retries=0) as harvest_id:
         assert harvest_id.base_url.rstrip("/") == PROXY_ID
         token = await exchange(harvest_id)
     assert token.access_token == ACCESS
@@ -142,20 +141,28 @@ async def test_from_oauth_refreshes_through_an_insecure_harvest_id(mock: aioresp
     mock.get(f"{PROXY_API}/users/me", status=401, body='{"error": "invalid_token"}')
     mock.post(f"{PROXY_ID}/api/v2/oauth2/token", body=new)
     mock.get(f"{PROXY_API}/users/me", body='{"id": 1, "first_name": "Jane"}')
-    async with HarvestID(base_url=PROXY_ID, allow_insecure_http=True,
-                         max_retries=0) as harvest_id:
-        session = OAuthSession(harvest_id=harvest_id, client_id=CLIENT_ID,
-                               client_secret=CLIENT_SECRET, access_token=ACCESS,
-                               refresh_token=REFRESH)
+    async with HarvestID(base_url=PROXY_ID, allow_insecure_http=True, max_retries=0) as harvest_id:
+        session = OAuthSession(
+            harvest_id=harvest_id,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            access_token=ACCESS,
+            refresh_token=REFRESH,
+        )
         async with ha.HarvestClient.from_oauth(
-            session, ACCOUNT, base_url=PROXY_API, allow_insecure_http=True, max_retries=0,
+            session,
+            ACCOUNT,
+            base_url=PROXY_API,
+            allow_insecure_http=True,
+            max_retries=0,
             max_response_bytes=1 << 16,
         ) as client:
             me = await client.users.me()
     assert me.id == 1
     assert session.access_token == "access-NEW-SECRET-999"
-    assert sorted((s.method, str(s.url), s.headers.get("Authorization", "-"))
-                  for s in sent_requests(mock)) == [
+    assert sorted(
+        (s.method, str(s.url), s.headers.get("Authorization", "-")) for s in sent_requests(mock)
+    ) == [
         ("GET", f"{PROXY_API}/users/me", "Bearer access-NEW-SECRET-999"),
         ("GET", f"{PROXY_API}/users/me", f"Bearer {ACCESS}"),
         ("POST", f"{PROXY_ID}/api/v2/oauth2/token", "-"),
@@ -183,7 +190,7 @@ class IdServer:
         await response.prepare(request)
         try:
             for start in range(0, len(BIG_TOKEN_BODY), 4096):
-                await response.write(BIG_TOKEN_BODY[start:start + 4096])
+                await response.write(BIG_TOKEN_BODY[start : start + 4096])
             await response.write_eof()
         except (ConnectionError, aiohttp.ClientConnectionResetError):
             pass  # the client hung up at its cap
@@ -216,8 +223,7 @@ async def test_an_oversized_token_answer_is_refused_without_showing_the_token(
     id_server: Callable[[bool], Awaitable[IdServer]], chunked: bool
 ) -> None:
     server = await id_server(chunked)
-    async with HarvestID(base_url=server.url, max_response_bytes=4096,
-                         max_retries=2) as harvest_id:
+    async with HarvestID(base_url=server.url, max_response_bytes=4096, max_retries=2) as harvest_id:
         with pytest.raises(ResponseTooLargeError, match="4096-byte limit") as info:
             await exchange(harvest_id)
     assert isinstance(info.value, ha.TransportError)
@@ -233,13 +239,16 @@ async def test_harvest_client_raises_the_same_error_type(
 ) -> None:
     """The reference: HarvestClient over the same server and cap."""
     server = await id_server(chunked)
-    async with ha.HarvestClient(access_token=TOKEN, account_id=ACCOUNT,
-                                base_url=f"{server.url}/v2", max_response_bytes=4096,
-                                max_retries=0) as client:
+    async with ha.HarvestClient(
+        access_token=TOKEN,
+        account_id=ACCOUNT,
+        base_url=f"{server.url}/v2",
+        max_response_bytes=4096,
+        max_retries=0,
+    ) as client:
         with pytest.raises(ha.HarvestError) as client_info:
             await client.users.me()
-    async with HarvestID(base_url=server.url, max_response_bytes=4096,
-                         max_retries=0) as harvest_id:
+    async with HarvestID(base_url=server.url, max_response_bytes=4096, max_retries=0) as harvest_id:
         with pytest.raises(ha.HarvestError) as id_info:
             await exchange(harvest_id)
     assert type(id_info.value) is type(client_info.value) is ResponseTooLargeError
@@ -250,8 +259,9 @@ async def test_a_token_answer_within_the_cap_is_read(
     id_server: Callable[[bool], Awaitable[IdServer]], chunked: bool
 ) -> None:
     server = await id_server(chunked)
-    async with HarvestID(base_url=server.url, max_response_bytes=len(BIG_TOKEN_BODY),
-                         max_retries=0) as harvest_id:
+    async with HarvestID(
+        base_url=server.url, max_response_bytes=len(BIG_TOKEN_BODY), max_retries=0
+    ) as harvest_id:
         token = await exchange(harvest_id)
     async with HarvestID(base_url=server.url, max_retries=0) as harvest_id:  # default cap
         again = await exchange(harvest_id)
@@ -284,8 +294,12 @@ async def test_a_bad_allow_insecure_http_is_refused_before_sending(
     with pytest.raises(ha.ConfigurationError, match="True or False") as info:
         HarvestID(base_url=PROXY_ID, allow_insecure_http=value)
     with pytest.raises(ha.ConfigurationError) as client_info:
-        ha.HarvestClient(access_token=TOKEN, account_id=ACCOUNT,
-                         base_url="http://api-proxy.internal/v2", allow_insecure_http=value)
+        ha.HarvestClient(
+            access_token=TOKEN,
+            account_id=ACCOUNT,
+            base_url="http://api-proxy.internal/v2",
+            allow_insecure_http=value,
+        )
     assert type(info.value) is type(client_info.value)
     assert str(info.value) == str(client_info.value)
     assert sent_requests(mock) == []

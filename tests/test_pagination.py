@@ -14,8 +14,14 @@ from harvest_async._pagination import Paginator, parse_page
 from .conftest import BASE, sent_requests
 
 
-def envelope(ids: list[int], *, next_url: str | None, page: int | None = None,
-             total_pages: int | None = None, total: int | None = None) -> dict[str, Any]:
+def envelope(
+    ids: list[int],
+    *,
+    next_url: str | None,
+    page: int | None = None,
+    total_pages: int | None = None,
+    total: int | None = None,
+) -> dict[str, Any]:
     return {
         "items": [{"id": i} for i in ids],
         "per_page": 2,
@@ -47,10 +53,12 @@ def make(fetch: FakeFetch) -> Paginator[int]:
 
 
 async def test_page_based_list_follows_links_next() -> None:
-    fetch = FakeFetch({
-        None: envelope([1, 2], next_url="u?page=2", page=1, total_pages=2, total=3),
-        "u?page=2": envelope([3], next_url=None, page=2, total_pages=2, total=3),
-    })
+    fetch = FakeFetch(
+        {
+            None: envelope([1, 2], next_url="u?page=2", page=1, total_pages=2, total=3),
+            "u?page=2": envelope([3], next_url=None, page=2, total_pages=2, total=3),
+        }
+    )
     pager = make(fetch)
     assert fetch.calls == []  # nothing sent until iterated
     pages = [p async for p in pager.pages()]
@@ -62,11 +70,13 @@ async def test_page_based_list_follows_links_next() -> None:
 
 
 async def test_cursor_based_list_follows_links_next_and_total_may_be_none() -> None:
-    fetch = FakeFetch({
-        None: envelope([1, 2], next_url="u?cursor=abc", page=1, total=None),
-        "u?cursor=abc": envelope([3, 4], next_url="u?cursor=def"),
-        "u?cursor=def": envelope([5], next_url=None),
-    })
+    fetch = FakeFetch(
+        {
+            None: envelope([1, 2], next_url="u?cursor=abc", page=1, total=None),
+            "u?cursor=abc": envelope([3, 4], next_url="u?cursor=def"),
+            "u?cursor=def": envelope([5], next_url=None),
+        }
+    )
     pager = make(fetch)
     assert [i async for i in pager] == [1, 2, 3, 4, 5]
     assert await pager.collect() == [1, 2, 3, 4, 5]  # re-iterable: starts over
@@ -77,10 +87,13 @@ async def test_cursor_based_list_follows_links_next_and_total_may_be_none() -> N
 
 
 async def test_without_prefetch_only_the_current_page_is_held() -> None:
-    fetch = FakeFetch({
-        None: envelope([1], next_url="a"), "a": envelope([2], next_url="b"),
-        "b": envelope([3], next_url=None),
-    })
+    fetch = FakeFetch(
+        {
+            None: envelope([1], next_url="a"),
+            "a": envelope([2], next_url="b"),
+            "b": envelope([3], next_url=None),
+        }
+    )
     seen = []
     async for item in Paginator(fetch, "items", ids_of, prefetch=0):
         seen.append((item, len(fetch.calls)))
@@ -96,8 +109,13 @@ async def test_repeating_next_url_is_a_decode_error() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [[], {"nope": []}, {"items": {}}, {"items": [], "total_entries": "7"},
-     {"items": [], "links": {"next": 5}}],
+    [
+        [],
+        {"nope": []},
+        {"items": {}},
+        {"items": [], "total_entries": "7"},
+        {"items": [], "links": {"next": 5}},
+    ],
 )
 def test_bad_envelopes_are_decode_errors(bad: Any) -> None:
     def decode(items: Any) -> list[Any]:
@@ -109,8 +127,9 @@ def test_bad_envelopes_are_decode_errors(bad: Any) -> None:
         parse_page(bad, "items", decode)
 
 
-async def test_over_http_page_based_then_cursor(client: ha.HarvestClient,
-                                                mock: aioresponses) -> None:
+async def test_over_http_page_based_then_cursor(
+    client: ha.HarvestClient, mock: aioresponses
+) -> None:
     first = (
         '{"clients": [{"id": 1}], "per_page": 1, "total_pages": 2, "total_entries": 2,'
         ' "page": 1, "next_page": 2, "previous_page": null,'
@@ -128,14 +147,19 @@ async def test_over_http_page_based_then_cursor(client: ha.HarvestClient,
     assert urls == [f"{BASE}/clients?per_page=1", f"{BASE}/clients?page=2&per_page=1"]
 
 
-async def test_cursor_url_is_sent_exactly_as_given(client: ha.HarvestClient,
-                                                   mock: aioresponses) -> None:
+async def test_cursor_url_is_sent_exactly_as_given(
+    client: ha.HarvestClient, mock: aioresponses
+) -> None:
     cursor = "eyJhZnRlciI6eyJpZCI6MTIzfX0%3D"
-    mock.get(re.compile(rf"^{re.escape(BASE)}/time_entries$"),
-             body=f'{{"time_entries": [{{"id": 9}}], "page": 1, "total_entries": null,'
-                  f' "links": {{"next": "{BASE}/time_entries?cursor={cursor}&per_page=2000"}}}}')
-    mock.get(f"{BASE}/time_entries?cursor={cursor}&per_page=2000",
-             body='{"time_entries": [{"id": 8}], "page": null, "links": {"next": null}}')
+    mock.get(
+        re.compile(rf"^{re.escape(BASE)}/time_entries$"),
+        body=f'{{"time_entries": [{{"id": 9}}], "page": 1, "total_entries": null,'
+        f' "links": {{"next": "{BASE}/time_entries?cursor={cursor}&per_page=2000"}}}}',
+    )
+    mock.get(
+        f"{BASE}/time_entries?cursor={cursor}&per_page=2000",
+        body='{"time_entries": [{"id": 8}], "page": null, "links": {"next": null}}',
+    )
     entries = await client.time_entries.list().collect()
     assert [e.id for e in entries] == [9, 8]
     second = sent_requests(mock)[1]

@@ -39,8 +39,7 @@ from harvest_async.resources.accounts import bearer
 
 from .conftest import ACCOUNT, TOKEN
 
-SETTINGS = settings(max_examples=150, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -74,7 +73,8 @@ def test_every_model_is_covered() -> None:
 # --- strategies from attrs fields -------------------------------------------------------
 
 UTC_SECONDS = st.datetimes(
-    min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30),
+    min_value=dt.datetime(1, 1, 2),
+    max_value=dt.datetime(9999, 12, 30),
     timezones=st.just(dt.UTC),
 ).map(lambda d: d.replace(microsecond=0))
 FINITE_DECIMALS = st.decimals(allow_nan=False, allow_infinity=False).filter(
@@ -156,8 +156,13 @@ def test_any_model_round_trips_as_a_list_page(data: st.DataObject) -> None:
     model = data.draw(st.sampled_from(MODELS))
     items = data.draw(st.lists(model_strategy(model), max_size=4))
     conv = get_converter()
-    text = _json.dumps({"items": [conv.unstructure(i) for i in items],
-                        "links": {"next": None}, "total_entries": len(items)})
+    text = _json.dumps(
+        {
+            "items": [conv.unstructure(i) for i in items],
+            "links": {"next": None},
+            "total_entries": len(items),
+        }
+    )
     page: Any = parse_page(_json.loads(text), "items", lambda raw: decode_many(model, raw))
     assert page.items == items
     assert page.total_entries == len(items)
@@ -165,27 +170,35 @@ def test_any_model_round_trips_as_a_list_page(data: st.DataObject) -> None:
 
 def test_decimals_keep_their_digits() -> None:
     conv = get_converter()
-    entry = ha.models.TimeEntry(hours=Decimal("1.50"), billable_rate=Decimal("100.0"),
-                                cost_rate=Decimal("1E+2"))
+    entry = ha.models.TimeEntry(
+        hours=Decimal("1.50"), billable_rate=Decimal("100.0"), cost_rate=Decimal("1E+2")
+    )
     text = _json.dumps(conv.unstructure(entry))
     assert '"hours":1.50' in text
     assert '"billable_rate":100.0' in text
     back = decode(ha.models.TimeEntry, _json.loads(text))
     assert [str(back.hours), str(back.billable_rate), str(back.cost_rate)] == [
-        "1.50", "100.0", "1E+2"]
+        "1.50",
+        "100.0",
+        "1E+2",
+    ]
 
 
 # --- hostile JSON -------------------------------------------------------------------------
 
 JSON_SCALARS = (
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=20)
     | st.decimals(allow_nan=False, allow_infinity=False)
     | st.sampled_from(["2024-01-31", "2024-01-31T10:00:00Z", "2024-13-45", "1.5", "", "-"])
 )
 JSON = st.recursive(
     JSON_SCALARS,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -228,8 +241,10 @@ def test_arbitrary_json_as_a_list_page_raises_only_decode_error(data: st.DataObj
 
 
 @SETTINGS
-@given(body=st.binary(max_size=200) | JSON.map(lambda v: _json.dumps(v).encode()),
-       status=st.sampled_from([200, 201, 204, 400, 401, 404, 422, 429, 500, 503, 302]))
+@given(
+    body=st.binary(max_size=200) | JSON.map(lambda v: _json.dumps(v).encode()),
+    status=st.sampled_from([200, 201, 204, 400, 401, 404, 422, 429, 500, 503, 302]),
+)
 def test_any_response_body_is_a_value_a_decode_error_or_an_api_error(
     body: bytes, status: int
 ) -> None:
@@ -242,7 +257,7 @@ def test_deeply_nested_response_is_a_decode_error(depth: int) -> None:
     with pytest.raises(ha.DecodeError, match="nested too deeply"):
         decipher_response(200, {}, b"[" * depth, method="GET", url="https://x.test/v2/a")
     with pytest.raises(ha.ServerError):  # an error body too deep is kept as text
-        decipher_response(500, {}, b"{\"a\":" * depth, method="GET", url="https://x.test/")
+        decipher_response(500, {}, b'{"a":' * depth, method="GET", url="https://x.test/")
 
 
 def test_json_loads_of_deep_nesting_is_a_decode_error() -> None:
@@ -250,8 +265,11 @@ def test_json_loads_of_deep_nesting_is_a_decode_error() -> None:
         _json.loads(b"[" * 100_000)
 
 
-@pytest.mark.parametrize("model", [ha.models.TimeEntry, ha.models.Invoice, ha.models.User],
-                         ids=["TimeEntry", "Invoice", "User"])
+@pytest.mark.parametrize(
+    "model",
+    [ha.models.TimeEntry, ha.models.Invoice, ha.models.User],
+    ids=["TimeEntry", "Invoice", "User"],
+)
 def test_deeply_nested_objects_into_a_model_are_a_decode_error(model: type) -> None:
     nested: dict[str, Any] = {}
     node = nested
@@ -314,8 +332,29 @@ def accepted(call: Callable[[ha.HarvestClient], Any]) -> list[tuple[Any, ...]]:
 DAY = dt.date(2024, 1, 15)
 
 BAD_IDS = st.one_of(
-    st.sampled_from([0, -1, True, False, "1", "1/../x", "../1", "1?x=1", "1#f", 2**64, 2**63,
-                     1.0, 1.5, float("nan"), float("inf"), Decimal(1), b"1", [1], {"id": 1}]),
+    st.sampled_from(
+        [
+            0,
+            -1,
+            True,
+            False,
+            "1",
+            "1/../x",
+            "../1",
+            "1?x=1",
+            "1#f",
+            2**64,
+            2**63,
+            1.0,
+            1.5,
+            float("nan"),
+            float("inf"),
+            Decimal(1),
+            b"1",
+            [1],
+            {"id": 1},
+        ]
+    ),
     st.integers(max_value=0),
     st.integers(min_value=2**63),
     st.floats(),
@@ -368,9 +407,25 @@ def _not_a_date(text: str) -> bool:
 
 
 BAD_DATES = st.one_of(
-    st.sampled_from(["2024-13-01", "2024-02-30", "24-01-01", "2024/01/01", "yesterday", "",
-                     " ", "2024-01-01T00:00:00", "2024-01-01\r\n", "2024-01-01\n", 20240101,
-                     1.5, True, b"2024-01-01", [2024, 1, 1]]),
+    st.sampled_from(
+        [
+            "2024-13-01",
+            "2024-02-30",
+            "24-01-01",
+            "2024/01/01",
+            "yesterday",
+            "",
+            " ",
+            "2024-01-01T00:00:00",
+            "2024-01-01\r\n",
+            "2024-01-01\n",
+            20240101,
+            1.5,
+            True,
+            b"2024-01-01",
+            [2024, 1, 1],
+        ]
+    ),
     st.datetimes(),
     st.datetimes(timezones=st.just(dt.UTC)),
     st.integers(),
@@ -400,23 +455,48 @@ def _out_of_range(value: Decimal) -> bool:
 
 
 BAD_DECIMALS = st.one_of(
-    st.sampled_from([Decimal("NaN"), Decimal("sNaN"), Decimal("-NaN"), Decimal("Infinity"),
-                     Decimal("-Infinity"), float("nan"), float("inf"), float("-inf"), "NaN",
-                     "inf", "Infinity", "abc", "", "1e31", "1e-31", "1,5", "0x10", True,
-                     [1], {"a": 1}, b"1", 10**31, -(10**40), 1e300]),
+    st.sampled_from(
+        [
+            Decimal("NaN"),
+            Decimal("sNaN"),
+            Decimal("-NaN"),
+            Decimal("Infinity"),
+            Decimal("-Infinity"),
+            float("nan"),
+            float("inf"),
+            float("-inf"),
+            "NaN",
+            "inf",
+            "Infinity",
+            "abc",
+            "",
+            "1e31",
+            "1e-31",
+            "1,5",
+            "0x10",
+            True,
+            [1],
+            {"a": 1},
+            b"1",
+            10**31,
+            -(10**40),
+            1e300,
+        ]
+    ),
     st.decimals(allow_nan=True, allow_infinity=True).filter(_out_of_range),
     st.integers(min_value=10**31),
     st.floats(allow_nan=True, allow_infinity=True).filter(
-        lambda f: not math.isfinite(f) or (f != 0 and abs(math.log10(abs(f))) > 31)),
+        lambda f: not math.isfinite(f) or (f != 0 and abs(math.log10(abs(f))) > 31)
+    ),
 )
 
 DECIMAL_CALLS: list[Callable[[ha.HarvestClient, Any], Any]] = [
     lambda h, v: h.time_entries.create(project_id=1, task_id=1, spent_date=DAY, hours=v),
     lambda h, v: h.time_entries.update(1, hours=v),
-    lambda h, v: h.expenses.create(project_id=1, expense_category_id=1, spent_date=DAY,
-                                   total_cost=v),
-    lambda h, v: h.expenses.create(project_id=1, expense_category_id=1, spent_date=DAY,
-                                   units=v),
+    lambda h, v: h.expenses.create(
+        project_id=1, expense_category_id=1, spent_date=DAY, total_cost=v
+    ),
+    lambda h, v: h.expenses.create(project_id=1, expense_category_id=1, spent_date=DAY, units=v),
     lambda h, v: h.invoices.create_payment(1, amount=v),
     lambda h, v: h.projects.update(1, budget=v),
     lambda h, v: h.users.create_billable_rate(1, amount=v),
@@ -431,8 +511,9 @@ def test_non_finite_or_huge_decimals_are_refused_before_sending(bad: Any, call: 
 
 
 @SETTINGS
-@given(good=st.decimals(allow_nan=False, allow_infinity=False).filter(
-    lambda d: not _out_of_range(d)))
+@given(
+    good=st.decimals(allow_nan=False, allow_infinity=False).filter(lambda d: not _out_of_range(d))
+)
 def test_finite_decimals_go_out_as_json_numbers(good: Decimal) -> None:
     [(_, kwargs)] = accepted(lambda h: h.time_entries.update(1, hours=good))
     assert kwargs["json_body"] == {"hours": good}
@@ -441,7 +522,9 @@ def test_finite_decimals_go_out_as_json_numbers(good: Decimal) -> None:
 
 LINE_BREAKING = st.builds(
     lambda head, sep, tail: head + sep + tail,
-    st.text(max_size=10), st.sampled_from(["\r", "\n", "\r\n", "\0"]), st.text(max_size=10),
+    st.text(max_size=10),
+    st.sampled_from(["\r", "\n", "\r\n", "\0"]),
+    st.text(max_size=10),
 )
 
 QUERY_CALLS: list[Callable[[ha.HarvestClient, Any], Any]] = [
@@ -483,8 +566,9 @@ def test_line_breaks_in_body_text_are_fine() -> None:
     assert kwargs["json_body"] == {"notes": "line 1\r\nline 2"}
 
 
-OVERSIZE = st.builds(lambda n, c: c * n, st.integers(65_537, 70_000),
-                     st.characters(blacklist_categories=["Cs"]))
+OVERSIZE = st.builds(
+    lambda n, c: c * n, st.integers(65_537, 70_000), st.characters(blacklist_categories=["Cs"])
+)
 
 STRING_CALLS: list[Callable[[ha.HarvestClient, Any], Any]] = [
     lambda h, v: h.clients.create(name=v),

@@ -76,8 +76,10 @@ async def test_1000_acquisitions_respect_every_window_and_finish_near_ideal() ->
     assert max_in_window([t - start for t in sent], 15.0) <= 100
     # The ideal is 135 s (batches at 0, 15, ..., 135); the acceptance bound is 136.35 s.
     assert 135.0 <= finished <= 136.35
-    print(f"1000 acquisitions: max per 15 s window {max_in_window(relative, 15.0)}, "
-          f"last at {finished:.2f} s virtual")
+    print(
+        f"1000 acquisitions: max per 15 s window {max_in_window(relative, 15.0)}, "
+        f"last at {finished:.2f} s virtual"
+    )
 
 
 class TextbookBucket:
@@ -157,8 +159,7 @@ async def test_textbook_bucket_admits_200_in_one_window_ours_does_not() -> None:
 async def slow_then_fast(limiter: ha.RateLimiter) -> list[float]:
     """100 requests with a 10 s connection set-up, then 100 fast ones 15 s later."""
     arrivals: list[float] = []
-    slow = [asyncio.ensure_future(request(limiter, arrivals, latency=10.0))
-            for _ in range(100)]
+    slow = [asyncio.ensure_future(request(limiter, arrivals, latency=10.0)) for _ in range(100)]
     await asyncio.sleep(15.0)
     fast = [asyncio.ensure_future(request(limiter, arrivals)) for _ in range(100)]
     await asyncio.gather(*slow, *fast)

@@ -179,9 +179,9 @@ async def test_rolling_window_holds_across_instances_sharing_a_key(make: MakeLim
     limiters = [make(capacity=capacity, period=period) for _ in range(3)]
     spans: list[tuple[float, float]] = []
     rng = random.Random(7)
-    await asyncio.gather(*(
-        request(limiters[i % 3], spans, latency=rng.uniform(0.0, 0.03)) for i in range(36)
-    ))
+    await asyncio.gather(
+        *(request(limiters[i % 3], spans, latency=rng.uniform(0.0, 0.03)) for i in range(36))
+    )
     assert len(spans) == 36
     assert max_overlap([(s + EPS, e - EPS) for s, e in spans]) <= capacity
     # Busy the whole time: 36 requests need at least 7 windows, and not many more.
@@ -319,10 +319,17 @@ async def test_client_retries_an_unreachable_redis_then_raises_transport_error(
             return await super().acquire()
 
     limiter = Counting(f"redis://127.0.0.1:{closed_port()}/0", key=key, capacity=5)
-    async with limiter, ha.HarvestClient(
-        access_token="token", account_id="1", base_url=f"http://127.0.0.1:{closed_port()}/v2",
-        rate_limiter=limiter, max_retries=1, user_agent="tests (dev@example.com)",
-    ) as client:
+    async with (
+        limiter,
+        ha.HarvestClient(
+            access_token="token",
+            account_id="1",
+            base_url=f"http://127.0.0.1:{closed_port()}/v2",
+            rate_limiter=limiter,
+            max_retries=1,
+            user_agent="tests (dev@example.com)",
+        ) as client,
+    ):
         with pytest.raises(RedisUnavailableError):
             await client.clients.create(name="Nothing was sent")  # a POST: retried too
     assert Counting.attempts == 2
@@ -378,8 +385,13 @@ async def test_fallback_admits_while_redis_is_down_and_recovers(
     caplog.set_level(logging.INFO, logger="harvest_async")
     fallback = ha.TokenBucket(2, 0.3)
     async with RedisRateLimiter(
-        own_redis.url, key=key, capacity=8, period=0.3, fallback=fallback,
-        timeout=0.5, recheck=0.2,
+        own_redis.url,
+        key=key,
+        capacity=8,
+        period=0.3,
+        fallback=fallback,
+        timeout=0.5,
+        recheck=0.2,
     ) as limiter:
         await limiter.release(await limiter.acquire())
         assert await limiter.in_use() == 1
@@ -444,7 +456,9 @@ async def test_aclose_closes_only_a_connection_it_opened(
 async def test_repr_shows_budget_never_the_password(key: str) -> None:
     limiter = RedisRateLimiter(
         "redis://admin:hunter2-secret@127.0.0.1:6399/3?password=hunter2-secret",
-        key=key, capacity=100, period=15.0,
+        key=key,
+        capacity=100,
+        period=15.0,
     )
     text = repr(limiter)
     await limiter.aclose()
@@ -555,12 +569,24 @@ async def test_four_processes_share_one_limit_with_no_429(
     async with HarvestSimulator(seed=5, rate_limit=(capacity, period)) as sim:
         try:
             for _ in range(workers):
-                procs.append(await asyncio.create_subprocess_exec(
-                    sys.executable, "-c", WORKER, redis_server.url, key, sim.base_url,
-                    str(per_worker), str(capacity), str(period), sim.access_token,
-                    str(sim.account_id),
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                ))
+                procs.append(
+                    await asyncio.create_subprocess_exec(
+                        sys.executable,
+                        "-c",
+                        WORKER,
+                        redis_server.url,
+                        key,
+                        sim.base_url,
+                        str(per_worker),
+                        str(capacity),
+                        str(period),
+                        sim.access_token,
+                        str(sim.account_id),
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                    )
+                )
             for proc in procs:
                 assert proc.stdout is not None
                 line = await asyncio.wait_for(proc.stdout.readline(), 30)
@@ -592,9 +618,11 @@ async def test_four_processes_share_one_limit_with_no_429(
     # 1000 requests at 100 per window: 9 windows after the first burst (plus each
     # request's own time, on a loaded machine): a stall would show here.
     assert 9 * period <= elapsed < 30 * period, elapsed
-    print(f"4 processes x {per_worker}: {elapsed:.2f} s, "
-          f"{len(arrivals) / elapsed:.1f} req/s (limit {capacity / period:.0f}), "
-          f"max per window {max_in_window(arrivals, period)}")
+    print(
+        f"4 processes x {per_worker}: {elapsed:.2f} s, "
+        f"{len(arrivals) / elapsed:.1f} req/s (limit {capacity / period:.0f}), "
+        f"max per window {max_in_window(arrivals, period)}"
+    )
 
 
 def test_importing_harvest_async_does_not_need_redis() -> None:

@@ -206,24 +206,35 @@ TEAMMATES = """{"id": 3230547, "first_name": "Jim", "last_name": "Allen",
 # ====================================================================================
 
 
-async def test_time_entries_list_every_filter(
-    mock: aioresponses, client: ha.HarvestClient
-) -> None:
+async def test_time_entries_list_every_filter(mock: aioresponses, client: ha.HarvestClient) -> None:
     mock.get(at("time_entries"), body=list_envelope("time_entries", TIME_ENTRY, "time_entries"))
     entries = await client.time_entries.list(
-        user_id=1782959, client_id=5735776, project_id=14308069, task_id=8083366,
-        is_billed=False, is_running=True,
-        approval_status="approved", updated_since=SINCE, from_=dt.date(2017, 3, 1),
-        to="2017-03-31", per_page=100,
+        user_id=1782959,
+        client_id=5735776,
+        project_id=14308069,
+        task_id=8083366,
+        is_billed=False,
+        is_running=True,
+        approval_status="approved",
+        updated_since=SINCE,
+        from_=dt.date(2017, 3, 1),
+        to="2017-03-31",
+        per_page=100,
     ).collect()
     req = only(mock)
     assert req.method == "GET"
     assert req.path == "time_entries"
     assert req.query == {
-        "user_id": "1782959", "client_id": "5735776", "project_id": "14308069",
-        "task_id": "8083366", "is_billed": "false",
-        "is_running": "true", "approval_status": "approved",
-        "updated_since": SINCE_WIRE, "from": "2017-03-01", "to": "2017-03-31",
+        "user_id": "1782959",
+        "client_id": "5735776",
+        "project_id": "14308069",
+        "task_id": "8083366",
+        "is_billed": "false",
+        "is_running": "true",
+        "approval_status": "approved",
+        "updated_since": SINCE_WIRE,
+        "from": "2017-03-01",
+        "to": "2017-03-31",
         "per_page": "100",
     }
     assert req.body is None
@@ -270,9 +281,7 @@ async def test_list_sends_nothing_until_iterated(
     assert len(sent_requests(mock)) == 1
 
 
-async def test_list_follows_cursor_links_next(
-    mock: aioresponses, client: ha.HarvestClient
-) -> None:
+async def test_list_follows_cursor_links_next(mock: aioresponses, client: ha.HarvestClient) -> None:
     next_url = f"{BASE}/time_entries?cursor=eyJpZCI6NjM2NzA4NzIzfQ&per_page=1"
     page1 = (
         f'{{"time_entries": [{TIME_ENTRY}], "per_page": 1, "page": null, '
@@ -306,7 +315,10 @@ async def test_time_entries_get(mock: aioresponses, client: ha.HarvestClient) ->
     entry = await client.time_entries.get(636708723)
     req = only(mock)
     assert (req.method, req.path, req.query, req.body) == (
-        "GET", "time_entries/636708723", {}, None
+        "GET",
+        "time_entries/636708723",
+        {},
+        None,
     )
     assert isinstance(entry, TimeEntry)
     assert entry.project is not None
@@ -321,14 +333,22 @@ async def test_time_entries_create_by_duration(
 ) -> None:
     mock.post(at("time_entries"), status=201, body=TIME_ENTRY)
     entry = await client.time_entries.create(
-        project_id=14308069, task_id=8083366, spent_date=dt.date(2017, 3, 1),
-        hours=Decimal("1.5"), notes="Importing products", user_id=1782959,
+        project_id=14308069,
+        task_id=8083366,
+        spent_date=dt.date(2017, 3, 1),
+        hours=Decimal("1.5"),
+        notes="Importing products",
+        user_id=1782959,
     )
     req = only(mock)
     assert (req.method, req.path, req.query) == ("POST", "time_entries", {})
     assert req.body == {
-        "project_id": 14308069, "task_id": 8083366, "spent_date": "2017-03-01",
-        "user_id": 1782959, "hours": Decimal("1.5"), "notes": "Importing products",
+        "project_id": 14308069,
+        "task_id": 8083366,
+        "spent_date": "2017-03-01",
+        "user_id": 1782959,
+        "hours": Decimal("1.5"),
+        "notes": "Importing products",
     }
     raw = raw_body(mock)
     assert b'"hours":1.5' in raw
@@ -346,7 +366,10 @@ async def test_time_entries_create_by_duration_helper(
     )
     req = only(mock)
     assert req.body == {
-        "project_id": 1, "task_id": 2, "spent_date": "2017-03-01", "hours": Decimal("0.25")
+        "project_id": 1,
+        "task_id": 2,
+        "spent_date": "2017-03-01",
+        "hours": Decimal("0.25"),
     }
     assert b'"hours":0.25' in raw_body(mock)
 
@@ -356,14 +379,20 @@ async def test_time_entries_create_by_start_end(
 ) -> None:
     mock.post(at("time_entries"), status=201, body=TIME_ENTRY)
     entry = await client.time_entries.create(
-        project_id=14308069, task_id=8083366, spent_date="2017-03-01",
-        started_time="1:00pm", ended_time="2:30pm",
+        project_id=14308069,
+        task_id=8083366,
+        spent_date="2017-03-01",
+        started_time="1:00pm",
+        ended_time="2:30pm",
     )
     req = only(mock)
     assert (req.method, req.path) == ("POST", "time_entries")
     assert req.body == {
-        "project_id": 14308069, "task_id": 8083366, "spent_date": "2017-03-01",
-        "started_time": "1:00pm", "ended_time": "2:30pm",
+        "project_id": 14308069,
+        "task_id": 8083366,
+        "spent_date": "2017-03-01",
+        "started_time": "1:00pm",
+        "ended_time": "2:30pm",
     }
     assert entry.ended_time == "2:30pm"
 
@@ -373,16 +402,26 @@ async def test_time_entries_create_with_external_reference(
 ) -> None:
     mock.post(at("time_entries"), status=201, body=TIME_ENTRY)
     await client.time_entries.create(
-        project_id=14308069, task_id=8083366, spent_date="2017-03-01", hours=1,
+        project_id=14308069,
+        task_id=8083366,
+        spent_date="2017-03-01",
+        hours=1,
         external_reference={
-            "id": "8", "group_id": 123, "account_id": "1",
+            "id": "8",
+            "group_id": 123,
+            "account_id": "1",
             "permalink": "https://example.com/8",
         },
     )
     assert only(mock).body == {
-        "project_id": 14308069, "task_id": 8083366, "spent_date": "2017-03-01", "hours": 1,
+        "project_id": 14308069,
+        "task_id": 8083366,
+        "spent_date": "2017-03-01",
+        "hours": 1,
         "external_reference": {
-            "id": "8", "group_id": "123", "account_id": "1",
+            "id": "8",
+            "group_id": "123",
+            "account_id": "1",
             "permalink": "https://example.com/8",
         },
     }
@@ -393,11 +432,15 @@ async def test_time_entries_create_by_start_end_helper_starts_timer(
 ) -> None:
     mock.post(at("time_entries"), status=201, body=RUNNING_ENTRY)
     entry = await client.time_entries.create_by_start_end(
-        project_id=14808188, task_id=8083366, spent_date=dt.date(2017, 3, 21),
+        project_id=14808188,
+        task_id=8083366,
+        spent_date=dt.date(2017, 3, 21),
         started_time="11:40am",
     )
     assert only(mock).body == {
-        "project_id": 14808188, "task_id": 8083366, "spent_date": "2017-03-21",
+        "project_id": 14808188,
+        "task_id": 8083366,
+        "spent_date": "2017-03-21",
         "started_time": "11:40am",
     }
     assert entry.is_running is True
@@ -433,7 +476,9 @@ async def test_time_entries_delete_external_reference(
     assert await client.time_entries.delete_external_reference(636708723) is None
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "DELETE", "time_entries/636708723/external_reference", None
+        "DELETE",
+        "time_entries/636708723/external_reference",
+        None,
     )
 
 
@@ -445,7 +490,10 @@ async def test_time_entries_stop_and_restart_send_no_body(
     entry = await getattr(client.time_entries, action)(662202797)
     req = only(mock)
     assert (req.method, req.path, req.query, req.body) == (
-        "PATCH", f"time_entries/662202797/{action}", {}, None
+        "PATCH",
+        f"time_entries/662202797/{action}",
+        {},
+        None,
     )
     assert isinstance(entry, TimeEntry)
     assert entry.id == 662202797
@@ -458,9 +506,7 @@ async def test_time_entries_stop_and_restart_send_no_body(
 
 async def test_clients_list(mock: aioresponses, client: ha.HarvestClient) -> None:
     mock.get(at("clients"), body=list_envelope("clients", CLIENT, "clients"))
-    [item] = await client.clients.list(
-        is_active=True, updated_since=SINCE, per_page=50
-    ).collect()
+    [item] = await client.clients.list(is_active=True, updated_since=SINCE, per_page=50).collect()
     req = only(mock)
     assert (req.method, req.path) == ("GET", "clients")
     assert req.query == {"is_active": "true", "updated_since": SINCE_WIRE, "per_page": "50"}
@@ -484,7 +530,8 @@ async def test_clients_create(mock: aioresponses, client: ha.HarvestClient) -> N
     req = only(mock)
     assert (req.method, req.path) == ("POST", "clients")
     assert req.body == {
-        "name": "123 Industries", "address": "123 Main St.\r\nAnytown, LA 71223",
+        "name": "123 Industries",
+        "address": "123 Main St.\r\nAnytown, LA 71223",
         "currency": "EUR",
     }
     assert item.id == 5735776
@@ -496,9 +543,7 @@ async def test_clients_update_sends_only_given_fields(
     mock.patch(at("clients/5735776"), body=CLIENT)
     await client.clients.update(5735776, is_active=False)
     req = only(mock)
-    assert (req.method, req.path, req.body) == (
-        "PATCH", "clients/5735776", {"is_active": False}
-    )
+    assert (req.method, req.path, req.body) == ("PATCH", "clients/5735776", {"is_active": False})
 
 
 async def test_clients_delete(mock: aioresponses, client: ha.HarvestClient) -> None:
@@ -523,7 +568,9 @@ async def test_company_update(mock: aioresponses, client: ha.HarvestClient) -> N
     company = await client.company.update(wants_timestamp_timers=True)
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "PATCH", "company", {"wants_timestamp_timers": True}
+        "PATCH",
+        "company",
+        {"wants_timestamp_timers": True},
     )
     assert company.name == "API Examples"
 
@@ -549,7 +596,9 @@ async def test_projects_list(mock: aioresponses, client: ha.HarvestClient) -> No
     req = only(mock)
     assert (req.method, req.path) == ("GET", "projects")
     assert req.query == {
-        "is_active": "false", "client_id": "5735776", "updated_since": SINCE_WIRE,
+        "is_active": "false",
+        "client_id": "5735776",
+        "updated_since": SINCE_WIRE,
         "per_page": "2000",
     }
     assert isinstance(project, Project)
@@ -571,20 +620,34 @@ async def test_projects_get(mock: aioresponses, client: ha.HarvestClient) -> Non
 async def test_projects_create(mock: aioresponses, client: ha.HarvestClient) -> None:
     mock.post(at("projects"), status=201, body=PROJECT)
     project = await client.projects.create(
-        client_id=5735776, name="Online Store - Phase 1", is_billable=True,
-        bill_by="Project", budget_by="project", hourly_rate=Decimal("100.50"),
-        budget=200, over_budget_notification_percentage="80.0", code="OS1",
-        starts_on=dt.date(2017, 6, 1), ends_on=None, notify_when_over_budget=True,
+        client_id=5735776,
+        name="Online Store - Phase 1",
+        is_billable=True,
+        bill_by="Project",
+        budget_by="project",
+        hourly_rate=Decimal("100.50"),
+        budget=200,
+        over_budget_notification_percentage="80.0",
+        code="OS1",
+        starts_on=dt.date(2017, 6, 1),
+        ends_on=None,
+        notify_when_over_budget=True,
     )
     req = only(mock)
     assert (req.method, req.path) == ("POST", "projects")
     assert req.body == {
-        "client_id": 5735776, "name": "Online Store - Phase 1", "is_billable": True,
-        "bill_by": "Project", "budget_by": "project", "code": "OS1",
-        "hourly_rate": Decimal("100.50"), "budget": 200,
+        "client_id": 5735776,
+        "name": "Online Store - Phase 1",
+        "is_billable": True,
+        "bill_by": "Project",
+        "budget_by": "project",
+        "code": "OS1",
+        "hourly_rate": Decimal("100.50"),
+        "budget": 200,
         "notify_when_over_budget": True,
         "over_budget_notification_percentage": Decimal("80.0"),
-        "starts_on": "2017-06-01", "ends_on": None,
+        "starts_on": "2017-06-01",
+        "ends_on": None,
     }
     raw = raw_body(mock)
     assert b'"hourly_rate":100.50' in raw
@@ -612,9 +675,7 @@ async def test_projects_delete(mock: aioresponses, client: ha.HarvestClient) -> 
     assert (req.method, req.path, req.body) == ("DELETE", "projects/14308069", None)
 
 
-async def test_projects_user_assignments_list(
-    mock: aioresponses, client: ha.HarvestClient
-) -> None:
+async def test_projects_user_assignments_list(mock: aioresponses, client: ha.HarvestClient) -> None:
     path = "projects/14308069/user_assignments"
     mock.get(at(path), body=list_envelope("user_assignments", USER_ASSIGNMENT, path))
     [item] = await client.projects.user_assignments(
@@ -623,7 +684,9 @@ async def test_projects_user_assignments_list(
     req = only(mock)
     assert (req.method, req.path) == ("GET", path)
     assert req.query == {
-        "user_id": "1782974", "is_active": "true", "updated_since": SINCE_WIRE,
+        "user_id": "1782974",
+        "is_active": "true",
+        "updated_since": SINCE_WIRE,
         "per_page": "10",
     }
     assert isinstance(item, UserAssignment)
@@ -632,14 +695,14 @@ async def test_projects_user_assignments_list(
     assert item.user.name == "Jim Allen"
 
 
-async def test_projects_get_user_assignment(
-    mock: aioresponses, client: ha.HarvestClient
-) -> None:
+async def test_projects_get_user_assignment(mock: aioresponses, client: ha.HarvestClient) -> None:
     mock.get(at("projects/14308069/user_assignments/125068758"), body=USER_ASSIGNMENT)
     item = await client.projects.get_user_assignment(14308069, 125068758)
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "GET", "projects/14308069/user_assignments/125068758", None
+        "GET",
+        "projects/14308069/user_assignments/125068758",
+        None,
     )
     assert item.id == 125068758
     assert str(item.budget) == "120.0"
@@ -655,7 +718,9 @@ async def test_projects_create_user_assignment(
     req = only(mock)
     assert (req.method, req.path) == ("POST", "projects/14308069/user_assignments")
     assert req.body == {
-        "user_id": 1782974, "use_default_rates": False, "hourly_rate": Decimal("75.5")
+        "user_id": 1782974,
+        "use_default_rates": False,
+        "hourly_rate": Decimal("75.5"),
     }
     assert b'"hourly_rate":75.5' in raw_body(mock)
     assert isinstance(item, UserAssignment)
@@ -679,13 +744,13 @@ async def test_projects_delete_user_assignment(
     assert await client.projects.delete_user_assignment(14308069, 125068758) is None
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "DELETE", "projects/14308069/user_assignments/125068758", None
+        "DELETE",
+        "projects/14308069/user_assignments/125068758",
+        None,
     )
 
 
-async def test_projects_task_assignments_list(
-    mock: aioresponses, client: ha.HarvestClient
-) -> None:
+async def test_projects_task_assignments_list(mock: aioresponses, client: ha.HarvestClient) -> None:
     path = "projects/14308069/task_assignments"
     mock.get(at(path), body=list_envelope("task_assignments", TASK_ASSIGNMENT, path))
     [item] = await client.projects.task_assignments(
@@ -699,14 +764,14 @@ async def test_projects_task_assignments_list(
     assert item.task.name == "Business Development"
 
 
-async def test_projects_get_task_assignment(
-    mock: aioresponses, client: ha.HarvestClient
-) -> None:
+async def test_projects_get_task_assignment(mock: aioresponses, client: ha.HarvestClient) -> None:
     mock.get(at("projects/14308069/task_assignments/155506339"), body=TASK_ASSIGNMENT)
     item = await client.projects.get_task_assignment(14308069, 155506339)
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "GET", "projects/14308069/task_assignments/155506339", None
+        "GET",
+        "projects/14308069/task_assignments/155506339",
+        None,
     )
     assert item.hourly_rate == Decimal("75.5")
 
@@ -721,7 +786,10 @@ async def test_projects_create_task_assignment(
     req = only(mock)
     assert (req.method, req.path) == ("POST", "projects/14308069/task_assignments")
     assert req.body == {
-        "task_id": 8083800, "billable": True, "hourly_rate": Decimal("75.5"), "budget": None
+        "task_id": 8083800,
+        "billable": True,
+        "hourly_rate": Decimal("75.5"),
+        "budget": None,
     }
     assert b'"hourly_rate":75.5' in raw_body(mock)
     assert item.billable is True
@@ -734,7 +802,9 @@ async def test_projects_update_task_assignment(
     await client.projects.update_task_assignment(14308069, 155506339, is_active=False)
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "PATCH", "projects/14308069/task_assignments/155506339", {"is_active": False}
+        "PATCH",
+        "projects/14308069/task_assignments/155506339",
+        {"is_active": False},
     )
 
 
@@ -745,7 +815,9 @@ async def test_projects_delete_task_assignment(
     assert await client.projects.delete_task_assignment(14308069, 155506339) is None
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "DELETE", "projects/14308069/task_assignments/155506339", None
+        "DELETE",
+        "projects/14308069/task_assignments/155506339",
+        None,
     )
 
 
@@ -780,7 +852,8 @@ async def test_tasks_create(mock: aioresponses, client: ha.HarvestClient) -> Non
     req = only(mock)
     assert (req.method, req.path) == ("POST", "tasks")
     assert req.body == {
-        "name": "Project Management", "default_hourly_rate": Decimal("100.0"),
+        "name": "Project Management",
+        "default_hourly_rate": Decimal("100.0"),
         "is_default": True,
     }
     assert b'"default_hourly_rate":100.0' in raw_body(mock)
@@ -794,7 +867,9 @@ async def test_tasks_update_sends_only_given_fields(
     await client.tasks.update(8083368, billable_by_default=False)
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "PATCH", "tasks/8083368", {"billable_by_default": False}
+        "PATCH",
+        "tasks/8083368",
+        {"billable_by_default": False},
     )
 
 
@@ -841,17 +916,26 @@ async def test_users_get(mock: aioresponses, client: ha.HarvestClient) -> None:
 async def test_users_create(mock: aioresponses, client: ha.HarvestClient) -> None:
     mock.post(at("users"), status=201, body=USER)
     user = await client.users.create(
-        first_name="Bob", last_name="Powell", email="bobpowell@example.com",
-        is_contractor=False, weekly_capacity=126000, default_hourly_rate=Decimal("100.0"),
-        cost_rate="75.25", roles=("Founder", "CEO"),
+        first_name="Bob",
+        last_name="Powell",
+        email="bobpowell@example.com",
+        is_contractor=False,
+        weekly_capacity=126000,
+        default_hourly_rate=Decimal("100.0"),
+        cost_rate="75.25",
+        roles=("Founder", "CEO"),
         access_roles=["manager", "project_creator", "time_and_expenses_manager"],
     )
     req = only(mock)
     assert (req.method, req.path) == ("POST", "users")
     assert req.body == {
-        "first_name": "Bob", "last_name": "Powell", "email": "bobpowell@example.com",
-        "is_contractor": False, "weekly_capacity": 126000,
-        "default_hourly_rate": Decimal("100.0"), "cost_rate": Decimal("75.25"),
+        "first_name": "Bob",
+        "last_name": "Powell",
+        "email": "bobpowell@example.com",
+        "is_contractor": False,
+        "weekly_capacity": 126000,
+        "default_hourly_rate": Decimal("100.0"),
+        "cost_rate": Decimal("75.25"),
         "roles": ["Founder", "CEO"],
         "access_roles": ["manager", "project_creator", "time_and_expenses_manager"],
     }
@@ -870,9 +954,7 @@ async def test_users_update_sends_only_given_fields(
     )
     req = only(mock)
     assert (req.method, req.path) == ("PATCH", "users/1782884")
-    assert req.body == {
-        "default_hourly_rate": Decimal("120.5"), "access_roles": ["administrator"]
-    }
+    assert req.body == {"default_hourly_rate": Decimal("120.5"), "access_roles": ["administrator"]}
     assert b'"default_hourly_rate":120.5' in raw_body(mock)
 
 
@@ -883,9 +965,7 @@ async def test_users_delete(mock: aioresponses, client: ha.HarvestClient) -> Non
     assert (req.method, req.path, req.body) == ("DELETE", "users/1782884", None)
 
 
-async def test_users_my_project_assignments(
-    mock: aioresponses, client: ha.HarvestClient
-) -> None:
+async def test_users_my_project_assignments(mock: aioresponses, client: ha.HarvestClient) -> None:
     path = "users/me/project_assignments"
     mock.get(at(path), body=list_envelope("project_assignments", PROJECT_ASSIGNMENT, path))
     [item] = await client.users.my_project_assignments(per_page=20).collect()
@@ -898,9 +978,7 @@ async def test_users_my_project_assignments(
     assert item.task_assignments[0].hourly_rate == Decimal("100.0")
 
 
-async def test_users_project_assignments(
-    mock: aioresponses, client: ha.HarvestClient
-) -> None:
+async def test_users_project_assignments(mock: aioresponses, client: ha.HarvestClient) -> None:
     path = "users/1782959/project_assignments"
     mock.get(at(path), body=list_envelope("project_assignments", PROJECT_ASSIGNMENT, path))
     [item] = await client.users.project_assignments(
@@ -928,15 +1006,11 @@ async def test_users_get_billable_rate(mock: aioresponses, client: ha.HarvestCli
     mock.get(at("users/3226125/billable_rates/1836493"), body=BILLABLE_RATE)
     rate = await client.users.get_billable_rate(3226125, 1836493)
     req = only(mock)
-    assert (req.method, req.path, req.body) == (
-        "GET", "users/3226125/billable_rates/1836493", None
-    )
+    assert (req.method, req.path, req.body) == ("GET", "users/3226125/billable_rates/1836493", None)
     assert rate.id == 1836493
 
 
-async def test_users_create_billable_rate(
-    mock: aioresponses, client: ha.HarvestClient
-) -> None:
+async def test_users_create_billable_rate(mock: aioresponses, client: ha.HarvestClient) -> None:
     mock.post(at("users/3226125/billable_rates"), status=201, body=BILLABLE_RATE)
     rate = await client.users.create_billable_rate(
         3226125, amount=Decimal("8.25"), start_date=dt.date(2019, 1, 1)
@@ -965,9 +1039,7 @@ async def test_users_get_cost_rate(mock: aioresponses, client: ha.HarvestClient)
     mock.get(at("users/3226125/cost_rates/825305"), body=COST_RATE)
     rate = await client.users.get_cost_rate(3226125, 825305)
     req = only(mock)
-    assert (req.method, req.path, req.body) == (
-        "GET", "users/3226125/cost_rates/825305", None
-    )
+    assert (req.method, req.path, req.body) == ("GET", "users/3226125/cost_rates/825305", None)
     assert rate.start_date == dt.date(2020, 4, 5)
 
 
@@ -1023,8 +1095,9 @@ ID_CALLS: dict[str, Call] = {
     "time_entries.delete": lambda c, x: c.time_entries.delete(x),
     "time_entries.stop": lambda c, x: c.time_entries.stop(x),
     "time_entries.restart": lambda c, x: c.time_entries.restart(x),
-    "time_entries.delete_external_reference":
-        lambda c, x: c.time_entries.delete_external_reference(x),
+    "time_entries.delete_external_reference": lambda c, x: c.time_entries.delete_external_reference(
+        x
+    ),
     "time_entries.list(user_id)": lambda c, x: c.time_entries.list(user_id=x),
     "clients.get": lambda c, x: c.clients.get(x),
     "clients.update": lambda c, x: c.clients.update(x, name="n"),
@@ -1037,24 +1110,28 @@ ID_CALLS: dict[str, Call] = {
         client_id=x, name="n", is_billable=True, bill_by="none", budget_by="none"
     ),
     "projects.user_assignments": lambda c, x: c.projects.user_assignments(x),
-    "projects.user_assignments(user_id)":
-        lambda c, x: c.projects.user_assignments(1, user_id=x),
+    "projects.user_assignments(user_id)": lambda c, x: c.projects.user_assignments(1, user_id=x),
     "projects.get_user_assignment(P)": lambda c, x: c.projects.get_user_assignment(x, 1),
     "projects.get_user_assignment(X)": lambda c, x: c.projects.get_user_assignment(1, x),
-    "projects.create_user_assignment(P)":
-        lambda c, x: c.projects.create_user_assignment(x, user_id=1),
-    "projects.create_user_assignment(user_id)":
-        lambda c, x: c.projects.create_user_assignment(1, user_id=x),
-    "projects.update_user_assignment(X)":
-        lambda c, x: c.projects.update_user_assignment(1, x, is_active=True),
+    "projects.create_user_assignment(P)": lambda c, x: c.projects.create_user_assignment(
+        x, user_id=1
+    ),
+    "projects.create_user_assignment(user_id)": lambda c, x: c.projects.create_user_assignment(
+        1, user_id=x
+    ),
+    "projects.update_user_assignment(X)": lambda c, x: c.projects.update_user_assignment(
+        1, x, is_active=True
+    ),
     "projects.delete_user_assignment(P)": lambda c, x: c.projects.delete_user_assignment(x, 1),
     "projects.delete_user_assignment(X)": lambda c, x: c.projects.delete_user_assignment(1, x),
     "projects.task_assignments": lambda c, x: c.projects.task_assignments(x),
     "projects.get_task_assignment(X)": lambda c, x: c.projects.get_task_assignment(1, x),
-    "projects.create_task_assignment(task_id)":
-        lambda c, x: c.projects.create_task_assignment(1, task_id=x),
-    "projects.update_task_assignment(P)":
-        lambda c, x: c.projects.update_task_assignment(x, 1, billable=True),
+    "projects.create_task_assignment(task_id)": lambda c, x: c.projects.create_task_assignment(
+        1, task_id=x
+    ),
+    "projects.update_task_assignment(P)": lambda c, x: c.projects.update_task_assignment(
+        x, 1, billable=True
+    ),
     "projects.delete_task_assignment(X)": lambda c, x: c.projects.delete_task_assignment(1, x),
     "tasks.get": lambda c, x: c.tasks.get(x),
     "tasks.update": lambda c, x: c.tasks.update(x, name="n"),
@@ -1078,8 +1155,11 @@ ID_CALLS: dict[str, Call] = {
 
 #: Calls where ``None`` is a legitimate value (no filter, or JSON null), not a bad id.
 NONE_ALLOWED = {
-    "time_entries.list(user_id)", "projects.list(client_id)", "projects.create(client_id)",
-    "projects.user_assignments(user_id)", "projects.create_user_assignment(user_id)",
+    "time_entries.list(user_id)",
+    "projects.list(client_id)",
+    "projects.create(client_id)",
+    "projects.user_assignments(user_id)",
+    "projects.create_user_assignment(user_id)",
     "projects.create_task_assignment(task_id)",
 }
 
@@ -1157,9 +1237,7 @@ BAD_CALLS: dict[str, Callable[[ha.HarvestClient], Any]] = {
     "projects.list naive updated_since": lambda c: c.projects.list(
         updated_since=dt.datetime(2024, 1, 1)
     ),
-    "user_assignments is_active not bool": lambda c: c.projects.user_assignments(
-        1, is_active=1
-    ),
+    "user_assignments is_active not bool": lambda c: c.projects.user_assignments(1, is_active=1),
     "task_assignments per_page": lambda c: c.projects.task_assignments(1, per_page=5000),
     "task assignment hourly_rate inf": lambda c: c.projects.create_task_assignment(
         1, task_id=2, hourly_rate=float("inf")
@@ -1167,18 +1245,14 @@ BAD_CALLS: dict[str, Callable[[ha.HarvestClient], Any]] = {
     # tasks
     "tasks.list per_page": lambda c: c.tasks.list(per_page=-1),
     "task is_active not bool": lambda c: c.tasks.update(1, is_active="false"),
-    "task default_hourly_rate bad": lambda c: c.tasks.create(
-        name="n", default_hourly_rate="ten"
-    ),
+    "task default_hourly_rate bad": lambda c: c.tasks.create(name="n", default_hourly_rate="ten"),
     # users
     "roles bare string": lambda c: c.users.update(1, roles="Founder"),
     "access_roles bare string": lambda c: c.users.create(
         first_name="a", last_name="b", email="a@example.com", access_roles="administrator"
     ),
     "roles non-string item": lambda c: c.users.update(1, roles=["ok", 3]),
-    "users.list naive updated_since": lambda c: c.users.list(
-        updated_since=dt.datetime(2024, 1, 1)
-    ),
+    "users.list naive updated_since": lambda c: c.users.list(updated_since=dt.datetime(2024, 1, 1)),
     "project_assignments bad updated_since": lambda c: c.users.project_assignments(
         1, updated_since="2024-01-01T25:00:00Z"
     ),
@@ -1218,7 +1292,12 @@ async def test_update_with_no_fields_names_the_problem(
 @pytest.mark.parametrize(
     "cls",
     [
-        TimeEntries, Clients, Projects, Tasks, Users, CompanyResource,
+        TimeEntries,
+        Clients,
+        Projects,
+        Tasks,
+        Users,
+        CompanyResource,
     ],
 )
 def test_every_argument_is_documented(cls: type) -> None:
@@ -1227,7 +1306,8 @@ def test_every_argument_is_documented(cls: type) -> None:
         if name.startswith("_"):
             continue
         params = [
-            p for p in inspect.signature(method).parameters.values()
+            p
+            for p in inspect.signature(method).parameters.values()
             if p.kind is inspect.Parameter.KEYWORD_ONLY
         ]
         if not params:

@@ -70,14 +70,22 @@ async def test_every_estimate_operation_is_marked() -> None:
 async def test_list_every_filter(mock: aioresponses, estimates: Estimates) -> None:
     mock.get(at("estimates"), body=example("GET", "/estimates"))
     items = await estimates.list(
-        client_id=5735776, updated_since=SINCE, from_=dt.date(2017, 1, 1), to="2017-06-30",
-        state="accepted", per_page=7,
+        client_id=5735776,
+        updated_since=SINCE,
+        from_=dt.date(2017, 1, 1),
+        to="2017-06-30",
+        state="accepted",
+        per_page=7,
     ).collect()
     req = only(mock)
     assert (req.method, req.path, req.body) == ("GET", "estimates", None)
     assert req.query == {
-        "client_id": "5735776", "updated_since": SINCE_WIRE, "from": "2017-01-01",
-        "to": "2017-06-30", "state": "accepted", "per_page": "7",
+        "client_id": "5735776",
+        "updated_since": SINCE_WIRE,
+        "from": "2017-01-01",
+        "to": "2017-06-30",
+        "state": "accepted",
+        "per_page": "7",
     }
     assert [e.id for e in items] == [1439818, 1439814]
     first = items[0]
@@ -116,18 +124,40 @@ async def test_get(mock: aioresponses, estimates: Estimates) -> None:
 async def test_create(mock: aioresponses, estimates: Estimates) -> None:
     mock.post(at("estimates"), status=201, body=example("POST", "/estimates"))
     estimate = await estimates.create(
-        client_id=5735774, subject="Project Quote", issue_date="2017-06-27",
-        tax2=Decimal("2.5"), notes=None, currency="USD",
-        line_items=[{"kind": "Service", "description": "Project Description",
-                     "unit_price": Decimal("5000.0"), "quantity": 1, "taxed2": True}],
+        client_id=5735774,
+        subject="Project Quote",
+        issue_date="2017-06-27",
+        tax2=Decimal("2.5"),
+        notes=None,
+        currency="USD",
+        line_items=[
+            {
+                "kind": "Service",
+                "description": "Project Description",
+                "unit_price": Decimal("5000.0"),
+                "quantity": 1,
+                "taxed2": True,
+            }
+        ],
     )
     req = only(mock)
     assert (req.method, req.path, req.query) == ("POST", "estimates", {})
     assert req.body == {
-        "client_id": 5735774, "tax2": Decimal("2.5"), "subject": "Project Quote",
-        "notes": None, "currency": "USD", "issue_date": "2017-06-27",
-        "line_items": [{"kind": "Service", "description": "Project Description",
-                        "quantity": 1, "unit_price": Decimal("5000.0"), "taxed2": True}],
+        "client_id": 5735774,
+        "tax2": Decimal("2.5"),
+        "subject": "Project Quote",
+        "notes": None,
+        "currency": "USD",
+        "issue_date": "2017-06-27",
+        "line_items": [
+            {
+                "kind": "Service",
+                "description": "Project Description",
+                "quantity": 1,
+                "unit_price": Decimal("5000.0"),
+                "taxed2": True,
+            }
+        ],
     }
     raw = raw_body(mock)
     assert b'"unit_price":5000.0' in raw
@@ -137,12 +167,12 @@ async def test_create(mock: aioresponses, estimates: Estimates) -> None:
     assert estimate.state == "draft"
 
 
-async def test_update_sends_only_given_fields(
-    mock: aioresponses, estimates: Estimates
-) -> None:
+async def test_update_sends_only_given_fields(mock: aioresponses, estimates: Estimates) -> None:
     mock.patch(at("estimates/1439827"), body=example("PATCH", "/estimates/{estimateId}"))
     estimate = await estimates.update(
-        1439827, purchase_order="2345", discount=None,
+        1439827,
+        purchase_order="2345",
+        discount=None,
         line_items=[
             {"kind": "Product", "unit_price": "9.99", "quantity": "3"},
             {"id": 53339199, "unit_price": 4500},
@@ -152,7 +182,8 @@ async def test_update_sends_only_given_fields(
     req = only(mock)
     assert (req.method, req.path, req.query) == ("PATCH", "estimates/1439827", {})
     assert req.body == {
-        "purchase_order": "2345", "discount": None,
+        "purchase_order": "2345",
+        "discount": None,
         "line_items": [
             {"kind": "Product", "quantity": Decimal("3"), "unit_price": Decimal("9.99")},
             {"id": 53339199, "unit_price": 4500},
@@ -163,9 +194,7 @@ async def test_update_sends_only_given_fields(
     assert estimate.purchase_order == "2345"
 
 
-async def test_update_without_fields_is_rejected(
-    mock: aioresponses, estimates: Estimates
-) -> None:
+async def test_update_without_fields_is_rejected(mock: aioresponses, estimates: Estimates) -> None:
     with pytest.raises(ha.InvalidRequestError):
         await estimates.update(1439827)
     assert sent_requests(mock) == []
@@ -238,13 +267,17 @@ async def test_create_message_sends_email(mock: aioresponses, estimates: Estimat
     message = await estimates.create_message(
         1439818,
         recipients=[{"name": "Richard Roe", "email": "richardroe@example.com"}],
-        subject="Estimate #1001", body="Here is our estimate.", send_me_a_copy=True,
+        subject="Estimate #1001",
+        body="Here is our estimate.",
+        send_me_a_copy=True,
     )
     req = only(mock)
     assert (req.method, req.path, req.query) == ("POST", path, {})
     assert req.body == {
         "recipients": [{"name": "Richard Roe", "email": "richardroe@example.com"}],
-        "subject": "Estimate #1001", "body": "Here is our estimate.", "send_me_a_copy": True,
+        "subject": "Estimate #1001",
+        "body": "Here is our estimate.",
+        "send_me_a_copy": True,
     }
     assert isinstance(message, EstimateMessage)
     assert message.id == 2666240
@@ -252,9 +285,7 @@ async def test_create_message_sends_email(mock: aioresponses, estimates: Estimat
 
 
 @pytest.mark.parametrize("event", ["accept", "decline", "re-open", "send"])
-async def test_create_message_event(
-    mock: aioresponses, estimates: Estimates, event: Any
-) -> None:
+async def test_create_message_event(mock: aioresponses, estimates: Estimates, event: Any) -> None:
     path = "estimates/1439818/messages"
     mock.post(at(path), status=201, body=example("POST", "/estimates/{estimateId}/messages"))
     await estimates.create_message(1439818, event_type=event)
@@ -264,12 +295,9 @@ async def test_create_message_event(
 
 @pytest.mark.parametrize(
     ("method", "event"),
-    [("mark_as_sent", "send"), ("accept", "accept"), ("decline", "decline"),
-     ("reopen", "re-open")],
+    [("mark_as_sent", "send"), ("accept", "accept"), ("decline", "decline"), ("reopen", "re-open")],
 )
-async def test_events(
-    mock: aioresponses, estimates: Estimates, method: str, event: str
-) -> None:
+async def test_events(mock: aioresponses, estimates: Estimates, method: str, event: str) -> None:
     path = "estimates/1439818/messages"
     mock.post(at(path), status=201, body=example("POST", "/estimates/{estimateId}/messages"))
     message = await getattr(estimates, method)(1439818)
@@ -283,7 +311,9 @@ async def test_delete_message(mock: aioresponses, estimates: Estimates) -> None:
     assert await estimates.delete_message(1439818, 2666240) is None
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "DELETE", "estimates/1439818/messages/2666240", None
+        "DELETE",
+        "estimates/1439818/messages/2666240",
+        None,
     )
 
 
@@ -358,9 +388,7 @@ async def test_bad_arguments_send_nothing(
 # ====================================================================================
 
 
-async def test_categories_list(
-    mock: aioresponses, categories: EstimateItemCategories
-) -> None:
+async def test_categories_list(mock: aioresponses, categories: EstimateItemCategories) -> None:
     mock.get(at("estimate_item_categories"), body=example("GET", "/estimate_item_categories"))
     items = await categories.list(updated_since=SINCE, per_page=2).collect()
     req = only(mock)
@@ -382,25 +410,24 @@ async def test_categories_get(mock: aioresponses, categories: EstimateItemCatego
     assert item.updated_at == dt.datetime(2017, 6, 26, 20, 41, tzinfo=dt.UTC)
 
 
-async def test_categories_create(
-    mock: aioresponses, categories: EstimateItemCategories
-) -> None:
+async def test_categories_create(mock: aioresponses, categories: EstimateItemCategories) -> None:
     mock.post(
-        at("estimate_item_categories"), status=201,
+        at("estimate_item_categories"),
+        status=201,
         body=example("POST", "/estimate_item_categories"),
     )
     item = await categories.create(name="Hosting")
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "POST", "estimate_item_categories", {"name": "Hosting"}
+        "POST",
+        "estimate_item_categories",
+        {"name": "Hosting"},
     )
     assert isinstance(item, EstimateItemCategory)
     assert item.id == 1379244
 
 
-async def test_categories_update(
-    mock: aioresponses, categories: EstimateItemCategories
-) -> None:
+async def test_categories_update(mock: aioresponses, categories: EstimateItemCategories) -> None:
     mock.patch(
         at("estimate_item_categories/1379244"),
         body=example("PATCH", "/estimate_item_categories/{estimateItemCategoryId}"),
@@ -408,20 +435,18 @@ async def test_categories_update(
     item = await categories.update(1379244, name="Transportation")
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "PATCH", "estimate_item_categories/1379244", {"name": "Transportation"}
+        "PATCH",
+        "estimate_item_categories/1379244",
+        {"name": "Transportation"},
     )
     assert item.name == "Transportation"
 
 
-async def test_categories_delete(
-    mock: aioresponses, categories: EstimateItemCategories
-) -> None:
+async def test_categories_delete(mock: aioresponses, categories: EstimateItemCategories) -> None:
     mock.delete(at("estimate_item_categories/1379244"), body="")
     assert await categories.delete(1379244) is None
     req = only(mock)
-    assert (req.method, req.path, req.body) == (
-        "DELETE", "estimate_item_categories/1379244", None
-    )
+    assert (req.method, req.path, req.body) == ("DELETE", "estimate_item_categories/1379244", None)
 
 
 BAD_CATEGORY_CALLS: dict[str, Callable[[Any], Any]] = {

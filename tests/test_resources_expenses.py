@@ -174,8 +174,14 @@ def expense_updated() -> str:
 async def test_list_every_filter(mock: aioresponses, h: Any) -> None:
     mock.get(at("expenses"), body=expense_list())
     pager = h.expenses.list(
-        user_id=1782959, client_id=5735774, project_id=14307913, is_billed=True,
-        updated_since=SINCE, from_=dt.date(2017, 3, 1), to="2017-03-31", per_page=100,
+        user_id=1782959,
+        client_id=5735774,
+        project_id=14307913,
+        is_billed=True,
+        updated_since=SINCE,
+        from_=dt.date(2017, 3, 1),
+        to="2017-03-31",
+        per_page=100,
     )
     assert isinstance(pager, ha.Paginator)
     assert sent_requests(mock) == []  # nothing until iterated
@@ -183,9 +189,14 @@ async def test_list_every_filter(mock: aioresponses, h: Any) -> None:
     req = only(mock)
     assert (req.method, req.path, req.body) == ("GET", "expenses", None)
     assert req.query == {
-        "user_id": "1782959", "client_id": "5735774", "project_id": "14307913",
-        "is_billed": "true", "updated_since": SINCE_WIRE, "from": "2017-03-01",
-        "to": "2017-03-31", "per_page": "100",
+        "user_id": "1782959",
+        "client_id": "5735774",
+        "project_id": "14307913",
+        "is_billed": "true",
+        "updated_since": SINCE_WIRE,
+        "from": "2017-03-01",
+        "to": "2017-03-31",
+        "per_page": "100",
     }
     first, second = expenses
     assert isinstance(first, Expense)
@@ -195,7 +206,9 @@ async def test_list_every_filter(mock: aioresponses, h: Any) -> None:
     assert first.spent_date == dt.date(2017, 3, 3)
     assert first.receipt == Receipt(
         url="https://{ACCOUNT_SUBDOMAIN}.harvestapp.com/expenses/15296442/receipt",
-        file_name="lunch_receipt.gif", file_size=39410, content_type="image/gif",
+        file_name="lunch_receipt.gif",
+        file_size=39410,
+        content_type="image/gif",
     )
     assert first.expense_category is not None
     assert first.expense_category.name == "Meals"
@@ -219,9 +232,7 @@ async def test_get(mock: aioresponses, h: Any) -> None:
     mock.get(at("expenses/15296442"), body=expense_example())
     expense = await h.expenses.get(15296442)
     req = only(mock)
-    assert (req.method, req.path, req.query, req.body) == (
-        "GET", "expenses/15296442", {}, None
-    )
+    assert (req.method, req.path, req.query, req.body) == ("GET", "expenses/15296442", {}, None)
     assert expense.notes == "Lunch with client"
     assert expense.locked_reason == "Expense is invoiced."
     assert expense.user_assignment is not None
@@ -234,9 +245,7 @@ async def test_delete_sends_no_body(mock: aioresponses, h: Any) -> None:
     mock.delete(at("expenses/15297032"), body="")
     assert await h.expenses.delete(15297032) is None
     req = only(mock)
-    assert (req.method, req.path, req.query, req.body) == (
-        "DELETE", "expenses/15297032", {}, None
-    )
+    assert (req.method, req.path, req.query, req.body) == ("DELETE", "expenses/15297032", {}, None)
 
 
 # ====================================================================================
@@ -248,15 +257,21 @@ async def test_create_by_total_cost_as_documented(mock: aioresponses, h: Any) ->
     """Seed 001's example: ``-d user_id=... -d total_cost=13.59``."""
     mock.post(at("expenses"), status=201, body=expense_created())
     expense = await h.expenses.create(
-        user_id=1782959, project_id=14308069, expense_category_id=4195926,
-        spent_date="2017-03-01", total_cost=13.59,
+        user_id=1782959,
+        project_id=14308069,
+        expense_category_id=4195926,
+        spent_date="2017-03-01",
+        total_cost=13.59,
     )
     req = only(mock)
     assert (req.method, req.path, req.query) == ("POST", "expenses", {})
     assert req.headers.get("Content-Type") == "application/json"
     assert req.body == {
-        "user_id": 1782959, "project_id": 14308069, "expense_category_id": 4195926,
-        "spent_date": "2017-03-01", "total_cost": Decimal("13.59"),
+        "user_id": 1782959,
+        "project_id": 14308069,
+        "expense_category_id": 4195926,
+        "spent_date": "2017-03-01",
+        "total_cost": Decimal("13.59"),
     }
     raw = raw_body(mock)
     assert b'"total_cost":13.59' in raw
@@ -271,28 +286,41 @@ async def test_create_by_total_cost_as_documented(mock: aioresponses, h: Any) ->
 async def test_create_every_field(mock: aioresponses, h: Any) -> None:
     mock.post(at("expenses"), status=201, body=expense_created())
     await h.expenses.create(
-        project_id=14308069, expense_category_id=4195926, spent_date=dt.date(2017, 3, 1),
-        total_cost=Decimal("13.59"), user_id=1782959, notes="Dinner", billable=False,
+        project_id=14308069,
+        expense_category_id=4195926,
+        spent_date=dt.date(2017, 3, 1),
+        total_cost=Decimal("13.59"),
+        user_id=1782959,
+        notes="Dinner",
+        billable=False,
     )
     assert only(mock).body == {
-        "user_id": 1782959, "project_id": 14308069, "expense_category_id": 4195926,
-        "spent_date": "2017-03-01", "total_cost": Decimal("13.59"), "notes": "Dinner",
+        "user_id": 1782959,
+        "project_id": 14308069,
+        "expense_category_id": 4195926,
+        "spent_date": "2017-03-01",
+        "total_cost": Decimal("13.59"),
+        "notes": "Dinner",
         "billable": False,
     }
 
 
-async def test_create_by_units_for_a_unit_based_category(
-    mock: aioresponses, h: Any
-) -> None:
+async def test_create_by_units_for_a_unit_based_category(mock: aioresponses, h: Any) -> None:
     mock.post(at("expenses"), status=201, body=expense_created())
     await h.expenses.create(
-        project_id=14308069, expense_category_id=4195930, spent_date="2017-03-01",
-        units=Decimal("12.5"), notes="Drive to client",
+        project_id=14308069,
+        expense_category_id=4195930,
+        spent_date="2017-03-01",
+        units=Decimal("12.5"),
+        notes="Drive to client",
     )
     req = only(mock)
     assert req.body == {
-        "project_id": 14308069, "expense_category_id": 4195930,
-        "spent_date": "2017-03-01", "units": Decimal("12.5"), "notes": "Drive to client",
+        "project_id": 14308069,
+        "expense_category_id": 4195930,
+        "spent_date": "2017-03-01",
+        "units": Decimal("12.5"),
+        "notes": "Drive to client",
     }
     assert b'"units":12.5' in raw_body(mock)
 
@@ -323,7 +351,9 @@ async def test_create_the_wrong_amount_for_a_category_is_harvests_422(
     mock.post(at("expenses"), status=422, body=json.dumps({"message": message}))
     with pytest.raises(ha.ValidationError) as info:
         await h.expenses.create(
-            project_id=14308069, expense_category_id=4195930, spent_date="2017-03-01",
+            project_id=14308069,
+            expense_category_id=4195930,
+            spent_date="2017-03-01",
             total_cost=10,
         )
     assert info.value.status == 422
@@ -351,12 +381,21 @@ async def test_update_sends_only_given_fields(mock: aioresponses, h: Any) -> Non
 async def test_update_every_json_field(mock: aioresponses, h: Any) -> None:
     mock.patch(at("expenses/15297032"), body=expense_updated())
     await h.expenses.update(
-        15297032, project_id=14308069, expense_category_id=4195930,
-        spent_date=dt.date(2017, 3, 2), units=3, notes="Taxi", billable=False,
+        15297032,
+        project_id=14308069,
+        expense_category_id=4195930,
+        spent_date=dt.date(2017, 3, 2),
+        units=3,
+        notes="Taxi",
+        billable=False,
     )
     assert only(mock).body == {
-        "project_id": 14308069, "expense_category_id": 4195930, "spent_date": "2017-03-02",
-        "units": 3, "notes": "Taxi", "billable": False,
+        "project_id": 14308069,
+        "expense_category_id": 4195930,
+        "spent_date": "2017-03-02",
+        "units": 3,
+        "notes": "Taxi",
+        "billable": False,
     }
 
 
@@ -382,16 +421,25 @@ async def test_create_with_receipt_path_is_multipart(
     receipt.write_bytes(GIF)
     mock.post(at("expenses"), status=201, body=expense_updated())
     expense = await h.expenses.create(
-        user_id=1782959, project_id=14308069, expense_category_id=4195926,
-        spent_date=dt.date(2017, 3, 1), total_cost=Decimal("13.59"), notes="Dinner",
-        billable=False, receipt=receipt,
+        user_id=1782959,
+        project_id=14308069,
+        expense_category_id=4195926,
+        spent_date=dt.date(2017, 3, 1),
+        total_cost=Decimal("13.59"),
+        notes="Dinner",
+        billable=False,
+        receipt=receipt,
     )
     req = only(mock)
     assert (req.method, req.path, req.query) == ("POST", "expenses", {})
     parts = await multipart(req)
     assert texts(parts) == {
-        "user_id": "1782959", "project_id": "14308069", "expense_category_id": "4195926",
-        "spent_date": "2017-03-01", "total_cost": "13.59", "notes": "Dinner",
+        "user_id": "1782959",
+        "project_id": "14308069",
+        "expense_category_id": "4195926",
+        "spent_date": "2017-03-01",
+        "total_cost": "13.59",
+        "notes": "Dinner",
         "billable": "false",
     }
     assert parts["receipt"] == Part("dinner-receipt.gif", "image/gif", GIF)
@@ -406,13 +454,20 @@ async def test_create_with_receipt_str_path_and_units(
     receipt.write_bytes(PDF)
     mock.post(at("expenses"), status=201, body=expense_created())
     await h.expenses.create(
-        project_id=2, expense_category_id=3, spent_date="2008-02-10", units=5,
-        billable=True, receipt=str(receipt),
+        project_id=2,
+        expense_category_id=3,
+        spent_date="2008-02-10",
+        units=5,
+        billable=True,
+        receipt=str(receipt),
     )
     parts = await multipart(only(mock))
     assert texts(parts) == {
-        "project_id": "2", "expense_category_id": "3", "spent_date": "2008-02-10",
-        "units": "5", "billable": "true",
+        "project_id": "2",
+        "expense_category_id": "3",
+        "spent_date": "2008-02-10",
+        "units": "5",
+        "billable": "true",
     }
     assert parts["receipt"] == Part("odometer.pdf", "application/pdf", PDF)
 
@@ -420,17 +475,33 @@ async def test_create_with_receipt_str_path_and_units(
 @pytest.mark.parametrize(
     ("content", "kwargs", "expected"),
     [
-        pytest.param(GIF, {"receipt_filename": "lunch_receipt.gif"},
-                     Part("lunch_receipt.gif", "image/gif", GIF), id="named-gif"),
-        pytest.param(PDF, {"receipt_filename": "hotel.pdf"},
-                     Part("hotel.pdf", "application/pdf", PDF), id="named-pdf"),
-        pytest.param(bytearray(GIF), {}, Part("receipt.gif", "image/gif", GIF),
-                     id="unnamed-gif-sniffed"),
-        pytest.param(b"\x00\x01binary", {},
-                     Part("receipt", "application/octet-stream", b"\x00\x01binary"),
-                     id="unnamed-unknown"),
-        pytest.param(memoryview(PDF), {"receipt_filename": "scan"},
-                     Part("scan", "application/pdf", PDF), id="named-no-extension-sniffed"),
+        pytest.param(
+            GIF,
+            {"receipt_filename": "lunch_receipt.gif"},
+            Part("lunch_receipt.gif", "image/gif", GIF),
+            id="named-gif",
+        ),
+        pytest.param(
+            PDF,
+            {"receipt_filename": "hotel.pdf"},
+            Part("hotel.pdf", "application/pdf", PDF),
+            id="named-pdf",
+        ),
+        pytest.param(
+            bytearray(GIF), {}, Part("receipt.gif", "image/gif", GIF), id="unnamed-gif-sniffed"
+        ),
+        pytest.param(
+            b"\x00\x01binary",
+            {},
+            Part("receipt", "application/octet-stream", b"\x00\x01binary"),
+            id="unnamed-unknown",
+        ),
+        pytest.param(
+            memoryview(PDF),
+            {"receipt_filename": "scan"},
+            Part("scan", "application/pdf", PDF),
+            id="named-no-extension-sniffed",
+        ),
     ],
 )
 async def test_create_with_receipt_bytes(
@@ -438,28 +509,35 @@ async def test_create_with_receipt_bytes(
 ) -> None:
     mock.post(at("expenses"), status=201, body=expense_created())
     await h.expenses.create(
-        project_id=14308069, expense_category_id=4195926, spent_date="2017-03-01",
-        total_cost="13.59", receipt=content, **kwargs,
+        project_id=14308069,
+        expense_category_id=4195926,
+        spent_date="2017-03-01",
+        total_cost="13.59",
+        receipt=content,
+        **kwargs,
     )
     parts = await multipart(only(mock))
     assert texts(parts) == {
-        "project_id": "14308069", "expense_category_id": "4195926",
-        "spent_date": "2017-03-01", "total_cost": "13.59",
+        "project_id": "14308069",
+        "expense_category_id": "4195926",
+        "spent_date": "2017-03-01",
+        "total_cost": "13.59",
     }
     assert parts["receipt"] == expected
 
 
-async def test_create_with_receipt_file_object(
-    mock: aioresponses, h: Any, tmp_path: Path
-) -> None:
+async def test_create_with_receipt_file_object(mock: aioresponses, h: Any, tmp_path: Path) -> None:
     path = tmp_path / "taxi.png"
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
     path.write_bytes(png)
     mock.post(at("expenses"), status=201, body=expense_created())
     with path.open("rb") as handle:
         await h.expenses.create(
-            project_id=14308069, expense_category_id=4195928, spent_date="2017-03-01",
-            total_cost=Decimal("42"), receipt=handle,
+            project_id=14308069,
+            expense_category_id=4195928,
+            spent_date="2017-03-01",
+            total_cost=Decimal("42"),
+            receipt=handle,
         )
     parts = await multipart(only(mock))
     assert texts(parts)["total_cost"] == "42"
@@ -469,8 +547,11 @@ async def test_create_with_receipt_file_object(
 async def test_create_with_receipt_bytesio_and_filename(mock: aioresponses, h: Any) -> None:
     mock.post(at("expenses"), status=201, body=expense_created())
     await h.expenses.create(
-        project_id=14308069, expense_category_id=4195926, spent_date="2017-03-01",
-        total_cost=Decimal("1E+2"), receipt=io.BytesIO(GIF),
+        project_id=14308069,
+        expense_category_id=4195926,
+        spent_date="2017-03-01",
+        total_cost=Decimal("1E+2"),
+        receipt=io.BytesIO(GIF),
         receipt_filename="dinner_receipt.gif",
     )
     parts = await multipart(only(mock))
@@ -482,7 +563,9 @@ async def test_update_with_receipt_as_documented(mock: aioresponses, h: Any) -> 
     """Harvest's example: ``-X PATCH -F notes="Dinner" -F receipt=@dinner-receipt.gif``."""
     mock.patch(at("expenses/15297032"), body=expense_updated())
     expense = await h.expenses.update(
-        15297032, notes="Dinner", receipt=io.BytesIO(GIF),
+        15297032,
+        notes="Dinner",
+        receipt=io.BytesIO(GIF),
         receipt_filename="dinner-receipt.gif",
     )
     req = only(mock)
@@ -511,8 +594,12 @@ async def test_multipart_post_is_resent_whole_after_429(mock: aioresponses, h: A
     mock.post(at("expenses"), status=429, headers={"Retry-After": "1"})
     mock.post(at("expenses"), status=201, body=expense_created())
     expense = await h.expenses.create(
-        project_id=14308069, expense_category_id=4195926, spent_date="2017-03-01",
-        total_cost="13.59", receipt=GIF, receipt_filename="r.gif",
+        project_id=14308069,
+        expense_category_id=4195926,
+        spent_date="2017-03-01",
+        total_cost="13.59",
+        receipt=GIF,
+        receipt_filename="r.gif",
     )
     assert expense.id == 15297032
     sent = sent_requests(mock)
@@ -534,7 +621,10 @@ async def test_missing_receipt_file_is_rejected_before_sending(
     missing = tmp_path / "no-such-receipt.gif"
     with pytest.raises(ha.InvalidRequestError, match=r"no-such-receipt\.gif"):
         await h.expenses.create(
-            project_id=1, expense_category_id=2, spent_date="2017-03-01", total_cost=1,
+            project_id=1,
+            expense_category_id=2,
+            spent_date="2017-03-01",
+            total_cost=1,
             receipt=missing,
         )
     with pytest.raises(ha.InvalidRequestError, match="not found"):
@@ -549,7 +639,10 @@ BAD_CALLS: dict[str, Any] = {
     "receipt int": lambda e, p: e.update(1, receipt=12345),
     "receipt empty": lambda e, p: e.update(1, receipt=b""),
     "receipt_filename without receipt (create)": lambda e, p: e.create(
-        project_id=1, expense_category_id=2, spent_date="2017-03-01", total_cost=1,
+        project_id=1,
+        expense_category_id=2,
+        spent_date="2017-03-01",
+        total_cost=1,
         receipt_filename="r.gif",
     ),
     "receipt_filename without receipt (update)": lambda e, p: e.update(
@@ -562,12 +655,8 @@ BAD_CALLS: dict[str, Any] = {
         1, receipt=GIF, receipt_filename="r.gif\r\nX-Evil: 1"
     ),
     "receipt_filename empty": lambda e, p: e.update(1, receipt=GIF, receipt_filename=""),
-    "receipt and delete_receipt": lambda e, p: e.update(
-        1, receipt=GIF, delete_receipt=True
-    ),
-    "receipt and delete_receipt False": lambda e, p: e.update(
-        1, receipt=GIF, delete_receipt=False
-    ),
+    "receipt and delete_receipt": lambda e, p: e.update(1, receipt=GIF, delete_receipt=True),
+    "receipt and delete_receipt False": lambda e, p: e.update(1, receipt=GIF, delete_receipt=False),
     "update nothing": lambda e, p: e.update(1),
     "update units and total_cost": lambda e, p: e.update(1, units=1, total_cost=2),
     "update total_cost None": lambda e, p: e.update(1, total_cost=None),
@@ -577,22 +666,32 @@ BAD_CALLS: dict[str, Any] = {
         project_id=1, expense_category_id=2, spent_date="10 Feb 2008", total_cost=1
     ),
     "create datetime date": lambda e, p: e.create(
-        project_id=1, expense_category_id=2, spent_date=dt.datetime(2008, 2, 10),
+        project_id=1,
+        expense_category_id=2,
+        spent_date=dt.datetime(2008, 2, 10),
         total_cost=1,
     ),
     "create str project_id": lambda e, p: e.create(
         project_id="2", expense_category_id=1, spent_date="2008-02-10", total_cost=1
     ),
     "create billable str": lambda e, p: e.create(
-        project_id=2, expense_category_id=1, spent_date="2008-02-10", total_cost=1,
+        project_id=2,
+        expense_category_id=1,
+        spent_date="2008-02-10",
+        total_cost=1,
         billable="yes",
     ),
     "create total_cost NaN": lambda e, p: e.create(
-        project_id=2, expense_category_id=1, spent_date="2008-02-10",
+        project_id=2,
+        expense_category_id=1,
+        spent_date="2008-02-10",
         total_cost=Decimal("NaN"),
     ),
     "create with receipt and bad field": lambda e, p: e.create(
-        project_id=0, expense_category_id=1, spent_date="2008-02-10", total_cost=1,
+        project_id=0,
+        expense_category_id=1,
+        spent_date="2008-02-10",
+        total_cost=1,
         receipt=GIF,
     ),
     "get bad id": lambda e, p: e.get("15296442"),
@@ -628,24 +727,36 @@ async def test_seed_v1_standard_and_mileage_expenses_in_v2(mock: aioresponses, h
     #   <project_id>2</project_id> <expense_category_id>1</expense_category_id>
     #   <spent_at type="date">Sun, 10 Feb 2008</spent_at> </expense>
     await h.expenses.create(
-        notes="Buy Valentine's Day chocolates for Harvest", total_cost=Decimal("11.00"),
-        project_id=2, expense_category_id=1, spent_date=dt.date(2008, 2, 10),
+        notes="Buy Valentine's Day chocolates for Harvest",
+        total_cost=Decimal("11.00"),
+        project_id=2,
+        expense_category_id=1,
+        spent_date=dt.date(2008, 2, 10),
     )
     # The mileage one: <units type="integer">5</units>, expense category 3.
     await h.expenses.create(
-        notes="Drive to buy Valentine's chocolates", units=5, project_id=2,
-        expense_category_id=3, spent_date=dt.date(2008, 2, 10),
+        notes="Drive to buy Valentine's chocolates",
+        units=5,
+        project_id=2,
+        expense_category_id=3,
+        spent_date=dt.date(2008, 2, 10),
     )
     standard, mileage = sent_requests(mock)
     assert (standard.method, standard.path) == ("POST", "expenses")
     assert standard.body == {
-        "project_id": 2, "expense_category_id": 1, "spent_date": "2008-02-10",
-        "total_cost": Decimal("11.00"), "notes": "Buy Valentine's Day chocolates for Harvest",
+        "project_id": 2,
+        "expense_category_id": 1,
+        "spent_date": "2008-02-10",
+        "total_cost": Decimal("11.00"),
+        "notes": "Buy Valentine's Day chocolates for Harvest",
     }
     assert str(standard.body["total_cost"]) == "11.00"  # sent as the JSON number 11.00
     assert mileage.body == {
-        "project_id": 2, "expense_category_id": 3, "spent_date": "2008-02-10",
-        "units": 5, "notes": "Drive to buy Valentine's chocolates",
+        "project_id": 2,
+        "expense_category_id": 3,
+        "spent_date": "2008-02-10",
+        "units": 5,
+        "notes": "Drive to buy Valentine's chocolates",
     }
 
 
@@ -654,7 +765,8 @@ async def test_seed_v1_updates_in_v2(mock: aioresponses, h: Any) -> None:
     mock.patch(at("expenses/15297032"), body=expense_updated())
     mock.patch(at("expenses/15297032"), body=expense_updated())
     await h.expenses.update(
-        15297032, notes="Buy Valentine's Day _dark_ chocolates for Harvest",
+        15297032,
+        notes="Buy Valentine's Day _dark_ chocolates for Harvest",
         total_cost="20.00",
     )
     await h.expenses.update(
@@ -667,27 +779,38 @@ async def test_seed_v1_updates_in_v2(mock: aioresponses, h: Any) -> None:
         "total_cost": Decimal("20.00"),
     }
     assert mileage.body == {
-        "notes": "Drive _a long way_ to buy Valentine's chocolates", "units": 25
+        "notes": "Drive _a long way_ to buy Valentine's chocolates",
+        "units": 25,
     }
 
 
 async def test_seed_v2_create_and_responses(mock: aioresponses, h: Any) -> None:
     """Seed 001's create example as a Meals expense, then its mileage counterpart."""
     mock.post(at("expenses"), status=201, body=expense_created())
-    mileage_response = expense_created().replace(
-        '"name": "Meals", "unit_price": null, "unit_name": null',
-        '"name": "Mileage", "unit_price": 0.535, "unit_name": "mile"',
-    ).replace('"total_cost": 13.59, "units": 1.0', '"total_cost": 6.42, "units": 12.0')
+    mileage_response = (
+        expense_created()
+        .replace(
+            '"name": "Meals", "unit_price": null, "unit_name": null',
+            '"name": "Mileage", "unit_price": 0.535, "unit_name": "mile"',
+        )
+        .replace('"total_cost": 13.59, "units": 1.0', '"total_cost": 6.42, "units": 12.0')
+    )
     assert mileage_response != expense_created()
     mock.post(at("expenses"), status=201, body=mileage_response)
 
     meals = await h.expenses.create(
-        user_id=1782959, project_id=14308069, expense_category_id=4195926,
-        spent_date="2017-03-01", total_cost="13.59",
+        user_id=1782959,
+        project_id=14308069,
+        expense_category_id=4195926,
+        spent_date="2017-03-01",
+        total_cost="13.59",
     )
     mileage = await h.expenses.create(
-        user_id=1782959, project_id=14308069, expense_category_id=4195930,
-        spent_date="2017-03-01", units=12,
+        user_id=1782959,
+        project_id=14308069,
+        expense_category_id=4195930,
+        spent_date="2017-03-01",
+        units=12,
     )
     first, second = sent_requests(mock)
     assert first.body["total_cost"] == Decimal("13.59")

@@ -68,8 +68,6 @@ async def run(call: Callable[[], Any]) -> Any:
     return result
 
 
-
-
 def example(method: str, path: str) -> str:
     """The OpenAPI response example of an operation, as wire JSON text."""
     responses = openapi_spec()["paths"][path][method.lower()]["responses"]
@@ -135,14 +133,24 @@ async def test_every_invoice_operation_is_marked() -> None:
 async def test_list_every_filter(mock: aioresponses, invoices: Invoices) -> None:
     mock.get(at("invoices"), body=example("GET", "/invoices"))
     items = await invoices.list(
-        client_id=5735776, project_id=14308069, updated_since=SINCE,
-        from_=dt.date(2017, 1, 1), to="2017-12-31", state="open", per_page=100,
+        client_id=5735776,
+        project_id=14308069,
+        updated_since=SINCE,
+        from_=dt.date(2017, 1, 1),
+        to="2017-12-31",
+        state="open",
+        per_page=100,
     ).collect()
     req = only(mock)
     assert (req.method, req.path, req.body) == ("GET", "invoices", None)
     assert req.query == {
-        "client_id": "5735776", "project_id": "14308069", "updated_since": SINCE_WIRE,
-        "from": "2017-01-01", "to": "2017-12-31", "state": "open", "per_page": "100",
+        "client_id": "5735776",
+        "project_id": "14308069",
+        "updated_since": SINCE_WIRE,
+        "from": "2017-01-01",
+        "to": "2017-12-31",
+        "state": "open",
+        "per_page": "100",
     }
     assert [i.id for i in items] == [13150403, 13150378]
     first = items[0]
@@ -187,25 +195,48 @@ async def test_get(mock: aioresponses, invoices: Invoices) -> None:
 async def test_create_with_line_items(mock: aioresponses, invoices: Invoices) -> None:
     mock.post(at("invoices"), status=201, body=example("POST", "/invoices"))
     invoice = await invoices.create(
-        client_id=5735774, subject="ABC Project Quote", due_date=dt.date(2017, 7, 27),
-        payment_term="custom", tax=Decimal("10.50"), discount="5", purchase_order=None,
-        payment_options=["credit_card", "ach"], estimate_id=1439814,
+        client_id=5735774,
+        subject="ABC Project Quote",
+        due_date=dt.date(2017, 7, 27),
+        payment_term="custom",
+        tax=Decimal("10.50"),
+        discount="5",
+        purchase_order=None,
+        payment_options=["credit_card", "ach"],
+        estimate_id=1439814,
         line_items=[
-            {"kind": "Service", "description": "ABC Project", "unit_price": Decimal("5000.00"),
-             "quantity": "1.5", "taxed": True, "project_id": 14308069},
+            {
+                "kind": "Service",
+                "description": "ABC Project",
+                "unit_price": Decimal("5000.00"),
+                "quantity": "1.5",
+                "taxed": True,
+                "project_id": 14308069,
+            },
             {"kind": "Product", "unit_price": 20},
         ],
     )
     req = only(mock)
     assert (req.method, req.path, req.query) == ("POST", "invoices", {})
     assert req.body == {
-        "client_id": 5735774, "estimate_id": 1439814, "purchase_order": None,
-        "tax": Decimal("10.50"), "discount": Decimal("5"), "subject": "ABC Project Quote",
-        "due_date": "2017-07-27", "payment_term": "custom",
+        "client_id": 5735774,
+        "estimate_id": 1439814,
+        "purchase_order": None,
+        "tax": Decimal("10.50"),
+        "discount": Decimal("5"),
+        "subject": "ABC Project Quote",
+        "due_date": "2017-07-27",
+        "payment_term": "custom",
         "payment_options": ["credit_card", "ach"],
         "line_items": [
-            {"project_id": 14308069, "kind": "Service", "description": "ABC Project",
-             "quantity": Decimal("1.5"), "unit_price": Decimal("5000.00"), "taxed": True},
+            {
+                "project_id": 14308069,
+                "kind": "Service",
+                "description": "ABC Project",
+                "quantity": Decimal("1.5"),
+                "unit_price": Decimal("5000.00"),
+                "taxed": True,
+            },
             {"kind": "Product", "unit_price": 20},
         ],
     }
@@ -270,7 +301,10 @@ async def test_create_import_accepts_from_underscore(
 async def test_update_sends_only_given_fields(mock: aioresponses, invoices: Invoices) -> None:
     mock.patch(at("invoices/13150453"), body=example("PATCH", "/invoices/{invoiceId}"))
     invoice = await invoices.update(
-        13150453, purchase_order="2345", notes=None, retainer_id=None,
+        13150453,
+        purchase_order="2345",
+        notes=None,
+        retainer_id=None,
         line_items=[
             {"kind": "Service", "unit_price": "12.25"},
             {"id": 53341928, "description": "ABC Project, phase 2", "quantity": 2},
@@ -280,7 +314,9 @@ async def test_update_sends_only_given_fields(mock: aioresponses, invoices: Invo
     req = only(mock)
     assert (req.method, req.path, req.query) == ("PATCH", "invoices/13150453", {})
     assert req.body == {
-        "retainer_id": None, "purchase_order": "2345", "notes": None,
+        "retainer_id": None,
+        "purchase_order": "2345",
+        "notes": None,
         "line_items": [
             {"kind": "Service", "unit_price": Decimal("12.25")},
             {"id": 53341928, "description": "ABC Project, phase 2", "quantity": 2},
@@ -291,9 +327,7 @@ async def test_update_sends_only_given_fields(mock: aioresponses, invoices: Invo
     assert invoice.purchase_order == "2345"
 
 
-async def test_update_without_fields_is_rejected(
-    mock: aioresponses, invoices: Invoices
-) -> None:
+async def test_update_without_fields_is_rejected(mock: aioresponses, invoices: Invoices) -> None:
     with pytest.raises(ha.InvalidRequestError):
         await invoices.update(13150453)
     assert sent_requests(mock) == []
@@ -375,18 +409,29 @@ async def test_create_message_sends_email(mock: aioresponses, invoices: Invoices
     mock.post(at(path), status=201, body=example("POST", "/invoices/{invoiceId}/messages"))
     message = await invoices.create_message(
         13150403,
-        recipients=[{"name": "Richard Roe", "email": "richardroe@example.com"},
-                    {"email": "bobpowell@example.com"}],
-        subject="Invoice #1001", body="The invoice is attached below.", attach_pdf=True,
-        send_me_a_copy=True, thank_you=False, include_link_to_client_invoice=False,
+        recipients=[
+            {"name": "Richard Roe", "email": "richardroe@example.com"},
+            {"email": "bobpowell@example.com"},
+        ],
+        subject="Invoice #1001",
+        body="The invoice is attached below.",
+        attach_pdf=True,
+        send_me_a_copy=True,
+        thank_you=False,
+        include_link_to_client_invoice=False,
     )
     req = only(mock)
     assert (req.method, req.path, req.query) == ("POST", path, {})
     assert req.body == {
-        "recipients": [{"name": "Richard Roe", "email": "richardroe@example.com"},
-                       {"email": "bobpowell@example.com"}],
-        "subject": "Invoice #1001", "body": "The invoice is attached below.",
-        "include_link_to_client_invoice": False, "attach_pdf": True, "send_me_a_copy": True,
+        "recipients": [
+            {"name": "Richard Roe", "email": "richardroe@example.com"},
+            {"email": "bobpowell@example.com"},
+        ],
+        "subject": "Invoice #1001",
+        "body": "The invoice is attached below.",
+        "include_link_to_client_invoice": False,
+        "attach_pdf": True,
+        "send_me_a_copy": True,
         "thank_you": False,
     }
     assert isinstance(message, InvoiceMessage)
@@ -396,9 +441,7 @@ async def test_create_message_sends_email(mock: aioresponses, invoices: Invoices
 
 
 @pytest.mark.parametrize("event", ["close", "draft", "re-open", "send"])
-async def test_create_message_event(
-    mock: aioresponses, invoices: Invoices, event: str
-) -> None:
+async def test_create_message_event(mock: aioresponses, invoices: Invoices, event: str) -> None:
     path = "invoices/13150403/messages"
     mock.post(at(path), status=201, body=example("POST", "/invoices/{invoiceId}/messages"))
     await invoices.create_message(13150403, event_type=event)  # type: ignore[arg-type]
@@ -408,12 +451,14 @@ async def test_create_message_event(
 
 @pytest.mark.parametrize(
     ("method", "event"),
-    [("mark_as_sent", "send"), ("mark_as_closed", "close"),
-     ("mark_as_reopened", "re-open"), ("mark_as_draft", "draft")],
+    [
+        ("mark_as_sent", "send"),
+        ("mark_as_closed", "close"),
+        ("mark_as_reopened", "re-open"),
+        ("mark_as_draft", "draft"),
+    ],
 )
-async def test_mark_as(
-    mock: aioresponses, invoices: Invoices, method: str, event: str
-) -> None:
+async def test_mark_as(mock: aioresponses, invoices: Invoices, method: str, event: str) -> None:
     path = "invoices/13150403/messages"
     mock.post(at(path), status=201, body=example("POST", "/invoices/{invoiceId}/messages"))
     message = await getattr(invoices, method)(13150403)
@@ -436,7 +481,9 @@ async def test_delete_message(mock: aioresponses, invoices: Invoices) -> None:
     assert await invoices.delete_message(13150403, 27835324) is None
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "DELETE", "invoices/13150403/messages/27835324", None
+        "DELETE",
+        "invoices/13150403/messages/27835324",
+        None,
     )
 
 
@@ -481,15 +528,19 @@ async def test_create_payment_paid_at(mock: aioresponses, invoices: Invoices) ->
     path = "invoices/13150378/payments"
     mock.post(at(path), status=201, body=example("POST", "/invoices/{invoiceId}/payments"))
     payment = await invoices.create_payment(
-        13150378, amount=Decimal("1575.86"),
-        paid_at=dt.datetime(2017, 7, 24, 13, 32, 18, tzinfo=dt.UTC), notes="Paid by phone",
+        13150378,
+        amount=Decimal("1575.86"),
+        paid_at=dt.datetime(2017, 7, 24, 13, 32, 18, tzinfo=dt.UTC),
+        notes="Paid by phone",
         send_thank_you=False,
     )
     req = only(mock)
     assert (req.method, req.path, req.query) == ("POST", path, {})
     assert req.body == {
-        "amount": Decimal("1575.86"), "paid_at": "2017-07-24T13:32:18Z",
-        "notes": "Paid by phone", "send_thank_you": False,
+        "amount": Decimal("1575.86"),
+        "paid_at": "2017-07-24T13:32:18Z",
+        "notes": "Paid by phone",
+        "send_thank_you": False,
     }
     raw = raw_body(mock)
     assert b'"amount":1575.86' in raw
@@ -513,7 +564,9 @@ async def test_delete_payment(mock: aioresponses, invoices: Invoices) -> None:
     assert await invoices.delete_payment(13150378, 10336386) is None
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "DELETE", "invoices/13150378/payments/10336386", None
+        "DELETE",
+        "invoices/13150378/payments/10336386",
+        None,
     )
 
 
@@ -534,12 +587,8 @@ BAD_CALLS: dict[str, Callable[[Any], Any]] = {
     "list per_page big": lambda r: r.list(per_page=2001),
     "list datetime from": lambda r: r.list(from_=NAIVE),
     "create bad payment_term": lambda r: r.create(client_id=1, payment_term="net 90"),
-    "create bad payment option": lambda r: r.create(
-        client_id=1, payment_options=["bitcoin"]
-    ),
-    "create payment options str": lambda r: r.create(
-        client_id=1, payment_options="ach"
-    ),
+    "create bad payment option": lambda r: r.create(client_id=1, payment_options=["bitcoin"]),
+    "create payment options str": lambda r: r.create(client_id=1, payment_options="ach"),
     "create bad client": lambda r: r.create(client_id="x"),
     "create bad tax": lambda r: r.create(client_id=1, tax="ten"),
     "create nan discount": lambda r: r.create(client_id=1, discount=float("nan")),
@@ -547,12 +596,8 @@ BAD_CALLS: dict[str, Callable[[Any], Any]] = {
         client_id=1, line_items={"kind": "Service", "unit_price": 1}
     ),
     "line items empty": lambda r: r.create(client_id=1, line_items=[]),
-    "line item not a mapping": lambda r: r.create(
-        client_id=1, line_items=["Service"]
-    ),
-    "line item without kind": lambda r: r.create(
-        client_id=1, line_items=[{"unit_price": 1}]
-    ),
+    "line item not a mapping": lambda r: r.create(client_id=1, line_items=["Service"]),
+    "line item without kind": lambda r: r.create(client_id=1, line_items=[{"unit_price": 1}]),
     "line item without unit_price": lambda r: r.create(
         client_id=1, line_items=[{"kind": "Service"}]
     ),
@@ -584,15 +629,9 @@ BAD_CALLS: dict[str, Callable[[Any], Any]] = {
         client_id=1,
         line_items=[{"id": 5, "kind": "Service", "unit_price": 1}],
     ),
-    "destroy on create": lambda r: r.create(
-        client_id=1, line_items=[{"id": 5, "_destroy": True}]
-    ),
-    "destroy False": lambda r: r.update(
-        1, line_items=[{"id": 5, "_destroy": False}]
-    ),
-    "destroy without id": lambda r: r.update(
-        1, line_items=[{"_destroy": True}]
-    ),
+    "destroy on create": lambda r: r.create(client_id=1, line_items=[{"id": 5, "_destroy": True}]),
+    "destroy False": lambda r: r.update(1, line_items=[{"id": 5, "_destroy": False}]),
+    "destroy without id": lambda r: r.update(1, line_items=[{"_destroy": True}]),
     "destroy with fields": lambda r: r.update(
         1, line_items=[{"id": 5, "_destroy": True, "kind": "x"}]
     ),
@@ -611,9 +650,7 @@ BAD_CALLS: dict[str, Callable[[Any], Any]] = {
     "line item bad invoice id": lambda r: r.update_line_items(
         0, line_items=[{"id": 1, "kind": "x"}]
     ),
-    "import not a mapping": lambda r: r.create(
-        client_id=1, line_items_import=[1]
-    ),
+    "import not a mapping": lambda r: r.create(client_id=1, line_items_import=[1]),
     "import without project_ids": lambda r: r.create(
         client_id=1, line_items_import={"time": GOOD_IMPORT_TIME}
     ),
@@ -644,13 +681,15 @@ BAD_CALLS: dict[str, Callable[[Any], Any]] = {
     "import from without to": lambda r: r.create(
         client_id=1,
         line_items_import={
-            "project_ids": [1], "time": {"summary_type": "task", "from": "2017-01-01"}
+            "project_ids": [1],
+            "time": {"summary_type": "task", "from": "2017-01-01"},
         },
     ),
     "import to without from": lambda r: r.create(
         client_id=1,
         line_items_import={
-            "project_ids": [1], "expenses": {"summary_type": "people", "to": "2017-01-01"}
+            "project_ids": [1],
+            "expenses": {"summary_type": "people", "to": "2017-01-01"},
         },
     ),
     "import from after to": lambda r: r.create(
@@ -671,14 +710,19 @@ BAD_CALLS: dict[str, Callable[[Any], Any]] = {
         client_id=1,
         line_items_import={
             "project_ids": [1],
-            "time": {"summary_type": "task", "from": "2017-01-01", "from_": "2017-01-01",
-                     "to": "2017-01-02"},
+            "time": {
+                "summary_type": "task",
+                "from": "2017-01-01",
+                "from_": "2017-01-01",
+                "to": "2017-01-02",
+            },
         },
     ),
     "import attach_receipt on time": lambda r: r.create(
         client_id=1,
         line_items_import={
-            "project_ids": [1], "time": {"summary_type": "task", "attach_receipt": True}
+            "project_ids": [1],
+            "time": {"summary_type": "task", "attach_receipt": True},
         },
     ),
     "import attach_receipt not bool": lambda r: r.create(
@@ -737,9 +781,7 @@ BAD_CALLS: dict[str, Callable[[Any], Any]] = {
     ),
     "payment bad amount": lambda r: r.create_payment(1, amount="lots"),
     "payment None amount": lambda r: r.create_payment(1, amount=None),
-    "payment bad send_thank_you": lambda r: r.create_payment(
-        1, amount=1, send_thank_you=1
-    ),
+    "payment bad send_thank_you": lambda r: r.create_payment(1, amount=1, send_thank_you=1),
     "delete payment bad id": lambda r: r.delete_payment(0, 1),
 }
 
@@ -758,9 +800,7 @@ async def test_bad_arguments_send_nothing(
 # ====================================================================================
 
 
-async def test_categories_list(
-    mock: aioresponses, categories: InvoiceItemCategories
-) -> None:
+async def test_categories_list(mock: aioresponses, categories: InvoiceItemCategories) -> None:
     mock.get(at("invoice_item_categories"), body=example("GET", "/invoice_item_categories"))
     items = await categories.list(updated_since=SINCE, per_page=2000).collect()
     req = only(mock)
@@ -784,25 +824,24 @@ async def test_categories_get(mock: aioresponses, categories: InvoiceItemCategor
     assert item.created_at == dt.datetime(2017, 6, 26, 20, 41, tzinfo=dt.UTC)
 
 
-async def test_categories_create(
-    mock: aioresponses, categories: InvoiceItemCategories
-) -> None:
+async def test_categories_create(mock: aioresponses, categories: InvoiceItemCategories) -> None:
     mock.post(
-        at("invoice_item_categories"), status=201,
+        at("invoice_item_categories"),
+        status=201,
         body=example("POST", "/invoice_item_categories"),
     )
     item = await categories.create(name="Hosting")
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "POST", "invoice_item_categories", {"name": "Hosting"}
+        "POST",
+        "invoice_item_categories",
+        {"name": "Hosting"},
     )
     assert isinstance(item, InvoiceItemCategory)
     assert item.id == 1467098
 
 
-async def test_categories_update(
-    mock: aioresponses, categories: InvoiceItemCategories
-) -> None:
+async def test_categories_update(mock: aioresponses, categories: InvoiceItemCategories) -> None:
     mock.patch(
         at("invoice_item_categories/1467098"),
         body=example("PATCH", "/invoice_item_categories/{invoiceItemCategoryId}"),
@@ -810,20 +849,18 @@ async def test_categories_update(
     item = await categories.update(1467098, name="Expense")
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "PATCH", "invoice_item_categories/1467098", {"name": "Expense"}
+        "PATCH",
+        "invoice_item_categories/1467098",
+        {"name": "Expense"},
     )
     assert item.name == "Expense"
 
 
-async def test_categories_delete(
-    mock: aioresponses, categories: InvoiceItemCategories
-) -> None:
+async def test_categories_delete(mock: aioresponses, categories: InvoiceItemCategories) -> None:
     mock.delete(at("invoice_item_categories/1467098"), body="")
     assert await categories.delete(1467098) is None
     req = only(mock)
-    assert (req.method, req.path, req.body) == (
-        "DELETE", "invoice_item_categories/1467098", None
-    )
+    assert (req.method, req.path, req.body) == ("DELETE", "invoice_item_categories/1467098", None)
 
 
 BAD_CATEGORY_CALLS: dict[str, Callable[[Any], Any]] = {

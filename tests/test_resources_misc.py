@@ -84,8 +84,10 @@ async def test_every_operation_of_these_paths_is_marked_once() -> None:
     prefixes = ("/expense", "/contacts", "/roles", "/task_assignments", "/user_assignments")
     documented = {
         (method.upper(), path)
-        for path, ops in openapi_spec()["paths"].items() if path.startswith(prefixes)
-        for method in ops if method in ("get", "post", "patch", "delete")
+        for path, ops in openapi_spec()["paths"].items()
+        if path.startswith(prefixes)
+        for method in ops
+        if method in ("get", "post", "patch", "delete")
     }
     marked: list[tuple[str, str]] = []
     for cls in RESOURCES.values():
@@ -118,20 +120,24 @@ async def test_expense_categories_list(mock: aioresponses, h: Any) -> None:
 
 
 async def test_expense_categories_get(mock: aioresponses, h: Any) -> None:
-    mock.get(at("expense_categories/4197501"),
-             body=example("GET", "/expense_categories/{expenseCategoryId}"))
+    mock.get(
+        at("expense_categories/4197501"),
+        body=example("GET", "/expense_categories/{expenseCategoryId}"),
+    )
     category = await h.expense_categories.get(4197501)
     req = only(mock)
     assert (req.method, req.path, req.query, req.body) == (
-        "GET", "expense_categories/4197501", {}, None
+        "GET",
+        "expense_categories/4197501",
+        {},
+        None,
     )
     assert category.name == "Lodging"
     assert category.created_at == dt.datetime(2017, 6, 27, 15, 1, 32, tzinfo=dt.UTC)
 
 
 async def test_expense_categories_create(mock: aioresponses, h: Any) -> None:
-    mock.post(at("expense_categories"), status=201,
-              body=example("POST", "/expense_categories"))
+    mock.post(at("expense_categories"), status=201, body=example("POST", "/expense_categories"))
     category = await h.expense_categories.create(name="Other")
     req = only(mock)
     assert (req.method, req.path, req.body) == ("POST", "expense_categories", {"name": "Other"})
@@ -139,13 +145,14 @@ async def test_expense_categories_create(mock: aioresponses, h: Any) -> None:
 
 
 async def test_expense_categories_create_unit_based(mock: aioresponses, h: Any) -> None:
-    mock.post(at("expense_categories"), status=201,
-              body=example("POST", "/expense_categories"))
+    mock.post(at("expense_categories"), status=201, body=example("POST", "/expense_categories"))
     await h.expense_categories.create(
         name="Mileage", unit_name="mile", unit_price=Decimal("0.535"), is_active=True
     )
     assert only(mock).body == {
-        "name": "Mileage", "unit_name": "mile", "unit_price": Decimal("0.535"),
+        "name": "Mileage",
+        "unit_name": "mile",
+        "unit_price": Decimal("0.535"),
         "is_active": True,
     }
     raw = raw_body(mock)
@@ -154,12 +161,16 @@ async def test_expense_categories_create_unit_based(mock: aioresponses, h: Any) 
 
 
 async def test_expense_categories_update(mock: aioresponses, h: Any) -> None:
-    mock.patch(at("expense_categories/4197514"),
-               body=example("PATCH", "/expense_categories/{expenseCategoryId}"))
+    mock.patch(
+        at("expense_categories/4197514"),
+        body=example("PATCH", "/expense_categories/{expenseCategoryId}"),
+    )
     category = await h.expense_categories.update(4197514, is_active=False, unit_price=None)
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "PATCH", "expense_categories/4197514", {"is_active": False, "unit_price": None}
+        "PATCH",
+        "expense_categories/4197514",
+        {"is_active": False, "unit_price": None},
     )
     assert category.is_active is False
 
@@ -178,9 +189,7 @@ async def test_expense_categories_delete(mock: aioresponses, h: Any) -> None:
 
 async def test_contacts_list(mock: aioresponses, h: Any) -> None:
     mock.get(at("contacts"), body=CONTACT_LIST)
-    [contact] = await h.contacts.list(
-        client_id=5735776, updated_since=SINCE, per_page=5
-    ).collect()
+    [contact] = await h.contacts.list(client_id=5735776, updated_since=SINCE, per_page=5).collect()
     req = only(mock)
     assert (req.method, req.path, req.body) == ("GET", "contacts", None)
     assert req.query == {"client_id": "5735776", "updated_since": SINCE_WIRE, "per_page": "5"}
@@ -201,16 +210,26 @@ async def test_contacts_get(mock: aioresponses, h: Any) -> None:
 async def test_contacts_create(mock: aioresponses, h: Any) -> None:
     mock.post(at("contacts"), status=201, body=CONTACT)
     contact = await h.contacts.create(
-        client_id=5735776, first_name="Jane", title="Owner", last_name="Doe",
-        email="janedoe@example.com", phone_office="(203) 697-8885",
-        phone_mobile="(203) 697-8886", fax="(203) 697-8887",
+        client_id=5735776,
+        first_name="Jane",
+        title="Owner",
+        last_name="Doe",
+        email="janedoe@example.com",
+        phone_office="(203) 697-8885",
+        phone_mobile="(203) 697-8886",
+        fax="(203) 697-8887",
     )
     req = only(mock)
     assert (req.method, req.path) == ("POST", "contacts")
     assert req.body == {
-        "client_id": 5735776, "title": "Owner", "first_name": "Jane", "last_name": "Doe",
-        "email": "janedoe@example.com", "phone_office": "(203) 697-8885",
-        "phone_mobile": "(203) 697-8886", "fax": "(203) 697-8887",
+        "client_id": 5735776,
+        "title": "Owner",
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "email": "janedoe@example.com",
+        "phone_office": "(203) 697-8885",
+        "phone_mobile": "(203) 697-8886",
+        "fax": "(203) 697-8887",
     }
     assert contact.id == 4706479
 
@@ -226,7 +245,9 @@ async def test_contacts_update(mock: aioresponses, h: Any) -> None:
     await h.contacts.update(4706479, title="CEO", fax=None)
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "PATCH", "contacts/4706479", {"title": "CEO", "fax": None}
+        "PATCH",
+        "contacts/4706479",
+        {"title": "CEO", "fax": None},
     )
     assert b'"fax":null' in raw_body(mock)
 
@@ -247,9 +268,7 @@ async def test_roles_list(mock: aioresponses, h: Any) -> None:
     mock.get(at("roles"), body=example("GET", "/roles"))
     roles = await h.roles.list(per_page=3).collect()
     req = only(mock)
-    assert (req.method, req.path, req.query, req.body) == (
-        "GET", "roles", {"per_page": "3"}, None
-    )
+    assert (req.method, req.path, req.query, req.body) == ("GET", "roles", {"per_page": "3"}, None)
     assert [r.name for r in roles] == ["Designer", "Developer", "Sales"]
     assert isinstance(roles[2], Role)
     assert roles[2].user_ids == [2084359, 3122373, 3122374]
@@ -279,7 +298,9 @@ async def test_roles_update(mock: aioresponses, h: Any) -> None:
     role = await h.roles.update(618099, name="HR", user_ids=[2084359])
     req = only(mock)
     assert (req.method, req.path, req.body) == (
-        "PATCH", "roles/618099", {"name": "HR", "user_ids": [2084359]}
+        "PATCH",
+        "roles/618099",
+        {"name": "HR", "user_ids": [2084359]},
     )
     assert role.updated_at == dt.datetime(2020, 4, 16, 17, 0, 57, tzinfo=dt.UTC)
 
@@ -329,7 +350,9 @@ async def test_user_assignments_list(mock: aioresponses, h: Any) -> None:
     req = only(mock)
     assert (req.method, req.path, req.body) == ("GET", "user_assignments", None)
     assert req.query == {
-        "user_id": "1782959", "is_active": "false", "updated_since": SINCE_WIRE,
+        "user_id": "1782959",
+        "is_active": "false",
+        "updated_since": SINCE_WIRE,
         "per_page": "1",
     }
     assert len(items) == 6
@@ -380,17 +403,13 @@ BAD_CALLS: dict[str, Any] = {
         client_id="5735776", first_name="Jane"
     ),
     "contacts create NUL": lambda h: h.contacts.create(client_id=1, first_name="Ja\0ne"),
-    "contacts list naive since": lambda h: h.contacts.list(
-        updated_since=dt.datetime(2024, 1, 1)
-    ),
+    "contacts list naive since": lambda h: h.contacts.list(updated_since=dt.datetime(2024, 1, 1)),
     "contacts list bad client_id": lambda h: h.contacts.list(client_id=-5),
     "roles get bad id": lambda h: h.roles.get("617630"),
     "roles update nothing": lambda h: h.roles.update(618099),
     "roles delete bad id": lambda h: h.roles.delete(1.5),
     "roles create user_ids str": lambda h: h.roles.create(name="HR", user_ids="2084359"),
-    "roles create user_ids of str": lambda h: h.roles.create(
-        name="HR", user_ids=["2084359"]
-    ),
+    "roles create user_ids of str": lambda h: h.roles.create(name="HR", user_ids=["2084359"]),
     "roles update user_ids of bool": lambda h: h.roles.update(1, user_ids=[True]),
     "roles list per_page too large": lambda h: h.roles.list(per_page=5000),
     "task_assignments per_page": lambda h: h.task_assignments.list(per_page=2001),

@@ -78,8 +78,10 @@ def assert_rows_match(rows: list[Any], text: str) -> None:
         for key, value in data.items():
             assert key in fields, key
             got = getattr(row, key)
-            if isinstance(value, (int, Decimal)) and not isinstance(value, bool) and (
-                isinstance(got, Decimal)
+            if (
+                isinstance(value, (int, Decimal))
+                and not isinstance(value, bool)
+                and (isinstance(got, Decimal))
             ):
                 assert str(got) == str(value), (key, got, value)
             else:
@@ -93,12 +95,24 @@ DATED: list[tuple[Callable[..., Paginator[Any]], str, type[Any], bool]] = [
     (lambda r, **k: r.time.projects(**k), "/reports/time/projects", TimeReportResult, True),
     (lambda r, **k: r.time.tasks(**k), "/reports/time/tasks", TimeReportResult, True),
     (lambda r, **k: r.time.team(**k), "/reports/time/team", TimeReportResult, True),
-    (lambda r, **k: r.expenses.clients(**k), "/reports/expenses/clients",
-     ExpenseReportResult, False),
-    (lambda r, **k: r.expenses.projects(**k), "/reports/expenses/projects",
-     ExpenseReportResult, False),
-    (lambda r, **k: r.expenses.categories(**k), "/reports/expenses/categories",
-     ExpenseReportResult, False),
+    (
+        lambda r, **k: r.expenses.clients(**k),
+        "/reports/expenses/clients",
+        ExpenseReportResult,
+        False,
+    ),
+    (
+        lambda r, **k: r.expenses.projects(**k),
+        "/reports/expenses/projects",
+        ExpenseReportResult,
+        False,
+    ),
+    (
+        lambda r, **k: r.expenses.categories(**k),
+        "/reports/expenses/categories",
+        ExpenseReportResult,
+        False,
+    ),
     (lambda r, **k: r.expenses.team(**k), "/reports/expenses/team", ExpenseReportResult, False),
     (lambda r, **k: r.uninvoiced(**k), "/reports/uninvoiced", UninvoicedReportResult, True),
 ]
@@ -181,7 +195,8 @@ async def test_include_fixed_fee_is_a_query_boolean(
 
 
 @pytest.mark.parametrize(
-    ("call", "path"), [(c, p) for c, p, _, ff in DATED if not ff],
+    ("call", "path"),
+    [(c, p) for c, p, _, ff in DATED if not ff],
     ids=[p for _, p, _, ff in DATED if not ff],
 )
 def test_expense_reports_take_no_include_fixed_fee(
@@ -191,9 +206,7 @@ def test_expense_reports_take_no_include_fixed_fee(
         call(reports, from_=FROM, to=TO, include_fixed_fee=True)
 
 
-async def test_project_budget_request_and_example(
-    mock: aioresponses, reports: Reports
-) -> None:
+async def test_project_budget_request_and_example(mock: aioresponses, reports: Reports) -> None:
     text = example("/reports/project_budget")
     mock.get(at("reports/project_budget"), body=text)
     mock.get(at("reports/project_budget"), body=text)
@@ -221,9 +234,7 @@ async def test_example_spot_values(mock: aioresponses, reports: Reports) -> None
     assert str(team[0].total_hours) == "0.5"
 
 
-async def test_report_sends_nothing_until_iterated(
-    mock: aioresponses, reports: Reports
-) -> None:
+async def test_report_sends_nothing_until_iterated(mock: aioresponses, reports: Reports) -> None:
     mock.get(at("reports/time/clients"), body=envelope([]))
     pager = reports.time.clients(from_=FROM, to=TO)
     assert sent_requests(mock) == []
@@ -267,12 +278,16 @@ class CountingLimiter:
 async def test_reports_go_through_the_reports_limiter(mock: aioresponses) -> None:
     general, reporting = CountingLimiter(), CountingLimiter()
     async with ha.HarvestClient(
-        access_token=TOKEN, account_id=ACCOUNT, user_agent="tests (dev@example.com)",
-        rate_limiter=general, reports_rate_limiter=reporting,
+        access_token=TOKEN,
+        account_id=ACCOUNT,
+        user_agent="tests (dev@example.com)",
+        rate_limiter=general,
+        reports_rate_limiter=reporting,
     ) as client:
         next_url = f"{BASE}/reports/project_budget?page=2"
-        mock.get(at("reports/project_budget"), body=envelope(['{"project_id": 1}'],
-                                                              next_url=next_url))
+        mock.get(
+            at("reports/project_budget"), body=envelope(['{"project_id": 1}'], next_url=next_url)
+        )
         mock.get(next_url, body=envelope(['{"project_id": 2}']))
         mock.get(at("reports/time/team"), body=envelope([]))
         mock.get(at("reports/expenses/team"), body=envelope([]))
@@ -297,8 +312,8 @@ async def test_reports_go_through_the_reports_limiter(mock: aioresponses) -> Non
     ("from_", "to"),
     [
         (dt.date(2024, 1, 1), dt.date(2024, 12, 31)),  # a whole leap year: 366 days
-        (dt.date(2023, 1, 1), dt.date(2024, 1, 1)),    # 366 days
-        (dt.date(2023, 3, 1), dt.date(2024, 2, 29)),   # 366 days over Feb 29
+        (dt.date(2023, 1, 1), dt.date(2024, 1, 1)),  # 366 days
+        (dt.date(2023, 3, 1), dt.date(2024, 2, 29)),  # 366 days over Feb 29
         (dt.date(2015, 1, 1), dt.date(2024, 12, 31)),
     ],
 )
@@ -324,7 +339,7 @@ def test_timeframe_over_365_days_is_rejected(
         (dt.date(2024, 1, 1), dt.date(2024, 12, 30)),  # 365 days of a leap year
         (dt.date(2024, 1, 2), dt.date(2024, 12, 31)),
         (dt.date(2024, 3, 1), dt.date(2025, 2, 28)),
-        (dt.date(2024, 5, 5), dt.date(2024, 5, 5)),    # one day
+        (dt.date(2024, 5, 5), dt.date(2024, 5, 5)),  # one day
     ],
 )
 async def test_timeframe_of_365_days_or_less_is_sent(
@@ -387,23 +402,25 @@ def test_project_budget_bad_arguments(mock: aioresponses, reports: Reports) -> N
 def test_split_timeframe_examples() -> None:
     d = dt.date
     assert split_timeframe(d(2024, 1, 1), d(2024, 12, 31)) == [
-        (d(2024, 1, 1), d(2024, 12, 30)), (d(2024, 12, 31), d(2024, 12, 31)),
+        (d(2024, 1, 1), d(2024, 12, 30)),
+        (d(2024, 12, 31), d(2024, 12, 31)),
     ]
     assert split_timeframe(d(2023, 1, 1), d(2023, 12, 31)) == [(d(2023, 1, 1), d(2023, 12, 31))]
     assert split_timeframe("2024-05-05", "2024-05-05") == [(d(2024, 5, 5), d(2024, 5, 5))]
     assert split_timeframe(d(2024, 1, 1), d(2024, 1, 10), max_days=3) == [
-        (d(2024, 1, 1), d(2024, 1, 3)), (d(2024, 1, 4), d(2024, 1, 6)),
-        (d(2024, 1, 7), d(2024, 1, 9)), (d(2024, 1, 10), d(2024, 1, 10)),
+        (d(2024, 1, 1), d(2024, 1, 3)),
+        (d(2024, 1, 4), d(2024, 1, 6)),
+        (d(2024, 1, 7), d(2024, 1, 9)),
+        (d(2024, 1, 10), d(2024, 1, 10)),
     ]
     assert split_timeframe(d(2024, 1, 1), d(2024, 1, 3), max_days=1) == [
-        (d(2024, 1, 1), d(2024, 1, 1)), (d(2024, 1, 2), d(2024, 1, 2)),
+        (d(2024, 1, 1), d(2024, 1, 1)),
+        (d(2024, 1, 2), d(2024, 1, 2)),
         (d(2024, 1, 3), d(2024, 1, 3)),
     ]
     # The ends of the calendar do not overflow.
     assert split_timeframe(dt.date.max, dt.date.max) == [(dt.date.max, dt.date.max)]
-    assert split_timeframe(dt.date.min, dt.date.min, max_days=10**9) == [
-        (dt.date.min, dt.date.min)
-    ]
+    assert split_timeframe(dt.date.min, dt.date.min, max_days=10**9) == [(dt.date.min, dt.date.min)]
     last = split_timeframe(d(9999, 1, 1), dt.date.max)[-1]
     assert last[1] == dt.date.max
 
@@ -473,15 +490,20 @@ async def test_by_window_runs_one_report_per_window(
     windows = split_timeframe(*span)
     assert len(windows) == 3
     for i in range(len(windows)):
-        mock.get(at(path.lstrip("/")), body=envelope([f'{{"client_id": {i + 1}}}',
-                                                      f'{{"client_id": {i + 11}}}']))
+        mock.get(
+            at(path.lstrip("/")),
+            body=envelope([f'{{"client_id": {i + 1}}}', f'{{"client_id": {i + 11}}}']),
+        )
     stream = reports.by_window(report(reports), from_=span[0], to=span[1], per_page=500)
     assert sent_requests(mock) == []  # nothing sent until iterated
     got = [(window, row.client_id) async for window, row in stream]
     assert got == [
-        (windows[0], 1), (windows[0], 11),
-        (windows[1], 2), (windows[1], 12),
-        (windows[2], 3), (windows[2], 13),
+        (windows[0], 1),
+        (windows[0], 11),
+        (windows[1], 2),
+        (windows[1], 12),
+        (windows[2], 3),
+        (windows[2], 13),
     ]
     sent: list[Sent] = sent_requests(mock)
     assert [(s.query["from"], s.query["to"]) for s in sent] == [
@@ -494,8 +516,12 @@ async def test_by_window_with_smaller_windows(mock: aioresponses, reports: Repor
     for _ in range(4):
         mock.get(at("reports/time/team"), body=envelope(['{"user_id": 7}']))
     rows = [
-        item async for item in reports.by_window(
-            reports.time.team, from_="2024-01-01", to="2024-01-31", max_days=8,
+        item
+        async for item in reports.by_window(
+            reports.time.team,
+            from_="2024-01-01",
+            to="2024-01-31",
+            max_days=8,
             include_fixed_fee=True,
         )
     ]
@@ -514,8 +540,10 @@ async def test_by_window_rows_are_per_window_not_summed(
     mock: aioresponses, reports: Reports
 ) -> None:
     for hours in ("1.5", "2.25"):
-        mock.get(at("reports/time/projects"),
-                 body=envelope([f'{{"project_id": 9, "total_hours": {hours}}}']))
+        mock.get(
+            at("reports/time/projects"),
+            body=envelope([f'{{"project_id": 9, "total_hours": {hours}}}']),
+        )
     rows = [
         (window, row.project_id, str(row.total_hours))
         async for window, row in reports.by_window(

@@ -51,8 +51,11 @@ async def limiter() -> CountingLimiter:
 @pytest.fixture
 async def rclient(limiter: CountingLimiter) -> AsyncIterator[ha.HarvestClient]:
     async with ha.HarvestClient(
-        access_token=TOKEN, account_id=ACCOUNT, user_agent="tests (dev@example.com)",
-        max_retries=3, rate_limiter=limiter,
+        access_token=TOKEN,
+        account_id=ACCOUNT,
+        user_agent="tests (dev@example.com)",
+        max_retries=3,
+        rate_limiter=limiter,
     ) as c:
         yield c
 
@@ -101,9 +104,7 @@ async def test_get_retries_connection_failures_timeouts_and_cut_bodies(
     assert attempts(mock) == 2
 
 
-async def test_patch_is_retried_after_a_5xx(
-    rclient: ha.HarvestClient, mock: aioresponses
-) -> None:
+async def test_patch_is_retried_after_a_5xx(rclient: ha.HarvestClient, mock: aioresponses) -> None:
     mock.patch(URL_ENTRY, status=503)
     mock.patch(URL_ENTRY, body=ENTRY)
     assert (await rclient.time_entries.update(7, notes="x")).id == 7
@@ -158,8 +159,12 @@ async def test_429_waits_at_least_retry_after_and_pauses_the_limiter(
 ) -> None:
     loop = asyncio.get_running_loop()
     start = loop.time()
-    mock.get(URL_ENTRY, status=429, headers={"Retry-After": "7"},
-             body='{"message":"This request has been throttled.","retry_after":7}')
+    mock.get(
+        URL_ENTRY,
+        status=429,
+        headers={"Retry-After": "7"},
+        body='{"message":"This request has been throttled.","retry_after":7}',
+    )
     mock.get(URL_ENTRY, body=ENTRY)
     assert (await rclient.time_entries.get(7)).id == 7
     assert loop.time() - start >= 7.0
@@ -194,9 +199,13 @@ async def test_429_without_retry_after_waits_a_full_window(
 
 @pytest.mark.parametrize(
     "failure",
-    [{"status": 500}, {"status": 503}, {"exception": aiohttp.ServerDisconnectedError()},
-     {"exception": TimeoutError()},
-     {"exception": aiohttp.ClientPayloadError("cut")}],
+    [
+        {"status": 500},
+        {"status": 503},
+        {"exception": aiohttp.ServerDisconnectedError()},
+        {"exception": TimeoutError()},
+        {"exception": aiohttp.ClientPayloadError("cut")},
+    ],
 )
 async def test_post_that_may_have_been_processed_is_not_resent(
     rclient: ha.HarvestClient, mock: aioresponses, failure: dict[str, Any]
@@ -204,18 +213,18 @@ async def test_post_that_may_have_been_processed_is_not_resent(
     mock.post(URL_LIST, **failure)
     mock.post(URL_LIST, body=ENTRY)
     with pytest.raises((ha.ServerError, ha.TransportError)):
-        await rclient.time_entries.create(project_id=1, task_id=2, spent_date="2024-01-02",
-                                          hours="1.5")
+        await rclient.time_entries.create(
+            project_id=1, task_id=2, spent_date="2024-01-02", hours="1.5"
+        )
     assert attempts(mock) == 1
 
 
-async def test_post_is_retried_after_429(
-    rclient: ha.HarvestClient, mock: aioresponses
-) -> None:
+async def test_post_is_retried_after_429(rclient: ha.HarvestClient, mock: aioresponses) -> None:
     mock.post(URL_LIST, status=429, headers={"Retry-After": "1"})
     mock.post(URL_LIST, status=201, body=ENTRY)
-    entry = await rclient.time_entries.create(project_id=1, task_id=2,
-                                              spent_date="2024-01-02", hours="1.5")
+    entry = await rclient.time_entries.create(
+        project_id=1, task_id=2, spent_date="2024-01-02", hours="1.5"
+    )
     assert entry.id == 7
     assert attempts(mock) == 2
 
@@ -225,8 +234,7 @@ async def test_post_is_retried_when_no_connection_was_made(
 ) -> None:
     mock.post(URL_LIST, exception=connect_error())
     mock.post(URL_LIST, status=201, body=ENTRY)
-    entry = await rclient.time_entries.create(project_id=1, task_id=2,
-                                              spent_date="2024-01-02")
+    entry = await rclient.time_entries.create(project_id=1, task_id=2, spent_date="2024-01-02")
     assert entry.id == 7
     assert attempts(mock) == 2
 
@@ -304,13 +312,17 @@ async def test_one_debug_line_per_retry_without_secrets(
 async def test_reports_use_the_reports_limiter_only(mock: aioresponses) -> None:
     general, reports = CountingLimiter(), CountingLimiter()
     async with ha.HarvestClient(
-        access_token=TOKEN, account_id=ACCOUNT, rate_limiter=general,
+        access_token=TOKEN,
+        account_id=ACCOUNT,
+        rate_limiter=general,
         reports_rate_limiter=reports,
     ) as c:
         mock.get(URL_ENTRY, body=ENTRY)
         await c.time_entries.get(7)
-        mock.get(f"{BASE}/reports/uninvoiced?from=2024-01-01&to=2024-01-31",
-                 body='{"results": [], "links": {}}')
+        mock.get(
+            f"{BASE}/reports/uninvoiced?from=2024-01-01&to=2024-01-31",
+            body='{"results": [], "links": {}}',
+        )
         await c._requester.request(
             "GET", "reports/uninvoiced", params=[("from", "2024-01-01"), ("to", "2024-01-31")]
         )
@@ -320,7 +332,9 @@ async def test_reports_use_the_reports_limiter_only(mock: aioresponses) -> None:
 async def test_429_on_reports_pauses_only_the_reports_limiter(mock: aioresponses) -> None:
     general, reports = CountingLimiter(), CountingLimiter()
     async with ha.HarvestClient(
-        access_token=TOKEN, account_id=ACCOUNT, rate_limiter=general,
+        access_token=TOKEN,
+        account_id=ACCOUNT,
+        rate_limiter=general,
         reports_rate_limiter=reports,
     ) as c:
         url = f"{BASE}/reports/project_budget"
@@ -340,8 +354,7 @@ async def test_acquire_only_limiter_is_supported(mock: aioresponses) -> None:
             self.calls += 1
 
     only = AcquireOnly()
-    async with ha.HarvestClient(access_token=TOKEN, account_id=ACCOUNT,
-                                rate_limiter=only) as c:
+    async with ha.HarvestClient(access_token=TOKEN, account_id=ACCOUNT, rate_limiter=only) as c:
         mock.get(URL_ENTRY, status=429, headers={"Retry-After": "1"})
         mock.get(URL_ENTRY, body=ENTRY)
         await c.time_entries.get(7)

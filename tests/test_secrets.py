@@ -87,14 +87,20 @@ class Echo:
         self.seen_forms.append(form)
         if form.get("grant_type") == "authorization_code":
             return web.json_response(
-                {"error": "invalid_client", "error_description":
-                 f"no client with secret {form.get('client_secret')} for {form.get('code')}"},
+                {
+                    "error": "invalid_client",
+                    "error_description": (
+                        f"no client with secret {form.get('client_secret')} for {form.get('code')}"
+                    ),
+                },
                 status=401,
             )
         return web.json_response(
-            {"error": "invalid_grant",
-             "error_description": f"refresh token {form.get('refresh_token')} is revoked "
-                                  f"(client secret {form.get('client_secret')})"},
+            {
+                "error": "invalid_grant",
+                "error_description": f"refresh token {form.get('refresh_token')} is revoked "
+                f"(client secret {form.get('client_secret')})",
+            },
             status=400,
         )
 
@@ -147,7 +153,8 @@ def everything_about(exc: BaseException) -> str:
 
 
 async def test_no_secret_reaches_any_output(
-    echo: tuple[Echo, str], caplog: pytest.LogCaptureFixture,
+    echo: tuple[Echo, str],
+    caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     server, root = echo
@@ -162,8 +169,9 @@ async def test_no_secret_reaches_any_output(
     errors: dict[str, BaseException] = {}
     shown: list[str] = []
     try:
-        async with ha.HarvestClient(access_token=TOKEN, account_id=ACCOUNT,
-                                    base_url=f"{root}/v2", max_retries=2) as client:
+        async with ha.HarvestClient(
+            access_token=TOKEN, account_id=ACCOUNT, base_url=f"{root}/v2", max_retries=2
+        ) as client:
             client._requester._wait = _Wait(0.001, 0.005)
             shown.append(repr(client))
             errors["401"] = await failure(client.users.me())
@@ -171,36 +179,52 @@ async def test_no_secret_reaches_any_output(
             errors["reset"] = await failure(client.clients.get(1))
             errors["decode"] = await failure(client.tasks.get(1))
             errors["not json"] = await failure(client.roles.get(1))
-        async with ha.HarvestClient(access_token=TOKEN, account_id=ACCOUNT,
-                                    base_url=f"http://127.0.0.1:{closed_port()}/v2",
-                                    max_retries=1) as client:
+        async with ha.HarvestClient(
+            access_token=TOKEN,
+            account_id=ACCOUNT,
+            base_url=f"http://127.0.0.1:{closed_port()}/v2",
+            max_retries=1,
+        ) as client:
             client._requester._wait = _Wait(0.001, 0.005)
             errors["refused"] = await failure(client.users.me())
         async with HarvestID(base_url=root, max_retries=1) as harvest_id:
             shown.append(repr(harvest_id))
-            errors["exchange"] = await failure(harvest_id.exchange_code(
-                CODE, client_id="app-id", client_secret=CLIENT_SECRET))
+            errors["exchange"] = await failure(
+                harvest_id.exchange_code(CODE, client_id="app-id", client_secret=CLIENT_SECRET)
+            )
             session = OAuthSession(
-                harvest_id=harvest_id, client_id="app-id", client_secret=CLIENT_SECRET,
-                access_token=OAUTH_ACCESS, refresh_token=REFRESH,
+                harvest_id=harvest_id,
+                client_id="app-id",
+                client_secret=CLIENT_SECRET,
+                access_token=OAUTH_ACCESS,
+                refresh_token=REFRESH,
             )
             shown.append(repr(session))
-            async with ha.HarvestClient.from_oauth(session, account_id=ACCOUNT,
-                                                   base_url=f"{root}/v2") as oauth_client:
+            async with ha.HarvestClient.from_oauth(
+                session, account_id=ACCOUNT, base_url=f"{root}/v2"
+            ) as oauth_client:
                 shown.append(repr(oauth_client))
                 errors["refresh"] = await failure(oauth_client.users.me())
-        shown.append(repr(OAuthToken(access_token=OAUTH_ACCESS, refresh_token=REFRESH,
-                                     token_type="bearer", expires_in=3600)))
+        shown.append(
+            repr(
+                OAuthToken(
+                    access_token=OAUTH_ACCESS,
+                    refresh_token=REFRESH,
+                    token_type="bearer",
+                    expires_in=3600,
+                )
+            )
+        )
         for name, exc in errors.items():
-            logging.getLogger("tests.secrets").error("scenario %s failed: %s", name, exc,
-                                                     exc_info=exc)
+            logging.getLogger("tests.secrets").error(
+                "scenario %s failed: %s", name, exc, exc_info=exc
+            )
             shown.append(everything_about(exc))
     finally:
         loop.set_debug(False)
         logging.getLogger().removeHandler(to_stderr)
     out, err = capsys.readouterr()
-    text = "\n".join([*shown, caplog.text, out, err,
-                      *(r.getMessage() for r in caplog.records)])
+    text = "\n".join([*shown, caplog.text, out, err, *(r.getMessage() for r in caplog.records)])
 
     # The scenarios happened as intended...
     assert isinstance(errors["401"], ha.AuthenticationError)
@@ -232,8 +256,9 @@ async def test_a_success_body_echoing_the_token_into_a_bad_field(
     echo: tuple[Echo, str],
 ) -> None:
     _, root = echo
-    async with ha.HarvestClient(access_token=TOKEN, account_id=ACCOUNT,
-                                base_url=f"{root}/v2") as client:
+    async with ha.HarvestClient(
+        access_token=TOKEN, account_id=ACCOUNT, base_url=f"{root}/v2"
+    ) as client:
         exc = await failure(client.users.get(1))
     assert isinstance(exc, ha.DecodeError)
     assert TOKEN not in everything_about(exc)
@@ -250,12 +275,17 @@ def test_redact_replaces_every_occurrence() -> None:
 def test_reprs_hide_secrets() -> None:
     client = ha.HarvestClient(access_token=TOKEN, account_id=ACCOUNT)
     harvest_id = HarvestID()
-    session = OAuthSession(harvest_id=harvest_id, client_id="app-id",
-                           client_secret=CLIENT_SECRET, access_token=OAUTH_ACCESS,
-                           refresh_token=REFRESH)
+    session = OAuthSession(
+        harvest_id=harvest_id,
+        client_id="app-id",
+        client_secret=CLIENT_SECRET,
+        access_token=OAUTH_ACCESS,
+        refresh_token=REFRESH,
+    )
     token = OAuthToken(access_token=OAUTH_ACCESS, refresh_token=REFRESH)
-    shown = " ".join(repr(x) for x in (client, harvest_id, session, token,
-                                       client._transport, client._requester))
+    shown = " ".join(
+        repr(x) for x in (client, harvest_id, session, token, client._transport, client._requester)
+    )
     for secret in SECRETS:
         assert secret not in shown
     assert "<redacted>" in repr(client)

@@ -25,15 +25,17 @@ LAZY = ("time_entries", "expenses")
 
 
 def headers(sim: HarvestSimulator) -> dict[str, str]:
-    return {"Authorization": f"Bearer {sim.access_token}",
-            "Harvest-Account-Id": str(sim.account_id), "User-Agent": UA}
+    return {
+        "Authorization": f"Bearer {sim.access_token}",
+        "Harvest-Account-Id": str(sim.account_id),
+        "User-Agent": UA,
+    }
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[HarvestSimulator]:
     scale = SimulatorScale(time_entries=3000, expenses=400)
-    async with HarvestSimulator(seed=5, scale=scale, page_based=["*"],
-                                rate_limit=FAST) as s:
+    async with HarvestSimulator(seed=5, scale=scale, page_based=["*"], rate_limit=FAST) as s:
         yield s
     assert s.errors == []
 
@@ -44,8 +46,9 @@ async def http(sim: HarvestSimulator) -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-async def get(http: aiohttp.ClientSession, url: str,
-              params: dict[str, str]) -> tuple[bytes, dict[str, Any]]:
+async def get(
+    http: aiohttp.ClientSession, url: str, params: dict[str, str]
+) -> tuple[bytes, dict[str, Any]]:
     async with http.get(url, params=params) as resp:
         raw = await resp.read()
         assert resp.status == 200, raw
@@ -55,8 +58,11 @@ async def get(http: aiohttp.ClientSession, url: str,
 def stored_ids(sim: HarvestSimulator, kind: str, match: Callable[[Row], bool]) -> list[int]:
     """Brute force: every live stored row of ``kind`` in list order, filtered."""
     w = sim.world
-    table: Any = (w.time_entries if kind == "time_entries" else w.expenses) \
-        if kind in LAZY else w.table(kind)
+    table: Any = (
+        (w.time_entries if kind == "time_entries" else w.expenses)
+        if kind in LAZY
+        else w.table(kind)
+    )
     out = []
     for rid in table.ids_desc():
         row = table.get(rid)
@@ -65,11 +71,18 @@ def stored_ids(sim: HarvestSimulator, kind: str, match: Callable[[Row], bool]) -
     return out
 
 
-def check_page(sim: HarvestSimulator, kind: str, body: dict[str, Any], expected: list[int],
-               page: int, per_page: int, key: str | None = None) -> None:
+def check_page(
+    sim: HarvestSimulator,
+    kind: str,
+    body: dict[str, Any],
+    expected: list[int],
+    page: int,
+    per_page: int,
+    key: str | None = None,
+) -> None:
     """The envelope of page ``page`` is what the brute-force list says it must be."""
     key = key or kind
-    want = expected[(page - 1) * per_page: page * per_page]
+    want = expected[(page - 1) * per_page : page * per_page]
     assert [item["id"] for item in body[key]] == want
     total_pages = max(1, math.ceil(len(expected) / per_page))
     assert body["total_entries"] == len(expected)
@@ -88,34 +101,62 @@ def no_index(monkeypatch: pytest.MonkeyPatch) -> None:
 # ------------------------------------------------------------------------ equivalence
 
 
-def cases(sim: HarvestSimulator) -> Iterator[tuple[str, str, dict[str, str],
-                                                   Callable[[Row], bool], int]]:
+def cases(
+    sim: HarvestSimulator,
+) -> Iterator[tuple[str, str, dict[str, str], Callable[[Row], bool], int]]:
     """(kind, path, filters, the same filter on stored rows, per_page)."""
     me = sim.world.me_id
     entry = sim.records("time_entries", 1)[0]
     project = entry["project"]["id"]
     since = "2024-06-01T00:00:00Z"
-    yield "time_entries", "time_entries", {"user_id": str(me)}, \
-        lambda r: r["user_id"] == me, 97
-    yield "time_entries", "time_entries", {"is_billed": "false"}, \
-        lambda r: r["is_billed"] is False, 250
-    yield "time_entries", "time_entries", {"updated_since": since}, \
-        lambda r: r["updated_at"] >= since, 300
-    yield "time_entries", "time_entries", {"from": "2024-01-01", "to": "2024-06-30"}, \
-        lambda r: "2024-01-01" <= r["spent_date"] <= "2024-06-30", 111
-    yield "time_entries", "time_entries", {"project_id": str(project), "is_billed": "true"}, \
-        lambda r: r["project_id"] == project and r["is_billed"] is True, 40
-    yield "expenses", "expenses", {"is_billed": "true"}, \
-        lambda r: r["is_billed"] is True, 9
+    yield "time_entries", "time_entries", {"user_id": str(me)}, lambda r: r["user_id"] == me, 97
+    yield (
+        "time_entries",
+        "time_entries",
+        {"is_billed": "false"},
+        lambda r: r["is_billed"] is False,
+        250,
+    )
+    yield (
+        "time_entries",
+        "time_entries",
+        {"updated_since": since},
+        lambda r: r["updated_at"] >= since,
+        300,
+    )
+    yield (
+        "time_entries",
+        "time_entries",
+        {"from": "2024-01-01", "to": "2024-06-30"},
+        lambda r: "2024-01-01" <= r["spent_date"] <= "2024-06-30",
+        111,
+    )
+    yield (
+        "time_entries",
+        "time_entries",
+        {"project_id": str(project), "is_billed": "true"},
+        lambda r: r["project_id"] == project and r["is_billed"] is True,
+        40,
+    )
+    yield "expenses", "expenses", {"is_billed": "true"}, lambda r: r["is_billed"] is True, 9
     yield "invoices", "invoices", {"state": "paid"}, lambda r: r["state"] == "paid", 4
     # The same filters on two parents: the path (its parent id) is part of the key.
     for pid in [p["id"] for p in sim.records("projects")][:2]:
-        yield "user_assignments", f"projects/{pid}/user_assignments", \
-            {"is_active": "true"}, \
-            lambda r, pid=pid: r["project_id"] == pid and r["is_active"] is True, 1
+        yield (
+            "user_assignments",
+            f"projects/{pid}/user_assignments",
+            {"is_active": "true"},
+            lambda r, pid=pid: r["project_id"] == pid and r["is_active"] is True,
+            1,
+        )
     for uid in [u["id"] for u in sim.records("users")][:2]:
-        yield "billable_rates", f"users/{uid}/billable_rates", {}, \
-            lambda r, uid=uid: r["user_id"] == uid, 1
+        yield (
+            "billable_rates",
+            f"users/{uid}/billable_rates",
+            {},
+            lambda r, uid=uid: r["user_id"] == uid,
+            1,
+        )
 
 
 async def test_every_page_matches_brute_force_and_the_uncached_bytes(
@@ -146,8 +187,7 @@ async def test_every_page_matches_brute_force_and_the_uncached_bytes(
     assert checked > 3000
 
     no_index(monkeypatch)
-    uncached = [(await get(http, f"{sim.base_url}/{path}", params))[0]
-                for path, params in asked]
+    uncached = [(await get(http, f"{sim.base_url}/{path}", params))[0] for path, params in asked]
     assert uncached == cached
     assert index.scans == scans + 1
 
@@ -160,12 +200,16 @@ async def test_per_page_changes_share_one_scan(
     index = sim.world.page_index
     scans = index.scans
     for per_page, page in [(50, 1), (50, 3), (13, 7), (2000, 1), (7, 2)]:
-        _, body = await get(http, f"{sim.base_url}/time_entries",
-                            {"user_id": str(me), "page": str(page), "per_page": str(per_page)})
+        _, body = await get(
+            http,
+            f"{sim.base_url}/time_entries",
+            {"user_id": str(me), "page": str(page), "per_page": str(per_page)},
+        )
         check_page(sim, "time_entries", body, expected, page, per_page)
     # parameters in another order, same filters: still the same entry
-    _, body = await get(http, f"{sim.base_url}/time_entries",
-                        {"per_page": "50", "page": "2", "user_id": str(me)})
+    _, body = await get(
+        http, f"{sim.base_url}/time_entries", {"per_page": "50", "page": "2", "user_id": str(me)}
+    )
     check_page(sim, "time_entries", body, expected, 2, 50)
     assert index.scans == scans + 1
 
@@ -175,18 +219,24 @@ async def test_the_same_filters_under_two_parents_are_two_entries(
 ) -> None:
     index = sim.world.page_index
     pids = [p["id"] for p in sim.records("projects")][:2]
-    expected = {pid: stored_ids(sim, "user_assignments",
-                                lambda r, pid=pid: r["project_id"] == pid
-                                and r["is_active"] is True)
-                for pid in pids}
+    expected = {
+        pid: stored_ids(
+            sim,
+            "user_assignments",
+            lambda r, pid=pid: r["project_id"] == pid and r["is_active"] is True,
+        )
+        for pid in pids
+    }
     assert all(len(ids) >= 3 for ids in expected.values())
     scans = index.scans
     for page in (1, 2, 3):  # interleaved: each parent keeps its own entry
         for pid in pids:
-            _, body = await get(http, f"{sim.base_url}/projects/{pid}/user_assignments",
-                                {"is_active": "true", "page": str(page), "per_page": "1"})
-            assert [a["id"] for a in body["user_assignments"]] == \
-                expected[pid][page - 1: page]
+            _, body = await get(
+                http,
+                f"{sim.base_url}/projects/{pid}/user_assignments",
+                {"is_active": "true", "page": str(page), "per_page": "1"},
+            )
+            assert [a["id"] for a in body["user_assignments"]] == expected[pid][page - 1 : page]
     assert index.scans == scans + 2
 
 
@@ -194,11 +244,11 @@ async def test_the_same_filters_under_two_parents_are_two_entries(
 
 
 def my_assignment(sim: HarvestSimulator) -> tuple[int, int]:
-    ua = next(a for a in sim.records("user_assignments")
-              if a["user"]["id"] == sim.world.me_id)
+    ua = next(a for a in sim.records("user_assignments") if a["user"]["id"] == sim.world.me_id)
     project = ua["project"]["id"]
-    task = next(t for t in sim.records("task_assignments")
-                if t["project"]["id"] == project)["task"]["id"]
+    task = next(t for t in sim.records("task_assignments") if t["project"]["id"] == project)[
+        "task"
+    ]["id"]
     return project, task
 
 
@@ -217,9 +267,10 @@ async def test_http_create_update_delete_between_pages_are_seen(
 
     # create: the new entry has the highest id, so it heads the list and shifts page 2
     project, task = my_assignment(sim)
-    async with http.post(f"{base}/time_entries", json={
-            "project_id": project, "task_id": task, "spent_date": "2025-01-14",
-            "hours": 1.5}) as resp:
+    async with http.post(
+        f"{base}/time_entries",
+        json={"project_id": project, "task_id": task, "spent_date": "2025-01-14", "hours": 1.5},
+    ) as resp:
         assert resp.status == 201
         created = (await resp.json())["id"]
     expected = stored_ids(sim, "time_entries", mine)
@@ -309,8 +360,9 @@ def count_row_builds(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
     return builds
 
 
-async def walk_pages(http: aiohttp.ClientSession, url: str,
-                     params: dict[str, str]) -> tuple[list[int], int]:
+async def walk_pages(
+    http: aiohttp.ClientSession, url: str, params: dict[str, str]
+) -> tuple[list[int], int]:
     ids: list[int] = []
     pages = 0
     next_url: str | None = None
@@ -325,12 +377,13 @@ async def walk_pages(http: aiohttp.ClientSession, url: str,
 
 
 async def test_walking_a_filtered_20000_entry_list_builds_each_row_at_most_twice(
-    monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     scale = SimulatorScale(time_entries=20_000)
-    async with HarvestSimulator(seed=0, scale=scale, page_based=["time_entries"],
-                                rate_limit=FAST) as sim, \
-            aiohttp.ClientSession(headers=headers(sim)) as http:
+    async with (
+        HarvestSimulator(seed=0, scale=scale, page_based=["time_entries"], rate_limit=FAST) as sim,
+        aiohttp.ClientSession(headers=headers(sim)) as http,
+    ):
         url = f"{sim.base_url}/time_entries"
         builds = count_row_builds(monkeypatch)
         everything = {"updated_since": "2000-01-01T00:00:00Z", "per_page": "2000"}
@@ -352,8 +405,7 @@ async def test_walking_a_filtered_20000_entry_list_builds_each_row_at_most_twice
         # the same walk uncached builds every row once per page: what the index saves
         no_index(monkeypatch)
         builds.clear()
-        again, pages = await walk_pages(http, url, {"is_billed": "false",
-                                                    "per_page": "2000"})
+        again, pages = await walk_pages(http, url, {"is_billed": "false", "per_page": "2000"})
         assert again == ids
         assert max(builds.values()) == pages
         assert sum(builds.values()) == 20_000 * pages
@@ -364,13 +416,16 @@ async def test_walking_a_filtered_20000_entry_list_builds_each_row_at_most_twice
 
 
 async def test_unfiltered_and_cursor_lists_do_not_use_the_index() -> None:
-    async with HarvestSimulator(seed=2, rate_limit=FAST) as sim, \
-            aiohttp.ClientSession(headers=headers(sim)) as http:
+    async with (
+        HarvestSimulator(seed=2, rate_limit=FAST) as sim,
+        aiohttp.ClientSession(headers=headers(sim)) as http,
+    ):
         index = sim.world.page_index
         me = str(sim.world.me_id)
         # cursor-based (time entries' default) with a filter
-        _, body = await get(http, f"{sim.base_url}/time_entries",
-                            {"user_id": me, "per_page": "100"})
+        _, body = await get(
+            http, f"{sim.base_url}/time_entries", {"user_id": me, "per_page": "100"}
+        )
         assert "cursor=" in body["links"]["next"]
         # page-based without a filter
         _, body = await get(http, f"{sim.base_url}/invoices", {"per_page": "7", "page": "2"})
@@ -378,35 +433,45 @@ async def test_unfiltered_and_cursor_lists_do_not_use_the_index() -> None:
         assert index.scans == 0
         assert len(index) == 0
         # a page= parameter makes the filtered list page-based: now it is indexed
-        _, body = await get(http, f"{sim.base_url}/time_entries",
-                            {"user_id": me, "per_page": "100", "page": "2"})
-        check_page(sim, "time_entries", body,
-                   stored_ids(sim, "time_entries", lambda r: r["user_id"] == int(me)), 2, 100)
+        _, body = await get(
+            http, f"{sim.base_url}/time_entries", {"user_id": me, "per_page": "100", "page": "2"}
+        )
+        check_page(
+            sim,
+            "time_entries",
+            body,
+            stored_ids(sim, "time_entries", lambda r: r["user_id"] == int(me)),
+            2,
+            100,
+        )
         assert index.scans == 1
     assert sim.errors == []
 
 
-async def test_the_index_stays_bounded(
-    sim: HarvestSimulator, http: aiohttp.ClientSession
-) -> None:
+async def test_the_index_stays_bounded(sim: HarvestSimulator, http: aiohttp.ClientSession) -> None:
     index = sim.world.page_index
     users = [u["id"] for u in sim.records("users")]
     for uid in users:
         for billed in ("true", "false"):
-            await get(http, f"{sim.base_url}/time_entries",
-                      {"user_id": str(uid), "is_billed": billed, "page": "1"})
+            await get(
+                http,
+                f"{sim.base_url}/time_entries",
+                {"user_id": str(uid), "is_billed": billed, "page": "1"},
+            )
     assert index.scans == 2 * len(users) > index.max_entries
     assert len(index) == index.max_entries
 
     # a key budget smaller than each list: only the most recent list is kept
     index.max_keys = 500
     for day in ("2024-01-01", "2024-04-01", "2024-07-01"):
-        _, body = await get(http, f"{sim.base_url}/time_entries",
-                            {"from": day, "page": "1", "per_page": "10"})
+        _, body = await get(
+            http, f"{sim.base_url}/time_entries", {"from": day, "page": "1", "per_page": "10"}
+        )
         assert body["total_entries"] > 500
         assert len(index) == 1
         assert index.stored_keys == body["total_entries"]
     scans = index.scans
-    await get(http, f"{sim.base_url}/time_entries",
-              {"from": "2024-07-01", "page": "2", "per_page": "10"})
+    await get(
+        http, f"{sim.base_url}/time_entries", {"from": "2024-07-01", "page": "2", "per_page": "10"}
+    )
     assert index.scans == scans

@@ -30,9 +30,19 @@ pytestmark = pytest.mark.timeout(60)
 
 PER_PAGE = 10
 SCALE = SimulatorScale(
-    users=6, clients=6, contacts_per_client=2, projects=12, tasks=8, tasks_per_project=3,
-    users_per_project=3, roles=3, time_entries=1600, expenses=240, invoices=30,
-    estimates=12, history_days=365,
+    users=6,
+    clients=6,
+    contacts_per_client=2,
+    projects=12,
+    tasks=8,
+    tasks_per_project=3,
+    users_per_project=3,
+    roles=3,
+    time_entries=1600,
+    expenses=240,
+    invoices=30,
+    estimates=12,
+    history_days=365,
 )
 
 
@@ -88,8 +98,7 @@ async def test_sync_under_faults_mirrors_every_record_exactly_once(tmp_path: Pat
     pages_done = 0
     stormed = False
 
-    async with HarvestSimulator(seed=7, scale=SCALE, faults=faults,
-                                rate_limit=(100, 1.0)) as sim:
+    async with HarvestSimulator(seed=7, scale=SCALE, faults=faults, rate_limit=(100, 1.0)) as sim:
 
         def on_page(name: str, rows: int) -> None:
             nonlocal pages_done, stormed
@@ -102,7 +111,10 @@ async def test_sync_under_faults_mirrors_every_record_exactly_once(tmp_path: Pat
             async with sim.client(max_retries=10, timeout=10.0) as client:
                 specs = [small_pages(spec.name) for spec in RESOURCES]
                 stats: list[SyncStats] = await sync_account(
-                    client, tmp_path / "mirror.db", resources=specs, concurrency=4,
+                    client,
+                    tmp_path / "mirror.db",
+                    resources=specs,
+                    concurrency=4,
                     on_page=on_page,
                 )
         finally:
@@ -122,8 +134,12 @@ async def test_sync_under_faults_mirrors_every_record_exactly_once(tmp_path: Pat
 
         counters = sim.counters
         kinds = Counter(reason(line) for line in retries.lines)
-        failed_attempts = (counters.faults["server_error"] + counters.faults["reset"]
-                           + counters.faults["truncate"] + counters.throttled)
+        failed_attempts = (
+            counters.faults["server_error"]
+            + counters.faults["reset"]
+            + counters.faults["truncate"]
+            + counters.throttled
+        )
         report = {
             "records": checked,
             "pages": sum(s.pages for s in stats),

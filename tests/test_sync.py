@@ -63,11 +63,12 @@ async def test_full_then_incremental_then_reconcile(tmp_path: Path) -> None:
             "SELECT json_extract(data, '$.name') FROM clients WHERE id = ?", (some_client,)
         ).fetchone()[0]
         assert name == "Renamed Co"
-        assert con.execute("SELECT COUNT(*) FROM tasks WHERE id = ?",
-                           (new_task.id,)).fetchone()[0] == 1
+        assert (
+            con.execute("SELECT COUNT(*) FROM tasks WHERE id = ?", (new_task.id,)).fetchone()[0]
+            == 1
+        )
         # Harvest keeps no tombstones: an incremental run cannot see the deletion...
-        assert con.execute("SELECT COUNT(*) FROM contacts WHERE id = ?",
-                           (gone,)).fetchone()[0] == 1
+        assert con.execute("SELECT COUNT(*) FROM contacts WHERE id = ?", (gone,)).fetchone()[0] == 1
         con.close()
 
         # ...reconcile compares id sets and removes it.
@@ -111,8 +112,17 @@ async def test_sync_of_200k_entries_killed_at_random_point_resumes_exactly(
                     reached.set()
 
         sim.request_hooks.append(watch)
-        args = [sys.executable, "-m", "tests.sync_driver", sim.base_url, sim.access_token,
-                str(sim.account_id), str(db), "100", "0.5"]
+        args = [
+            sys.executable,
+            "-m",
+            "tests.sync_driver",
+            sim.base_url,
+            sim.access_token,
+            str(sim.account_id),
+            str(db),
+            "100",
+            "0.5",
+        ]
 
         first = await asyncio.create_subprocess_exec(*args, cwd=ROOT)
         done = asyncio.ensure_future(first.wait())
@@ -134,7 +144,9 @@ async def test_sync_of_200k_entries_killed_at_random_point_resumes_exactly(
         assert digest(got) == digest(expected)
         for kind in KINDS:
             assert local_rows(db, kind) == sim_rows(sim, kind), kind
-        print(f"killed after time-entries page {kill_after} with {len(partial):,} rows; "
-              f"resumed to {len(got):,} rows, sha256 {digest(got)[:16]}")
+        print(
+            f"killed after time-entries page {kill_after} with {len(partial):,} rows; "
+            f"resumed to {len(got):,} rows, sha256 {digest(got)[:16]}"
+        )
     counts = table_counts(db)
     assert counts["time_entries"] == 200_000

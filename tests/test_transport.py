@@ -95,8 +95,12 @@ def test_success_decodes_exact_decimals() -> None:
     data = decipher_response(
         200, {}, b'{"hours": 33.35, "rate": 100.0, "n": 3, "big": 1e2}', method="GET", url=URL
     )
-    assert data == {"hours": Decimal("33.35"), "rate": Decimal("100.0"), "n": 3,
-                    "big": Decimal("1e2")}
+    assert data == {
+        "hours": Decimal("33.35"),
+        "rate": Decimal("100.0"),
+        "n": 3,
+        "big": Decimal("1e2"),
+    }
     assert str(data["rate"]) == "100.0"
     assert type(data["n"]) is int
 
@@ -116,16 +120,18 @@ def test_success_with_bad_json_is_decode_error(body: bytes) -> None:
 
 
 def test_dumps_uses_harvest_formats() -> None:
-    text = _json.dumps({
-        "hours": Decimal("1.50"),
-        "n": 7,
-        "billable": True,
-        "notes": None,
-        "spent_date": dt.date(2024, 2, 29),
-        "at": dt.datetime(2024, 1, 1, 13, 0, tzinfo=dt.timezone(dt.timedelta(hours=1))),
-        "ids": [1, 2],
-        "text": 'quote " and é',
-    })
+    text = _json.dumps(
+        {
+            "hours": Decimal("1.50"),
+            "n": 7,
+            "billable": True,
+            "notes": None,
+            "spent_date": dt.date(2024, 2, 29),
+            "at": dt.datetime(2024, 1, 1, 13, 0, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+            "ids": [1, 2],
+            "text": 'quote " and é',
+        }
+    )
     assert text == (
         '{"hours":1.50,"n":7,"billable":true,"notes":null,"spent_date":"2024-02-29",'
         '"at":"2024-01-01T12:00:00Z","ids":[1,2],"text":"quote \\" and \\u00e9"}'
@@ -190,8 +196,13 @@ def test_bad_settings_are_configuration_errors(kwargs: dict[str, object], match:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:8080/v2", "http://localhost/v2", "http://[::1]:9/v2",
-            "https://example.com/api/v2"],
+    "url",
+    [
+        "http://127.0.0.1:8080/v2",
+        "http://localhost/v2",
+        "http://[::1]:9/v2",
+        "https://example.com/api/v2",
+    ],
 )
 def test_loopback_http_and_any_https_are_accepted(url: str) -> None:
     assert str(check_base_url(url)).startswith(url.split(":")[0])

@@ -50,8 +50,9 @@ def ok(body: bytes = ME, *, extra: bytes = b"") -> bytes:
 
 # --- a raw loopback server ------------------------------------------------------------
 
-Respond = Callable[["RawServer", bytes, asyncio.StreamReader, asyncio.StreamWriter],
-                   Awaitable[bool]]
+Respond = Callable[
+    ["RawServer", bytes, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[bool]
+]
 
 
 class RawServer:
@@ -142,16 +143,18 @@ async def raw_server() -> AsyncIterator[Callable[[Respond], Awaitable[RawServer]
         await server.aclose()
 
 
-async def stall(server: RawServer, head: bytes, reader: asyncio.StreamReader,
-                writer: asyncio.StreamWriter) -> bool:
+async def stall(
+    server: RawServer, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> bool:
     """Never answer: wait until the client gives up and closes the connection."""
     await reader.read()  # returns b"" at EOF, i.e. once the client closed
     server.closed_by_client += 1
     return False
 
 
-async def answer_ok(server: RawServer, head: bytes, reader: asyncio.StreamReader,
-                    writer: asyncio.StreamWriter) -> bool:
+async def answer_ok(
+    server: RawServer, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> bool:
     writer.write(ok())
     await writer.drain()
     return True
@@ -171,8 +174,13 @@ def other_tasks() -> set[asyncio.Task[Any]]:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://api.harvestapp.com/v2", "http://10.0.0.5/v2", "http://evil.example/v2",
-     "ftp://api.harvestapp.com/v2", "ws://127.0.0.1/v2"],
+    [
+        "http://api.harvestapp.com/v2",
+        "http://10.0.0.5/v2",
+        "http://evil.example/v2",
+        "ftp://api.harvestapp.com/v2",
+        "ws://127.0.0.1/v2",
+    ],
 )
 def test_plain_http_is_refused_off_loopback(url: str) -> None:
     with pytest.raises(ha.ConfigurationError, match="https"):
@@ -180,35 +188,58 @@ def test_plain_http_is_refused_off_loopback(url: str) -> None:
 
 
 def test_allow_insecure_http_is_an_explicit_opt_in() -> None:
-    client = ha.HarvestClient(access_token=TOKEN, account_id=ACCOUNT,
-                              base_url="http://harvest-proxy.internal/v2",
-                              allow_insecure_http=True)
+    client = ha.HarvestClient(
+        access_token=TOKEN,
+        account_id=ACCOUNT,
+        base_url="http://harvest-proxy.internal/v2",
+        allow_insecure_http=True,
+    )
     assert client.base_url == "http://harvest-proxy.internal/v2"
     # The opt-in is about the scheme only: other schemes and credentials stay refused.
     with pytest.raises(ha.ConfigurationError):
-        ha.HarvestClient(access_token=TOKEN, account_id=ACCOUNT,
-                         base_url="ftp://harvest-proxy.internal/v2", allow_insecure_http=True)
+        ha.HarvestClient(
+            access_token=TOKEN,
+            account_id=ACCOUNT,
+            base_url="ftp://harvest-proxy.internal/v2",
+            allow_insecure_http=True,
+        )
     with pytest.raises(ha.ConfigurationError, match="credentials"):
-        ha.HarvestClient(access_token=TOKEN, account_id=ACCOUNT,
-                         base_url="http://u:p@harvest-proxy.internal/v2",
-                         allow_insecure_http=True)
+        ha.HarvestClient(
+            access_token=TOKEN,
+            account_id=ACCOUNT,
+            base_url="http://u:p@harvest-proxy.internal/v2",
+            allow_insecure_http=True,
+        )
     with pytest.raises(ha.ConfigurationError, match="True or False"):
-        ha.HarvestClient(access_token=TOKEN, account_id=ACCOUNT,
-                         base_url="http://harvest-proxy.internal/v2",
-                         allow_insecure_http="yes")  # type: ignore[arg-type]
+        ha.HarvestClient(
+            access_token=TOKEN,
+            account_id=ACCOUNT,
+            base_url="http://harvest-proxy.internal/v2",
+            allow_insecure_http="yes",
+        )  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:8080/v2", "http://localhost/v2", "http://[::1]:9/v2",
-            "https://api.harvestapp.com/v2"],
+    "url",
+    [
+        "http://127.0.0.1:8080/v2",
+        "http://localhost/v2",
+        "http://[::1]:9/v2",
+        "https://api.harvestapp.com/v2",
+    ],
 )
 def test_https_and_loopback_http_need_no_opt_in(url: str) -> None:
     assert ha.HarvestClient(access_token=TOKEN, account_id=ACCOUNT, base_url=url).base_url
 
 
 @pytest.mark.parametrize(
-    "url", ["https://api.harvestapp.com/v2\r\nX-Injected: 1", "https://api.harvestapp.com/\0",
-            "/v2", "https:///v2"],
+    "url",
+    [
+        "https://api.harvestapp.com/v2\r\nX-Injected: 1",
+        "https://api.harvestapp.com/\0",
+        "/v2",
+        "https:///v2",
+    ],
 )
 def test_malformed_base_urls_are_configuration_errors(url: str) -> None:
     with pytest.raises(ha.ConfigurationError):
@@ -226,11 +257,11 @@ async def test_a_redirect_to_another_host_is_not_followed(
     # Same machine, another host name and port: a different origin.
     target = elsewhere.url.replace("127.0.0.1", "localhost") + "/users/me"
 
-    async def redirect(server: RawServer, head: bytes, reader: asyncio.StreamReader,
-                       writer: asyncio.StreamWriter) -> bool:
+    async def redirect(
+        server: RawServer, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         writer.write(
-            f"HTTP/1.1 {status} Moved\r\nLocation: {target}\r\n"
-            "Content-Length: 0\r\n\r\n".encode()
+            f"HTTP/1.1 {status} Moved\r\nLocation: {target}\r\nContent-Length: 0\r\n\r\n".encode()
         )
         await writer.drain()
         return True
@@ -252,10 +283,13 @@ async def test_a_redirect_to_another_host_is_not_followed(
 async def test_a_lying_content_length_is_refused_before_reading(
     raw_server: Callable[[Respond], Awaitable[RawServer]],
 ) -> None:
-    async def huge(server: RawServer, head: bytes, reader: asyncio.StreamReader,
-                   writer: asyncio.StreamWriter) -> bool:
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 100000000000\r\n\r\n{\"id\": ")
+    async def huge(
+        server: RawServer, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100000000000\r\n\r\n{"id": '
+        )
         await writer.drain()
         return await stall(server, head, reader, writer)  # until the client drops it
 
@@ -274,10 +308,13 @@ async def test_an_endless_body_is_cut_at_the_cap_without_holding_it(
 ) -> None:
     chunk = b"[" + b"0," * 32767 + b"0"  # 64 KiB of a JSON array that never ends
 
-    async def endless(server: RawServer, head: bytes, reader: asyncio.StreamReader,
-                      writer: asyncio.StreamWriter) -> bool:
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                     b"Transfer-Encoding: chunked\r\n\r\n")
+    async def endless(
+        server: RawServer, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
         frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
         while server.bytes_sent < 1 << 30:  # a 1 GiB stop, far beyond any cap here
             writer.write(frame)
@@ -307,8 +344,9 @@ async def test_a_compressed_bomb_is_cut_at_the_decompressed_size(
     bomb = gzip.compress(b"[" + b" " * (16 << 20) + b"]", compresslevel=9)
     assert len(bomb) < 1 << 16
 
-    async def gzipped(server: RawServer, head: bytes, reader: asyncio.StreamReader,
-                      writer: asyncio.StreamWriter) -> bool:
+    async def gzipped(
+        server: RawServer, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         writer.write(ok(bomb, extra=b"Content-Encoding: gzip\r\n"))
         await writer.drain()
         return True
@@ -354,8 +392,9 @@ async def test_connections_never_exceed_the_pool_limit(
 ) -> None:
     release = asyncio.Event()
 
-    async def held(server: RawServer, head: bytes, reader: asyncio.StreamReader,
-                   writer: asyncio.StreamWriter) -> bool:
+    async def held(
+        server: RawServer, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         if server.open_now >= 3:
             release.set()
         await release.wait()
@@ -364,12 +403,11 @@ async def test_connections_never_exceed_the_pool_limit(
         return True
 
     server = await raw_server(held)
-    transport = Transport(headers={"Accept": "application/json"}, timeout=10.0,
-                          connection_limit=3)
+    transport = Transport(headers={"Accept": "application/json"}, timeout=10.0, connection_limit=3)
     try:
-        responses = await asyncio.gather(*(
-            transport.send("GET", f"{server.url}/users/me") for _ in range(12)
-        ))
+        responses = await asyncio.gather(
+            *(transport.send("GET", f"{server.url}/users/me") for _ in range(12))
+        )
     finally:
         await transport.aclose()
     assert [r.status for r in responses] == [200] * 12
@@ -395,10 +433,13 @@ async def test_a_server_that_never_answers_times_out_each_attempt(
 async def test_a_body_that_stops_midway_times_out(
     raw_server: Callable[[Respond], Awaitable[RawServer]],
 ) -> None:
-    async def half(server: RawServer, head: bytes, reader: asyncio.StreamReader,
-                   writer: asyncio.StreamWriter) -> bool:
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 100\r\n\r\n{\"id\": 7,")
+    async def half(
+        server: RawServer, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"id": 7,'
+        )
         await writer.drain()
         return await stall(server, head, reader, writer)
 
@@ -492,8 +533,9 @@ async def test_aclose_stops_requests_in_flight_with_a_transport_error(
     """``aclose()`` with requests on the wire, waiting for a slot and backing off."""
     first = True
 
-    async def mixed(server: RawServer, head: bytes, reader: asyncio.StreamReader,
-                    writer: asyncio.StreamWriter) -> bool:
+    async def mixed(
+        server: RawServer, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         nonlocal first
         if b"/v2/company" in head and first:
             first = False
@@ -542,8 +584,9 @@ async def test_aclose_stops_requests_in_flight_with_a_transport_error(
 async def test_aclose_stops_a_paginator_midway(
     raw_server: Callable[[Respond], Awaitable[RawServer]],
 ) -> None:
-    async def pages(server: RawServer, head: bytes, reader: asyncio.StreamReader,
-                    writer: asyncio.StreamWriter) -> bool:
+    async def pages(
+        server: RawServer, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         if b"cursor=2" in head:
             return await stall(server, head, reader, writer)
         link = server.url + "/clients?cursor=2"

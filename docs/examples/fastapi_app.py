@@ -121,8 +121,11 @@ async def not_found(request: Request, exc: ha.NotFoundError) -> JSONResponse:
 async def throttled(request: Request, exc: ha.RateLimitError) -> JSONResponse:
     # Only after the client's own retries ran out: ask our caller to come back later.
     retry_after = str(int(exc.retry_after or 15) + 1)
-    return JSONResponse({"detail": "Harvest is busy, try again later"}, status_code=503,
-                        headers={"Retry-After": retry_after})
+    return JSONResponse(
+        {"detail": "Harvest is busy, try again later"},
+        status_code=503,
+        headers={"Retry-After": retry_after},
+    )
 
 
 @app.exception_handler(ha.HarvestError)

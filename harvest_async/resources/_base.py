@@ -54,7 +54,6 @@ def operation(method: str, path: str) -> Callable[[F], F]:
     return mark
 
 
-
 class NotGiven(enum.Enum):
     """Marks an argument the caller did not give (``None`` is a value: JSON null)."""
 
@@ -77,23 +76,71 @@ MAX_ID = 2**63 - 1
 MAX_STRING = 65536
 
 _DATE_NAMES = frozenset(
-    {"from", "to", "spent_date", "issue_date", "due_date", "paid_date", "sent_date",
-     "starts_on", "ends_on", "period_start", "period_end", "start_date",
-     "end_date"}
+    {
+        "from",
+        "to",
+        "spent_date",
+        "issue_date",
+        "due_date",
+        "paid_date",
+        "sent_date",
+        "starts_on",
+        "ends_on",
+        "period_start",
+        "period_end",
+        "start_date",
+        "end_date",
+    }
 )
 _DATETIME_NAMES = frozenset({"updated_since", "paid_at", "timer_started_at"})
 _STRING_ID_NAMES = frozenset({"external_reference_id"})
-_BOOL_PREFIXES = ("is_", "has_", "wants_", "use_", "notify_", "show_", "send_", "attach_",
-                  "include_", "budget_is_")
+_BOOL_PREFIXES = (
+    "is_",
+    "has_",
+    "wants_",
+    "use_",
+    "notify_",
+    "show_",
+    "send_",
+    "attach_",
+    "include_",
+    "budget_is_",
+)
 _BOOL_NAMES = frozenset(
-    {"billable", "active", "billable_by_default", "cost_budget_include_expenses",
-     "delete_receipt", "thank_you", "reminder", "taxed", "taxed2", "budgeted"}
+    {
+        "billable",
+        "active",
+        "billable_by_default",
+        "cost_budget_include_expenses",
+        "delete_receipt",
+        "thank_you",
+        "reminder",
+        "taxed",
+        "taxed2",
+        "budgeted",
+    }
 )
 _INT_NAMES = frozenset({"weekly_capacity", "per_page", "page"})
 _DECIMAL_NAMES = frozenset(
-    {"hours", "total_cost", "units", "amount", "hourly_rate", "budget", "cost_budget",
-     "fee", "unit_price", "quantity", "tax", "tax2", "discount", "default_hourly_rate",
-     "cost_rate", "over_budget_notification_percentage", "default_cost_rate"}
+    {
+        "hours",
+        "total_cost",
+        "units",
+        "amount",
+        "hourly_rate",
+        "budget",
+        "cost_budget",
+        "fee",
+        "unit_price",
+        "quantity",
+        "tax",
+        "tax2",
+        "discount",
+        "default_hourly_rate",
+        "cost_rate",
+        "over_budget_notification_percentage",
+        "default_cost_rate",
+    }
 )
 
 
@@ -298,8 +345,9 @@ class Resource:
         def decode_items(items: Any) -> list[T]:
             return decode_many(model, items)
 
-        return Paginator(fetch, key, decode_items, description=path,
-                         decode_body=list_body_decoder(model, key))
+        return Paginator(
+            fetch, key, decode_items, description=path, decode_body=list_body_decoder(model, key)
+        )
 
     def _paginate_sharded(
         self,
@@ -318,8 +366,10 @@ class Resource:
         concurrently as one `Paginator.merge` (pages as they arrive; with
         ``.with_options(ordered=True)`` shard by shard, the unsharded order).
         """
-        if isinstance(shards, bool) or not isinstance(shards, int) or not (
-            1 <= shards <= MAX_SHARDS
+        if (
+            isinstance(shards, bool)
+            or not isinstance(shards, int)
+            or not (1 <= shards <= MAX_SHARDS)
         ):
             raise InvalidRequestError(
                 f"{call}: shards must be an int from 1 to {MAX_SHARDS}, got {shards!r}"
@@ -352,9 +402,7 @@ class Resource:
 
     async def _action(self, model: type[T], method: str, path: str) -> T:
         """A body-less action (timer stop/restart): never re-sent once it may have run."""
-        return decode(
-            model, await self._requester.request(method, path, replay_safe=False)
-        )
+        return decode(model, await self._requester.request(method, path, replay_safe=False))
 
     async def _delete(self, path: str) -> None:
         await self._requester.request("DELETE", path)
@@ -384,4 +432,3 @@ def require(fields: Mapping[str, Any], *names: str, call: str) -> None:
     missing = [n for n in names if fields.get(n, NOT_GIVEN) is NOT_GIVEN]
     if missing:
         raise InvalidRequestError(f"{call} requires {', '.join(missing)}")
-

@@ -17,6 +17,7 @@ from ._base import Resource, operation
 
 __all__ = ["AccountsResource", "bearer"]
 
+
 def bearer(access_token: str) -> dict[str, str]:
     """An ``Authorization`` header for a token; the error never shows the token."""
     if not isinstance(access_token, str) or not access_token.strip():

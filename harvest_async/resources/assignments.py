@@ -66,7 +66,9 @@ class UserAssignmentsResource(Resource):
             A `Paginator` of `UserAssignment`; nothing is sent until iterated.
         """
         params = query(
-            user_id=user_id, is_active=is_active, updated_since=updated_since,
+            user_id=user_id,
+            is_active=is_active,
+            updated_since=updated_since,
             per_page=per_page,
         )
         return self._paginate("user_assignments", "user_assignments", UserAssignment, params)

@@ -70,8 +70,14 @@ class Contacts(Resource):
             fax: The contact's fax number.
         """
         fields = body(
-            client_id=client_id, title=title, first_name=first_name, last_name=last_name,
-            email=email, phone_office=phone_office, phone_mobile=phone_mobile, fax=fax,
+            client_id=client_id,
+            title=title,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            phone_office=phone_office,
+            phone_mobile=phone_mobile,
+            fax=fax,
         )
         return await self._create(Contact, "contacts", fields)
 
@@ -104,8 +110,14 @@ class Contacts(Resource):
         """
         cid = check_id(contact_id, "contact_id")
         fields = body(
-            client_id=client_id, title=title, first_name=first_name, last_name=last_name,
-            email=email, phone_office=phone_office, phone_mobile=phone_mobile, fax=fax,
+            client_id=client_id,
+            title=title,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            phone_office=phone_office,
+            phone_mobile=phone_mobile,
+            fax=fax,
         )
         return await self._update(Contact, f"contacts/{cid}", fields)
 

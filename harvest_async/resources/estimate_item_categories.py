@@ -53,9 +53,7 @@ class EstimateItemCategories(Resource):
         Args:
             name: The name of the category.
         """
-        return await self._create(
-            EstimateItemCategory, "estimate_item_categories", body(name=name)
-        )
+        return await self._create(EstimateItemCategory, "estimate_item_categories", body(name=name))
 
     @operation("PATCH", "/estimate_item_categories/{estimateItemCategoryId}")
     async def update(

@@ -120,8 +120,12 @@ class Estimates(Resource):
         """
         _check_choice("state", state, _STATES)
         params = query(
-            client_id=client_id, updated_since=updated_since, from_=from_, to=to,
-            state=state, per_page=per_page,
+            client_id=client_id,
+            updated_since=updated_since,
+            from_=from_,
+            to=to,
+            state=state,
+            per_page=per_page,
         )
         return self._paginate("estimates", "estimates", Estimate, params)
 
@@ -167,8 +171,15 @@ class Estimates(Resource):
                 optionally ``description``, ``quantity``, ``taxed``, ``taxed2``).
         """
         fields = make_body(
-            client_id=client_id, number=number, purchase_order=purchase_order, tax=tax,
-            tax2=tax2, discount=discount, subject=subject, notes=notes, currency=currency,
+            client_id=client_id,
+            number=number,
+            purchase_order=purchase_order,
+            tax=tax,
+            tax2=tax2,
+            discount=discount,
+            subject=subject,
+            notes=notes,
+            currency=currency,
             issue_date=issue_date,
             line_items=_line_items(line_items, _LINE_ITEM_FIELDS, "new"),
         )
@@ -211,8 +222,15 @@ class Estimates(Resource):
         """
         eid = check_id(estimate_id, "estimate_id")
         fields = make_body(
-            client_id=client_id, number=number, purchase_order=purchase_order, tax=tax,
-            tax2=tax2, discount=discount, subject=subject, notes=notes, currency=currency,
+            client_id=client_id,
+            number=number,
+            purchase_order=purchase_order,
+            tax=tax,
+            tax2=tax2,
+            discount=discount,
+            subject=subject,
+            notes=notes,
+            currency=currency,
             issue_date=issue_date,
             line_items=_line_items(line_items, _LINE_ITEM_FIELDS, "any"),
         )
@@ -337,9 +355,12 @@ class Estimates(Resource):
         """
         eid = check_id(estimate_id, "estimate_id")
         fields = _message_fields(
-            event_type, _EVENT_TYPES,
+            event_type,
+            _EVENT_TYPES,
             {
-                "recipients": _recipients(recipients), "subject": subject, "body": body,
+                "recipients": _recipients(recipients),
+                "subject": subject,
+                "body": body,
                 "send_me_a_copy": send_me_a_copy,
             },
             call="estimates.create_message",

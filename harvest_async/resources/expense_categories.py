@@ -36,9 +36,7 @@ class ExpenseCategories(Resource):
             A `Paginator` of `ExpenseCategory`; nothing is sent until iterated.
         """
         params = query(is_active=is_active, updated_since=updated_since, per_page=per_page)
-        return self._paginate(
-            "expense_categories", "expense_categories", ExpenseCategory, params
-        )
+        return self._paginate("expense_categories", "expense_categories", ExpenseCategory, params)
 
     @operation("GET", "/expense_categories/{expenseCategoryId}")
     async def get(self, expense_category_id: int) -> ExpenseCategory:

@@ -225,13 +225,19 @@ class Expenses(Resource):
             A `Paginator` of `Expense`; nothing is sent until iterated.
         """
         filters = {
-            "user_id": user_id, "client_id": client_id, "project_id": project_id,
-            "is_billed": is_billed, "updated_since": updated_since, "from_": from_, "to": to,
+            "user_id": user_id,
+            "client_id": client_id,
+            "project_id": project_id,
+            "is_billed": is_billed,
+            "updated_since": updated_since,
+            "from_": from_,
+            "to": to,
             "per_page": per_page,
         }
         if shards is not NOT_GIVEN:
-            return self._paginate_sharded("expenses", "expenses", Expense, filters,
-                                          shards=shards, call="expenses.list")
+            return self._paginate_sharded(
+                "expenses", "expenses", Expense, filters, shards=shards, call="expenses.list"
+            )
         return self._paginate("expenses", "expenses", Expense, query(**filters))
 
     @operation("GET", "/expenses/{expenseId}")
@@ -284,8 +290,13 @@ class Expenses(Resource):
         """
         _check_amount(units, total_cost, call="expenses.create", required=True)
         fields = body(
-            user_id=user_id, project_id=project_id, expense_category_id=expense_category_id,
-            spent_date=spent_date, units=units, total_cost=total_cost, notes=notes,
+            user_id=user_id,
+            project_id=project_id,
+            expense_category_id=expense_category_id,
+            spent_date=spent_date,
+            units=units,
+            total_cost=total_cost,
+            notes=notes,
             billable=billable,
         )
         if receipt is NOT_GIVEN:
@@ -342,9 +353,14 @@ class Expenses(Resource):
                 "expenses.update: give receipt (attach a new one) or delete_receipt, not both"
             )
         fields = body(
-            project_id=project_id, expense_category_id=expense_category_id,
-            spent_date=spent_date, units=units, total_cost=total_cost, notes=notes,
-            billable=billable, delete_receipt=delete_receipt,
+            project_id=project_id,
+            expense_category_id=expense_category_id,
+            spent_date=spent_date,
+            units=units,
+            total_cost=total_cost,
+            notes=notes,
+            billable=billable,
+            delete_receipt=delete_receipt,
         )
         if receipt is NOT_GIVEN:
             if receipt_filename is not NOT_GIVEN:

@@ -53,9 +53,7 @@ class InvoiceItemCategories(Resource):
         Args:
             name: The name of the category.
         """
-        return await self._create(
-            InvoiceItemCategory, "invoice_item_categories", body(name=name)
-        )
+        return await self._create(InvoiceItemCategory, "invoice_item_categories", body(name=name))
 
     @operation("PATCH", "/invoice_item_categories/{invoiceItemCategoryId}")
     async def update(

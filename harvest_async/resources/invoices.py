@@ -140,6 +140,7 @@ ExpensesImport = TypedDict(
     total=False,
 )
 
+
 class LineItemsImport(TypedDict, total=False):
     """``line_items_import``: create an invoice's lines from tracked time and expenses."""
 
@@ -387,7 +388,9 @@ def _line_items_import(value: Any) -> Any:
         out["time"] = _import_part(f"{where}.time", value["time"], _TIME_SUMMARY_TYPES, ())
     if value.get("expenses") is not None:
         out["expenses"] = _import_part(
-            f"{where}.expenses", value["expenses"], _EXPENSES_SUMMARY_TYPES,
+            f"{where}.expenses",
+            value["expenses"],
+            _EXPENSES_SUMMARY_TYPES,
             ("attach_receipt",),
         )
     return out
@@ -400,14 +403,19 @@ def _payment_options(value: Any) -> Any:
     for option in options:
         if option not in _PAYMENT_OPTIONS:
             raise InvalidRequestError(
-                "payment_options items must be 'ach', 'credit_card' or 'paypal'; "
-                f"got {option!r}"
+                f"payment_options items must be 'ach', 'credit_card' or 'paypal'; got {option!r}"
             )
     return builtins.list(options)
 
 
 _INVOICE_LINE_ITEM_FIELDS = (
-    "project_id", "kind", "description", "quantity", "unit_price", "taxed", "taxed2"
+    "project_id",
+    "kind",
+    "description",
+    "quantity",
+    "unit_price",
+    "taxed",
+    "taxed2",
 )
 
 
@@ -452,8 +460,13 @@ class Invoices(Resource):
         """
         _check_choice("state", state, _STATES)
         params = query(
-            client_id=client_id, project_id=project_id, updated_since=updated_since,
-            from_=from_, to=to, state=state, per_page=per_page,
+            client_id=client_id,
+            project_id=project_id,
+            updated_since=updated_since,
+            from_=from_,
+            to=to,
+            state=state,
+            per_page=per_page,
         )
         return self._paginate("invoices", "invoices", Invoice, params)
 
@@ -521,10 +534,20 @@ class Invoices(Resource):
         """
         _check_choice("payment_term", payment_term, _PAYMENT_TERMS)
         fields = make_body(
-            client_id=client_id, retainer_id=retainer_id, estimate_id=estimate_id,
-            number=number, purchase_order=purchase_order, tax=tax, tax2=tax2,
-            discount=discount, subject=subject, notes=notes, currency=currency,
-            issue_date=issue_date, due_date=due_date, payment_term=payment_term,
+            client_id=client_id,
+            retainer_id=retainer_id,
+            estimate_id=estimate_id,
+            number=number,
+            purchase_order=purchase_order,
+            tax=tax,
+            tax2=tax2,
+            discount=discount,
+            subject=subject,
+            notes=notes,
+            currency=currency,
+            issue_date=issue_date,
+            due_date=due_date,
+            payment_term=payment_term,
             payment_options=_payment_options(payment_options),
             line_items=_line_items(line_items, _INVOICE_LINE_ITEM_FIELDS, "new"),
             line_items_import=_line_items_import(line_items_import),
@@ -580,10 +603,20 @@ class Invoices(Resource):
         iid = check_id(invoice_id, "invoice_id")
         _check_choice("payment_term", payment_term, _PAYMENT_TERMS)
         fields = make_body(
-            client_id=client_id, retainer_id=retainer_id, estimate_id=estimate_id,
-            number=number, purchase_order=purchase_order, tax=tax, tax2=tax2,
-            discount=discount, subject=subject, notes=notes, currency=currency,
-            issue_date=issue_date, due_date=due_date, payment_term=payment_term,
+            client_id=client_id,
+            retainer_id=retainer_id,
+            estimate_id=estimate_id,
+            number=number,
+            purchase_order=purchase_order,
+            tax=tax,
+            tax2=tax2,
+            discount=discount,
+            subject=subject,
+            notes=notes,
+            currency=currency,
+            issue_date=issue_date,
+            due_date=due_date,
+            payment_term=payment_term,
             payment_options=_payment_options(payment_options),
             line_items=_line_items(line_items, _INVOICE_LINE_ITEM_FIELDS, "any"),
         )
@@ -637,9 +670,7 @@ class Invoices(Resource):
         return await self._update(Invoice, f"invoices/{iid}", {"line_items": items})
 
     @operation("PATCH", "/invoices/{invoiceId}")
-    async def delete_line_items(
-        self, invoice_id: int, *, line_item_ids: Sequence[int]
-    ) -> Invoice:
+    async def delete_line_items(self, invoice_id: int, *, line_item_ids: Sequence[int]) -> Invoice:
         """Delete line items of an invoice.
 
         Args:
@@ -714,11 +745,15 @@ class Invoices(Resource):
         """
         iid = check_id(invoice_id, "invoice_id")
         fields = _message_fields(
-            event_type, _EVENT_TYPES,
+            event_type,
+            _EVENT_TYPES,
             {
-                "recipients": _recipients(recipients), "subject": subject, "body": body,
+                "recipients": _recipients(recipients),
+                "subject": subject,
+                "body": body,
                 "include_link_to_client_invoice": include_link_to_client_invoice,
-                "attach_pdf": attach_pdf, "send_me_a_copy": send_me_a_copy,
+                "attach_pdf": attach_pdf,
+                "send_me_a_copy": send_me_a_copy,
                 "thank_you": thank_you,
             },
             call="invoices.create_message",
@@ -798,9 +833,7 @@ class Invoices(Resource):
         if thank_you is True and reminder is True:
             raise InvalidRequestError("give thank_you=True or reminder=True, not both")
         params = query(thank_you=thank_you, reminder=reminder)
-        return await self._get(
-            InvoiceMessageSubjectAndBody, f"invoices/{iid}/messages/new", params
-        )
+        return await self._get(InvoiceMessageSubjectAndBody, f"invoices/{iid}/messages/new", params)
 
     # -- payments ---------------------------------------------------------------------
 
@@ -858,7 +891,10 @@ class Invoices(Resource):
         if amount is None:
             raise InvalidRequestError("invoices.create_payment requires amount")
         fields = make_body(
-            amount=amount, paid_at=paid_at, paid_date=paid_date, notes=notes,
+            amount=amount,
+            paid_at=paid_at,
+            paid_date=paid_date,
+            notes=notes,
             send_thank_you=send_thank_you,
         )
         return await self._create(InvoicePayment, f"invoices/{iid}/payments", fields)

@@ -69,7 +69,9 @@ class Projects(Resource):
             A `Paginator` of `Project`; nothing is sent until iterated.
         """
         params = query(
-            is_active=is_active, client_id=client_id, updated_since=updated_since,
+            is_active=is_active,
+            client_id=client_id,
+            updated_since=updated_since,
             per_page=per_page,
         )
         return self._paginate("projects", "projects", Project, params)
@@ -136,14 +138,26 @@ class Projects(Resource):
         _check_choice("bill_by", bill_by, _BILL_BY)
         _check_choice("budget_by", budget_by, _BUDGET_BY)
         fields = body(
-            client_id=client_id, name=name, is_billable=is_billable, bill_by=bill_by,
-            budget_by=budget_by, code=code, is_active=is_active, is_fixed_fee=is_fixed_fee,
-            hourly_rate=hourly_rate, budget=budget, budget_is_monthly=budget_is_monthly,
+            client_id=client_id,
+            name=name,
+            is_billable=is_billable,
+            bill_by=bill_by,
+            budget_by=budget_by,
+            code=code,
+            is_active=is_active,
+            is_fixed_fee=is_fixed_fee,
+            hourly_rate=hourly_rate,
+            budget=budget,
+            budget_is_monthly=budget_is_monthly,
             notify_when_over_budget=notify_when_over_budget,
             over_budget_notification_percentage=over_budget_notification_percentage,
-            show_budget_to_all=show_budget_to_all, cost_budget=cost_budget,
-            cost_budget_include_expenses=cost_budget_include_expenses, fee=fee,
-            notes=notes, starts_on=starts_on, ends_on=ends_on,
+            show_budget_to_all=show_budget_to_all,
+            cost_budget=cost_budget,
+            cost_budget_include_expenses=cost_budget_include_expenses,
+            fee=fee,
+            notes=notes,
+            starts_on=starts_on,
+            ends_on=ends_on,
         )
         return await self._create(Project, "projects", fields)
 
@@ -204,15 +218,26 @@ class Projects(Resource):
         _check_choice("bill_by", bill_by, _BILL_BY)
         _check_choice("budget_by", budget_by, _BUDGET_BY)
         fields = body(
-            client_id=client_id, name=name, code=code, is_active=is_active,
-            is_billable=is_billable, is_fixed_fee=is_fixed_fee, bill_by=bill_by,
-            hourly_rate=hourly_rate, budget=budget, budget_by=budget_by,
+            client_id=client_id,
+            name=name,
+            code=code,
+            is_active=is_active,
+            is_billable=is_billable,
+            is_fixed_fee=is_fixed_fee,
+            bill_by=bill_by,
+            hourly_rate=hourly_rate,
+            budget=budget,
+            budget_by=budget_by,
             budget_is_monthly=budget_is_monthly,
             notify_when_over_budget=notify_when_over_budget,
             over_budget_notification_percentage=over_budget_notification_percentage,
-            show_budget_to_all=show_budget_to_all, cost_budget=cost_budget,
-            cost_budget_include_expenses=cost_budget_include_expenses, fee=fee,
-            notes=notes, starts_on=starts_on, ends_on=ends_on,
+            show_budget_to_all=show_budget_to_all,
+            cost_budget=cost_budget,
+            cost_budget_include_expenses=cost_budget_include_expenses,
+            fee=fee,
+            notes=notes,
+            starts_on=starts_on,
+            ends_on=ends_on,
         )
         return await self._update(Project, f"projects/{pid}", fields)
 
@@ -250,7 +275,9 @@ class Projects(Resource):
         """
         pid = check_id(project_id, "project_id")
         params = query(
-            user_id=user_id, is_active=is_active, updated_since=updated_since,
+            user_id=user_id,
+            is_active=is_active,
+            updated_since=updated_since,
             per_page=per_page,
         )
         return self._paginate(
@@ -258,9 +285,7 @@ class Projects(Resource):
         )
 
     @operation("GET", "/projects/{projectId}/user_assignments/{userAssignmentId}")
-    async def get_user_assignment(
-        self, project_id: int, user_assignment_id: int
-    ) -> UserAssignment:
+    async def get_user_assignment(self, project_id: int, user_assignment_id: int) -> UserAssignment:
         """Retrieve one user assignment of a project."""
         pid = check_id(project_id, "project_id")
         aid = check_id(user_assignment_id, "user_assignment_id")
@@ -292,8 +317,12 @@ class Projects(Resource):
         """
         pid = check_id(project_id, "project_id")
         fields = body(
-            user_id=user_id, is_active=is_active, is_project_manager=is_project_manager,
-            use_default_rates=use_default_rates, hourly_rate=hourly_rate, budget=budget,
+            user_id=user_id,
+            is_active=is_active,
+            is_project_manager=is_project_manager,
+            use_default_rates=use_default_rates,
+            hourly_rate=hourly_rate,
+            budget=budget,
         )
         return await self._create(UserAssignment, f"projects/{pid}/user_assignments", fields)
 
@@ -323,12 +352,13 @@ class Projects(Resource):
         pid = check_id(project_id, "project_id")
         aid = check_id(user_assignment_id, "user_assignment_id")
         fields = body(
-            is_active=is_active, is_project_manager=is_project_manager,
-            use_default_rates=use_default_rates, hourly_rate=hourly_rate, budget=budget,
+            is_active=is_active,
+            is_project_manager=is_project_manager,
+            use_default_rates=use_default_rates,
+            hourly_rate=hourly_rate,
+            budget=budget,
         )
-        return await self._update(
-            UserAssignment, f"projects/{pid}/user_assignments/{aid}", fields
-        )
+        return await self._update(UserAssignment, f"projects/{pid}/user_assignments/{aid}", fields)
 
     @operation("DELETE", "/projects/{projectId}/user_assignments/{userAssignmentId}")
     async def delete_user_assignment(self, project_id: int, user_assignment_id: int) -> None:
@@ -366,9 +396,7 @@ class Projects(Resource):
         )
 
     @operation("GET", "/projects/{projectId}/task_assignments/{taskAssignmentId}")
-    async def get_task_assignment(
-        self, project_id: int, task_assignment_id: int
-    ) -> TaskAssignment:
+    async def get_task_assignment(self, project_id: int, task_assignment_id: int) -> TaskAssignment:
         """Retrieve one task assignment of a project."""
         pid = check_id(project_id, "project_id")
         aid = check_id(task_assignment_id, "task_assignment_id")
@@ -397,8 +425,11 @@ class Projects(Resource):
         """
         pid = check_id(project_id, "project_id")
         fields = body(
-            task_id=task_id, is_active=is_active, billable=billable,
-            hourly_rate=hourly_rate, budget=budget,
+            task_id=task_id,
+            is_active=is_active,
+            billable=billable,
+            hourly_rate=hourly_rate,
+            budget=budget,
         )
         return await self._create(TaskAssignment, f"projects/{pid}/task_assignments", fields)
 
@@ -428,9 +459,7 @@ class Projects(Resource):
         fields = body(
             is_active=is_active, billable=billable, hourly_rate=hourly_rate, budget=budget
         )
-        return await self._update(
-            TaskAssignment, f"projects/{pid}/task_assignments/{aid}", fields
-        )
+        return await self._update(TaskAssignment, f"projects/{pid}/task_assignments/{aid}", fields)
 
     @operation("DELETE", "/projects/{projectId}/task_assignments/{taskAssignmentId}")
     async def delete_task_assignment(self, project_id: int, task_assignment_id: int) -> None:

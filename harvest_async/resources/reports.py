@@ -154,9 +154,7 @@ class _DatedReports(Resource):
         include_fixed_fee: bool | NotGiven = NOT_GIVEN,
     ) -> Paginator[T]:
         start, end = _timeframe(from_, to, call=path)
-        params = query(
-            from_=start, to=end, include_fixed_fee=include_fixed_fee, per_page=per_page
-        )
+        params = query(from_=start, to=end, include_fixed_fee=include_fixed_fee, per_page=per_page)
         return self._paginate(path, "results", model, params)
 
 
@@ -176,8 +174,12 @@ class TimeReports(_DatedReports):
         per_page: int | NotGiven,
     ) -> Paginator[TimeReportResult]:
         return self._report(
-            f"reports/time/{name}", TimeReportResult, from_=from_, to=to,
-            include_fixed_fee=include_fixed_fee, per_page=per_page,
+            f"reports/time/{name}",
+            TimeReportResult,
+            from_=from_,
+            to=to,
+            include_fixed_fee=include_fixed_fee,
+            per_page=per_page,
         )
 
     @operation("GET", "/reports/time/clients")
@@ -292,7 +294,10 @@ class ExpenseReports(_DatedReports):
         self, name: str, from_: dt.date | str, to: dt.date | str, per_page: int | NotGiven
     ) -> Paginator[ExpenseReportResult]:
         return self._report(
-            f"reports/expenses/{name}", ExpenseReportResult, from_=from_, to=to,
+            f"reports/expenses/{name}",
+            ExpenseReportResult,
+            from_=from_,
+            to=to,
             per_page=per_page,
         )
 
@@ -388,6 +393,7 @@ class ExpenseReports(_DatedReports):
         """
         return self._expenses("team", from_, to, per_page)
 
+
 class Reports(_DatedReports):
     """``harvest.reports``: `time` and `expenses` reports, `uninvoiced`
     and `project_budget` (Harvest has no other report operations).
@@ -431,8 +437,12 @@ class Reports(_DatedReports):
                 over 365 days.
         """
         return self._report(
-            "reports/uninvoiced", UninvoicedReportResult, from_=from_, to=to,
-            include_fixed_fee=include_fixed_fee, per_page=per_page,
+            "reports/uninvoiced",
+            UninvoicedReportResult,
+            from_=from_,
+            to=to,
+            include_fixed_fee=include_fixed_fee,
+            per_page=per_page,
         )
 
     def by_window(

@@ -65,8 +65,10 @@ class Tasks(Resource):
             is_active: Whether it is active (default ``True``).
         """
         fields = body(
-            name=name, billable_by_default=billable_by_default,
-            default_hourly_rate=default_hourly_rate, is_default=is_default,
+            name=name,
+            billable_by_default=billable_by_default,
+            default_hourly_rate=default_hourly_rate,
+            is_default=is_default,
             is_active=is_active,
         )
         return await self._create(Task, "tasks", fields)
@@ -94,8 +96,10 @@ class Tasks(Resource):
         """
         tid = check_id(task_id, "task_id")
         fields = body(
-            name=name, billable_by_default=billable_by_default,
-            default_hourly_rate=default_hourly_rate, is_default=is_default,
+            name=name,
+            billable_by_default=billable_by_default,
+            default_hourly_rate=default_hourly_rate,
+            is_default=is_default,
             is_active=is_active,
         )
         return await self._update(Task, f"tasks/{tid}", fields)

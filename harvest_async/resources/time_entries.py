@@ -40,11 +40,11 @@ def _external_reference(value: Mapping[str, Any] | NotGiven | None) -> Any:
     return out
 
 
-def _check_time_fields(
-    hours: Any, started_time: Any, ended_time: Any, *, call: str
-) -> None:
-    if hours is not NOT_GIVEN and hours is not None and (
-        started_time is not NOT_GIVEN or ended_time is not NOT_GIVEN
+def _check_time_fields(hours: Any, started_time: Any, ended_time: Any, *, call: str) -> None:
+    if (
+        hours is not NOT_GIVEN
+        and hours is not None
+        and (started_time is not NOT_GIVEN or ended_time is not NOT_GIVEN)
     ):
         raise InvalidRequestError(
             f"{call}: give hours (duration tracking) or started_time/ended_time "
@@ -105,22 +105,37 @@ class TimeEntries(Resource):
             A `Paginator` of `TimeEntry`; nothing is sent until iterated.
         """
         if approval_status is not NOT_GIVEN and approval_status not in (
-            "unsubmitted", "submitted", "approved"
+            "unsubmitted",
+            "submitted",
+            "approved",
         ):
             raise InvalidRequestError(
                 "approval_status must be 'unsubmitted', 'submitted' or 'approved', "
                 f"got {approval_status!r}"
             )
         filters = {
-            "user_id": user_id, "client_id": client_id, "project_id": project_id,
-            "task_id": task_id, "external_reference_id": external_reference_id,
-            "is_billed": is_billed, "is_running": is_running,
-            "approval_status": approval_status, "updated_since": updated_since,
-            "from_": from_, "to": to, "per_page": per_page,
+            "user_id": user_id,
+            "client_id": client_id,
+            "project_id": project_id,
+            "task_id": task_id,
+            "external_reference_id": external_reference_id,
+            "is_billed": is_billed,
+            "is_running": is_running,
+            "approval_status": approval_status,
+            "updated_since": updated_since,
+            "from_": from_,
+            "to": to,
+            "per_page": per_page,
         }
         if shards is not NOT_GIVEN:
-            return self._paginate_sharded("time_entries", "time_entries", TimeEntry, filters,
-                                          shards=shards, call="time_entries.list")
+            return self._paginate_sharded(
+                "time_entries",
+                "time_entries",
+                TimeEntry,
+                filters,
+                shards=shards,
+                call="time_entries.list",
+            )
         return self._paginate("time_entries", "time_entries", TimeEntry, query(**filters))
 
     @operation("GET", "/time_entries/{timeEntryId}")
@@ -160,8 +175,14 @@ class TimeEntries(Resource):
         """
         _check_time_fields(hours, started_time, ended_time, call="time_entries.create")
         fields = body(
-            project_id=project_id, task_id=task_id, spent_date=spent_date, user_id=user_id,
-            hours=hours, started_time=started_time, ended_time=ended_time, notes=notes,
+            project_id=project_id,
+            task_id=task_id,
+            spent_date=spent_date,
+            user_id=user_id,
+            hours=hours,
+            started_time=started_time,
+            ended_time=ended_time,
+            notes=notes,
             external_reference=_external_reference(external_reference),
         )
         return await self._create(TimeEntry, "time_entries", fields)
@@ -190,8 +211,13 @@ class TimeEntries(Resource):
             external_reference: ``{"id", "group_id", "account_id", "permalink"}``.
         """
         return await self.create(
-            project_id=project_id, task_id=task_id, spent_date=spent_date, hours=hours,
-            user_id=user_id, notes=notes, external_reference=external_reference,
+            project_id=project_id,
+            task_id=task_id,
+            spent_date=spent_date,
+            hours=hours,
+            user_id=user_id,
+            notes=notes,
+            external_reference=external_reference,
         )
 
     @operation("POST", "/time_entries")
@@ -220,9 +246,14 @@ class TimeEntries(Resource):
             external_reference: ``{"id", "group_id", "account_id", "permalink"}``.
         """
         return await self.create(
-            project_id=project_id, task_id=task_id, spent_date=spent_date,
-            started_time=started_time, ended_time=ended_time, user_id=user_id,
-            notes=notes, external_reference=external_reference,
+            project_id=project_id,
+            task_id=task_id,
+            spent_date=spent_date,
+            started_time=started_time,
+            ended_time=ended_time,
+            user_id=user_id,
+            notes=notes,
+            external_reference=external_reference,
         )
 
     @operation("PATCH", "/time_entries/{timeEntryId}")
@@ -255,8 +286,13 @@ class TimeEntries(Resource):
         entry_id = check_id(time_entry_id, "time_entry_id")
         _check_time_fields(hours, started_time, ended_time, call="time_entries.update")
         fields = body(
-            project_id=project_id, task_id=task_id, spent_date=spent_date,
-            started_time=started_time, ended_time=ended_time, hours=hours, notes=notes,
+            project_id=project_id,
+            task_id=task_id,
+            spent_date=spent_date,
+            started_time=started_time,
+            ended_time=ended_time,
+            hours=hours,
+            notes=notes,
             external_reference=_external_reference(external_reference),
         )
         return await self._update(TimeEntry, f"time_entries/{entry_id}", fields)

@@ -121,11 +121,17 @@ class Users(Resource):
                 ``"time_and_expenses_manager"``, ``"estimates_manager"``.
         """
         fields = body(
-            first_name=first_name, last_name=last_name, email=email, timezone=timezone,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            timezone=timezone,
             has_access_to_all_future_projects=has_access_to_all_future_projects,
-            is_contractor=is_contractor, is_active=is_active,
-            weekly_capacity=weekly_capacity, default_hourly_rate=default_hourly_rate,
-            cost_rate=cost_rate, roles=_string_list("roles", roles),
+            is_contractor=is_contractor,
+            is_active=is_active,
+            weekly_capacity=weekly_capacity,
+            default_hourly_rate=default_hourly_rate,
+            cost_rate=cost_rate,
+            roles=_string_list("roles", roles),
             access_roles=_string_list("access_roles", access_roles),
         )
         return await self._create(User, "users", fields)
@@ -170,11 +176,17 @@ class Users(Resource):
         """
         uid = check_id(user_id, "user_id")
         fields = body(
-            first_name=first_name, last_name=last_name, email=email, timezone=timezone,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            timezone=timezone,
             has_access_to_all_future_projects=has_access_to_all_future_projects,
-            is_contractor=is_contractor, is_active=is_active,
-            weekly_capacity=weekly_capacity, default_hourly_rate=default_hourly_rate,
-            cost_rate=cost_rate, roles=_string_list("roles", roles),
+            is_contractor=is_contractor,
+            is_active=is_active,
+            weekly_capacity=weekly_capacity,
+            default_hourly_rate=default_hourly_rate,
+            cost_rate=cost_rate,
+            roles=_string_list("roles", roles),
             access_roles=_string_list("access_roles", access_roles),
         )
         return await self._update(User, f"users/{uid}", fields)
@@ -226,7 +238,9 @@ class Users(Resource):
         uid = check_id(user_id, "user_id")
         params = query(updated_since=updated_since, per_page=per_page)
         return self._paginate(
-            f"users/{uid}/project_assignments", "project_assignments", ProjectAssignment,
+            f"users/{uid}/project_assignments",
+            "project_assignments",
+            ProjectAssignment,
             params,
         )
 
@@ -247,9 +261,7 @@ class Users(Resource):
         """
         uid = check_id(user_id, "user_id")
         params = query(per_page=per_page)
-        return self._paginate(
-            f"users/{uid}/billable_rates", "billable_rates", BillableRate, params
-        )
+        return self._paginate(f"users/{uid}/billable_rates", "billable_rates", BillableRate, params)
 
     @operation("GET", "/users/{userId}/billable_rates/{billableRateId}")
     async def get_billable_rate(self, user_id: int, billable_rate_id: int) -> BillableRate:

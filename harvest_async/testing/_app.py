@@ -40,9 +40,19 @@ THROTTLED = "This request has been throttled."
 
 #: Top-level resources with list/get/create/update/delete.
 TOP_LEVEL = (
-    "clients", "contacts", "projects", "tasks", "users", "roles", "expense_categories",
-    "invoice_item_categories", "estimate_item_categories", "time_entries", "expenses",
-    "invoices", "estimates",
+    "clients",
+    "contacts",
+    "projects",
+    "tasks",
+    "users",
+    "roles",
+    "expense_categories",
+    "invoice_item_categories",
+    "estimate_item_categories",
+    "time_entries",
+    "expenses",
+    "invoices",
+    "estimates",
 )
 
 #: Equality filters per list: query parameter -> (row field, type).
@@ -57,14 +67,19 @@ FILTERS: dict[str, dict[str, tuple[str, str]]] = {
     "invoice_item_categories": {},
     "estimate_item_categories": {},
     "time_entries": {
-        "user_id": ("user_id", "int"), "client_id": ("client_id", "int"),
-        "project_id": ("project_id", "int"), "task_id": ("task_id", "int"),
-        "is_billed": ("is_billed", "bool"), "is_running": ("is_running", "bool"),
+        "user_id": ("user_id", "int"),
+        "client_id": ("client_id", "int"),
+        "project_id": ("project_id", "int"),
+        "task_id": ("task_id", "int"),
+        "is_billed": ("is_billed", "bool"),
+        "is_running": ("is_running", "bool"),
         "approval_status": ("approval_status", "str"),
     },
     "expenses": {
-        "user_id": ("user_id", "int"), "client_id": ("client_id", "int"),
-        "project_id": ("project_id", "int"), "is_billed": ("is_billed", "bool"),
+        "user_id": ("user_id", "int"),
+        "client_id": ("client_id", "int"),
+        "project_id": ("project_id", "int"),
+        "is_billed": ("is_billed", "bool"),
     },
     "invoices": {"client_id": ("client_id", "int"), "state": ("state", "str")},
     "estimates": {"client_id": ("client_id", "int"), "state": ("state", "str")},
@@ -77,22 +92,31 @@ FILTERS: dict[str, dict[str, tuple[str, str]]] = {
     "billable_rates": {},
     "cost_rates": {},
 }
-DATE_FIELD = {"time_entries": "spent_date", "expenses": "spent_date",
-              "invoices": "issue_date", "estimates": "issue_date"}
+DATE_FIELD = {
+    "time_entries": "spent_date",
+    "expenses": "spent_date",
+    "invoices": "issue_date",
+    "estimates": "issue_date",
+}
 NO_UPDATED_SINCE = frozenset({"roles", "billable_rates", "cost_rates"})
 
 
 def dumps(obj: Any) -> bytes:
     """Compact JSON, once per answer."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False,
-                      check_circular=False).encode()
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, check_circular=False).encode()
 
 
-def json_response(obj: Any, status: int = 200,
-                  headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    obj: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     """A JSON answer."""
-    return web.Response(body=dumps(obj), status=status, headers=headers,
-                        content_type="application/json", charset="utf-8")
+    return web.Response(
+        body=dumps(obj),
+        status=status,
+        headers=headers,
+        content_type="application/json",
+        charset="utf-8",
+    )
 
 
 def _equals(field: str, value: Any) -> Callable[[Row], bool]:
@@ -131,9 +155,10 @@ async def read_body(request: web.Request) -> tuple[dict[str, Any], bool]:
             if part.filename:
                 content = await part.read()
                 data[part.name] = UploadedFile(
-                    part.filename, part.headers.get("Content-Type",
-                                                    "application/octet-stream"),
-                    len(content))
+                    part.filename,
+                    part.headers.get("Content-Type", "application/octet-stream"),
+                    len(content),
+                )
             else:
                 data[part.name] = await part.text()
         return data, True
@@ -168,13 +193,24 @@ class Api:
     def _base(self, request: web.Request) -> str:
         return str(request.url.with_query(None))
 
-    def _list(self, request: web.Request, key: str, source: Source,
-              render: Callable[[Row], Any], predicate: Callable[[Row], bool] | None,
-              mode_name: str | None = None) -> web.Response:
+    def _list(
+        self,
+        request: web.Request,
+        key: str,
+        source: Source,
+        render: Callable[[Row], Any],
+        predicate: Callable[[Row], bool] | None,
+        mode_name: str | None = None,
+    ) -> web.Response:
         envelope = paginate(
-            key=key, source=source, render=render, params=request.query,
-            base_url=self._base(request), page_based=self._page_based(mode_name or key),
-            predicate=predicate)
+            key=key,
+            source=source,
+            render=render,
+            params=request.query,
+            base_url=self._base(request),
+            page_based=self._page_based(mode_name or key),
+            predicate=predicate,
+        )
         items = envelope[key]
         if not any(isinstance(item, str) for item in items):
             return json_response(envelope)
@@ -182,14 +218,13 @@ class Api:
         envelope[key] = []
         head = dumps(envelope)
         empty = len(dumps({key: []})) - 1  # '{"key":[]' is where the envelope starts
-        parts = ",".join(item if isinstance(item, str) else dumps(item).decode()
-                         for item in items)
-        body = b"".join((head[: empty - 1], parts.encode(), head[empty - 1:]))
+        parts = ",".join(item if isinstance(item, str) else dumps(item).decode() for item in items)
+        body = b"".join((head[: empty - 1], parts.encode(), head[empty - 1 :]))
         return web.Response(body=body, content_type="application/json", charset="utf-8")
 
-    def _predicate(self, kind: str, params: Any,
-                   extra: list[Callable[[Row], bool]] | None = None
-                   ) -> tuple[Callable[[Row], bool] | None, dict[str, Any]]:
+    def _predicate(
+        self, kind: str, params: Any, extra: list[Callable[[Row], bool]] | None = None
+    ) -> tuple[Callable[[Row], bool] | None, dict[str, Any]]:
         checks: list[Callable[[Row], bool]] = list(extra or [])
         hints: dict[str, Any] = {}
         for param, (field, typ) in FILTERS.get(kind, {}).items():
@@ -219,8 +254,9 @@ class Api:
                     checks.append(_compare(date_field, s, op == "ge"))
         if kind == "time_entries" and params.get("external_reference_id"):
             ref = params["external_reference_id"]
-            checks.append(lambda r: bool(r["external_reference"])
-                          and r["external_reference"].get("id") == ref)
+            checks.append(
+                lambda r: bool(r["external_reference"]) and r["external_reference"].get("id") == ref
+            )
         if kind == "invoices" and params.get("project_id"):
             pid = _int_param(params["project_id"], "project_id")
             checks.append(lambda r: any(li["project_id"] == pid for li in r["line_items"]))
@@ -234,8 +270,11 @@ class Api:
         if kind in ("time_entries", "expenses"):
             table = self.w.time_entries if kind == "time_entries" else self.w.expenses
             if hints:
-                return table.view(self.w.index_range(
-                    table, hints.get("from"), hints.get("to"), hints.get("since")))
+                return table.view(
+                    self.w.index_range(
+                        table, hints.get("from"), hints.get("to"), hints.get("since")
+                    )
+                )
             return table.view(None)
         return self.w.table(kind)
 
@@ -276,13 +315,16 @@ class Api:
     def list_handler(self, kind: str) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
             predicate, hints = self._predicate(kind, request.query)
-            return self._list(request, kind, self._source(kind, hints),
-                              self._render(kind), predicate)
+            return self._list(
+                request, kind, self._source(kind, hints), self._render(kind), predicate
+            )
+
         return handler
 
     def get_handler(self, kind: str) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
             return json_response(self.w.render(kind, self._row(kind, _match_id(request))))
+
         return handler
 
     def create_handler(self, kind: str) -> Handler:
@@ -291,6 +333,7 @@ class Api:
             row = self.sim.ops.create(kind, data)
             self._count("creates", kind)
             return json_response(self.w.render(kind, row), 201)
+
         return handler
 
     def update_handler(self, kind: str) -> Handler:
@@ -301,6 +344,7 @@ class Api:
                 row = self.sim.ops.update(kind, row, data)
                 self._count("updates", kind)
             return json_response(self.w.render(kind, row))
+
         return handler
 
     def delete_handler(self, kind: str) -> Handler:
@@ -309,6 +353,7 @@ class Api:
             self.sim.ops.delete(kind, row)
             self._count("deletes", kind)
             return web.Response(status=200)
+
         return handler
 
     # ------------------------------------------------------------ special routes
@@ -336,16 +381,22 @@ class Api:
     async def project_assignments(self, request: web.Request) -> web.StreamResponse:
         uid = self._user_id(request)
         predicate, _ = self._predicate(
-            "project_assignments", request.query,
-            [lambda r: r["user_id"] == uid])
-        return self._list(request, "project_assignments", self.w.user_assignments,
-                          self._render("project_assignments"), predicate)
+            "project_assignments", request.query, [lambda r: r["user_id"] == uid]
+        )
+        return self._list(
+            request,
+            "project_assignments",
+            self.w.user_assignments,
+            self._render("project_assignments"),
+            predicate,
+        )
 
     async def rates_list(self, request: web.Request) -> web.StreamResponse:
         kind = request.match_info["rates"]
         uid = self._user_id(request)
-        return self._list(request, kind, self.w.table(kind), self._render(kind),
-                          lambda r: r["user_id"] == uid)
+        return self._list(
+            request, kind, self.w.table(kind), self._render(kind), lambda r: r["user_id"] == uid
+        )
 
     async def rates_get(self, request: web.Request) -> web.StreamResponse:
         kind = request.match_info["rates"]
@@ -364,8 +415,7 @@ class Api:
     async def teammates(self, request: web.Request) -> web.StreamResponse:
         user = self._row("users", self._user_id(request))
         rows = [r for r in (self.w.users.get(i) for i in user["teammate_ids"]) if r]
-        return self._list(request, "teammates", StaticSource(rows),
-                          self._render("teammates"), None)
+        return self._list(request, "teammates", StaticSource(rows), self._render("teammates"), None)
 
     async def teammates_patch(self, request: web.Request) -> web.StreamResponse:
         user = self._row("users", self._user_id(request))
@@ -382,10 +432,9 @@ class Api:
     def nested_list(self, kind: str) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
             pid = self._project(request)["id"]
-            predicate, _ = self._predicate(kind, request.query,
-                                           [lambda r: r["project_id"] == pid])
-            return self._list(request, kind, self.w.table(kind), self._render(kind),
-                              predicate)
+            predicate, _ = self._predicate(kind, request.query, [lambda r: r["project_id"] == pid])
+            return self._list(request, kind, self.w.table(kind), self._render(kind), predicate)
+
         return handler
 
     def nested_get(self, kind: str) -> Handler:
@@ -393,6 +442,7 @@ class Api:
             pid = self._project(request)["id"]
             row = self._child(kind, "project_id", pid, _match_id(request))
             return json_response(self.w.render(kind, row))
+
         return handler
 
     def nested_create(self, kind: str) -> Handler:
@@ -402,6 +452,7 @@ class Api:
             row = self.sim.ops.create(kind, data, project)
             self._count("creates", kind)
             return json_response(self.w.render(kind, row), 201)
+
         return handler
 
     def nested_update(self, kind: str) -> Handler:
@@ -413,6 +464,7 @@ class Api:
                 row = self.sim.ops.update(kind, row, data)
                 self._count("updates", kind)
             return json_response(self.w.render(kind, row))
+
         return handler
 
     def nested_delete(self, kind: str) -> Handler:
@@ -422,13 +474,14 @@ class Api:
             self.sim.ops.delete(kind, row)
             self._count("deletes", kind)
             return web.Response(status=200)
+
         return handler
 
     def account_wide(self, kind: str) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
             predicate, _ = self._predicate(kind, request.query)
-            return self._list(request, kind, self.w.table(kind), self._render(kind),
-                              predicate)
+            return self._list(request, kind, self.w.table(kind), self._render(kind), predicate)
+
         return handler
 
     # time entry actions
@@ -440,6 +493,7 @@ class Api:
             row = ops.stop_timer(row) if action == "stop" else ops.restart_timer(row)
             self._count("updates", "time_entries")
             return json_response(self.w.render("time_entries", row))
+
         return handler
 
     async def delete_external_reference(self, request: web.Request) -> web.StreamResponse:
@@ -455,10 +509,9 @@ class Api:
 
         async def handler(request: web.Request) -> web.StreamResponse:
             parent_id = self._row(parent, _match_id(request, "pid"))["id"]
-            predicate, _ = self._predicate(kind, request.query,
-                                           [lambda r: r[field] == parent_id])
-            return self._list(request, kind, self.w.table(kind), self._render(kind),
-                              predicate)
+            predicate, _ = self._predicate(kind, request.query, [lambda r: r[field] == parent_id])
+            return self._list(request, kind, self.w.table(kind), self._render(kind), predicate)
+
         return handler
 
     def child_create(self, parent: str, kind: str) -> Handler:
@@ -469,6 +522,7 @@ class Api:
             self._count("creates", kind)
             self._count("updates", parent)
             return json_response(self.w.render(kind, row), 201)
+
         return handler
 
     def child_delete(self, parent: str, kind: str) -> Handler:
@@ -483,6 +537,7 @@ class Api:
                 self.sim.ops.delete(kind, row)
             self._count("deletes", kind)
             return web.Response(status=200)
+
         return handler
 
     async def message_template(self, request: web.Request) -> web.StreamResponse:
@@ -498,10 +553,19 @@ class Api:
             subject = f"Past due invoice reminder: #{number} from {company}"
         else:
             subject = f"Invoice #{number} from {company}"
-        body = (f"Invoice ID: {number}\nIssue Date: {invoice['issue_date']}\n"
-                f"Amount: {invoice['amount']}\nDue: {invoice['due_date']}\n\nThank you!\n")
-        return json_response({"invoice_id": invoice["id"], "subject": subject, "body": body,
-                              "reminder": reminder, "thank_you": thank_you})
+        body = (
+            f"Invoice ID: {number}\nIssue Date: {invoice['issue_date']}\n"
+            f"Amount: {invoice['amount']}\nDue: {invoice['due_date']}\n\nThank you!\n"
+        )
+        return json_response(
+            {
+                "invoice_id": invoice["id"],
+                "subject": subject,
+                "body": body,
+                "reminder": reminder,
+                "thank_you": thank_you,
+            }
+        )
 
     # reports
 
@@ -509,8 +573,10 @@ class Api:
         async def handler(request: web.Request) -> web.StreamResponse:
             params = dict(request.query)
             rows = compute(params)
-            return self._list(request, "results", StaticSource(rows), lambda r: r, None,
-                              mode_name="reports")
+            return self._list(
+                request, "results", StaticSource(rows), lambda r: r, None, mode_name="reports"
+            )
+
         return handler
 
     async def not_found(self, request: web.Request) -> web.StreamResponse:
@@ -521,27 +587,37 @@ class Api:
     def _auth(self, request: web.Request) -> None:
         headers = request.headers
         if not headers.get("User-Agent", "").strip():
-            raise Reject(400, "Missing User-Agent header: name your application and give "
-                              "a contact (Harvest requires it)")
+            raise Reject(
+                400,
+                "Missing User-Agent header: name your application and give "
+                "a contact (Harvest requires it)",
+            )
         auth = headers.get("Authorization", "")
         scheme, _, token = auth.partition(" ")
-        problem = (INVALID_TOKEN if scheme.lower() != "bearer" or not token.strip()
-                   else self.sim.tokens.check(token.strip()))
+        problem = (
+            INVALID_TOKEN
+            if scheme.lower() != "bearer" or not token.strip()
+            else self.sim.tokens.check(token.strip())
+        )
         if problem is not None:
             raise Reject(401, body={"error": "invalid_token", "error_description": problem})
         account = headers.get("Harvest-Account-Id")
         if account is None or not account.strip():
-            raise Reject(401, body={"error": "invalid_token",
-                                    "error_description": INVALID_TOKEN})
+            raise Reject(401, body={"error": "invalid_token", "error_description": INVALID_TOKEN})
         if account.strip() != str(self.sim.account_id):
-            raise Reject(403, body={
-                "error": "forbidden",
-                "error_description": f"The token cannot access account {account.strip()}."})
+            raise Reject(
+                403,
+                body={
+                    "error": "forbidden",
+                    "error_description": f"The token cannot access account {account.strip()}.",
+                },
+            )
 
     def _throttle(self, wait: float, period: float) -> web.Response:
         value = retry_after_value(wait, self.sim.retry_after, period)
-        return json_response({"message": THROTTLED, "retry_after": value}, 429,
-                             headers={"Retry-After": str(value)})
+        return json_response(
+            {"message": THROTTLED, "retry_after": value}, 429, headers={"Retry-After": str(value)}
+        )
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -560,8 +636,11 @@ class Api:
                 fault = faults.draw(started)
                 response: web.StreamResponse
                 if fault == "throttle":
-                    wait = (faults.storm_until - started if started < faults.storm_until
-                            else min(1.0, window.period))
+                    wait = (
+                        faults.storm_until - started
+                        if started < faults.storm_until
+                        else min(1.0, window.period)
+                    )
                     response = self._throttle(wait, window.period)
                 else:
                     wait_for = window.admit(started)
@@ -598,16 +677,24 @@ class Api:
                     sim.counters.throttled += 1
             if request.method != "GET":
                 self.w.version += 1
-            sim.log_request(RequestRecord(
-                request.method, request.path, request.query_string, status, started,
-                loop.time(), fault))
+            sim.log_request(
+                RequestRecord(
+                    request.method,
+                    request.path,
+                    request.query_string,
+                    status,
+                    started,
+                    loop.time(),
+                    fault,
+                )
+            )
 
-    async def _serve(self, request: web.Request, handler: Handler,
-                     fault: str | None) -> web.StreamResponse:
+    async def _serve(
+        self, request: web.Request, handler: Handler, fault: str | None
+    ) -> web.StreamResponse:
         if fault == "server_error":
             status = self.sim.faults.server_error_status()
-            return json_response({"status": status, "error": "Internal Server Error"},
-                                 status)
+            return json_response({"status": status, "error": "Internal Server Error"}, status)
         if fault == "reset" and not self.sim.faults.reset_after_processing:
             return web.Response(status=500)
         try:
@@ -653,8 +740,7 @@ def build_api_app(sim: HarvestSimulator) -> web.Application:
     r.add_patch(f"{v}/users/{{id:\\d+}}/teammates", api.teammates_patch)
     r.add_patch(f"{v}/time_entries/{{id:\\d+}}/stop", api.timer_action("stop"))
     r.add_patch(f"{v}/time_entries/{{id:\\d+}}/restart", api.timer_action("restart"))
-    r.add_delete(f"{v}/time_entries/{{id:\\d+}}/external_reference",
-                 api.delete_external_reference)
+    r.add_delete(f"{v}/time_entries/{{id:\\d+}}/external_reference", api.delete_external_reference)
     for kind in ("user_assignments", "task_assignments"):
         base = f"{v}/projects/{{pid:\\d+}}/{kind}"
         r.add_get(base, api.nested_list(kind))
@@ -664,20 +750,25 @@ def build_api_app(sim: HarvestSimulator) -> web.Application:
         r.add_delete(f"{base}/{{id:\\d+}}", api.nested_delete(kind))
         r.add_get(f"{v}/{kind}", api.account_wide(kind))
     r.add_get(f"{v}/invoices/{{pid:\\d+}}/messages/new", api.message_template)
-    for parent, sub, kind in (("invoices", "messages", "invoice_messages"),
-                              ("invoices", "payments", "invoice_payments"),
-                              ("estimates", "messages", "estimate_messages")):
+    for parent, sub, kind in (
+        ("invoices", "messages", "invoice_messages"),
+        ("invoices", "payments", "invoice_payments"),
+        ("estimates", "messages", "estimate_messages"),
+    ):
         base = f"{v}/{parent}/{{pid:\\d+}}/{sub}"
         r.add_get(base, api.child_list(parent, kind))
         r.add_post(base, api.child_create(parent, kind))
         r.add_delete(f"{base}/{{id:\\d+}}", api.child_delete(parent, kind))
     reports = sim.reports
     for group in ("clients", "projects", "tasks", "team"):
-        r.add_get(f"{v}/reports/time/{group}",
-                  api.report(functools.partial(reports.time_report, group)))
+        r.add_get(
+            f"{v}/reports/time/{group}", api.report(functools.partial(reports.time_report, group))
+        )
     for group in ("clients", "projects", "categories", "team"):
-        r.add_get(f"{v}/reports/expenses/{group}",
-                  api.report(functools.partial(reports.expense_report, group)))
+        r.add_get(
+            f"{v}/reports/expenses/{group}",
+            api.report(functools.partial(reports.expense_report, group)),
+        )
     r.add_get(f"{v}/reports/uninvoiced", api.report(reports.uninvoiced))
     r.add_get(f"{v}/reports/project_budget", api.report(reports.project_budget))
     for kind in TOP_LEVEL:
@@ -715,9 +806,17 @@ def build_id_app(sim: HarvestSimulator) -> web.Application:
         finally:
             if status is not None:
                 sim.counters.by_status[status] += 1
-            sim.log_request(RequestRecord(
-                request.method, request.path, request.query_string, status, started,
-                loop.time(), None))
+            sim.log_request(
+                RequestRecord(
+                    request.method,
+                    request.path,
+                    request.query_string,
+                    status,
+                    started,
+                    loop.time(),
+                    None,
+                )
+            )
 
     async def token(request: web.Request) -> web.StreamResponse:
         body, _form = await read_body(request)
@@ -734,27 +833,45 @@ def build_id_app(sim: HarvestSimulator) -> web.Application:
 
     async def accounts(request: web.Request) -> web.StreamResponse:
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-        problem = INVALID_TOKEN if scheme.lower() != "bearer" or not value.strip() \
+        problem = (
+            INVALID_TOKEN
+            if scheme.lower() != "bearer" or not value.strip()
             else sim.tokens.check(value.strip())
+        )
         if problem is not None:
             raise Reject(401, body={"error": "invalid_token", "error_description": problem})
         me = sim.world.me()
-        return json_response({
-            "user": {"id": me["id"], "first_name": me["first_name"],
-                     "last_name": me["last_name"], "email": me["email"]},
-            "accounts": [{"id": sim.account_id, "name": sim.world.company["name"],
-                          "product": "harvest", "google_sign_in_required": False}],
-        })
+        return json_response(
+            {
+                "user": {
+                    "id": me["id"],
+                    "first_name": me["first_name"],
+                    "last_name": me["last_name"],
+                    "email": me["email"],
+                },
+                "accounts": [
+                    {
+                        "id": sim.account_id,
+                        "name": sim.world.company["name"],
+                        "product": "harvest",
+                        "google_sign_in_required": False,
+                    }
+                ],
+            }
+        )
 
     async def authorize(request: web.Request) -> web.StreamResponse:
         q = request.query
         if q.get("client_id") != sim.tokens.client_id:
-            raise Reject(400, body={"error": "invalid_client",
-                                    "error_description": "Unknown client_id."})
+            raise Reject(
+                400, body={"error": "invalid_client", "error_description": "Unknown client_id."}
+            )
         redirect = q.get("redirect_uri")
         if not redirect:
-            raise Reject(400, body={"error": "invalid_request",
-                                    "error_description": "redirect_uri is missing."})
+            raise Reject(
+                400,
+                body={"error": "invalid_request", "error_description": "redirect_uri is missing."},
+            )
         from yarl import URL
 
         params = {"code": sim.tokens.issue_code(), "scope": f"harvest:{sim.account_id}"}

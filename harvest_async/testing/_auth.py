@@ -12,8 +12,9 @@ from ._store import mix64
 
 __all__ = ["INVALID_TOKEN", "TokenStore"]
 
-INVALID_TOKEN = ("The access token provided is expired, revoked, malformed or invalid for "
-                 "other reasons.")
+INVALID_TOKEN = (
+    "The access token provided is expired, revoked, malformed or invalid for other reasons."
+)
 
 
 @dataclasses.dataclass
@@ -27,8 +28,9 @@ class TokenStore:
     Expiry runs on the simulator's clock (``sim.advance()`` expires tokens at once).
     """
 
-    def __init__(self, *, seed: int, account_id: int, lifetime: float,
-                 now: Callable[[], float]) -> None:
+    def __init__(
+        self, *, seed: int, account_id: int, lifetime: float, now: Callable[[], float]
+    ) -> None:
         self._seed = seed
         self._account_id = account_id
         self.lifetime = lifetime
@@ -43,9 +45,11 @@ class TokenStore:
 
     def _make(self, kind: str) -> str:
         self._serial += 1
-        return (f"{self._account_id}.{kind}."
-                f"{mix64(self._seed * 1_000_003 + self._serial):016x}"
-                f"{mix64(self._serial * 7919 + self._seed):016x}")
+        return (
+            f"{self._account_id}.{kind}."
+            f"{mix64(self._seed * 1_000_003 + self._serial):016x}"
+            f"{mix64(self._serial * 7919 + self._seed):016x}"
+        )
 
     def check(self, token: str) -> str | None:
         """``None`` if ``token`` is valid now, else the ``error_description`` to send."""
@@ -72,36 +76,61 @@ class TokenStore:
         refresh = self._make("rt")
         self._access[access] = _Token(self._now() + self.lifetime)
         self._refresh.add(refresh)
-        return {"access_token": access, "refresh_token": refresh, "token_type": "bearer",
-                "expires_in": math.ceil(self.lifetime)}
+        return {
+            "access_token": access,
+            "refresh_token": refresh,
+            "token_type": "bearer",
+            "expires_in": math.ceil(self.lifetime),
+        }
 
     def token_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
         """``POST /api/v2/oauth2/token``: exchange a code or a refresh token."""
         grant = params.get("grant_type")
-        if params.get("client_id") != self.client_id or params.get(
-            "client_secret"
-        ) != self.client_secret:
-            raise Reject(401, body={"error": "invalid_client",
-                                    "error_description": "Client authentication failed."})
+        if (
+            params.get("client_id") != self.client_id
+            or params.get("client_secret") != self.client_secret
+        ):
+            raise Reject(
+                401,
+                body={
+                    "error": "invalid_client",
+                    "error_description": "Client authentication failed.",
+                },
+            )
         if grant == "authorization_code":
             code = params.get("code")
             if not isinstance(code, str) or code not in self._codes:
-                raise Reject(400, body={
-                    "error": "invalid_grant",
-                    "error_description": "The provided authorization grant is invalid, "
-                                         "expired, revoked, or was issued to another client."})
+                raise Reject(
+                    400,
+                    body={
+                        "error": "invalid_grant",
+                        "error_description": "The provided authorization grant is invalid, "
+                        "expired, revoked, or was issued to another client.",
+                    },
+                )
             self._codes.discard(code)
             return self._grant()
         if grant == "refresh_token":
             refresh = params.get("refresh_token")
             if not isinstance(refresh, str) or refresh not in self._refresh:
-                raise Reject(400, body={
-                    "error": "invalid_grant",
-                    "error_description": "The provided refresh token is invalid or revoked."})
+                raise Reject(
+                    400,
+                    body={
+                        "error": "invalid_grant",
+                        "error_description": "The provided refresh token is invalid or revoked.",
+                    },
+                )
             self._refresh.discard(refresh)  # refresh tokens rotate
             return self._grant()
         if grant is None:
-            raise Reject(400, body={"error": "invalid_request",
-                                    "error_description": "grant_type is missing."})
-        raise Reject(400, body={"error": "unsupported_grant_type",
-                                "error_description": f"Unsupported grant type: {grant}"})
+            raise Reject(
+                400,
+                body={"error": "invalid_request", "error_description": "grant_type is missing."},
+            )
+        raise Reject(
+            400,
+            body={
+                "error": "unsupported_grant_type",
+                "error_description": f"Unsupported grant type: {grant}",
+            },
+        )

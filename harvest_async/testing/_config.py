@@ -165,9 +165,9 @@ def _latency(value: Any) -> tuple[float, float] | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = (float(value), 0.0)
     if (
-        not isinstance(value, tuple) or len(value) != 2
-        or any(isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0
-               for v in value)
+        not isinstance(value, tuple)
+        or len(value) != 2
+        or any(isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in value)
     ):
         raise ValueError(f"latency must be (mean, jitter) seconds >= 0, got {value!r}")
     return (float(value[0]), float(value[1]))
@@ -222,8 +222,10 @@ class Faults:
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _RATES:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                0.0 <= value <= 1.0
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (0.0 <= value <= 1.0)
             ):
                 raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
             value = float(value)

@@ -15,79 +15,179 @@ from ._world import World, compute_estimate_amounts, compute_invoice_amounts, mo
 __all__ = ["CREATE_FIELDS", "UPDATE_FIELDS", "Ops"]
 
 _PROJECT_FIELDS = {
-    "client_id": "int", "name": "str", "code": "str", "is_active": "bool",
-    "is_billable": "bool", "is_fixed_fee": "bool", "bill_by": "str", "hourly_rate": "num",
-    "budget": "num", "budget_by": "str", "budget_is_monthly": "bool",
-    "notify_when_over_budget": "bool", "over_budget_notification_percentage": "num",
-    "show_budget_to_all": "bool", "cost_budget": "num",
-    "cost_budget_include_expenses": "bool", "fee": "num", "notes": "str",
-    "starts_on": "date", "ends_on": "date",
+    "client_id": "int",
+    "name": "str",
+    "code": "str",
+    "is_active": "bool",
+    "is_billable": "bool",
+    "is_fixed_fee": "bool",
+    "bill_by": "str",
+    "hourly_rate": "num",
+    "budget": "num",
+    "budget_by": "str",
+    "budget_is_monthly": "bool",
+    "notify_when_over_budget": "bool",
+    "over_budget_notification_percentage": "num",
+    "show_budget_to_all": "bool",
+    "cost_budget": "num",
+    "cost_budget_include_expenses": "bool",
+    "fee": "num",
+    "notes": "str",
+    "starts_on": "date",
+    "ends_on": "date",
 }
 _USER_FIELDS = {
-    "first_name": "str", "last_name": "str", "email": "str", "telephone": "str",
-    "timezone": "str", "has_access_to_all_future_projects": "bool",
-    "is_contractor": "bool", "is_active": "bool", "weekly_capacity": "int",
-    "default_hourly_rate": "num", "cost_rate": "num", "roles": "strs",
+    "first_name": "str",
+    "last_name": "str",
+    "email": "str",
+    "telephone": "str",
+    "timezone": "str",
+    "has_access_to_all_future_projects": "bool",
+    "is_contractor": "bool",
+    "is_active": "bool",
+    "weekly_capacity": "int",
+    "default_hourly_rate": "num",
+    "cost_rate": "num",
+    "roles": "strs",
     "access_roles": "strs",
 }
 _TIME_FIELDS = {
-    "project_id": "int", "task_id": "int", "spent_date": "date", "started_time": "time",
-    "ended_time": "time", "hours": "num", "notes": "str", "external_reference": "obj",
+    "project_id": "int",
+    "task_id": "int",
+    "spent_date": "date",
+    "started_time": "time",
+    "ended_time": "time",
+    "hours": "num",
+    "notes": "str",
+    "external_reference": "obj",
 }
 _EXPENSE_FIELDS = {
-    "project_id": "int", "expense_category_id": "int", "spent_date": "date",
-    "units": "num", "total_cost": "num", "notes": "str", "billable": "bool",
+    "project_id": "int",
+    "expense_category_id": "int",
+    "spent_date": "date",
+    "units": "num",
+    "total_cost": "num",
+    "notes": "str",
+    "billable": "bool",
     "receipt": "file",
 }
 _INVOICE_FIELDS = {
-    "client_id": "int", "estimate_id": "int", "retainer_id": "int", "number": "str",
-    "purchase_order": "str", "tax": "num", "tax2": "num", "discount": "num",
-    "subject": "str", "notes": "str", "currency": "str", "issue_date": "date",
-    "due_date": "date", "payment_term": "str", "payment_options": "strs",
+    "client_id": "int",
+    "estimate_id": "int",
+    "retainer_id": "int",
+    "number": "str",
+    "purchase_order": "str",
+    "tax": "num",
+    "tax2": "num",
+    "discount": "num",
+    "subject": "str",
+    "notes": "str",
+    "currency": "str",
+    "issue_date": "date",
+    "due_date": "date",
+    "payment_term": "str",
+    "payment_options": "strs",
     "line_items": "objs",
 }
 _ESTIMATE_FIELDS = {
-    "client_id": "int", "number": "str", "purchase_order": "str", "tax": "num",
-    "tax2": "num", "discount": "num", "subject": "str", "notes": "str", "currency": "str",
-    "issue_date": "date", "line_items": "objs",
+    "client_id": "int",
+    "number": "str",
+    "purchase_order": "str",
+    "tax": "num",
+    "tax2": "num",
+    "discount": "num",
+    "subject": "str",
+    "notes": "str",
+    "currency": "str",
+    "issue_date": "date",
+    "line_items": "objs",
 }
 _LINE_FIELDS = {
-    "id": "int", "project_id": "int", "kind": "str", "description": "str",
-    "quantity": "num", "unit_price": "num", "taxed": "bool", "taxed2": "bool",
+    "id": "int",
+    "project_id": "int",
+    "kind": "str",
+    "description": "str",
+    "quantity": "num",
+    "unit_price": "num",
+    "taxed": "bool",
+    "taxed2": "bool",
     "_destroy": "bool",
 }
 
 #: Writable fields of each kind on create (name -> type code of ``coerce_fields``).
 CREATE_FIELDS: dict[str, dict[str, str]] = {
     "clients": {"name": "str", "is_active": "bool", "address": "str", "currency": "str"},
-    "contacts": {"client_id": "int", "title": "str", "first_name": "str",
-                 "last_name": "str", "email": "str", "phone_office": "str",
-                 "phone_mobile": "str", "fax": "str"},
+    "contacts": {
+        "client_id": "int",
+        "title": "str",
+        "first_name": "str",
+        "last_name": "str",
+        "email": "str",
+        "phone_office": "str",
+        "phone_mobile": "str",
+        "fax": "str",
+    },
     "projects": _PROJECT_FIELDS,
-    "tasks": {"name": "str", "billable_by_default": "bool", "default_hourly_rate": "num",
-              "is_default": "bool", "is_active": "bool"},
+    "tasks": {
+        "name": "str",
+        "billable_by_default": "bool",
+        "default_hourly_rate": "num",
+        "is_default": "bool",
+        "is_active": "bool",
+    },
     "users": _USER_FIELDS,
     "roles": {"name": "str", "user_ids": "ints"},
-    "expense_categories": {"name": "str", "unit_name": "str", "unit_price": "num",
-                           "is_active": "bool"},
-    "invoice_item_categories": {"name": "str", "use_as_service": "bool",
-                                "use_as_expense": "bool"},
+    "expense_categories": {
+        "name": "str",
+        "unit_name": "str",
+        "unit_price": "num",
+        "is_active": "bool",
+    },
+    "invoice_item_categories": {"name": "str", "use_as_service": "bool", "use_as_expense": "bool"},
     "estimate_item_categories": {"name": "str"},
     "time_entries": {"user_id": "int", **_TIME_FIELDS},
     "expenses": {"user_id": "int", **_EXPENSE_FIELDS},
     "invoices": {**_INVOICE_FIELDS, "line_items_import": "obj"},
     "estimates": _ESTIMATE_FIELDS,
-    "user_assignments": {"user_id": "int", "is_active": "bool", "is_project_manager": "bool",
-                         "use_default_rates": "bool", "hourly_rate": "num", "budget": "num"},
-    "task_assignments": {"task_id": "int", "is_active": "bool", "billable": "bool",
-                         "hourly_rate": "num", "budget": "num"},
-    "invoice_messages": {"event_type": "str", "recipients": "objs", "subject": "str",
-                         "body": "str", "include_link_to_client_invoice": "bool",
-                         "attach_pdf": "bool", "send_me_a_copy": "bool", "thank_you": "bool"},
-    "estimate_messages": {"event_type": "str", "recipients": "objs", "subject": "str",
-                          "body": "str", "send_me_a_copy": "bool"},
-    "invoice_payments": {"amount": "num", "paid_at": "datetime", "paid_date": "date",
-                         "notes": "str", "send_thank_you": "bool"},
+    "user_assignments": {
+        "user_id": "int",
+        "is_active": "bool",
+        "is_project_manager": "bool",
+        "use_default_rates": "bool",
+        "hourly_rate": "num",
+        "budget": "num",
+    },
+    "task_assignments": {
+        "task_id": "int",
+        "is_active": "bool",
+        "billable": "bool",
+        "hourly_rate": "num",
+        "budget": "num",
+    },
+    "invoice_messages": {
+        "event_type": "str",
+        "recipients": "objs",
+        "subject": "str",
+        "body": "str",
+        "include_link_to_client_invoice": "bool",
+        "attach_pdf": "bool",
+        "send_me_a_copy": "bool",
+        "thank_you": "bool",
+    },
+    "estimate_messages": {
+        "event_type": "str",
+        "recipients": "objs",
+        "subject": "str",
+        "body": "str",
+        "send_me_a_copy": "bool",
+    },
+    "invoice_payments": {
+        "amount": "num",
+        "paid_at": "datetime",
+        "paid_date": "date",
+        "notes": "str",
+        "send_thank_you": "bool",
+    },
     "billable_rates": {"amount": "num", "start_date": "date"},
     "cost_rates": {"amount": "num", "start_date": "date"},
 }
@@ -98,16 +198,24 @@ UPDATE_FIELDS: dict[str, dict[str, str]] = {
     "time_entries": _TIME_FIELDS,
     "expenses": {**_EXPENSE_FIELDS, "delete_receipt": "bool"},
     "invoices": _INVOICE_FIELDS,
-    "user_assignments": {k: v for k, v in CREATE_FIELDS["user_assignments"].items()
-                         if k != "user_id"},
-    "task_assignments": {k: v for k, v in CREATE_FIELDS["task_assignments"].items()
-                         if k != "task_id"},
+    "user_assignments": {
+        k: v for k, v in CREATE_FIELDS["user_assignments"].items() if k != "user_id"
+    },
+    "task_assignments": {
+        k: v for k, v in CREATE_FIELDS["task_assignments"].items() if k != "task_id"
+    },
     "company": {"wants_timestamp_timers": "bool", "weekly_capacity": "int"},
     "teammates": {"teammate_ids": "ints"},
 }
 
-_UNIQUE_NAMES = ("clients", "tasks", "expense_categories", "invoice_item_categories",
-                 "estimate_item_categories", "roles")
+_UNIQUE_NAMES = (
+    "clients",
+    "tasks",
+    "expense_categories",
+    "invoice_item_categories",
+    "estimate_item_categories",
+    "roles",
+)
 
 
 def _pick(d: Mapping[str, Any], key: str, default: Any) -> Any:
@@ -185,8 +293,12 @@ class Ops:
             self.w.bury(kind, row)
 
     _SIMPLE_DEFAULTS: ClassVar[dict[str, dict[str, Any]]] = {
-        "tasks": {"billable_by_default": True, "default_hourly_rate": None,
-                  "is_default": False, "is_active": True},
+        "tasks": {
+            "billable_by_default": True,
+            "default_hourly_rate": None,
+            "is_default": False,
+            "is_active": True,
+        },
         "expense_categories": {"unit_name": None, "unit_price": None, "is_active": True},
         "invoice_item_categories": {"use_as_service": False, "use_as_expense": False},
         "estimate_item_categories": {},
@@ -212,19 +324,32 @@ class Ops:
         w = self.w
         now = self._stamp()
         rid = w.clients.new_id()
-        return w.clients.insert({
-            "id": rid, "name": d["name"], "is_active": _pick(d, "is_active", True),
-            "address": d.get("address"), "statement_key": f"{rid:032x}",
-            "created_at": now, "updated_at": now,
-            "currency": _pick(d, "currency", w.company["currency"])})
+        return w.clients.insert(
+            {
+                "id": rid,
+                "name": d["name"],
+                "is_active": _pick(d, "is_active", True),
+                "address": d.get("address"),
+                "statement_key": f"{rid:032x}",
+                "created_at": now,
+                "updated_at": now,
+                "currency": _pick(d, "currency", w.company["currency"]),
+            }
+        )
 
     def _delete_clients(self, row: Row) -> None:
         w = self.w
         cid = row["id"]
-        if (w.projects_of(cid) or any(i["client_id"] == cid for i in w.invoices.values())
-                or any(e["client_id"] == cid for e in w.estimates.values())):
-            raise Reject(422, "Client has projects, invoices or estimates and cannot be "
-                              "deleted; archive it instead")
+        if (
+            w.projects_of(cid)
+            or any(i["client_id"] == cid for i in w.invoices.values())
+            or any(e["client_id"] == cid for e in w.estimates.values())
+        ):
+            raise Reject(
+                422,
+                "Client has projects, invoices or estimates and cannot be "
+                "deleted; archive it instead",
+            )
         for contact in [c for c in w.contacts.values() if c["client_id"] == cid]:
             w.contacts.delete(contact["id"])
         w.clients.delete(cid)
@@ -234,12 +359,21 @@ class Ops:
         self._get("clients", d["client_id"], "Client")
         now = self._stamp()
         t = self.w.contacts
-        return t.insert({
-            "id": t.new_id(), "client_id": d["client_id"], "title": d.get("title"),
-            "first_name": d["first_name"], "last_name": d.get("last_name"),
-            "email": d.get("email"), "phone_office": _pick(d, "phone_office", ""),
-            "phone_mobile": _pick(d, "phone_mobile", ""), "fax": _pick(d, "fax", ""),
-            "created_at": now, "updated_at": now})
+        return t.insert(
+            {
+                "id": t.new_id(),
+                "client_id": d["client_id"],
+                "title": d.get("title"),
+                "first_name": d["first_name"],
+                "last_name": d.get("last_name"),
+                "email": d.get("email"),
+                "phone_office": _pick(d, "phone_office", ""),
+                "phone_mobile": _pick(d, "phone_mobile", ""),
+                "fax": _pick(d, "fax", ""),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
 
     def _update_contacts(self, row: Row, d: dict[str, Any]) -> Row:
         if "client_id" in d:
@@ -258,31 +392,49 @@ class Ops:
         now = self._stamp()
         rid = w.projects.new_id()
         row: Row = {
-            "id": rid, "name": d["name"], "code": d.get("code"),
-            "is_active": _pick(d, "is_active", True), "is_billable": d["is_billable"],
-            "is_fixed_fee": _pick(d, "is_fixed_fee", False), "bill_by": d["bill_by"],
-            "budget": d.get("budget"), "budget_by": d["budget_by"],
+            "id": rid,
+            "name": d["name"],
+            "code": d.get("code"),
+            "is_active": _pick(d, "is_active", True),
+            "is_billable": d["is_billable"],
+            "is_fixed_fee": _pick(d, "is_fixed_fee", False),
+            "bill_by": d["bill_by"],
+            "budget": d.get("budget"),
+            "budget_by": d["budget_by"],
             "budget_is_monthly": _pick(d, "budget_is_monthly", False),
             "notify_when_over_budget": _pick(d, "notify_when_over_budget", False),
-            "over_budget_notification_percentage":
-                _pick(d, "over_budget_notification_percentage", 80.0),
+            "over_budget_notification_percentage": _pick(
+                d, "over_budget_notification_percentage", 80.0
+            ),
             "show_budget_to_all": _pick(d, "show_budget_to_all", False),
-            "created_at": now, "updated_at": now, "starts_on": d.get("starts_on"),
-            "ends_on": d.get("ends_on"), "over_budget_notification_date": None,
-            "notes": _pick(d, "notes", ""), "cost_budget": d.get("cost_budget"),
+            "created_at": now,
+            "updated_at": now,
+            "starts_on": d.get("starts_on"),
+            "ends_on": d.get("ends_on"),
+            "over_budget_notification_date": None,
+            "notes": _pick(d, "notes", ""),
+            "cost_budget": d.get("cost_budget"),
             "cost_budget_include_expenses": _pick(d, "cost_budget_include_expenses", False),
-            "hourly_rate": d.get("hourly_rate"), "fee": d.get("fee"),
+            "hourly_rate": d.get("hourly_rate"),
+            "fee": d.get("fee"),
             "client_id": d["client_id"],
         }
         w.projects.insert(row)
         for task in w.tasks.values():  # Harvest adds default tasks to new projects
             if task["is_default"] and task["is_active"]:
-                w.task_assignments.insert({
-                    "id": w.task_assignments.new_id(), "project_id": rid,
-                    "task_id": task["id"],
-                    "billable": bool(row["is_billable"] and task["billable_by_default"]),
-                    "is_active": True, "created_at": now, "updated_at": now,
-                    "hourly_rate": task["default_hourly_rate"], "budget": None})
+                w.task_assignments.insert(
+                    {
+                        "id": w.task_assignments.new_id(),
+                        "project_id": rid,
+                        "task_id": task["id"],
+                        "billable": bool(row["is_billable"] and task["billable_by_default"]),
+                        "is_active": True,
+                        "created_at": now,
+                        "updated_at": now,
+                        "hourly_rate": task["default_hourly_rate"],
+                        "budget": None,
+                    }
+                )
         return row
 
     def _update_projects(self, row: Row, d: dict[str, Any]) -> Row:
@@ -320,8 +472,7 @@ class Ops:
         if w.generated_in_use("task_id", tid) or any(
             r["task_id"] == tid for r in w.time_entries.changed_rows()
         ):
-            raise Reject(422, "Task has time entries and cannot be deleted; archive it "
-                              "instead")
+            raise Reject(422, "Task has time entries and cannot be deleted; archive it instead")
         for ta in [a for a in w.task_assignments.values() if a["task_id"] == tid]:
             w.task_assignments.delete(ta["id"])
             w.bury("task_assignments", ta)
@@ -336,14 +487,21 @@ class Ops:
             has = user_id in role["user_ids"]
             if (role["name"] in names) != has:
                 role["user_ids"] = sorted(
-                    [u for u in role["user_ids"] if u != user_id]
-                    + ([user_id] if not has else []))
+                    [u for u in role["user_ids"] if u != user_id] + ([user_id] if not has else [])
+                )
                 role["updated_at"] = now
         existing = {r["name"] for r in w.roles.values()}
         for name in names:
             if name not in existing:
-                w.roles.insert({"id": w.roles.new_id(), "name": name, "created_at": now,
-                                "updated_at": now, "user_ids": [user_id]})
+                w.roles.insert(
+                    {
+                        "id": w.roles.new_id(),
+                        "name": name,
+                        "created_at": now,
+                        "updated_at": now,
+                        "user_ids": [user_id],
+                    }
+                )
                 existing.add(name)
 
     def _check_email(self, email: str, own_id: int | None = None) -> None:
@@ -359,19 +517,26 @@ class Ops:
         rid = w.users.new_id()
         access = _pick(d, "access_roles", ["member"]) or ["member"]
         row: Row = {
-            "id": rid, "first_name": d["first_name"], "last_name": d["last_name"],
-            "email": d["email"], "telephone": _pick(d, "telephone", ""),
+            "id": rid,
+            "first_name": d["first_name"],
+            "last_name": d["last_name"],
+            "email": d["email"],
+            "telephone": _pick(d, "telephone", ""),
             "timezone": _pick(d, "timezone", "Eastern Time (US & Canada)"),
             "weekly_capacity": _pick(d, "weekly_capacity", w.company["weekly_capacity"]),
-            "has_access_to_all_future_projects":
-                _pick(d, "has_access_to_all_future_projects", False),
+            "has_access_to_all_future_projects": _pick(
+                d, "has_access_to_all_future_projects", False
+            ),
             "is_contractor": _pick(d, "is_contractor", False),
             "is_active": _pick(d, "is_active", True),
-            "calendar_integration_enabled": False, "calendar_integration_source": None,
-            "created_at": now, "updated_at": now,
+            "calendar_integration_enabled": False,
+            "calendar_integration_source": None,
+            "created_at": now,
+            "updated_at": now,
             "can_create_projects": access[0] != "member",
             "default_hourly_rate": d.get("default_hourly_rate"),
-            "cost_rate": d.get("cost_rate"), "access_roles": access,
+            "cost_rate": d.get("cost_rate"),
+            "access_roles": access,
             "avatar_url": "https://d3s3969qhosaug.cloudfront.net/v2/user.png",
             "teammate_ids": [],
         }
@@ -400,11 +565,16 @@ class Ops:
         uid = row["id"]
         if uid == w.me_id:
             raise Reject(403, "You cannot delete yourself")
-        if (w.generated_in_use("user_id", uid) or w.generated_in_use("user_id", uid, True)
-                or any(r["user_id"] == uid for r in w.time_entries.changed_rows())
-                or any(r["user_id"] == uid for r in w.expenses.changed_rows())):
-            raise Reject(422, "User has time entries or expenses and cannot be deleted; "
-                              "archive the user instead")
+        if (
+            w.generated_in_use("user_id", uid)
+            or w.generated_in_use("user_id", uid, True)
+            or any(r["user_id"] == uid for r in w.time_entries.changed_rows())
+            or any(r["user_id"] == uid for r in w.expenses.changed_rows())
+        ):
+            raise Reject(
+                422,
+                "User has time entries or expenses and cannot be deleted; archive the user instead",
+            )
         for ua in [a for a in w.user_assignments.values() if a["user_id"] == uid]:
             w.user_assignments.delete(ua["id"])
             w.bury("user_assignments", ua)
@@ -428,8 +598,15 @@ class Ops:
         self._check_user_ids(ids)
         now = self._stamp()
         t = self.w.roles
-        return t.insert({"id": t.new_id(), "name": d["name"], "created_at": now,
-                         "updated_at": now, "user_ids": ids})
+        return t.insert(
+            {
+                "id": t.new_id(),
+                "name": d["name"],
+                "created_at": now,
+                "updated_at": now,
+                "user_ids": ids,
+            }
+        )
 
     def _update_roles(self, row: Row, d: dict[str, Any]) -> Row:
         if "name" in d:
@@ -469,16 +646,22 @@ class Ops:
         else:
             day_before = fmt_date(_ordinal(start) - 1)
             for r in mine:
-                if r["end_date"] is None and (r["start_date"] is None
-                                              or r["start_date"] < start):
+                if r["end_date"] is None and (r["start_date"] is None or r["start_date"] < start):
                     r["end_date"] = day_before
                     r["updated_at"] = now
-        row = table.insert({"id": table.new_id(), "user_id": user["id"],
-                            "amount": d["amount"], "start_date": start, "end_date": None,
-                            "created_at": now, "updated_at": now})
+        row = table.insert(
+            {
+                "id": table.new_id(),
+                "user_id": user["id"],
+                "amount": d["amount"],
+                "start_date": start,
+                "end_date": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
         if start is None or _ordinal(start) <= w.clock.today():
-            user["default_hourly_rate" if kind == "billable_rates" else "cost_rate"] = \
-                d["amount"]
+            user["default_hourly_rate" if kind == "billable_rates" else "cost_rate"] = d["amount"]
             user["updated_at"] = now
             w.touch_refs("users", user["id"])
         return row
@@ -499,22 +682,33 @@ class Ops:
             raise Reject(422, "User has already been assigned to this project")
         now = self._stamp()
         use_default = _pick(d, "use_default_rates", True)
-        return w.user_assignments.insert({
-            "id": w.user_assignments.new_id(), "project_id": project["id"],
-            "user_id": user["id"], "is_project_manager": _pick(d, "is_project_manager", False),
-            "is_active": _pick(d, "is_active", True), "use_default_rates": use_default,
-            "budget": d.get("budget"), "created_at": now, "updated_at": now,
-            "hourly_rate": _pick(d, "hourly_rate", user["default_hourly_rate"])})
+        return w.user_assignments.insert(
+            {
+                "id": w.user_assignments.new_id(),
+                "project_id": project["id"],
+                "user_id": user["id"],
+                "is_project_manager": _pick(d, "is_project_manager", False),
+                "is_active": _pick(d, "is_active", True),
+                "use_default_rates": use_default,
+                "budget": d.get("budget"),
+                "created_at": now,
+                "updated_at": now,
+                "hourly_rate": _pick(d, "hourly_rate", user["default_hourly_rate"]),
+            }
+        )
 
     def _delete_user_assignments(self, row: Row) -> None:
         w = self.w
-        if (w.generated_in_use("ua_id", row["id"]) or w.generated_in_use("ua_id", row["id"],
-                                                                         True)
-                or any(r["user_assignment_id"] == row["id"]
-                       for lazy in (w.time_entries, w.expenses)
-                       for r in lazy.changed_rows())):
-            raise Reject(422, "User assignment has time entries or expenses and cannot be "
-                              "deleted")
+        if (
+            w.generated_in_use("ua_id", row["id"])
+            or w.generated_in_use("ua_id", row["id"], True)
+            or any(
+                r["user_assignment_id"] == row["id"]
+                for lazy in (w.time_entries, w.expenses)
+                for r in lazy.changed_rows()
+            )
+        ):
+            raise Reject(422, "User assignment has time entries or expenses and cannot be deleted")
         w.user_assignments.delete(row["id"])
 
     def _create_task_assignments(self, d: dict[str, Any], project: Row) -> Row:
@@ -524,14 +718,21 @@ class Ops:
         if w.find_ta(project["id"], task["id"]) is not None:
             raise Reject(422, "Task has already been assigned to this project")
         now = self._stamp()
-        return w.task_assignments.insert({
-            "id": w.task_assignments.new_id(), "project_id": project["id"],
-            "task_id": task["id"],
-            "billable": _pick(d, "billable",
-                              bool(project["is_billable"] and task["billable_by_default"])),
-            "is_active": _pick(d, "is_active", True), "created_at": now, "updated_at": now,
-            "hourly_rate": _pick(d, "hourly_rate", task["default_hourly_rate"]),
-            "budget": d.get("budget")})
+        return w.task_assignments.insert(
+            {
+                "id": w.task_assignments.new_id(),
+                "project_id": project["id"],
+                "task_id": task["id"],
+                "billable": _pick(
+                    d, "billable", bool(project["is_billable"] and task["billable_by_default"])
+                ),
+                "is_active": _pick(d, "is_active", True),
+                "created_at": now,
+                "updated_at": now,
+                "hourly_rate": _pick(d, "hourly_rate", task["default_hourly_rate"]),
+                "budget": d.get("budget"),
+            }
+        )
 
     def _delete_task_assignments(self, row: Row) -> None:
         w = self.w
@@ -552,8 +753,7 @@ class Ops:
 
     # ------------------------------------------------------------- time entries
 
-    def _assignment(self, user_id: int, project_id: int, task_id: int) -> tuple[Row, Row,
-                                                                                   Row, Row]:
+    def _assignment(self, user_id: int, project_id: int, task_id: int) -> tuple[Row, Row, Row, Row]:
         w = self.w
         user = self._get("users", user_id, "User")
         project = self._get("projects", project_id, "Project")
@@ -568,13 +768,19 @@ class Ops:
 
     def _apply_assignment(self, row: Row, user: Row, project: Row, ua: Row, ta: Row) -> None:
         billable = bool(project["is_billable"] and ta["billable"])
-        row.update({
-            "user_id": user["id"], "project_id": project["id"], "task_id": ta["task_id"],
-            "client_id": project["client_id"], "user_assignment_id": ua["id"],
-            "task_assignment_id": ta["id"], "billable": billable,
-            "billable_rate": self.w.rate_for(project, user, ua, ta) if billable else None,
-            "cost_rate": user["cost_rate"],
-        })
+        row.update(
+            {
+                "user_id": user["id"],
+                "project_id": project["id"],
+                "task_id": ta["task_id"],
+                "client_id": project["client_id"],
+                "user_assignment_id": ua["id"],
+                "task_assignment_id": ta["id"],
+                "billable": billable,
+                "billable_rate": self.w.rate_for(project, user, ua, ta) if billable else None,
+                "cost_rate": user["cost_rate"],
+            }
+        )
 
     @staticmethod
     def _external(value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -582,11 +788,14 @@ class Ops:
             return None
         permalink = value.get("permalink")
         host = urlsplit(permalink).hostname if isinstance(permalink, str) else None
-        return {"id": None if value.get("id") is None else str(value["id"]),
-                "group_id": None if value.get("group_id") is None else str(value["group_id"]),
-                "account_id": None if value.get("account_id") is None
-                else str(value["account_id"]),
-                "permalink": permalink, "service": host, "service_icon_url": None}
+        return {
+            "id": None if value.get("id") is None else str(value["id"]),
+            "group_id": None if value.get("group_id") is None else str(value["group_id"]),
+            "account_id": None if value.get("account_id") is None else str(value["account_id"]),
+            "permalink": permalink,
+            "service": host,
+            "service_icon_url": None,
+        }
 
     def _set_hours(self, row: Row, hours: float) -> None:
         row["hours"] = money(hours)
@@ -623,24 +832,37 @@ class Ops:
         require(d, "project_id", "task_id", "spent_date")
         w = self.w
         user, project, ua, ta = self._assignment(
-            _pick(d, "user_id", w.me_id), d["project_id"], d["task_id"])
+            _pick(d, "user_id", w.me_id), d["project_id"], d["task_id"]
+        )
         now = self._stamp()
         row: Row = {
-            "id": w.time_entries.new_id(), "spent_date": d["spent_date"],
-            "notes": d.get("notes"), "created_at": now, "updated_at": now,
-            "is_locked": False, "locked_reason": None, "approval_status": "unsubmitted",
-            "is_explicitly_locked": False, "is_closed": False, "is_billed": False,
-            "timer_started_at": None, "started_time": d.get("started_time"),
-            "ended_time": d.get("ended_time"), "is_running": False, "_timer_epoch": None,
-            "invoice_id": None, "external_reference": self._external(
-                d.get("external_reference")), "budgeted": project["budget"] is not None,
+            "id": w.time_entries.new_id(),
+            "spent_date": d["spent_date"],
+            "notes": d.get("notes"),
+            "created_at": now,
+            "updated_at": now,
+            "is_locked": False,
+            "locked_reason": None,
+            "approval_status": "unsubmitted",
+            "is_explicitly_locked": False,
+            "is_closed": False,
+            "is_billed": False,
+            "timer_started_at": None,
+            "started_time": d.get("started_time"),
+            "ended_time": d.get("ended_time"),
+            "is_running": False,
+            "_timer_epoch": None,
+            "invoice_id": None,
+            "external_reference": self._external(d.get("external_reference")),
+            "budgeted": project["budget"] is not None,
         }
         self._apply_assignment(row, user, project, ua, ta)
         if d.get("hours") is not None:
             self._set_hours(row, d["hours"])
         elif d.get("started_time") and d.get("ended_time"):
-            minutes = (parse_minutes(d["ended_time"], "ended_time")
-                       - parse_minutes(d["started_time"], "started_time"))
+            minutes = parse_minutes(d["ended_time"], "ended_time") - parse_minutes(
+                d["started_time"], "started_time"
+            )
             self._set_hours(row, max(0, minutes) / 60)
         else:
             self._set_hours(row, 0.0)
@@ -666,10 +888,12 @@ class Ops:
             row["external_reference"] = self._external(d["external_reference"])
         if d.get("hours") is not None:
             self._set_hours(row, d["hours"])
-        elif ("started_time" in d or "ended_time" in d) and row["started_time"] \
-                and row["ended_time"]:
-            minutes = (parse_minutes(row["ended_time"], "ended_time")
-                       - parse_minutes(row["started_time"], "started_time"))
+        elif (
+            ("started_time" in d or "ended_time" in d) and row["started_time"] and row["ended_time"]
+        ):
+            minutes = parse_minutes(row["ended_time"], "ended_time") - parse_minutes(
+                row["started_time"], "started_time"
+            )
             self._set_hours(row, max(0, minutes) / 60)
         row["updated_at"] = self._stamp()
         self.w.time_entries.put(row)
@@ -708,15 +932,23 @@ class Ops:
     # ------------------------------------------------------------- expenses
 
     def _receipt(self, rid: int, upload: UploadedFile) -> dict[str, Any]:
-        return {"url": f"{self.w.company['base_uri']}/expenses/{rid}/receipt",
-                "file_name": upload.filename, "file_size": upload.size,
-                "content_type": upload.content_type}
+        return {
+            "url": f"{self.w.company['base_uri']}/expenses/{rid}/receipt",
+            "file_name": upload.filename,
+            "file_size": upload.size,
+            "content_type": upload.content_type,
+        }
 
     def _cost(self, row: Row, d: dict[str, Any], category: Row) -> None:
         unit_price = category["unit_price"]
         if unit_price is not None:
-            units = d.get("units", row.get("units") if "expense_category_id" not in d
-                          or row.get("expense_category_id") == category["id"] else None)
+            units = d.get(
+                "units",
+                row.get("units")
+                if "expense_category_id" not in d
+                or row.get("expense_category_id") == category["id"]
+                else None,
+            )
             if units is None:
                 raise Reject(422, "Units can't be blank for a unit-based expense category")
             row["units"] = units
@@ -733,20 +965,30 @@ class Ops:
         w = self.w
         user = self._get("users", _pick(d, "user_id", w.me_id), "User")
         project = self._get("projects", d["project_id"], "Project")
-        category = self._get("expense_categories", d["expense_category_id"],
-                             "Expense category")
+        category = self._get("expense_categories", d["expense_category_id"], "Expense category")
         ua = w.find_ua(user["id"], project["id"])
         if ua is None:
             raise Reject(422, "User is not assigned to the project")
         now = self._stamp()
         rid = w.expenses.new_id()
         row: Row = {
-            "id": rid, "spent_date": d["spent_date"], "user_id": user["id"],
-            "client_id": project["client_id"], "project_id": project["id"],
-            "user_assignment_id": ua["id"], "expense_category_id": category["id"],
-            "notes": d.get("notes"), "billable": _pick(d, "billable", True),
-            "receipt": None, "is_closed": False, "is_locked": False, "is_billed": False,
-            "locked_reason": None, "invoice_id": None, "created_at": now, "updated_at": now,
+            "id": rid,
+            "spent_date": d["spent_date"],
+            "user_id": user["id"],
+            "client_id": project["client_id"],
+            "project_id": project["id"],
+            "user_assignment_id": ua["id"],
+            "expense_category_id": category["id"],
+            "notes": d.get("notes"),
+            "billable": _pick(d, "billable", True),
+            "receipt": None,
+            "is_closed": False,
+            "is_locked": False,
+            "is_billed": False,
+            "locked_reason": None,
+            "invoice_id": None,
+            "created_at": now,
+            "updated_at": now,
         }
         self._cost(row, d, category)
         if isinstance(d.get("receipt"), UploadedFile):
@@ -764,11 +1006,16 @@ class Ops:
             ua = w.find_ua(row["user_id"], project["id"])
             if ua is None:
                 raise Reject(422, "User is not assigned to the project")
-            row.update(project_id=project["id"], client_id=project["client_id"],
-                       user_assignment_id=ua["id"])
-        category = self._get("expense_categories",
-                             d.get("expense_category_id", row["expense_category_id"]),
-                             "Expense category")
+            row.update(
+                project_id=project["id"],
+                client_id=project["client_id"],
+                user_assignment_id=ua["id"],
+            )
+        category = self._get(
+            "expense_categories",
+            d.get("expense_category_id", row["expense_category_id"]),
+            "Expense category",
+        )
         if {"units", "total_cost", "expense_category_id"} & d.keys():
             self._cost(row, d, category)
             row["expense_category_id"] = category["id"]
@@ -788,8 +1035,7 @@ class Ops:
 
     # ------------------------------------------------------------- invoices, estimates
 
-    def _lines(self, current: list[Row], given: list[dict[str, Any]], invoice: bool
-               ) -> list[Row]:
+    def _lines(self, current: list[Row], given: list[dict[str, Any]], invoice: bool) -> list[Row]:
         lines = [dict(li) for li in current]
         for raw in given:
             li = coerce_fields(_LINE_FIELDS, raw)
@@ -807,24 +1053,37 @@ class Ops:
                 continue
             require(li, "kind", "unit_price")
             quantity = _pick(li, "quantity", 1.0)
-            lines.append({
-                "id": self.w.line_item_ids.new_id(), "kind": li["kind"],
-                "description": _pick(li, "description", ""), "quantity": quantity,
-                "unit_price": li["unit_price"], "amount": money(quantity * li["unit_price"]),
-                "taxed": _pick(li, "taxed", False), "taxed2": _pick(li, "taxed2", False),
-                "project_id": li.get("project_id") if invoice else None})
+            lines.append(
+                {
+                    "id": self.w.line_item_ids.new_id(),
+                    "kind": li["kind"],
+                    "description": _pick(li, "description", ""),
+                    "quantity": quantity,
+                    "unit_price": li["unit_price"],
+                    "amount": money(quantity * li["unit_price"]),
+                    "taxed": _pick(li, "taxed", False),
+                    "taxed2": _pick(li, "taxed2", False),
+                    "project_id": li.get("project_id") if invoice else None,
+                }
+            )
         return lines
 
     def paid_total(self, invoice_id: int) -> float:
         """Sum of an invoice's payments."""
-        return money(sum(p["amount"] for p in self.w.invoice_payments.values()
-                         if p["invoice_id"] == invoice_id))
+        return money(
+            sum(
+                p["amount"]
+                for p in self.w.invoice_payments.values()
+                if p["invoice_id"] == invoice_id
+            )
+        )
 
     def _due_date(self, issue: str, term: str, given: str | None) -> str:
         if given is not None:
             return given
-        days = {"upon receipt": 0, "net 15": 15, "net 30": 30, "net 45": 45,
-                "net 60": 60}.get(term, 0)
+        days = {"upon receipt": 0, "net 15": 15, "net 30": 30, "net 45": 45, "net 60": 60}.get(
+            term, 0
+        )
         return fmt_date(_ordinal(issue) + days)
 
     def _create_invoices(self, d: dict[str, Any]) -> Row:
@@ -841,17 +1100,35 @@ class Ops:
             "id": w.invoices.new_id(),
             "client_key": f"{w.invoices.next_id:040x}",
             "number": _pick(d, "number", str(max(numbers, default=999) + 1)),
-            "purchase_order": _pick(d, "purchase_order", ""), "amount": 0.0,
-            "due_amount": 0.0, "tax": d.get("tax"), "tax_amount": 0.0, "tax2": d.get("tax2"),
-            "tax2_amount": 0.0, "discount": d.get("discount"), "discount_amount": 0.0,
-            "subject": _pick(d, "subject", ""), "notes": _pick(d, "notes", ""),
-            "state": "draft", "period_start": None, "period_end": None, "issue_date": issue,
+            "purchase_order": _pick(d, "purchase_order", ""),
+            "amount": 0.0,
+            "due_amount": 0.0,
+            "tax": d.get("tax"),
+            "tax_amount": 0.0,
+            "tax2": d.get("tax2"),
+            "tax2_amount": 0.0,
+            "discount": d.get("discount"),
+            "discount_amount": 0.0,
+            "subject": _pick(d, "subject", ""),
+            "notes": _pick(d, "notes", ""),
+            "state": "draft",
+            "period_start": None,
+            "period_end": None,
+            "issue_date": issue,
             "due_date": self._due_date(issue, term, d.get("due_date")),
-            "payment_term": term, "payment_options": _pick(d, "payment_options", []),
-            "sent_at": None, "paid_at": None, "paid_date": None, "closed_at": None,
-            "recurring_invoice_id": None, "created_at": now, "updated_at": now,
-            "currency": _pick(d, "currency", client["currency"]), "client_id": client["id"],
-            "estimate_id": d.get("estimate_id"), "retainer_id": d.get("retainer_id"),
+            "payment_term": term,
+            "payment_options": _pick(d, "payment_options", []),
+            "sent_at": None,
+            "paid_at": None,
+            "paid_date": None,
+            "closed_at": None,
+            "recurring_invoice_id": None,
+            "created_at": now,
+            "updated_at": now,
+            "currency": _pick(d, "currency", client["currency"]),
+            "client_id": client["id"],
+            "estimate_id": d.get("estimate_id"),
+            "retainer_id": d.get("retainer_id"),
             "creator_id": w.me_id,
             "line_items": self._lines([], _pick(d, "line_items", []), True),
         }
@@ -884,16 +1161,29 @@ class Ops:
         now = self._stamp()
         numbers = [int(e["number"]) for e in w.estimates.values() if e["number"].isdigit()]
         row: Row = {
-            "id": w.estimates.new_id(), "client_key": f"{w.estimates.next_id:040x}",
+            "id": w.estimates.new_id(),
+            "client_key": f"{w.estimates.next_id:040x}",
             "number": _pick(d, "number", str(max(numbers, default=0) + 1)),
-            "purchase_order": _pick(d, "purchase_order", ""), "amount": 0.0,
-            "tax": d.get("tax"), "tax_amount": 0.0, "tax2": d.get("tax2"),
-            "tax2_amount": 0.0, "discount": d.get("discount"), "discount_amount": 0.0,
-            "subject": _pick(d, "subject", ""), "notes": _pick(d, "notes", ""),
-            "state": "draft", "issue_date": _pick(d, "issue_date", fmt_date(w.clock.today())),
-            "sent_at": None, "created_at": now, "updated_at": now, "accepted_at": None,
-            "declined_at": None, "currency": _pick(d, "currency", client["currency"]),
-            "client_id": client["id"], "creator_id": w.me_id,
+            "purchase_order": _pick(d, "purchase_order", ""),
+            "amount": 0.0,
+            "tax": d.get("tax"),
+            "tax_amount": 0.0,
+            "tax2": d.get("tax2"),
+            "tax2_amount": 0.0,
+            "discount": d.get("discount"),
+            "discount_amount": 0.0,
+            "subject": _pick(d, "subject", ""),
+            "notes": _pick(d, "notes", ""),
+            "state": "draft",
+            "issue_date": _pick(d, "issue_date", fmt_date(w.clock.today())),
+            "sent_at": None,
+            "created_at": now,
+            "updated_at": now,
+            "accepted_at": None,
+            "declined_at": None,
+            "currency": _pick(d, "currency", client["currency"]),
+            "client_id": client["id"],
+            "creator_id": w.me_id,
             "line_items": self._lines([], _pick(d, "line_items", []), False),
         }
         compute_estimate_amounts(row)
@@ -959,18 +1249,23 @@ class Ops:
         invoice["updated_at"] = now
         w.touch_refs("invoices", invoice["id"])
         row = w.message_row(
-            "invoice", invoice, event, now, recipients, subject=d.get("subject"),
+            "invoice",
+            invoice,
+            event,
+            now,
+            recipients,
+            subject=d.get("subject"),
             body=d.get("body"),
             include_link_to_client_invoice=d.get("include_link_to_client_invoice"),
-            attach_pdf=d.get("attach_pdf"), send_me_a_copy=d.get("send_me_a_copy"),
-            thank_you=d.get("thank_you"))
+            attach_pdf=d.get("attach_pdf"),
+            send_me_a_copy=d.get("send_me_a_copy"),
+            thank_you=d.get("thank_you"),
+        )
         return w.invoice_messages.insert(row)
 
     def _create_estimate_messages(self, d: dict[str, Any], estimate: Row) -> Row:
         w = self.w
-        event, recipients, now = self._message_event(
-            d, ("accept", "decline", "re-open", "send")
-        )
+        event, recipients, now = self._message_event(d, ("accept", "decline", "re-open", "send"))
         if event in (None, "send"):
             if estimate["state"] == "draft":
                 estimate["state"] = "sent"
@@ -988,16 +1283,22 @@ class Ops:
             estimate["accepted_at"] = None
             estimate["declined_at"] = None
         estimate["updated_at"] = now
-        row = w.message_row("estimate", estimate, event, now, recipients,
-                            subject=d.get("subject"), body=d.get("body"),
-                            send_me_a_copy=d.get("send_me_a_copy"))
+        row = w.message_row(
+            "estimate",
+            estimate,
+            event,
+            now,
+            recipients,
+            subject=d.get("subject"),
+            body=d.get("body"),
+            send_me_a_copy=d.get("send_me_a_copy"),
+        )
         return w.estimate_messages.insert(row)
 
     def _settle(self, invoice: Row) -> None:
         paid = self.paid_total(invoice["id"])
         compute_invoice_amounts(invoice, paid)
-        payments = [p for p in self.w.invoice_payments.values()
-                    if p["invoice_id"] == invoice["id"]]
+        payments = [p for p in self.w.invoice_payments.values() if p["invoice_id"] == invoice["id"]]
         if invoice["state"] in ("open", "draft") and invoice["due_amount"] == 0 and payments:
             last = max(payments, key=lambda p: p["paid_at"])
             invoice.update(state="paid", paid_at=last["paid_at"], paid_date=last["paid_date"])
@@ -1021,12 +1322,22 @@ class Ops:
         else:
             paid_date = d.get("paid_date") or fmt_date(w.clock.today())
             paid_at = f"{paid_date}T00:00:00Z"
-        row = w.invoice_payments.insert({
-            "id": w.invoice_payments.new_id(), "invoice_id": invoice["id"],
-            "amount": d["amount"], "paid_at": paid_at, "paid_date": paid_date,
-            "recorded_by": w.user_name(me), "recorded_by_email": me["email"],
-            "notes": _pick(d, "notes", ""), "transaction_id": None, "created_at": now,
-            "updated_at": now, "payment_gateway": {"id": None, "name": None}})
+        row = w.invoice_payments.insert(
+            {
+                "id": w.invoice_payments.new_id(),
+                "invoice_id": invoice["id"],
+                "amount": d["amount"],
+                "paid_at": paid_at,
+                "paid_date": paid_date,
+                "recorded_by": w.user_name(me),
+                "recorded_by_email": me["email"],
+                "notes": _pick(d, "notes", ""),
+                "transaction_id": None,
+                "created_at": now,
+                "updated_at": now,
+                "payment_gateway": {"id": None, "name": None},
+            }
+        )
         self._settle(invoice)
         return row
 

@@ -63,8 +63,9 @@ class PageIndex:
     first) and about ``max_keys`` keys in all (8 bytes each).
     """
 
-    def __init__(self, state: Callable[[], Hashable], *, max_entries: int = 8,
-                 max_keys: int = 4_000_000) -> None:
+    def __init__(
+        self, state: Callable[[], Hashable], *, max_entries: int = 8, max_keys: int = 4_000_000
+    ) -> None:
         self.state = state
         self.max_entries = max_entries
         self.max_keys = max_keys
@@ -97,8 +98,9 @@ class PageIndex:
         self.discard(key)
         self._entries[key] = (state, keys)
         self._keys += len(keys)
-        while len(self._entries) > 1 and (len(self._entries) > self.max_entries
-                                          or self._keys > self.max_keys):
+        while len(self._entries) > 1 and (
+            len(self._entries) > self.max_entries or self._keys > self.max_keys
+        ):
             _, (_, old) = self._entries.popitem(last=False)
             self._keys -= len(old)
 
@@ -116,8 +118,7 @@ class PageIndex:
 
 #: Source (a table) -> the `PageIndex` of the world that owns it. Weak both ways: a
 #: world's tables and index go away with it.
-_INDEXES: weakref.WeakKeyDictionary[Any, weakref.ref[PageIndex]] = (
-    weakref.WeakKeyDictionary())
+_INDEXES: weakref.WeakKeyDictionary[Any, weakref.ref[PageIndex]] = weakref.WeakKeyDictionary()
 
 
 def track_sources(sources: Iterable[Any], index: PageIndex) -> None:
@@ -239,8 +240,9 @@ def paginate(
         "page": 1 if first else (total_pages if not has_more else None),
         "links": {
             "first": _link(base_url, filters, per_page=per_page),
-            "next": _link(base_url, filters, cursor=encode_cursor(last_key),
-                          per_page=per_page) if has_more and last_key is not None else None,
+            "next": _link(base_url, filters, cursor=encode_cursor(last_key), per_page=per_page)
+            if has_more and last_key is not None
+            else None,
             "previous": None,
             "last": None,
         },
@@ -274,8 +276,9 @@ def _by_page(
                 total = source.count() or 0
                 break
     else:
-        total, items = _filtered_page(key, source, render, base_url, filters, predicate,
-                                      skip, per_page)
+        total, items = _filtered_page(
+            key, source, render, base_url, filters, predicate, skip, per_page
+        )
     total_pages = max(1, math.ceil(total / per_page))
     next_page = page + 1 if page < total_pages else None
     previous_page = page - 1 if page > 1 else None
@@ -290,9 +293,11 @@ def _by_page(
         "links": {
             "first": _link(base_url, filters, page=1, per_page=per_page),
             "next": _link(base_url, filters, page=next_page, per_page=per_page)
-            if next_page else None,
+            if next_page
+            else None,
             "previous": _link(base_url, filters, page=previous_page, per_page=per_page)
-            if previous_page else None,
+            if previous_page
+            else None,
             "last": _link(base_url, filters, page=total_pages, per_page=per_page),
         },
     }
@@ -326,7 +331,7 @@ def _filtered_page(
         keys = index.get(cache_key, state)
         if keys is not None:
             items: list[Any] = []
-            for k in keys[skip: skip + per_page]:
+            for k in keys[skip : skip + per_page]:
                 row = source.row(k)
                 if row is None or not predicate(row):
                     # A row changed behind the state's back: scan afresh.

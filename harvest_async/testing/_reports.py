@@ -103,8 +103,11 @@ class Reports:
         n = table.generated_count
         if n:
             i0, i1 = w.index_range(
-                table, None if lo is None else dt.date.fromordinal(lo),
-                None if hi is None else dt.date.fromordinal(hi), None)
+                table,
+                None if lo is None else dt.date.fromordinal(lo),
+                None if hi is None else dt.date.fromordinal(hi),
+                None,
+            )
             per_combo_total = [0] * len(combos)
             per_combo_billed = [0] * len(combos)
             deleted, overrides, hidden = table.deleted, table.overrides, table.hidden
@@ -160,8 +163,11 @@ class Reports:
         agg: dict[_Key, _CostAgg] = defaultdict(_CostAgg)
         if table.generated_count:
             i0, i1 = w.index_range(
-                table, None if lo is None else dt.date.fromordinal(lo),
-                None if hi is None else dt.date.fromordinal(hi), None)
+                table,
+                None if lo is None else dt.date.fromordinal(lo),
+                None if hi is None else dt.date.fromordinal(hi),
+                None,
+            )
             deleted, overrides, hidden = table.deleted, table.overrides, table.hidden
             first = table.first_id
             combos, cats = w.ex_combos, w.ex_cats
@@ -197,14 +203,18 @@ class Reports:
     # ---------------------------------------------------------------- reports
 
     def _fixed_fee_filter(self, params: dict[str, str]) -> Callable[[int], bool]:
-        include = parse_bool(params["include_fixed_fee"], "include_fixed_fee") \
-            if "include_fixed_fee" in params else True
+        include = (
+            parse_bool(params["include_fixed_fee"], "include_fixed_fee")
+            if "include_fixed_fee" in params
+            else True
+        )
         if include:
             return lambda pid: True
 
         def keep(pid: int) -> bool:
             p = self.w.live_or_tomb("projects", pid)
             return not (p and p["is_fixed_fee"])
+
         return keep
 
     def _currency(self, client_id: int) -> str:
@@ -228,8 +238,9 @@ class Reports:
         for (user_id, project_id, task_id, client_id), a in agg.items():
             if not keep(project_id):
                 continue
-            gid = {"clients": client_id, "projects": project_id, "tasks": task_id,
-                   "team": user_id}[group]
+            gid = {"clients": client_id, "projects": project_id, "tasks": task_id, "team": user_id}[
+                group
+            ]
             g = groups[(gid, self._currency(client_id))]
             g.total_hh += a.total_hh
             g.bill_hh += a.bill_hh
@@ -237,27 +248,45 @@ class Reports:
         w = self.w
         rows: list[Row] = []
         for (gid, currency), g in groups.items():
-            totals = {"total_hours": _hours(g.total_hh), "billable_hours": _hours(g.bill_hh),
-                      "currency": currency, "billable_amount": _amount(g.bill_amt, 10000)}
+            totals = {
+                "total_hours": _hours(g.total_hh),
+                "billable_hours": _hours(g.bill_hh),
+                "currency": currency,
+                "billable_amount": _amount(g.bill_amt, 10000),
+            }
             if group == "clients":
-                rows.append({"client_id": gid, "client_name": self._name("clients", gid),
-                             **totals})
+                rows.append({"client_id": gid, "client_name": self._name("clients", gid), **totals})
             elif group == "projects":
                 p = w.live_or_tomb("projects", gid) or {}
-                rows.append({"project_id": gid, "project_name": p.get("name"),
-                             "client_id": p.get("client_id"),
-                             "client_name": self._name("clients", p.get("client_id") or 0),
-                             **totals})
+                rows.append(
+                    {
+                        "project_id": gid,
+                        "project_name": p.get("name"),
+                        "client_id": p.get("client_id"),
+                        "client_name": self._name("clients", p.get("client_id") or 0),
+                        **totals,
+                    }
+                )
             elif group == "tasks":
                 rows.append({"task_id": gid, "task_name": self._name("tasks", gid), **totals})
             else:
                 u = w.live_or_tomb("users", gid) or {}
-                rows.append({"user_id": gid, "user_name": self._name("users", gid),
-                             "is_contractor": u.get("is_contractor"), **totals,
-                             "weekly_capacity": u.get("weekly_capacity"),
-                             "avatar_url": u.get("avatar_url")})
-        name_key = {"clients": "client_name", "projects": "project_name",
-                    "tasks": "task_name", "team": "user_name"}[group]
+                rows.append(
+                    {
+                        "user_id": gid,
+                        "user_name": self._name("users", gid),
+                        "is_contractor": u.get("is_contractor"),
+                        **totals,
+                        "weekly_capacity": u.get("weekly_capacity"),
+                        "avatar_url": u.get("avatar_url"),
+                    }
+                )
+        name_key = {
+            "clients": "client_name",
+            "projects": "project_name",
+            "tasks": "task_name",
+            "team": "user_name",
+        }[group]
         rows.sort(key=lambda r: (str(r[name_key] or ""), r["currency"]))
         return rows
 
@@ -267,34 +296,60 @@ class Reports:
         agg = self.cost_agg(start.toordinal(), end.toordinal())
         groups: dict[tuple[int, str], _CostAgg] = defaultdict(_CostAgg)
         for (user_id, project_id, category_id, client_id), a in agg.items():
-            gid = {"clients": client_id, "projects": project_id, "categories": category_id,
-                   "team": user_id}[group]
+            gid = {
+                "clients": client_id,
+                "projects": project_id,
+                "categories": category_id,
+                "team": user_id,
+            }[group]
             g = groups[(gid, self._currency(client_id))]
             g.total += a.total
             g.billable += a.billable
         w = self.w
         rows: list[Row] = []
         for (gid, currency), g in groups.items():
-            totals = {"total_amount": _amount(g.total, 100),
-                      "billable_amount": _amount(g.billable, 100), "currency": currency}
+            totals = {
+                "total_amount": _amount(g.total, 100),
+                "billable_amount": _amount(g.billable, 100),
+                "currency": currency,
+            }
             if group == "clients":
-                rows.append({"client_id": gid, "client_name": self._name("clients", gid),
-                             **totals})
+                rows.append({"client_id": gid, "client_name": self._name("clients", gid), **totals})
             elif group == "projects":
                 p = w.live_or_tomb("projects", gid) or {}
-                rows.append({"client_id": p.get("client_id"),
-                             "client_name": self._name("clients", p.get("client_id") or 0),
-                             "project_id": gid, "project_name": p.get("name"), **totals})
+                rows.append(
+                    {
+                        "client_id": p.get("client_id"),
+                        "client_name": self._name("clients", p.get("client_id") or 0),
+                        "project_id": gid,
+                        "project_name": p.get("name"),
+                        **totals,
+                    }
+                )
             elif group == "categories":
-                rows.append({"expense_category_id": gid,
-                             "expense_category_name": self._name("expense_categories", gid),
-                             **totals})
+                rows.append(
+                    {
+                        "expense_category_id": gid,
+                        "expense_category_name": self._name("expense_categories", gid),
+                        **totals,
+                    }
+                )
             else:
                 u = w.live_or_tomb("users", gid) or {}
-                rows.append({"user_id": gid, "user_name": self._name("users", gid),
-                             "is_contractor": u.get("is_contractor"), **totals})
-        name_key = {"clients": "client_name", "projects": "project_name",
-                    "categories": "expense_category_name", "team": "user_name"}[group]
+                rows.append(
+                    {
+                        "user_id": gid,
+                        "user_name": self._name("users", gid),
+                        "is_contractor": u.get("is_contractor"),
+                        **totals,
+                    }
+                )
+        name_key = {
+            "clients": "client_name",
+            "projects": "project_name",
+            "categories": "expense_category_name",
+            "team": "user_name",
+        }[group]
         rows.sort(key=lambda r: (str(r[name_key] or ""), r["currency"]))
         return rows
 
@@ -317,21 +372,25 @@ class Reports:
             p = w.live_or_tomb("projects", pid)
             if p is None or not p["is_billable"] or not keep(pid):
                 continue
-            rows.append({
-                "client_id": p["client_id"], "client_name": self._name("clients", p["client_id"]),
-                "project_id": pid, "project_name": p["name"],
-                "currency": self._currency(p["client_id"]),
-                "total_hours": _hours(total_hh), "uninvoiced_hours": _hours(uninv_hh),
-                "uninvoiced_expenses": _amount(uninv_exp, 100),
-                "uninvoiced_amount": _amount(uninv_amt + uninv_exp * 100, 10000),
-            })
+            rows.append(
+                {
+                    "client_id": p["client_id"],
+                    "client_name": self._name("clients", p["client_id"]),
+                    "project_id": pid,
+                    "project_name": p["name"],
+                    "currency": self._currency(p["client_id"]),
+                    "total_hours": _hours(total_hh),
+                    "uninvoiced_hours": _hours(uninv_hh),
+                    "uninvoiced_expenses": _amount(uninv_exp, 100),
+                    "uninvoiced_amount": _amount(uninv_amt + uninv_exp * 100, 10000),
+                }
+            )
         rows.sort(key=lambda r: (str(r["client_name"] or ""), str(r["project_name"])))
         return rows
 
     def project_budget(self, params: dict[str, str]) -> list[Row]:
         """Rows of ``/reports/project_budget``: projects with a budget, over all time."""
-        active = parse_bool(params["is_active"], "is_active") if "is_active" in params \
-            else None
+        active = parse_bool(params["is_active"], "is_active") if "is_active" in params else None
         spent_hh: dict[int, int] = defaultdict(int)
         spent_amt: dict[int, int] = defaultdict(int)
         for (_u, pid, _t, _c), a in self.time_agg(None, None).items():
@@ -345,13 +404,19 @@ class Reports:
             if active is not None and p["is_active"] != active:
                 continue
             by_money = p["budget_by"] in ("project_cost", "task_fees")
-            spent = _amount(spent_amt[p["id"]], 10000) if by_money \
-                else _hours(spent_hh[p["id"]])
-            rows.append({
-                "project_id": p["id"], "project_name": p["name"],
-                "client_id": p["client_id"], "client_name": self._name("clients", p["client_id"]),
-                "budget_is_monthly": p["budget_is_monthly"], "budget_by": p["budget_by"],
-                "is_active": p["is_active"], "budget": p["budget"], "budget_spent": spent,
-                "budget_remaining": round(p["budget"] - spent, 2),
-            })
+            spent = _amount(spent_amt[p["id"]], 10000) if by_money else _hours(spent_hh[p["id"]])
+            rows.append(
+                {
+                    "project_id": p["id"],
+                    "project_name": p["name"],
+                    "client_id": p["client_id"],
+                    "client_name": self._name("clients", p["client_id"]),
+                    "budget_is_monthly": p["budget_is_monthly"],
+                    "budget_by": p["budget_by"],
+                    "is_active": p["is_active"],
+                    "budget": p["budget"],
+                    "budget_spent": spent,
+                    "budget_remaining": round(p["budget"] - spent, 2),
+                }
+            )
         return rows

@@ -108,13 +108,15 @@ class HarvestSimulator:
             raise ValueError("token_lifetime must be > 0 seconds")
         if max_log < 0:
             raise ValueError("max_log must be >= 0")
-        if faults is not None and (latency is not None or server_error_rate or reset_rate
-                                   or truncate_rate):
+        if faults is not None and (
+            latency is not None or server_error_rate or reset_rate or truncate_rate
+        ):
             raise ValueError("give faults= or the individual fault settings, not both")
         self.seed = seed
         self.scale = scale
-        self.world = World(seed=seed, scale=scale, start=start or DEFAULT_START,
-                           account_id=account_id)
+        self.world = World(
+            seed=seed, scale=scale, start=start or DEFAULT_START, account_id=account_id
+        )
         self.account_id: int = self.world.account_id
         self.ops = Ops(self.world)
         self.reports = Reports(self.world)
@@ -124,14 +126,26 @@ class HarvestSimulator:
         self.reports_rate_limit = (self.reports_window.capacity, self.reports_window.period)
         self.retry_after: RetryAfterFormat = retry_after
         self.page_based = frozenset(page_based)
-        self.tokens = TokenStore(seed=seed, account_id=self.account_id,
-                                 lifetime=float(token_lifetime), now=self.world.clock.now)
+        self.tokens = TokenStore(
+            seed=seed,
+            account_id=self.account_id,
+            lifetime=float(token_lifetime),
+            now=self.world.clock.now,
+        )
         self.access_token = self.tokens.personal_token
         self.client_id = self.tokens.client_id
         self.client_secret = self.tokens.client_secret
-        self.faults = faults if faults is not None else Faults(
-            seed=seed, latency=latency, server_error_rate=server_error_rate,
-            reset_rate=reset_rate, truncate_rate=truncate_rate)
+        self.faults = (
+            faults
+            if faults is not None
+            else Faults(
+                seed=seed,
+                latency=latency,
+                server_error_rate=server_error_rate,
+                reset_rate=reset_rate,
+                truncate_rate=truncate_rate,
+            )
+        )
         self.requests: deque[RequestRecord] = deque(maxlen=max_log)
         #: Called with each `RequestRecord` as its response goes out (tests use
         #: this to act at a chosen point of a run, e.g. kill a syncing process).

@@ -310,8 +310,7 @@ class LazyTable:
         """
         first = self.first_id
         n = self.generated_count
-        lo, hi = (0, n) if index_range is None else (max(0, index_range[0]),
-                                                     min(n, index_range[1]))
+        lo, hi = (0, n) if index_range is None else (max(0, index_range[0]), min(n, index_range[1]))
         top = hi if below is None else min(hi, below - first)
 
         def generated() -> Iterator[int]:
@@ -329,8 +328,11 @@ class LazyTable:
         streams: list[Iterator[int]] = [self.created.ids_desc(below), generated()]
         if index_range is not None and self.overrides:
             outside = sorted(
-                (rid for rid in self.overrides
-                 if not (lo <= rid - first < hi) and (below is None or rid < below)),
+                (
+                    rid
+                    for rid in self.overrides
+                    if not (lo <= rid - first < hi) and (below is None or rid < below)
+                ),
                 reverse=True,
             )
             if outside:

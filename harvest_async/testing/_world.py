@@ -33,41 +33,152 @@ __all__ = ["ExCombo", "TeCombo", "World"]
 DAY = 86400
 
 FIRST_NAMES = (
-    "Kim", "Bob", "Jane", "Jim", "Ada", "Grace", "Linus", "Hiromi", "Morgan", "Warrin",
-    "Ines", "Omar", "Priya", "Sven", "Zoe", "Tariq", "Lena", "Mateo", "Yuki", "Noah",
-    "Amara", "Felix", "Rosa", "Kofi", "Elif", "Hugo", "Maya", "Ivan", "Sara", "Tom",
+    "Kim",
+    "Bob",
+    "Jane",
+    "Jim",
+    "Ada",
+    "Grace",
+    "Linus",
+    "Hiromi",
+    "Morgan",
+    "Warrin",
+    "Ines",
+    "Omar",
+    "Priya",
+    "Sven",
+    "Zoe",
+    "Tariq",
+    "Lena",
+    "Mateo",
+    "Yuki",
+    "Noah",
+    "Amara",
+    "Felix",
+    "Rosa",
+    "Kofi",
+    "Elif",
+    "Hugo",
+    "Maya",
+    "Ivan",
+    "Sara",
+    "Tom",
 )
 LAST_NAMES = (
-    "Allen", "Powell", "Smith", "Hourglass", "Minute", "Wristwatch", "Lovelace", "Hopper",
-    "Okafor", "Nakamura", "Garcia", "Novak", "Schmidt", "Dubois", "Rossi", "Khan",
-    "Larsen", "Silva", "Cohen", "Park", "Murphy", "Jensen", "Moreau", "Costa", "Berg",
+    "Allen",
+    "Powell",
+    "Smith",
+    "Hourglass",
+    "Minute",
+    "Wristwatch",
+    "Lovelace",
+    "Hopper",
+    "Okafor",
+    "Nakamura",
+    "Garcia",
+    "Novak",
+    "Schmidt",
+    "Dubois",
+    "Rossi",
+    "Khan",
+    "Larsen",
+    "Silva",
+    "Cohen",
+    "Park",
+    "Murphy",
+    "Jensen",
+    "Moreau",
+    "Costa",
+    "Berg",
 )
 CLIENT_WORDS = (
-    "ABC Corp", "123 Industries", "Acme", "Globex", "Initech", "Umbrella", "Stark Labs",
-    "Wayne Holdings", "Hooli", "Vandelay", "Soylent", "Tyrell", "Cyberdyne", "Wonka",
-    "Oscorp", "Aperture", "Massive Dynamic", "Pied Piper", "Gringotts", "Monarch",
+    "ABC Corp",
+    "123 Industries",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark Labs",
+    "Wayne Holdings",
+    "Hooli",
+    "Vandelay",
+    "Soylent",
+    "Tyrell",
+    "Cyberdyne",
+    "Wonka",
+    "Oscorp",
+    "Aperture",
+    "Massive Dynamic",
+    "Pied Piper",
+    "Gringotts",
+    "Monarch",
 )
 PROJECT_WORDS = (
-    "Marketing Website", "Online Store", "Mobile App", "Brand Refresh", "Data Platform",
-    "Intranet", "Billing System", "Support Portal", "Analytics", "API Gateway",
-    "Onboarding", "Design System", "Migration", "Security Audit", "Newsletter",
+    "Marketing Website",
+    "Online Store",
+    "Mobile App",
+    "Brand Refresh",
+    "Data Platform",
+    "Intranet",
+    "Billing System",
+    "Support Portal",
+    "Analytics",
+    "API Gateway",
+    "Onboarding",
+    "Design System",
+    "Migration",
+    "Security Audit",
+    "Newsletter",
 )
 TASK_NAMES = (
-    "Graphic Design", "Programming", "Marketing", "Project Management",
-    "Business Development", "Research", "Testing", "Copywriting", "Meetings", "Support",
-    "Design", "Vacation",
+    "Graphic Design",
+    "Programming",
+    "Marketing",
+    "Project Management",
+    "Business Development",
+    "Research",
+    "Testing",
+    "Copywriting",
+    "Meetings",
+    "Support",
+    "Design",
+    "Vacation",
 )
 ROLE_NAMES = (
-    "Designer", "Developer", "Project Manager", "Sales", "Support", "QA", "Marketing",
+    "Designer",
+    "Developer",
+    "Project Manager",
+    "Sales",
+    "Support",
+    "QA",
+    "Marketing",
     "Finance",
 )
 NOTES = (
-    "Adding CSS styling", "Fixed a bug in checkout", "Client call", "Code review",
-    "Planning meeting", "Wrote documentation", "Refactoring", "Deployed to staging",
-    "Research spike", "", "Weekly sync", "Pairing session", "Bug triage", "QA pass",
+    "Adding CSS styling",
+    "Fixed a bug in checkout",
+    "Client call",
+    "Code review",
+    "Planning meeting",
+    "Wrote documentation",
+    "Refactoring",
+    "Deployed to staging",
+    "Research spike",
+    "",
+    "Weekly sync",
+    "Pairing session",
+    "Bug triage",
+    "QA pass",
 )
-EXPENSE_NOTES = ("Lunch with client", "Taxi", "Hotel", "Conference ticket", "Drive to site",
-                 "Office supplies", "")
+EXPENSE_NOTES = (
+    "Lunch with client",
+    "Taxi",
+    "Hotel",
+    "Conference ticket",
+    "Drive to site",
+    "Office supplies",
+    "",
+)
 EXPENSE_CATEGORIES: tuple[tuple[str, str | None, float | None], ...] = (
     ("Entertainment", None, None),
     ("Lodging", None, None),
@@ -78,19 +189,38 @@ EXPENSE_CATEGORIES: tuple[tuple[str, str | None, float | None], ...] = (
 )
 PERMISSIONS = {
     "administrator": [
-        "billing:read", "billing:write", "clients:read", "clients:write",
-        "estimates:read", "estimates:write", "expenses:read:all", "expenses:write:all",
-        "invoices:read", "invoices:write", "projects:read:all", "projects:write:all",
-        "reports:read", "reports:write", "roles:read", "roles:write", "timers:read:all",
-        "timers:write:all", "users:invite", "users:read", "users:write",
+        "billing:read",
+        "billing:write",
+        "clients:read",
+        "clients:write",
+        "estimates:read",
+        "estimates:write",
+        "expenses:read:all",
+        "expenses:write:all",
+        "invoices:read",
+        "invoices:write",
+        "projects:read:all",
+        "projects:write:all",
+        "reports:read",
+        "reports:write",
+        "roles:read",
+        "roles:write",
+        "timers:read:all",
+        "timers:write:all",
+        "users:invite",
+        "users:read",
+        "users:write",
     ],
     "manager": [
-        "expenses:read:own", "expenses:write:own", "projects:read:managed",
-        "projects:write:managed", "reports:read:managed", "timers:read:managed",
+        "expenses:read:own",
+        "expenses:write:own",
+        "projects:read:managed",
+        "projects:write:managed",
+        "reports:read:managed",
+        "timers:read:managed",
         "timers:write:managed",
     ],
-    "member": ["expenses:read:own", "expenses:write:own", "timers:read:own",
-               "timers:write:own"],
+    "member": ["expenses:read:own", "expenses:write:own", "timers:read:own", "timers:write:own"],
 }
 LOCKED_INVOICED = "Item Invoiced and Locked for this Time Period"
 
@@ -142,8 +272,8 @@ class World:
         self.today0 = self.clock.start.date().toordinal()
         self.first_day = self.today0 - scale.history_days
         rng = random.Random(seed)
-        self.account_id = account_id if account_id is not None else (
-            1_000_000 + rng.randrange(9_000_000)
+        self.account_id = (
+            account_id if account_id is not None else (1_000_000 + rng.randrange(9_000_000))
         )
         self._acct_epoch = epoch_of_ordinal(self.first_day) - 30 * DAY
 
@@ -169,12 +299,24 @@ class World:
         self.tables: dict[str, Table] = {
             t.name: t
             for t in (
-                self.clients, self.contacts, self.projects, self.tasks, self.users,
-                self.roles, self.user_assignments, self.task_assignments,
-                self.expense_categories, self.invoices, self.invoice_messages,
-                self.invoice_payments, self.estimates, self.estimate_messages,
-                self.invoice_item_categories, self.estimate_item_categories,
-                self.billable_rates, self.cost_rates,
+                self.clients,
+                self.contacts,
+                self.projects,
+                self.tasks,
+                self.users,
+                self.roles,
+                self.user_assignments,
+                self.task_assignments,
+                self.expense_categories,
+                self.invoices,
+                self.invoice_messages,
+                self.invoice_payments,
+                self.estimates,
+                self.estimate_messages,
+                self.invoice_item_categories,
+                self.estimate_item_categories,
+                self.billable_rates,
+                self.cost_rates,
             )
         }
         #: Bumped on every write request (report caches key on it).
@@ -205,8 +347,7 @@ class World:
         #: Matching keys of recent filtered page-based lists, valid while `list_state`
         #: is unchanged.
         self.page_index = PageIndex(self.list_state)
-        track_sources([*self.tables.values(), self.time_entries, self.expenses],
-                      self.page_index)
+        track_sources([*self.tables.values(), self.time_entries, self.expenses], self.page_index)
 
     def list_state(self) -> tuple[int, ...]:
         """A cheap value that changes whenever any stored record may have changed.
@@ -217,14 +358,23 @@ class World:
         has finished. Code that edits stored rows in place by other means should bump
         `version` (list caches such as `page_index` key on this value).
         """
-        parts = [self.version, self.clock._last_stamp, len(self.tombstones),
-                 len(self.deleted_projects)]
+        parts = [
+            self.version,
+            self.clock._last_stamp,
+            len(self.tombstones),
+            len(self.deleted_projects),
+        ]
         for t in self.tables.values():
             parts.append(len(t.rows))
             parts.append(t.next_id)
         for lazy in (self.time_entries, self.expenses):
-            parts += (len(lazy.overrides), len(lazy.deleted), len(lazy.created.rows),
-                      lazy.created.next_id, 0 if lazy.hidden is None else 1)
+            parts += (
+                len(lazy.overrides),
+                len(lazy.deleted),
+                len(lazy.created.rows),
+                lazy.created.next_id,
+                0 if lazy.hidden is None else 1,
+            )
         return tuple(parts)
 
     # ------------------------------------------------------------------ lookups
@@ -276,8 +426,9 @@ class World:
 
     def client_ref(self, rid: int | None) -> Any:
         """``{"id", "name", "currency"}`` of a client."""
-        return self._ref("clients", rid, lambda r: {"id": r["id"], "name": r["name"],
-                                                    "currency": r["currency"]})
+        return self._ref(
+            "clients", rid, lambda r: {"id": r["id"], "name": r["name"], "currency": r["currency"]}
+        )
 
     def client_short(self, rid: int | None) -> Any:
         """``{"id", "name"}`` of a client (contacts, invoices, estimates)."""
@@ -286,8 +437,9 @@ class World:
 
     def project_ref(self, rid: int | None) -> Any:
         """``{"id", "name", "code"}`` of a project."""
-        return self._ref("projects", rid, lambda r: {"id": r["id"], "name": r["name"],
-                                                     "code": r["code"]})
+        return self._ref(
+            "projects", rid, lambda r: {"id": r["id"], "name": r["name"], "code": r["code"]}
+        )
 
     def task_ref(self, rid: int | None) -> Any:
         """``{"id", "name"}`` of a task."""
@@ -299,24 +451,49 @@ class World:
 
     def category_ref(self, rid: int | None) -> Any:
         """``{"id", "name", "unit_price", "unit_name"}`` of an expense category."""
-        return self._ref("expense_categories", rid, lambda r: {
-            "id": r["id"], "name": r["name"], "unit_price": r["unit_price"],
-            "unit_name": r["unit_name"]})
+        return self._ref(
+            "expense_categories",
+            rid,
+            lambda r: {
+                "id": r["id"],
+                "name": r["name"],
+                "unit_price": r["unit_price"],
+                "unit_name": r["unit_name"],
+            },
+        )
 
     def ua_embed(self, rid: int | None) -> Any:
         """A user assignment as embedded in time entries and expenses."""
-        return self._ref("user_assignments", rid, lambda r: {
-            "id": r["id"], "is_project_manager": r["is_project_manager"],
-            "is_active": r["is_active"], "use_default_rates": r["use_default_rates"],
-            "budget": r["budget"], "created_at": r["created_at"],
-            "updated_at": r["updated_at"], "hourly_rate": r["hourly_rate"]})
+        return self._ref(
+            "user_assignments",
+            rid,
+            lambda r: {
+                "id": r["id"],
+                "is_project_manager": r["is_project_manager"],
+                "is_active": r["is_active"],
+                "use_default_rates": r["use_default_rates"],
+                "budget": r["budget"],
+                "created_at": r["created_at"],
+                "updated_at": r["updated_at"],
+                "hourly_rate": r["hourly_rate"],
+            },
+        )
 
     def ta_embed(self, rid: int | None) -> Any:
         """A task assignment as embedded in time entries."""
-        return self._ref("task_assignments", rid, lambda r: {
-            "id": r["id"], "billable": r["billable"], "is_active": r["is_active"],
-            "created_at": r["created_at"], "updated_at": r["updated_at"],
-            "hourly_rate": r["hourly_rate"], "budget": r["budget"]})
+        return self._ref(
+            "task_assignments",
+            rid,
+            lambda r: {
+                "id": r["id"],
+                "billable": r["billable"],
+                "is_active": r["is_active"],
+                "created_at": r["created_at"],
+                "updated_at": r["updated_at"],
+                "hourly_rate": r["hourly_rate"],
+                "budget": r["budget"],
+            },
+        )
 
     def find_ua(self, user_id: int, project_id: int) -> Row | None:
         """The user assignment of a user on a project."""
@@ -349,17 +526,31 @@ class World:
         return RENDER[kind](self, row)
 
     def r_client(self, r: Row) -> dict[str, Any]:
-        return {"id": r["id"], "name": r["name"], "is_active": r["is_active"],
-                "address": r["address"], "statement_key": r["statement_key"],
-                "created_at": r["created_at"], "updated_at": r["updated_at"],
-                "currency": r["currency"]}
+        return {
+            "id": r["id"],
+            "name": r["name"],
+            "is_active": r["is_active"],
+            "address": r["address"],
+            "statement_key": r["statement_key"],
+            "created_at": r["created_at"],
+            "updated_at": r["updated_at"],
+            "currency": r["currency"],
+        }
 
     def r_contact(self, r: Row) -> dict[str, Any]:
-        return {"id": r["id"], "title": r["title"], "first_name": r["first_name"],
-                "last_name": r["last_name"], "email": r["email"],
-                "phone_office": r["phone_office"], "phone_mobile": r["phone_mobile"],
-                "fax": r["fax"], "created_at": r["created_at"],
-                "updated_at": r["updated_at"], "client": self.client_short(r["client_id"])}
+        return {
+            "id": r["id"],
+            "title": r["title"],
+            "first_name": r["first_name"],
+            "last_name": r["last_name"],
+            "email": r["email"],
+            "phone_office": r["phone_office"],
+            "phone_mobile": r["phone_mobile"],
+            "fax": r["fax"],
+            "created_at": r["created_at"],
+            "updated_at": r["updated_at"],
+            "client": self.client_short(r["client_id"]),
+        }
 
     def r_project(self, r: Row) -> dict[str, Any]:
         out = {k: v for k, v in r.items() if k != "client_id"}
@@ -373,51 +564,90 @@ class World:
         out = {k: v for k, v in r.items() if k != "teammate_ids"}
         out["roles"] = self.role_names(r["id"])
         out["permissions_claims"] = list(
-            PERMISSIONS.get(r["access_roles"][0] if r["access_roles"] else "member",
-                            PERMISSIONS["member"]))
+            PERMISSIONS.get(
+                r["access_roles"][0] if r["access_roles"] else "member", PERMISSIONS["member"]
+            )
+        )
         return out
 
     def r_teammate(self, r: Row) -> dict[str, Any]:
-        return {"id": r["id"], "first_name": r["first_name"], "last_name": r["last_name"],
-                "email": r["email"]}
+        return {
+            "id": r["id"],
+            "first_name": r["first_name"],
+            "last_name": r["last_name"],
+            "email": r["email"],
+        }
 
     def r_role(self, r: Row) -> dict[str, Any]:
-        return {"id": r["id"], "name": r["name"], "created_at": r["created_at"],
-                "updated_at": r["updated_at"], "user_ids": list(r["user_ids"])}
+        return {
+            "id": r["id"],
+            "name": r["name"],
+            "created_at": r["created_at"],
+            "updated_at": r["updated_at"],
+            "user_ids": list(r["user_ids"]),
+        }
 
     def r_user_assignment(self, r: Row) -> dict[str, Any]:
-        return {"id": r["id"], "is_project_manager": r["is_project_manager"],
-                "is_active": r["is_active"], "use_default_rates": r["use_default_rates"],
-                "budget": r["budget"], "created_at": r["created_at"],
-                "updated_at": r["updated_at"], "hourly_rate": r["hourly_rate"],
-                "project": self.project_ref(r["project_id"]),
-                "user": self.user_ref(r["user_id"])}
+        return {
+            "id": r["id"],
+            "is_project_manager": r["is_project_manager"],
+            "is_active": r["is_active"],
+            "use_default_rates": r["use_default_rates"],
+            "budget": r["budget"],
+            "created_at": r["created_at"],
+            "updated_at": r["updated_at"],
+            "hourly_rate": r["hourly_rate"],
+            "project": self.project_ref(r["project_id"]),
+            "user": self.user_ref(r["user_id"]),
+        }
 
     def r_task_assignment(self, r: Row) -> dict[str, Any]:
-        return {"id": r["id"], "billable": r["billable"], "is_active": r["is_active"],
-                "created_at": r["created_at"], "updated_at": r["updated_at"],
-                "hourly_rate": r["hourly_rate"], "budget": r["budget"],
-                "project": self.project_ref(r["project_id"]),
-                "task": self.task_ref(r["task_id"])}
+        return {
+            "id": r["id"],
+            "billable": r["billable"],
+            "is_active": r["is_active"],
+            "created_at": r["created_at"],
+            "updated_at": r["updated_at"],
+            "hourly_rate": r["hourly_rate"],
+            "budget": r["budget"],
+            "project": self.project_ref(r["project_id"]),
+            "task": self.task_ref(r["task_id"]),
+        }
 
     def r_project_assignment(self, r: Row) -> dict[str, Any]:
         project = self.live_or_tomb("projects", r["project_id"]) or {}
         tas = [
-            {"id": ta["id"], "billable": ta["billable"], "is_active": ta["is_active"],
-             "created_at": ta["created_at"], "updated_at": ta["updated_at"],
-             "hourly_rate": ta["hourly_rate"], "budget": ta["budget"],
-             "task": self.task_ref(ta["task_id"])}
-            for ta in self.task_assignments.values() if ta["project_id"] == r["project_id"]
+            {
+                "id": ta["id"],
+                "billable": ta["billable"],
+                "is_active": ta["is_active"],
+                "created_at": ta["created_at"],
+                "updated_at": ta["updated_at"],
+                "hourly_rate": ta["hourly_rate"],
+                "budget": ta["budget"],
+                "task": self.task_ref(ta["task_id"]),
+            }
+            for ta in self.task_assignments.values()
+            if ta["project_id"] == r["project_id"]
         ]
-        return {"id": r["id"], "is_project_manager": r["is_project_manager"],
-                "is_active": r["is_active"], "use_default_rates": r["use_default_rates"],
-                "budget": r["budget"], "created_at": r["created_at"],
-                "updated_at": r["updated_at"], "hourly_rate": r["hourly_rate"],
-                "project": {"id": r["project_id"], "name": project.get("name"),
-                            "code": project.get("code"),
-                            "is_billable": project.get("is_billable")},
-                "client": self.client_ref(project.get("client_id")),
-                "task_assignments": tas}
+        return {
+            "id": r["id"],
+            "is_project_manager": r["is_project_manager"],
+            "is_active": r["is_active"],
+            "use_default_rates": r["use_default_rates"],
+            "budget": r["budget"],
+            "created_at": r["created_at"],
+            "updated_at": r["updated_at"],
+            "hourly_rate": r["hourly_rate"],
+            "project": {
+                "id": r["project_id"],
+                "name": project.get("name"),
+                "code": project.get("code"),
+                "is_billable": project.get("is_billable"),
+            },
+            "client": self.client_ref(project.get("client_id")),
+            "task_assignments": tas,
+        }
 
     def r_expense_category(self, r: Row) -> dict[str, Any]:
         return dict(r)
@@ -426,35 +656,50 @@ class World:
         return dict(r)
 
     def r_rate(self, r: Row) -> dict[str, Any]:
-        return {"id": r["id"], "amount": r["amount"], "start_date": r["start_date"],
-                "end_date": r["end_date"], "created_at": r["created_at"],
-                "updated_at": r["updated_at"]}
+        return {
+            "id": r["id"],
+            "amount": r["amount"],
+            "start_date": r["start_date"],
+            "end_date": r["end_date"],
+            "created_at": r["created_at"],
+            "updated_at": r["updated_at"],
+        }
 
     def r_time_entry(self, r: Row) -> dict[str, Any]:
         hours = r["hours"]
         if r["is_running"] and r["_timer_epoch"] is not None:
             hours = money(hours + max(0.0, self.clock.now() - r["_timer_epoch"]) / 3600)
         return {
-            "id": r["id"], "spent_date": r["spent_date"],
+            "id": r["id"],
+            "spent_date": r["spent_date"],
             "user": self.user_ref(r["user_id"]),
             "client": self.client_ref(r["client_id"]),
             "project": self.project_ref(r["project_id"]),
             "task": self.task_ref(r["task_id"]),
             "user_assignment": self.ua_embed(r["user_assignment_id"]),
             "task_assignment": self.ta_embed(r["task_assignment_id"]),
-            "hours": hours, "hours_without_timer": r["hours_without_timer"],
-            "rounded_hours": r["rounded_hours"], "notes": r["notes"],
-            "created_at": r["created_at"], "updated_at": r["updated_at"],
-            "is_locked": r["is_locked"], "locked_reason": r["locked_reason"],
+            "hours": hours,
+            "hours_without_timer": r["hours_without_timer"],
+            "rounded_hours": r["rounded_hours"],
+            "notes": r["notes"],
+            "created_at": r["created_at"],
+            "updated_at": r["updated_at"],
+            "is_locked": r["is_locked"],
+            "locked_reason": r["locked_reason"],
             "approval_status": r["approval_status"],
             "is_explicitly_locked": r["is_explicitly_locked"],
-            "is_closed": r["is_closed"], "is_billed": r["is_billed"],
-            "timer_started_at": r["timer_started_at"], "started_time": r["started_time"],
-            "ended_time": r["ended_time"], "is_running": r["is_running"],
+            "is_closed": r["is_closed"],
+            "is_billed": r["is_billed"],
+            "timer_started_at": r["timer_started_at"],
+            "started_time": r["started_time"],
+            "ended_time": r["ended_time"],
+            "is_running": r["is_running"],
             "invoice": self.invoice_ref(r["invoice_id"]),
             "external_reference": r["external_reference"],
-            "billable": r["billable"], "budgeted": r["budgeted"],
-            "billable_rate": r["billable_rate"], "cost_rate": r["cost_rate"],
+            "billable": r["billable"],
+            "budgeted": r["budgeted"],
+            "billable_rate": r["billable_rate"],
+            "cost_rate": r["cost_rate"],
         }
 
     def te_fragment(self, r: Row) -> str:
@@ -465,8 +710,15 @@ class World:
         """
         if r["is_running"] or r["external_reference"] is not None:
             return _dumps(self.r_time_entry(r))
-        key = (r["user_id"], r["client_id"], r["project_id"], r["task_id"],
-               r["user_assignment_id"], r["task_assignment_id"], r["invoice_id"])
+        key = (
+            r["user_id"],
+            r["client_id"],
+            r["project_id"],
+            r["task_id"],
+            r["user_assignment_id"],
+            r["task_assignment_id"],
+            r["invoice_id"],
+        )
         frags = self._te_frags.get(key)
         if frags is None:
             refs = (
@@ -497,12 +749,20 @@ class World:
 
     def r_expense(self, r: Row) -> dict[str, Any]:
         return {
-            "id": r["id"], "notes": r["notes"], "total_cost": r["total_cost"],
-            "units": r["units"], "is_closed": r["is_closed"], "is_locked": r["is_locked"],
-            "is_billed": r["is_billed"], "locked_reason": r["locked_reason"],
-            "spent_date": r["spent_date"], "created_at": r["created_at"],
-            "updated_at": r["updated_at"], "billable": r["billable"],
-            "receipt": r["receipt"], "user": self.user_ref(r["user_id"]),
+            "id": r["id"],
+            "notes": r["notes"],
+            "total_cost": r["total_cost"],
+            "units": r["units"],
+            "is_closed": r["is_closed"],
+            "is_locked": r["is_locked"],
+            "is_billed": r["is_billed"],
+            "locked_reason": r["locked_reason"],
+            "spent_date": r["spent_date"],
+            "created_at": r["created_at"],
+            "updated_at": r["updated_at"],
+            "billable": r["billable"],
+            "receipt": r["receipt"],
+            "user": self.user_ref(r["user_id"]),
             "user_assignment": self.ua_embed(r["user_assignment_id"]),
             "project": self.project_ref(r["project_id"]),
             "expense_category": self.category_ref(r["expense_category_id"]),
@@ -511,31 +771,46 @@ class World:
         }
 
     def r_invoice(self, r: Row) -> dict[str, Any]:
-        out = {k: v for k, v in r.items()
-               if k not in ("client_id", "estimate_id", "retainer_id", "creator_id",
-                            "line_items")}
+        out = {
+            k: v
+            for k, v in r.items()
+            if k not in ("client_id", "estimate_id", "retainer_id", "creator_id", "line_items")
+        }
         out["client"] = self.client_short(r["client_id"])
         out["estimate"] = None if r["estimate_id"] is None else {"id": r["estimate_id"]}
         out["retainer"] = None if r["retainer_id"] is None else {"id": r["retainer_id"]}
         out["creator"] = self.user_ref(r["creator_id"])
         out["line_items"] = [
-            {"id": li["id"], "kind": li["kind"], "description": li["description"],
-             "quantity": li["quantity"], "unit_price": li["unit_price"],
-             "amount": li["amount"], "taxed": li["taxed"], "taxed2": li["taxed2"],
-             "project": self.project_ref(li["project_id"])}
+            {
+                "id": li["id"],
+                "kind": li["kind"],
+                "description": li["description"],
+                "quantity": li["quantity"],
+                "unit_price": li["unit_price"],
+                "amount": li["amount"],
+                "taxed": li["taxed"],
+                "taxed2": li["taxed2"],
+                "project": self.project_ref(li["project_id"]),
+            }
             for li in r["line_items"]
         ]
         return out
 
     def r_estimate(self, r: Row) -> dict[str, Any]:
-        out = {k: v for k, v in r.items() if k not in ("client_id", "creator_id",
-                                                        "line_items")}
+        out = {k: v for k, v in r.items() if k not in ("client_id", "creator_id", "line_items")}
         out["client"] = self.client_short(r["client_id"])
         out["creator"] = self.user_ref(r["creator_id"])
         out["line_items"] = [
-            {"id": li["id"], "kind": li["kind"], "description": li["description"],
-             "quantity": li["quantity"], "unit_price": li["unit_price"],
-             "amount": li["amount"], "taxed": li["taxed"], "taxed2": li["taxed2"]}
+            {
+                "id": li["id"],
+                "kind": li["kind"],
+                "description": li["description"],
+                "quantity": li["quantity"],
+                "unit_price": li["unit_price"],
+                "amount": li["amount"],
+                "taxed": li["taxed"],
+                "taxed2": li["taxed2"],
+            }
             for li in r["line_items"]
         ]
         return out
@@ -554,8 +829,9 @@ class World:
     def _stamps(self, rng: random.Random, lo: int | None = None) -> tuple[str, str]:
         lo = self._acct_epoch if lo is None else lo
         created = self._ts_between(rng, lo, self.t_start - DAY)
-        updated = self._ts_between(rng, created, self.t_start - 1) if rng.random() < 0.3 \
-            else created
+        updated = (
+            self._ts_between(rng, created, self.t_start - 1) if rng.random() < 0.3 else created
+        )
         return fmt_ts(created), fmt_ts(updated)
 
     def _generate(self, rng: random.Random) -> None:
@@ -563,32 +839,63 @@ class World:
         acct = self._acct_epoch
         sub = f"sim{self.seed % 1000:03d}"
         self.company = {
-            "base_uri": f"https://{sub}.harvestapp.com", "full_domain": f"{sub}.harvestapp.com",
-            "name": "Simulated Agency", "is_active": True, "week_start_day": "Monday",
-            "wants_timestamp_timers": False, "time_format": "hours_minutes",
-            "date_format": "%Y-%m-%d", "plan_type": "business-v4", "expense_feature": True,
-            "invoice_feature": True, "estimate_feature": True, "team_feature": True,
-            "weekly_capacity": 126000, "approval_feature": True, "clock": "12h",
-            "currency": "USD", "currency_code_display": "iso_code_none",
-            "currency_symbol_display": "symbol_before", "decimal_symbol": ".",
-            "thousands_separator": ",", "color_scheme": "orange",
+            "base_uri": f"https://{sub}.harvestapp.com",
+            "full_domain": f"{sub}.harvestapp.com",
+            "name": "Simulated Agency",
+            "is_active": True,
+            "week_start_day": "Monday",
+            "wants_timestamp_timers": False,
+            "time_format": "hours_minutes",
+            "date_format": "%Y-%m-%d",
+            "plan_type": "business-v4",
+            "expense_feature": True,
+            "invoice_feature": True,
+            "estimate_feature": True,
+            "team_feature": True,
+            "weekly_capacity": 126000,
+            "approval_feature": True,
+            "clock": "12h",
+            "currency": "USD",
+            "currency_code_display": "iso_code_none",
+            "currency_symbol_display": "symbol_before",
+            "decimal_symbol": ".",
+            "thousands_separator": ",",
+            "color_scheme": "orange",
         }
         created0 = fmt_ts(acct)
 
         # Expense categories (fixed list) and item categories.
         for name, unit_name, unit_price in EXPENSE_CATEGORIES:
-            self.expense_categories.insert({
-                "id": self.expense_categories.new_id(), "name": name,
-                "unit_name": unit_name, "unit_price": unit_price, "is_active": True,
-                "created_at": created0, "updated_at": created0})
+            self.expense_categories.insert(
+                {
+                    "id": self.expense_categories.new_id(),
+                    "name": name,
+                    "unit_name": unit_name,
+                    "unit_price": unit_price,
+                    "is_active": True,
+                    "created_at": created0,
+                    "updated_at": created0,
+                }
+            )
         for name, service, expense in (("Service", True, False), ("Product", False, True)):
-            self.invoice_item_categories.insert({
-                "id": self.invoice_item_categories.new_id(), "name": name,
-                "use_as_service": service, "use_as_expense": expense,
-                "created_at": created0, "updated_at": created0})
-            self.estimate_item_categories.insert({
-                "id": self.estimate_item_categories.new_id(), "name": name,
-                "created_at": created0, "updated_at": created0})
+            self.invoice_item_categories.insert(
+                {
+                    "id": self.invoice_item_categories.new_id(),
+                    "name": name,
+                    "use_as_service": service,
+                    "use_as_expense": expense,
+                    "created_at": created0,
+                    "updated_at": created0,
+                }
+            )
+            self.estimate_item_categories.insert(
+                {
+                    "id": self.estimate_item_categories.new_id(),
+                    "name": name,
+                    "created_at": created0,
+                    "updated_at": created0,
+                }
+            )
 
         # Users (the first is the token's owner).
         members: list[int] = []
@@ -598,36 +905,56 @@ class World:
             role = "administrator" if k == 0 else ("manager" if k % 4 == 1 else "member")
             c, u = (created0, created0) if k == 0 else self._stamps(rng)
             uid = self.users.new_id()
-            self.users.insert({
-                "id": uid, "first_name": first, "last_name": last,
-                "email": f"{first.lower()}.{last.lower()}{k}@example.com",
-                "telephone": "", "timezone": "Eastern Time (US & Canada)",
-                "weekly_capacity": rng.choice((126000, 144000)),
-                "has_access_to_all_future_projects": k == 0,
-                "is_contractor": k % 5 == 4, "is_active": k == 0 or k % 9 != 8,
-                "calendar_integration_enabled": False, "calendar_integration_source": None,
-                "created_at": c, "updated_at": u, "can_create_projects": role != "member",
-                "default_hourly_rate": rng.choice((100.0, 125.0, 150.0, 175.0)),
-                "cost_rate": rng.choice((50.0, 60.0, 75.0)),
-                "access_roles": [role],
-                "avatar_url": f"https://cache.harvestapp.com/assets/profile_images/{uid}.png",
-                "teammate_ids": [],
-            })
+            self.users.insert(
+                {
+                    "id": uid,
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{first.lower()}.{last.lower()}{k}@example.com",
+                    "telephone": "",
+                    "timezone": "Eastern Time (US & Canada)",
+                    "weekly_capacity": rng.choice((126000, 144000)),
+                    "has_access_to_all_future_projects": k == 0,
+                    "is_contractor": k % 5 == 4,
+                    "is_active": k == 0 or k % 9 != 8,
+                    "calendar_integration_enabled": False,
+                    "calendar_integration_source": None,
+                    "created_at": c,
+                    "updated_at": u,
+                    "can_create_projects": role != "member",
+                    "default_hourly_rate": rng.choice((100.0, 125.0, 150.0, 175.0)),
+                    "cost_rate": rng.choice((50.0, 60.0, 75.0)),
+                    "access_roles": [role],
+                    "avatar_url": f"https://cache.harvestapp.com/assets/profile_images/{uid}.png",
+                    "teammate_ids": [],
+                }
+            )
             if k:
                 members.append(uid)
         user_rows = list(self.users.values())
         self.me_id = user_rows[0]["id"]
         for urow in user_rows:
             if urow["access_roles"][0] != "member" and members:
-                urow["teammate_ids"] = sorted(rng.sample(
-                    [m for m in members if m != urow["id"]] or members,
-                    min(3, len(members))))
-            for table, amount in ((self.billable_rates, urow["default_hourly_rate"]),
-                                  (self.cost_rates, urow["cost_rate"])):
-                table.insert({"id": table.new_id(), "user_id": urow["id"], "amount": amount,
-                              "start_date": None, "end_date": None,
-                              "created_at": urow["created_at"],
-                              "updated_at": urow["created_at"]})
+                urow["teammate_ids"] = sorted(
+                    rng.sample(
+                        [m for m in members if m != urow["id"]] or members, min(3, len(members))
+                    )
+                )
+            for table, amount in (
+                (self.billable_rates, urow["default_hourly_rate"]),
+                (self.cost_rates, urow["cost_rate"]),
+            ):
+                table.insert(
+                    {
+                        "id": table.new_id(),
+                        "user_id": urow["id"],
+                        "amount": amount,
+                        "start_date": None,
+                        "end_date": None,
+                        "created_at": urow["created_at"],
+                        "updated_at": urow["created_at"],
+                    }
+                )
 
         for k in range(sc.roles):
             name = ROLE_NAMES[k % len(ROLE_NAMES)]
@@ -635,20 +962,33 @@ class World:
                 name = f"{name} {k // len(ROLE_NAMES) + 1}"
             c, u = self._stamps(rng)
             ids = sorted(rng.sample([r["id"] for r in user_rows], min(3, len(user_rows))))
-            self.roles.insert({"id": self.roles.new_id(), "name": name, "created_at": c,
-                               "updated_at": u, "user_ids": ids})
+            self.roles.insert(
+                {
+                    "id": self.roles.new_id(),
+                    "name": name,
+                    "created_at": c,
+                    "updated_at": u,
+                    "user_ids": ids,
+                }
+            )
 
         for k in range(sc.tasks):
             name = TASK_NAMES[k % len(TASK_NAMES)]
             if k >= len(TASK_NAMES):
                 name = f"{name} {k // len(TASK_NAMES) + 1}"
             c, u = self._stamps(rng)
-            self.tasks.insert({
-                "id": self.tasks.new_id(), "name": name,
-                "billable_by_default": name not in ("Business Development", "Vacation"),
-                "default_hourly_rate": rng.choice((None, 100.0, 120.0)),
-                "is_default": k < 4, "is_active": k % 11 != 10,
-                "created_at": c, "updated_at": u})
+            self.tasks.insert(
+                {
+                    "id": self.tasks.new_id(),
+                    "name": name,
+                    "billable_by_default": name not in ("Business Development", "Vacation"),
+                    "default_hourly_rate": rng.choice((None, 100.0, 120.0)),
+                    "is_default": k < 4,
+                    "is_active": k % 11 != 10,
+                    "created_at": c,
+                    "updated_at": u,
+                }
+            )
 
         for k in range(sc.clients):
             name = CLIENT_WORDS[k % len(CLIENT_WORDS)]
@@ -656,23 +996,37 @@ class World:
                 name = f"{name} {k // len(CLIENT_WORDS) + 1}"
             c, u = self._stamps(rng)
             cid = self.clients.new_id()
-            self.clients.insert({
-                "id": cid, "name": name, "is_active": k % 8 != 7,
-                "address": f"{100 + k} Main Street\nSpringfield", "currency":
-                "EUR" if k % 5 == 4 else "USD",
-                "statement_key": f"{mix64(self.seed * 31 + cid):016x}{mix64(cid):016x}",
-                "created_at": c, "updated_at": u})
+            self.clients.insert(
+                {
+                    "id": cid,
+                    "name": name,
+                    "is_active": k % 8 != 7,
+                    "address": f"{100 + k} Main Street\nSpringfield",
+                    "currency": "EUR" if k % 5 == 4 else "USD",
+                    "statement_key": f"{mix64(self.seed * 31 + cid):016x}{mix64(cid):016x}",
+                    "created_at": c,
+                    "updated_at": u,
+                }
+            )
             for j in range(sc.contacts_per_client):
                 first = FIRST_NAMES[(k * 3 + j + 11) % len(FIRST_NAMES)]
                 last = LAST_NAMES[(k + j * 5 + 3) % len(LAST_NAMES)]
                 cc, cu = self._stamps(rng, int(_epoch(c)))
-                self.contacts.insert({
-                    "id": self.contacts.new_id(), "client_id": cid,
-                    "title": rng.choice(("Owner", "CTO", "Manager", None)),
-                    "first_name": first, "last_name": last,
-                    "email": f"{first.lower()}@{name.lower().replace(' ', '')}.example",
-                    "phone_office": "", "phone_mobile": "", "fax": "",
-                    "created_at": cc, "updated_at": cu})
+                self.contacts.insert(
+                    {
+                        "id": self.contacts.new_id(),
+                        "client_id": cid,
+                        "title": rng.choice(("Owner", "CTO", "Manager", None)),
+                        "first_name": first,
+                        "last_name": last,
+                        "email": f"{first.lower()}@{name.lower().replace(' ', '')}.example",
+                        "phone_office": "",
+                        "phone_mobile": "",
+                        "fax": "",
+                        "created_at": cc,
+                        "updated_at": cu,
+                    }
+                )
         client_ids = [r["id"] for r in self.clients.values()]
         task_rows = list(self.tasks.values())
         active_users = [r for r in user_rows if r["is_active"]]
@@ -683,57 +1037,104 @@ class World:
             fixed = billable and k % 5 == 3
             bill_by = "none" if not billable else ("People", "Tasks", "Project")[k % 3]
             budget_by = ("project", "project_cost", "none")[k % 3]
-            budget = (float(rng.randrange(100, 1000)) if budget_by == "project" else
-                      float(rng.randrange(10, 100) * 500) if budget_by == "project_cost"
-                      else None)
+            budget = (
+                float(rng.randrange(100, 1000))
+                if budget_by == "project"
+                else float(rng.randrange(10, 100) * 500)
+                if budget_by == "project_cost"
+                else None
+            )
             c, u = self._stamps(rng)
             pid = self.projects.new_id()
             starts = self.first_day + rng.randrange(0, 60)
-            self.projects.insert({
-                "id": pid, "name": PROJECT_WORDS[k % len(PROJECT_WORDS)]
-                + ("" if k < len(PROJECT_WORDS) else f" {k // len(PROJECT_WORDS) + 1}"),
-                "code": f"P{k + 1:03d}", "is_active": k % 6 != 5, "is_billable": billable,
-                "is_fixed_fee": fixed, "bill_by": bill_by, "budget": budget,
-                "budget_by": budget_by, "budget_is_monthly": False,
-                "notify_when_over_budget": budget is not None,
-                "over_budget_notification_percentage": 80.0, "show_budget_to_all": False,
-                "created_at": c, "updated_at": u, "starts_on": fmt_date(starts),
-                "ends_on": None, "over_budget_notification_date": None, "notes": "",
-                "cost_budget": None, "cost_budget_include_expenses": False,
-                "hourly_rate": 150.0 if bill_by == "Project" else None,
-                "fee": float(rng.randrange(20, 200) * 250) if fixed else None,
-                "client_id": client_id})
-            chosen_users = rng.sample(active_users,
-                                      min(sc.users_per_project, len(active_users)))
+            self.projects.insert(
+                {
+                    "id": pid,
+                    "name": PROJECT_WORDS[k % len(PROJECT_WORDS)]
+                    + ("" if k < len(PROJECT_WORDS) else f" {k // len(PROJECT_WORDS) + 1}"),
+                    "code": f"P{k + 1:03d}",
+                    "is_active": k % 6 != 5,
+                    "is_billable": billable,
+                    "is_fixed_fee": fixed,
+                    "bill_by": bill_by,
+                    "budget": budget,
+                    "budget_by": budget_by,
+                    "budget_is_monthly": False,
+                    "notify_when_over_budget": budget is not None,
+                    "over_budget_notification_percentage": 80.0,
+                    "show_budget_to_all": False,
+                    "created_at": c,
+                    "updated_at": u,
+                    "starts_on": fmt_date(starts),
+                    "ends_on": None,
+                    "over_budget_notification_date": None,
+                    "notes": "",
+                    "cost_budget": None,
+                    "cost_budget_include_expenses": False,
+                    "hourly_rate": 150.0 if bill_by == "Project" else None,
+                    "fee": float(rng.randrange(20, 200) * 250) if fixed else None,
+                    "client_id": client_id,
+                }
+            )
+            chosen_users = rng.sample(active_users, min(sc.users_per_project, len(active_users)))
             if k % 2 == 0 and not any(x["id"] == self.me_id for x in chosen_users):
                 chosen_users[0:0] = [user_rows[0]]
                 chosen_users = chosen_users[: max(1, sc.users_per_project)]
             for n, urow in enumerate(chosen_users):
                 default_rates = n % 3 != 2
-                self.user_assignments.insert({
-                    "id": self.user_assignments.new_id(), "project_id": pid,
-                    "user_id": urow["id"], "is_project_manager": n == 0,
-                    "is_active": True, "use_default_rates": default_rates,
-                    "budget": None, "created_at": c, "updated_at": c,
-                    "hourly_rate": urow["default_hourly_rate"] if default_rates else 90.0})
+                self.user_assignments.insert(
+                    {
+                        "id": self.user_assignments.new_id(),
+                        "project_id": pid,
+                        "user_id": urow["id"],
+                        "is_project_manager": n == 0,
+                        "is_active": True,
+                        "use_default_rates": default_rates,
+                        "budget": None,
+                        "created_at": c,
+                        "updated_at": c,
+                        "hourly_rate": urow["default_hourly_rate"] if default_rates else 90.0,
+                    }
+                )
             for trow in rng.sample(task_rows, min(sc.tasks_per_project, len(task_rows))):
-                self.task_assignments.insert({
-                    "id": self.task_assignments.new_id(), "project_id": pid,
-                    "task_id": trow["id"],
-                    "billable": billable and trow["billable_by_default"],
-                    "is_active": True, "created_at": c, "updated_at": c,
-                    "hourly_rate": trow["default_hourly_rate"], "budget": None})
+                self.task_assignments.insert(
+                    {
+                        "id": self.task_assignments.new_id(),
+                        "project_id": pid,
+                        "task_id": trow["id"],
+                        "billable": billable and trow["billable_by_default"],
+                        "is_active": True,
+                        "created_at": c,
+                        "updated_at": c,
+                        "hourly_rate": trow["default_hourly_rate"],
+                        "budget": None,
+                    }
+                )
 
         self._generate_invoices(rng)
         self._generate_estimates(rng)
         self._build_combos()
 
-    def _line(self, kind: str, description: str, quantity: float, unit_price: float,
-              project_id: int | None, taxed: bool) -> Row:
-        return {"id": self.line_item_ids.new_id(), "kind": kind, "description": description,
-                "quantity": quantity, "unit_price": unit_price,
-                "amount": money(quantity * unit_price), "taxed": taxed, "taxed2": False,
-                "project_id": project_id}
+    def _line(
+        self,
+        kind: str,
+        description: str,
+        quantity: float,
+        unit_price: float,
+        project_id: int | None,
+        taxed: bool,
+    ) -> Row:
+        return {
+            "id": self.line_item_ids.new_id(),
+            "kind": kind,
+            "description": description,
+            "quantity": quantity,
+            "unit_price": unit_price,
+            "amount": money(quantity * unit_price),
+            "taxed": taxed,
+            "taxed2": False,
+            "project_id": project_id,
+        }
 
     def projects_of(self, client_id: int) -> list[Row]:
         """Projects of a client."""
@@ -762,52 +1163,90 @@ class World:
             projects = self.projects_of(cid)
             lines = []
             for p in projects[: 1 + k % 2]:
-                lines.append(self._line(
-                    "Service", f"[{p['code']}] {p['name']}",
-                    float(rng.randrange(10, 80)), rng.choice((100.0, 125.0, 150.0)),
-                    p["id"], tax is not None))
+                lines.append(
+                    self._line(
+                        "Service",
+                        f"[{p['code']}] {p['name']}",
+                        float(rng.randrange(10, 80)),
+                        rng.choice((100.0, 125.0, 150.0)),
+                        p["id"],
+                        tax is not None,
+                    )
+                )
             if k % 3 == 1:
                 lines.append(self._line("Product", "Hosting", 1.0, 250.0, None, False))
             created = epoch_of_ordinal(issue) + 9 * 3600
             inv: Row = {
                 "id": self.invoices.new_id(),
                 "client_key": f"{mix64(self.seed + k):016x}{mix64(k + 99):016x}",
-                "number": str(1000 + k), "purchase_order": "", "amount": 0.0,
-                "due_amount": 0.0, "tax": tax, "tax_amount": 0.0, "tax2": None,
-                "tax2_amount": 0.0, "discount": None, "discount_amount": 0.0,
-                "subject": f"Services for {client['name']}", "notes": "",
-                "state": state, "period_start": None, "period_end": None,
-                "issue_date": fmt_date(issue), "due_date": fmt_date(issue + 30),
-                "payment_term": "net 30", "payment_options": [],
+                "number": str(1000 + k),
+                "purchase_order": "",
+                "amount": 0.0,
+                "due_amount": 0.0,
+                "tax": tax,
+                "tax_amount": 0.0,
+                "tax2": None,
+                "tax2_amount": 0.0,
+                "discount": None,
+                "discount_amount": 0.0,
+                "subject": f"Services for {client['name']}",
+                "notes": "",
+                "state": state,
+                "period_start": None,
+                "period_end": None,
+                "issue_date": fmt_date(issue),
+                "due_date": fmt_date(issue + 30),
+                "payment_term": "net 30",
+                "payment_options": [],
                 "sent_at": None if state == "draft" else fmt_ts(created + 3600),
-                "paid_at": None, "paid_date": None,
+                "paid_at": None,
+                "paid_date": None,
                 "closed_at": fmt_ts(created + 40 * DAY) if state == "closed" else None,
-                "recurring_invoice_id": None, "created_at": fmt_ts(created),
-                "updated_at": fmt_ts(created), "currency": client["currency"],
-                "client_id": cid, "estimate_id": None, "retainer_id": None,
-                "creator_id": me["id"], "line_items": lines,
+                "recurring_invoice_id": None,
+                "created_at": fmt_ts(created),
+                "updated_at": fmt_ts(created),
+                "currency": client["currency"],
+                "client_id": cid,
+                "estimate_id": None,
+                "retainer_id": None,
+                "creator_id": me["id"],
+                "line_items": lines,
             }
             compute_invoice_amounts(inv, 0.0)
             self.invoices.insert(inv)
             last = created
             if state != "draft":
-                self.invoice_messages.insert(self.message_row(
-                    "invoice", inv, None, fmt_ts(created + 3600),
-                    [{"name": "Accounts", "email": f"billing{cid}@example.com"}]))
+                self.invoice_messages.insert(
+                    self.message_row(
+                        "invoice",
+                        inv,
+                        None,
+                        fmt_ts(created + 3600),
+                        [{"name": "Accounts", "email": f"billing{cid}@example.com"}],
+                    )
+                )
                 last = created + 3600
             paid = 0.0
             if state == "paid" or (state == "open" and k % 3 == 0):
                 amount = inv["amount"] if state == "paid" else money(inv["amount"] / 2)
                 paid_day = issue + 10 + rng.randrange(0, 20)
                 paid_at = epoch_of_ordinal(min(paid_day, self.today0 - 1))
-                self.invoice_payments.insert({
-                    "id": self.invoice_payments.new_id(), "invoice_id": inv["id"],
-                    "amount": amount, "paid_at": fmt_ts(paid_at),
-                    "paid_date": fmt_date(min(paid_day, self.today0 - 1)),
-                    "recorded_by": self.user_name(me), "recorded_by_email": me["email"],
-                    "notes": "", "transaction_id": None, "created_at": fmt_ts(paid_at),
-                    "updated_at": fmt_ts(paid_at),
-                    "payment_gateway": {"id": None, "name": None}})
+                self.invoice_payments.insert(
+                    {
+                        "id": self.invoice_payments.new_id(),
+                        "invoice_id": inv["id"],
+                        "amount": amount,
+                        "paid_at": fmt_ts(paid_at),
+                        "paid_date": fmt_date(min(paid_day, self.today0 - 1)),
+                        "recorded_by": self.user_name(me),
+                        "recorded_by_email": me["email"],
+                        "notes": "",
+                        "transaction_id": None,
+                        "created_at": fmt_ts(paid_at),
+                        "updated_at": fmt_ts(paid_at),
+                        "payment_gateway": {"id": None, "name": None},
+                    }
+                )
                 paid = amount
                 last = max(last, paid_at)
                 if state == "paid":
@@ -815,8 +1254,9 @@ class World:
                     inv["paid_date"] = fmt_date(min(paid_day, self.today0 - 1))
                     self.billing_invoice.setdefault(cid, inv["id"])
             if state == "closed":
-                self.invoice_messages.insert(self.message_row(
-                    "invoice", inv, "close", fmt_ts(created + 40 * DAY), []))
+                self.invoice_messages.insert(
+                    self.message_row("invoice", inv, "close", fmt_ts(created + 40 * DAY), [])
+                )
                 last = max(last, created + 40 * DAY)
             compute_invoice_amounts(inv, paid)
             inv["updated_at"] = fmt_ts(min(last, self.t_start - 1))
@@ -830,59 +1270,107 @@ class World:
         for k in range(sc.estimates):
             cid = client_ids[(k * 3) % len(client_ids)]
             client = self.clients.rows[cid]
-            issue = min(self.first_day + (k * sc.history_days) // sc.estimates
-                        + rng.randrange(0, 5), self.today0 - 1)
+            issue = min(
+                self.first_day + (k * sc.history_days) // sc.estimates + rng.randrange(0, 5),
+                self.today0 - 1,
+            )
             state = ("draft", "sent", "accepted", "declined")[k % 4]
             created = epoch_of_ordinal(issue) + 10 * 3600
-            lines = [self._line("Service", "Discovery workshop", 1.0,
-                                float(rng.randrange(10, 60) * 100), None, False)]
+            lines = [
+                self._line(
+                    "Service",
+                    "Discovery workshop",
+                    1.0,
+                    float(rng.randrange(10, 60) * 100),
+                    None,
+                    False,
+                )
+            ]
             est: Row = {
                 "id": self.estimates.new_id(),
                 "client_key": f"{mix64(self.seed + 7 * k):016x}{mix64(k + 7):016x}",
-                "number": str(1 + k), "purchase_order": "", "amount": 0.0, "tax": None,
-                "tax_amount": 0.0, "tax2": None, "tax2_amount": 0.0, "discount": None,
-                "discount_amount": 0.0, "subject": f"Proposal for {client['name']}",
-                "notes": "", "state": state, "issue_date": fmt_date(issue),
+                "number": str(1 + k),
+                "purchase_order": "",
+                "amount": 0.0,
+                "tax": None,
+                "tax_amount": 0.0,
+                "tax2": None,
+                "tax2_amount": 0.0,
+                "discount": None,
+                "discount_amount": 0.0,
+                "subject": f"Proposal for {client['name']}",
+                "notes": "",
+                "state": state,
+                "issue_date": fmt_date(issue),
                 "sent_at": None if state == "draft" else fmt_ts(created + 600),
-                "created_at": fmt_ts(created), "updated_at": fmt_ts(created),
+                "created_at": fmt_ts(created),
+                "updated_at": fmt_ts(created),
                 "accepted_at": fmt_ts(created + 2 * DAY) if state == "accepted" else None,
                 "declined_at": fmt_ts(created + 2 * DAY) if state == "declined" else None,
-                "currency": client["currency"], "client_id": cid, "creator_id": me["id"],
+                "currency": client["currency"],
+                "client_id": cid,
+                "creator_id": me["id"],
                 "line_items": lines,
             }
             compute_estimate_amounts(est)
             self.estimates.insert(est)
             if state != "draft":
-                self.estimate_messages.insert(self.message_row(
-                    "estimate", est, None, fmt_ts(created + 600),
-                    [{"name": "Buyer", "email": f"buyer{cid}@example.com"}]))
+                self.estimate_messages.insert(
+                    self.message_row(
+                        "estimate",
+                        est,
+                        None,
+                        fmt_ts(created + 600),
+                        [{"name": "Buyer", "email": f"buyer{cid}@example.com"}],
+                    )
+                )
             if state in ("accepted", "declined"):
                 event = "accept" if state == "accepted" else "decline"
-                self.estimate_messages.insert(self.message_row(
-                    "estimate", est, event, fmt_ts(created + 2 * DAY), []))
+                self.estimate_messages.insert(
+                    self.message_row("estimate", est, event, fmt_ts(created + 2 * DAY), [])
+                )
                 est["updated_at"] = fmt_ts(min(created + 2 * DAY, self.t_start - 1))
 
-    def message_row(self, parent: str, record: Row, event_type: str | None, at: str,
-                    recipients: list[Any], **fields: Any) -> Row:
+    def message_row(
+        self,
+        parent: str,
+        record: Row,
+        event_type: str | None,
+        at: str,
+        recipients: list[Any],
+        **fields: Any,
+    ) -> Row:
         """A new invoice or estimate message (not yet stored)."""
         me = self.me()
         title = "Invoice" if parent == "invoice" else "Estimate"
         table = self.invoice_messages if parent == "invoice" else self.estimate_messages
         row: Row = {
-            "id": table.new_id(), f"{parent}_id": record["id"],
-            "sent_by": self.user_name(me), "sent_by_email": me["email"],
-            "sent_from": self.user_name(me), "sent_from_email": me["email"],
+            "id": table.new_id(),
+            f"{parent}_id": record["id"],
+            "sent_by": self.user_name(me),
+            "sent_by_email": me["email"],
+            "sent_from": self.user_name(me),
+            "sent_from_email": me["email"],
             "recipients": recipients,
             "subject": f"{title} #{record['number']} from {self.company['name']}",
             "body": f"---------------------------------------------\n{title} Summary\n"
-                    f"---------------------------------------------\n"
-                    f"{title} ID: {record['number']}\nAmount: {record['amount']}\n",
-            "send_me_a_copy": False, "event_type": event_type,
-            "created_at": at, "updated_at": at,
+            f"---------------------------------------------\n"
+            f"{title} ID: {record['number']}\nAmount: {record['amount']}\n",
+            "send_me_a_copy": False,
+            "event_type": event_type,
+            "created_at": at,
+            "updated_at": at,
         }
         if parent == "invoice":
-            row.update({"include_link_to_client_invoice": False, "attach_pdf": False,
-                        "thank_you": False, "reminder": False, "send_reminder_on": None})
+            row.update(
+                {
+                    "include_link_to_client_invoice": False,
+                    "attach_pdf": False,
+                    "thank_you": False,
+                    "reminder": False,
+                    "send_reminder_on": None,
+                }
+            )
         row.update({k: v for k, v in fields.items() if v is not None})
         return row
 
@@ -895,14 +1383,31 @@ class World:
         for ua in self.user_assignments.values():
             project = projects[ua["project_id"]]
             user = users[ua["user_id"]]
-            self.ex_combos.append(ExCombo(user["id"], project["id"], project["client_id"],
-                                          ua["id"], project["is_billable"]))
+            self.ex_combos.append(
+                ExCombo(
+                    user["id"],
+                    project["id"],
+                    project["client_id"],
+                    ua["id"],
+                    project["is_billable"],
+                )
+            )
             for ta in tas_by_project.get(project["id"], []):
                 billable = bool(ta["billable"])
                 rate = self.rate_for(project, user, ua, ta) if billable else None
-                self.te_combos.append(TeCombo(
-                    user["id"], project["id"], ta["task_id"], project["client_id"],
-                    ua["id"], ta["id"], billable, rate, user["cost_rate"]))
+                self.te_combos.append(
+                    TeCombo(
+                        user["id"],
+                        project["id"],
+                        ta["task_id"],
+                        project["client_id"],
+                        ua["id"],
+                        ta["id"],
+                        billable,
+                        rate,
+                        user["cost_rate"],
+                    )
+                )
         self.ex_cats = [(c["id"], c["unit_price"]) for c in self.expense_categories.values()]
 
     def rate_for(self, project: Row, user: Row, ua: Row, ta: Row) -> float | None:
@@ -910,8 +1415,9 @@ class World:
         bill_by = project["bill_by"]
         rate: float | None = None
         if bill_by == "People":
-            rate = ua["hourly_rate"] if ua["hourly_rate"] is not None \
-                else user["default_hourly_rate"]
+            rate = (
+                ua["hourly_rate"] if ua["hourly_rate"] is not None else user["default_hourly_rate"]
+            )
         elif bill_by == "Tasks":
             rate = ta["hourly_rate"]
         elif bill_by == "Project":
@@ -936,9 +1442,12 @@ class World:
         c = h % len(self.te_combos)
         combo = self.te_combos[c]
         hundredths = 25 + (h >> 20) % 776
-        billed = (combo.billable and (h >> 56) & 3 != 0
-                  and self.te_ordinal(i) < self.today0 - 60
-                  and combo.client_id in self.billing_invoice)
+        billed = (
+            combo.billable
+            and (h >> 56) & 3 != 0
+            and self.te_ordinal(i) < self.today0 - 60
+            and combo.client_id in self.billing_invoice
+        )
         return c, hundredths, billed
 
     def ex_core(self, i: int) -> tuple[int, int, float, float, bool]:
@@ -954,9 +1463,12 @@ class World:
             units = 1.0
             total = (500 + (h >> 24) % 50000) / 100
         combo = self.ex_combos[c]
-        billed = (combo.billable and (h >> 56) & 3 != 0
-                  and self.ex_ordinal(i) < self.today0 - 60
-                  and combo.client_id in self.billing_invoice)
+        billed = (
+            combo.billable
+            and (h >> 56) & 3 != 0
+            and self.ex_ordinal(i) < self.today0 - 60
+            and combo.client_id in self.billing_invoice
+        )
         return c, cat, units, total, billed
 
     def _gen_time_entry(self, i: int) -> Row:
@@ -969,22 +1481,37 @@ class World:
         last = self.t_start - 1
         hours = hundredths / 100
         return {
-            "id": self.time_entries.first_id + i, "spent_date": fmt_date(day),
-            "user_id": combo.user_id, "client_id": combo.client_id,
-            "project_id": combo.project_id, "task_id": combo.task_id,
-            "user_assignment_id": combo.ua_id, "task_assignment_id": combo.ta_id,
-            "hours": hours, "hours_without_timer": hours,
+            "id": self.time_entries.first_id + i,
+            "spent_date": fmt_date(day),
+            "user_id": combo.user_id,
+            "client_id": combo.client_id,
+            "project_id": combo.project_id,
+            "task_id": combo.task_id,
+            "user_assignment_id": combo.ua_id,
+            "task_assignment_id": combo.ta_id,
+            "hours": hours,
+            "hours_without_timer": hours,
             "rounded_hours": -(-hundredths // 25) * 25 / 100,
             "notes": NOTES[(h >> 32) % len(NOTES)],
-            "created_at": fmt_ts(min(created, last)), "updated_at": fmt_ts(min(updated, last)),
-            "is_locked": billed, "locked_reason": LOCKED_INVOICED if billed else None,
+            "created_at": fmt_ts(min(created, last)),
+            "updated_at": fmt_ts(min(updated, last)),
+            "is_locked": billed,
+            "locked_reason": LOCKED_INVOICED if billed else None,
             "approval_status": "approved" if billed else "unsubmitted",
-            "is_explicitly_locked": False, "is_closed": billed, "is_billed": billed,
-            "timer_started_at": None, "started_time": None, "ended_time": None,
-            "is_running": False, "_timer_epoch": None,
+            "is_explicitly_locked": False,
+            "is_closed": billed,
+            "is_billed": billed,
+            "timer_started_at": None,
+            "started_time": None,
+            "ended_time": None,
+            "is_running": False,
+            "_timer_epoch": None,
             "invoice_id": self.billing_invoice[combo.client_id] if billed else None,
-            "external_reference": None, "billable": combo.billable, "budgeted": False,
-            "billable_rate": combo.billable_rate, "cost_rate": combo.cost_rate,
+            "external_reference": None,
+            "billable": combo.billable,
+            "budgeted": False,
+            "billable_rate": combo.billable_rate,
+            "cost_rate": combo.cost_rate,
         }
 
     def _gen_expense(self, i: int) -> Row:
@@ -998,23 +1525,41 @@ class World:
         rid = self.expenses.first_id + i
         receipt = None
         if (h >> 36) % 10 == 0:
-            receipt = {"url": f"{self.company['base_uri']}/expenses/{rid}/receipt",
-                       "file_name": f"receipt_{rid}.png", "file_size": 1000 + h % 90000,
-                       "content_type": "image/png"}
+            receipt = {
+                "url": f"{self.company['base_uri']}/expenses/{rid}/receipt",
+                "file_name": f"receipt_{rid}.png",
+                "file_size": 1000 + h % 90000,
+                "content_type": "image/png",
+            }
         return {
-            "id": rid, "spent_date": fmt_date(day), "user_id": combo.user_id,
-            "client_id": combo.client_id, "project_id": combo.project_id,
-            "user_assignment_id": combo.ua_id, "expense_category_id": self.ex_cats[cat][0],
-            "notes": EXPENSE_NOTES[(h >> 30) % len(EXPENSE_NOTES)], "units": units,
-            "total_cost": total, "billable": combo.billable, "receipt": receipt,
-            "is_closed": billed, "is_locked": billed, "is_billed": billed,
+            "id": rid,
+            "spent_date": fmt_date(day),
+            "user_id": combo.user_id,
+            "client_id": combo.client_id,
+            "project_id": combo.project_id,
+            "user_assignment_id": combo.ua_id,
+            "expense_category_id": self.ex_cats[cat][0],
+            "notes": EXPENSE_NOTES[(h >> 30) % len(EXPENSE_NOTES)],
+            "units": units,
+            "total_cost": total,
+            "billable": combo.billable,
+            "receipt": receipt,
+            "is_closed": billed,
+            "is_locked": billed,
+            "is_billed": billed,
             "locked_reason": "Expense is invoiced." if billed else None,
             "invoice_id": self.billing_invoice[combo.client_id] if billed else None,
-            "created_at": fmt_ts(min(created, last)), "updated_at": fmt_ts(min(updated, last)),
+            "created_at": fmt_ts(min(created, last)),
+            "updated_at": fmt_ts(min(updated, last)),
         }
 
-    def index_range(self, table: LazyTable, date_from: dt.date | None,
-                    date_to: dt.date | None, since_epoch: float | None) -> tuple[int, int]:
+    def index_range(
+        self,
+        table: LazyTable,
+        date_from: dt.date | None,
+        date_to: dt.date | None,
+        since_epoch: float | None,
+    ) -> tuple[int, int]:
         """Generated indexes that may match a ``from``/``to``/``updated_since`` filter."""
         n = table.generated_count
         span = self.scale.history_days
@@ -1029,7 +1574,8 @@ class World:
         if since_epoch is not None:
             # generated updated_at is within 4 days after the spent date
             since_day = int((since_epoch - 4 * DAY) // DAY) - (
-                self.first_day - dt.date(1970, 1, 1).toordinal())
+                self.first_day - dt.date(1970, 1, 1).toordinal()
+            )
             lo_day = max(lo_day, since_day)
         if hi_day <= lo_day:
             return (0, 0)
@@ -1044,20 +1590,22 @@ class World:
         te_salt, ex_salt = self._te_salt, self._ex_salt
         if any(c.project_id in gone for c in te_combos):
             n = len(te_combos)
-            self.time_entries.hidden = (
-                lambda i: te_combos[mix64(te_salt ^ i) % n].project_id in gone)
+            self.time_entries.hidden = lambda i: (
+                te_combos[mix64(te_salt ^ i) % n].project_id in gone
+            )
         if any(c.project_id in gone for c in ex_combos):
             m = len(ex_combos)
-            self.expenses.hidden = (
-                lambda i: ex_combos[mix64(ex_salt ^ i) % m].project_id in gone)
+            self.expenses.hidden = lambda i: ex_combos[mix64(ex_salt ^ i) % m].project_id in gone
 
     def generated_in_use(self, field: str, value: int, expenses: bool = False) -> bool:
         """Whether generated rows may reference ``field == value`` (conservative)."""
         if expenses:
             return self.expenses.generated_count > 0 and any(
-                getattr(c, field, None) == value for c in self.ex_combos)
+                getattr(c, field, None) == value for c in self.ex_combos
+            )
         return self.time_entries.generated_count > 0 and any(
-            getattr(c, field, None) == value for c in self.te_combos)
+            getattr(c, field, None) == value for c in self.te_combos
+        )
 
     def iter_time_rows(self, lo_ord: int, hi_ord: int) -> Iterator[Row]:
         """Changed time entries (overrides, created) whose date is in ``[lo, hi]``."""
@@ -1094,8 +1642,7 @@ def compute_invoice_amounts(inv: Row, paid: float) -> None:
     inv["tax2_amount"] = money(taxed2 * (inv["tax2"] or 0.0) / 100)
     inv["discount_amount"] = discount
     inv["amount"] = money(subtotal + inv["tax_amount"] + inv["tax2_amount"] - discount)
-    inv["due_amount"] = money(max(0.0, inv["amount"] - paid)) if inv["state"] != "closed" \
-        else 0.0
+    inv["due_amount"] = money(max(0.0, inv["amount"] - paid)) if inv["state"] != "closed" else 0.0
 
 
 def compute_estimate_amounts(est: Row) -> None:
