@@ -395,17 +395,29 @@ class Resource:
     async def _create(self, model: type[T], path: str, fields: dict[str, Any]) -> T:
         return decode(model, await self._requester.request("POST", path, json_body=fields))
 
-    async def _update(self, model: type[T], path: str, fields: dict[str, Any]) -> T:
+    async def _update(
+        self, model: type[T], path: str, fields: dict[str, Any], *, replay_safe: bool = True
+    ) -> T:
+        """PATCH ``fields``; ``replay_safe=False`` for one that adds rows (never re-sent)."""
         if not fields:
             raise InvalidRequestError("update() needs at least one field to change")
-        return decode(model, await self._requester.request("PATCH", path, json_body=fields))
+        return decode(
+            model,
+            await self._requester.request("PATCH", path, json_body=fields, replay_safe=replay_safe),
+        )
 
     async def _action(self, model: type[T], method: str, path: str) -> T:
         """A body-less action (timer stop/restart): never re-sent once it may have run."""
         return decode(model, await self._requester.request(method, path, replay_safe=False))
 
     async def _delete(self, path: str) -> None:
-        await self._requester.request("DELETE", path)
+        """DELETE ``path``; the call returns ``None`` whatever the 2xx answer holds.
+
+        Harvest answers 200 with the deleted record. The body is not decoded: a record,
+        an empty body or one that is not JSON all mean "deleted".
+        """
+        # raw_json: a 2xx body comes back as its bytes and is dropped unparsed.
+        await self._requester.request("DELETE", path, raw_json=True)
 
 
 def split_days(first: dt.date, last: dt.date, shards: int) -> list[tuple[dt.date, dt.date]]:

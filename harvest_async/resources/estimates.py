@@ -26,6 +26,7 @@ from ._base import body as make_body
 from .invoices import (
     LineItemDeletion,
     MessageRecipient,
+    _adds_rows,
     _check_choice,
     _deletions,
     _line_items,
@@ -219,6 +220,8 @@ class Estimates(Resource):
             line_items: Line item changes: new items (no ``id``; ``kind`` and
                 ``unit_price`` required), changes (``id`` and the fields to change) and
                 deletions (``{"id": ..., "_destroy": True}``). Items not named stay.
+                With a new item the PATCH is not idempotent, so it is retried only where
+                it certainly did not reach Harvest (a 429, a connection never made).
         """
         eid = check_id(estimate_id, "estimate_id")
         fields = make_body(
@@ -234,7 +237,9 @@ class Estimates(Resource):
             issue_date=issue_date,
             line_items=_line_items(line_items, _LINE_ITEM_FIELDS, "any"),
         )
-        return await self._update(Estimate, f"estimates/{eid}", fields)
+        return await self._update(
+            Estimate, f"estimates/{eid}", fields, replay_safe=not _adds_rows(fields)
+        )
 
     @operation("DELETE", "/estimates/{estimateId}")
     async def delete(self, estimate_id: int) -> None:
@@ -253,6 +258,10 @@ class Estimates(Resource):
     ) -> Estimate:
         """Add line items to an estimate.
 
+        Sent twice, the items would be added twice: the request is retried only where
+        it certainly did not reach Harvest (a 429, a connection never made); after
+        any other failure the error is raised.
+
         Args:
             estimate_id: The estimate.
             line_items: The new items, each with ``kind`` and ``unit_price`` (and
@@ -263,7 +272,10 @@ class Estimates(Resource):
         """
         eid = check_id(estimate_id, "estimate_id")
         items = _line_items(line_items, _LINE_ITEM_FIELDS, "new")
-        return await self._update(Estimate, f"estimates/{eid}", {"line_items": items})
+        # Adds rows: never re-sent once it may have reached Harvest.
+        return await self._update(
+            Estimate, f"estimates/{eid}", {"line_items": items}, replay_safe=False
+        )
 
     @operation("PATCH", "/estimates/{estimateId}")
     async def update_line_items(

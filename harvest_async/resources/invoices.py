@@ -251,6 +251,19 @@ def _line_items(
     return [_line_item(f"{name}[{i}]", item, fields, mode) for i, item in enumerate(items)]
 
 
+def _adds_rows(fields: Mapping[str, Any]) -> bool:
+    """Whether a PATCH body creates line items (an entry without ``id``).
+
+    Such a PATCH is not idempotent: sent twice, it adds the items twice. It goes with
+    ``replay_safe=False`` (re-sent only where it certainly did not reach Harvest); one
+    that only changes or deletes items by ``id`` may be re-sent.
+    """
+    items = fields.get("line_items", NOT_GIVEN)
+    if not isinstance(items, builtins.list):
+        return False
+    return any(isinstance(item, Mapping) and "id" not in item for item in items)
+
+
 def _deletions(line_item_ids: Any) -> builtins.list[dict[str, Any]]:
     ids = _sequence("line_item_ids", line_item_ids)
     if not ids:
@@ -599,6 +612,8 @@ class Invoices(Resource):
             line_items: Line item changes: new items (no ``id``; ``kind`` and
                 ``unit_price`` required), changes (``id`` and the fields to change) and
                 deletions (``{"id": ..., "_destroy": True}``). Items not named stay.
+                With a new item the PATCH is not idempotent, so it is retried only where
+                it certainly did not reach Harvest (a 429, a connection never made).
         """
         iid = check_id(invoice_id, "invoice_id")
         _check_choice("payment_term", payment_term, _PAYMENT_TERMS)
@@ -620,7 +635,9 @@ class Invoices(Resource):
             payment_options=_payment_options(payment_options),
             line_items=_line_items(line_items, _INVOICE_LINE_ITEM_FIELDS, "any"),
         )
-        return await self._update(Invoice, f"invoices/{iid}", fields)
+        return await self._update(
+            Invoice, f"invoices/{iid}", fields, replay_safe=not _adds_rows(fields)
+        )
 
     @operation("DELETE", "/invoices/{invoiceId}")
     async def delete(self, invoice_id: int) -> None:
@@ -639,6 +656,10 @@ class Invoices(Resource):
     ) -> Invoice:
         """Add line items to an invoice.
 
+        Sent twice, the items would be added twice: the request is retried only where
+        it certainly did not reach Harvest (a 429, a connection never made); after
+        any other failure the error is raised.
+
         Args:
             invoice_id: The invoice.
             line_items: The new items, each with ``kind`` and ``unit_price`` (and
@@ -650,7 +671,10 @@ class Invoices(Resource):
         """
         iid = check_id(invoice_id, "invoice_id")
         items = _line_items(line_items, _INVOICE_LINE_ITEM_FIELDS, "new")
-        return await self._update(Invoice, f"invoices/{iid}", {"line_items": items})
+        # Adds rows: never re-sent once it may have reached Harvest.
+        return await self._update(
+            Invoice, f"invoices/{iid}", {"line_items": items}, replay_safe=False
+        )
 
     @operation("PATCH", "/invoices/{invoiceId}")
     async def update_line_items(
