@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+import aiohttp
 import pytest
 
 import harvest_async as ha
@@ -154,7 +155,7 @@ async def test_time_reports_match_the_time_entries(
     sent = report_requests(sim, f"time/{group}")
     assert len(sent) == -(-len(rows) // 4)
     assert sorted(int(r.params.get("page", "1")) for r in sent) == list(range(1, len(sent) + 1))
-    assert all(r.params["from"] == "2024-01-01" and r.params["to"] == "2024-12-30" for r in sent)
+    assert all(r.params["from"] == "20240101" and r.params["to"] == "20241230" for r in sent)
     for row in rows:
         if group == "team":
             assert row.user_name is not None
@@ -384,13 +385,44 @@ async def test_include_fixed_fee_false_leaves_fixed_fee_projects_out(
 async def test_a_timeframe_over_a_year_is_refused_before_sending(
     sim: HarvestSimulator, h: ha.HarvestClient
 ) -> None:
-    with pytest.raises(ha.InvalidRequestError):
-        h.reports.time.clients(from_=dt.date(2024, 1, 1), to=dt.date(2024, 12, 31))
+    with pytest.raises(ha.InvalidRequestError, match="must not exceed 1 year"):
+        h.reports.time.clients(from_=dt.date(2023, 12, 31), to=dt.date(2024, 12, 31))
     with pytest.raises(ha.InvalidRequestError):
         h.reports.uninvoiced(from_=dt.date(2024, 2, 1), to=dt.date(2024, 1, 31))
     assert sim.counters.requests == 0
-    rows = await h.reports.expenses.team(from_="2024-01-01", to="2024-12-30").collect()
-    assert rows  # 365 days, both counted: the longest accepted
+    rows = await h.reports.expenses.team(from_="2024-01-01", to="2024-12-31").collect()
+    assert rows  # a whole leap year: to - from is 365 days, the longest accepted
+    (sent,) = report_requests(sim, "expenses/team")
+    assert sent.query == "from=20240101&to=20241231"
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "status"),
+    [
+        ("20210101", "20220101", 200),  # recorded: answered
+        ("20200102", "20210101", 200),  # recorded: answered
+        ("20200101", "20210101", 400),  # recorded: 366 days apart, refused
+    ],
+)
+async def test_the_simulator_draws_the_line_where_harvest_does(
+    sim: HarvestSimulator, start: str, end: str, status: int
+) -> None:
+    # The client refuses the 400 case itself; send it raw to see the simulator's answer.
+    async with aiohttp.ClientSession(
+        headers={
+            "Authorization": f"Bearer {sim.access_token}",
+            "Harvest-Account-Id": str(sim.account_id),
+            "User-Agent": UA,
+        }
+    ) as http:
+        url = f"{sim.base_url}/reports/time/clients?from={start}&to={end}"
+        async with http.get(url) as response:
+            assert response.status == status
+            body = await response.json()
+    if status == 400:
+        assert body == {"message": "Invalid timeframe: must not exceed 1 year"}
+    else:
+        assert "results" in body
 
 
 @pytest.mark.parametrize(
@@ -415,13 +447,13 @@ async def test_by_window_runs_one_report_per_legal_window(
     rows = [item async for item in h.reports.by_window(resolve(single), from_=start, to=end)]
     windows = sorted({w for w, _ in rows})
     assert windows == [
-        (dt.date(2023, 1, 20), dt.date(2024, 1, 19)),
-        (dt.date(2024, 1, 20), dt.date(2025, 1, 14)),
+        (dt.date(2023, 1, 20), dt.date(2024, 1, 20)),  # to - from: 365 days
+        (dt.date(2024, 1, 21), dt.date(2025, 1, 14)),
     ]
     sent = report_requests(sim, name)
     assert sorted((r.params["from"], r.params["to"]) for r in sent) == [
-        ("2023-01-20", "2024-01-19"),
-        ("2024-01-20", "2025-01-14"),
+        ("20230120", "20240120"),
+        ("20240121", "20250114"),
     ]
     for window in windows:
         alone = await resolve(single)(from_=window[0], to=window[1]).collect()

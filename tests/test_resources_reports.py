@@ -1,10 +1,11 @@
-"""Reports: request shapes, Harvest's examples decoded, the 365-day rule, the reports
+"""Reports: request shapes, Harvest's examples decoded, the one-year rule, the reports
 rate limiter, :func:`split_timeframe` and ``Reports.by_window``.
 
 Every ``/reports/...`` operation is checked for method, path, query (``from``/``to`` as
-``YYYY-MM-DD``, booleans as ``true``/``false``), no body, and the rows decoded from the
-OpenAPI example (passed as JSON text so decimals stay exact). Bad arguments raise
-``InvalidRequestError`` with nothing sent.
+``YYYYMMDD``, as Harvest's report docs and every recording write them; booleans as
+``true``/``false``), no body, and the rows decoded from the OpenAPI example (passed as
+JSON text so decimals stay exact). Bad arguments raise ``InvalidRequestError`` with
+nothing sent. The timeframe rule is Harvest's: ``to - from`` at most 365 days.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ async def test_dated_report_request_and_example(
     (sent,) = sent_requests(mock)
     assert sent.method == "GET"
     assert sent.path == path.lstrip("/")
-    assert sent.query == {"from": "2017-01-01", "to": "2017-12-31", "per_page": "100"}
+    assert sent.query == {"from": "20170101", "to": "20171231", "per_page": "100"}
     assert sent.body is None
     assert all(type(row) is model for row in rows)
     assert rows
@@ -190,8 +191,8 @@ async def test_include_fixed_fee_is_a_query_boolean(
     await call(reports, from_="2017-01-01", to="2017-01-31", include_fixed_fee=True).collect()
     await call(reports, from_=FROM, to=FROM, include_fixed_fee=False).collect()
     first, second = sent_requests(mock)
-    assert first.query == {"from": "2017-01-01", "to": "2017-01-31", "include_fixed_fee": "true"}
-    assert second.query == {"from": "2017-01-01", "to": "2017-01-01", "include_fixed_fee": "false"}
+    assert first.query == {"from": "20170101", "to": "20170131", "include_fixed_fee": "true"}
+    assert second.query == {"from": "20170101", "to": "20170101", "include_fixed_fee": "false"}
 
 
 @pytest.mark.parametrize(
@@ -243,13 +244,13 @@ async def test_report_sends_nothing_until_iterated(mock: aioresponses, reports: 
 
 
 async def test_report_follows_links_next(mock: aioresponses, reports: Reports) -> None:
-    next_url = f"{BASE}/reports/time/projects?cursor=abc&from=2017-01-01&to=2017-12-31"
+    next_url = f"{BASE}/reports/time/projects?cursor=abc&from=20170101&to=20171231"
     mock.get(at("reports/time/projects"), body=envelope(['{"project_id": 1}'], next_url=next_url))
     mock.get(next_url, body=envelope(['{"project_id": 2}']))
     rows = await reports.time.projects(from_=FROM, to=TO).collect()
     assert [r.project_id for r in rows] == [1, 2]
     first, second = sent_requests(mock)
-    assert first.query == {"from": "2017-01-01", "to": "2017-12-31"}
+    assert first.query == {"from": "20170101", "to": "20171231"}
     assert "page" not in second.query
     assert second.query["cursor"] == "abc"
 
@@ -304,20 +305,20 @@ async def test_reports_go_through_the_reports_limiter(mock: aioresponses) -> Non
         assert reporting.acquired == 5
 
 
-# -- the 365-day rule -----------------------------------------------------------------
+# -- the one-year rule: to - from <= 365 days -------------------------------------------
 
 
 @pytest.mark.parametrize(("call", "path", "model", "ff"), DATED, ids=DATED_IDS)
 @pytest.mark.parametrize(
     ("from_", "to"),
     [
-        (dt.date(2024, 1, 1), dt.date(2024, 12, 31)),  # a whole leap year: 366 days
-        (dt.date(2023, 1, 1), dt.date(2024, 1, 1)),  # 366 days
-        (dt.date(2023, 3, 1), dt.date(2024, 2, 29)),  # 366 days over Feb 29
+        (dt.date(2020, 1, 1), dt.date(2021, 1, 1)),  # 366 days apart: Harvest's recorded 400
+        (dt.date(2023, 1, 1), dt.date(2024, 1, 2)),  # 366 days apart
+        (dt.date(2023, 2, 28), dt.date(2024, 2, 29)),  # 366 days apart over Feb 29
         (dt.date(2015, 1, 1), dt.date(2024, 12, 31)),
     ],
 )
-def test_timeframe_over_365_days_is_rejected(
+def test_timeframe_over_365_days_apart_is_rejected(
     mock: aioresponses,
     reports: Reports,
     call: Callable[..., Paginator[Any]],
@@ -333,22 +334,25 @@ def test_timeframe_over_365_days_is_rejected(
 
 
 @pytest.mark.parametrize(
-    ("from_", "to"),
+    ("from_", "to", "low", "high"),
     [
-        (dt.date(2023, 1, 1), dt.date(2023, 12, 31)),  # 365 days
-        (dt.date(2024, 1, 1), dt.date(2024, 12, 30)),  # 365 days of a leap year
-        (dt.date(2024, 1, 2), dt.date(2024, 12, 31)),
-        (dt.date(2024, 3, 1), dt.date(2025, 2, 28)),
-        (dt.date(2024, 5, 5), dt.date(2024, 5, 5)),  # one day
+        (dt.date(2021, 1, 1), dt.date(2022, 1, 1), "20210101", "20220101"),  # recorded 200
+        (dt.date(2020, 1, 2), dt.date(2021, 1, 1), "20200102", "20210101"),  # recorded 200
+        (dt.date(2024, 1, 1), dt.date(2024, 12, 31), "20240101", "20241231"),  # a leap year
+        (dt.date(2023, 1, 1), dt.date(2024, 1, 1), "20230101", "20240101"),
+        (dt.date(2023, 3, 1), dt.date(2024, 2, 29), "20230301", "20240229"),
+        (dt.date(2024, 5, 5), dt.date(2024, 5, 5), "20240505", "20240505"),  # one day
+        (dt.date(9, 1, 2), dt.date(9, 1, 3), "00090102", "00090103"),  # four-digit years
     ],
 )
-async def test_timeframe_of_365_days_or_less_is_sent(
-    mock: aioresponses, reports: Reports, from_: dt.date, to: dt.date
+async def test_timeframe_up_to_365_days_apart_is_sent_as_yyyymmdd(
+    mock: aioresponses, reports: Reports, from_: dt.date, to: dt.date, low: str, high: str
 ) -> None:
     mock.get(at("reports/time/clients"), body=envelope([]))
     await reports.time.clients(from_=from_, to=to).collect()
     (sent,) = sent_requests(mock)
-    assert sent.query == {"from": from_.isoformat(), "to": to.isoformat()}
+    assert sent.query == {"from": low, "to": high}
+    assert sent.url.raw_query_string == f"from={low}&to={high}"
 
 
 @pytest.mark.parametrize(("call", "path", "model", "ff"), DATED, ids=DATED_IDS)
@@ -401,9 +405,17 @@ def test_project_budget_bad_arguments(mock: aioresponses, reports: Reports) -> N
 
 def test_split_timeframe_examples() -> None:
     d = dt.date
-    assert split_timeframe(d(2024, 1, 1), d(2024, 12, 31)) == [
-        (d(2024, 1, 1), d(2024, 12, 30)),
-        (d(2024, 12, 31), d(2024, 12, 31)),
+    assert MAX_TIMEFRAME_DAYS == 366  # both ends counted: to - from is 365 days
+    assert split_timeframe(d(2024, 1, 1), d(2024, 12, 31)) == [(d(2024, 1, 1), d(2024, 12, 31))]
+    assert split_timeframe(d(2021, 1, 1), d(2022, 1, 1)) == [(d(2021, 1, 1), d(2022, 1, 1))]
+    assert split_timeframe(d(2020, 1, 1), d(2021, 1, 1)) == [
+        (d(2020, 1, 1), d(2020, 12, 31)),
+        (d(2021, 1, 1), d(2021, 1, 1)),
+    ]
+    assert split_timeframe(d(2022, 1, 1), d(2024, 12, 31)) == [
+        (d(2022, 1, 1), d(2023, 1, 1)),
+        (d(2023, 1, 2), d(2024, 1, 2)),
+        (d(2024, 1, 3), d(2024, 12, 31)),
     ]
     assert split_timeframe(d(2023, 1, 1), d(2023, 12, 31)) == [(d(2023, 1, 1), d(2023, 12, 31))]
     assert split_timeframe("2024-05-05", "2024-05-05") == [(d(2024, 5, 5), d(2024, 5, 5))]
@@ -450,7 +462,7 @@ def test_split_timeframe_rejects(args: Any, kwargs: Any, match: str) -> None:
 dates = st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2060, 12, 31))
 
 
-@given(a=dates, b=dates, max_days=st.one_of(st.integers(1, 400), st.just(365)))
+@given(a=dates, b=dates, max_days=st.one_of(st.integers(1, 400), st.just(366)))
 def test_split_timeframe_properties(a: dt.date, b: dt.date, max_days: int) -> None:
     start, end = min(a, b), max(a, b)
     windows = split_timeframe(start, end, max_days=max_days)
@@ -472,8 +484,10 @@ def test_split_timeframe_properties(a: dt.date, b: dt.date, max_days: int) -> No
 
 @given(a=dates, b=dates)
 def test_split_timeframe_windows_are_legal_reports(a: dt.date, b: dt.date) -> None:
-    for lo, hi in split_timeframe(min(a, b), max(a, b)):
-        assert (hi - lo).days + 1 <= MAX_TIMEFRAME_DAYS
+    windows = split_timeframe(min(a, b), max(a, b))
+    for lo, hi in windows:
+        assert (hi - lo).days <= 365  # Harvest's rule
+        assert (hi - lo).days == 365 or (lo, hi) == windows[-1]  # as long as allowed
 
 
 # -- Reports.by_window --------------------------------------------------------------
@@ -486,7 +500,7 @@ async def test_by_window_runs_one_report_per_window(
     report: Callable[[Reports], Callable[..., Paginator[Any]]],
     path: str,
 ) -> None:
-    span = (dt.date(2022, 6, 1), dt.date(2024, 12, 31))
+    span = (dt.date(2022, 6, 1), dt.date(2025, 1, 2))
     windows = split_timeframe(*span)
     assert len(windows) == 3
     for i in range(len(windows)):
@@ -507,7 +521,7 @@ async def test_by_window_runs_one_report_per_window(
     ]
     sent: list[Sent] = sent_requests(mock)
     assert [(s.query["from"], s.query["to"]) for s in sent] == [
-        (lo.isoformat(), hi.isoformat()) for lo, hi in windows
+        (lo.strftime("%Y%m%d"), hi.strftime("%Y%m%d")) for lo, hi in windows
     ]
     assert all(s.query["per_page"] == "500" and s.path == path.lstrip("/") for s in sent)
 
@@ -561,7 +575,7 @@ async def test_by_window_rows_are_per_window_not_summed(
     ("kwargs", "match"),
     [
         ({"from_": dt.date(2024, 2, 1), "to": dt.date(2024, 1, 31)}, "before"),
-        ({"from_": FROM, "to": TO, "max_days": 366}, "max_days"),
+        ({"from_": FROM, "to": TO, "max_days": 367}, "max_days"),
         ({"from_": FROM, "to": TO, "max_days": 0}, "max_days"),
         ({"from_": FROM, "to": TO, "max_days": True}, "max_days"),
         ({"from_": FROM, "to": TO, "per_page": 5000}, "per_page"),

@@ -941,7 +941,8 @@ async def test_reports_are_computed_from_the_data(
 @pytest.mark.parametrize(
     ("start", "end", "status"),
     [
-        ("20240101", "20241231", 400),  # 366 days (leap year)
+        ("20200101", "20210101", 400),  # to - from is 366 days (Harvest's recorded 400)
+        ("20240101", "20241231", 200),  # a whole leap year: to - from is 365 days
         ("20230101", "20231231", 200),  # 365 days
         ("2024-01-01", "2024-12-30", 200),
         ("20240201", "20240101", 422),

@@ -53,6 +53,12 @@ class User:
     avatar_url: str | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
+    # Older records carry these four permission flags (None where absent; current
+    # records express permissions through access_roles).
+    is_admin: bool | None = None
+    is_project_manager: bool | None = None
+    can_see_rates: bool | None = None
+    can_create_invoices: bool | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -11,9 +11,11 @@ requests have their own rate limit (100 per 15 minutes): the client sends them t
 its ``reports_rate_limiter``.
 
 A dated report covers ``from_`` to ``to`` inclusive, and Harvest rejects a timeframe
-longer than one year (365 days; a whole leap year is 366 and is refused with
-``"Invalid timeframe: must not exceed 1 year"``). Such a timeframe raises
-`InvalidRequestError` here, before anything is sent. For longer
+whose ``to - from`` exceeds 365 days with ``"Invalid timeframe: must not exceed 1
+year"``: ``from=20210101&to=20220101`` (366 days, both counted) is answered,
+``from=20200101&to=20210101`` (``to - from`` is 366 days over a leap year) is refused.
+Such a timeframe raises `InvalidRequestError` here, before anything is sent. The
+dates go out as ``YYYYMMDD``, the spelling of Harvest's report docs. For longer
 spans, `split_timeframe` cuts the span into legal windows, and `Reports.by_window`
 runs any dated report window after window and yields each row with the window it
 belongs to::
@@ -56,8 +58,9 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: Longest timeframe Harvest accepts in one report request, in days (both ends counted).
-MAX_TIMEFRAME_DAYS = 365
+#: Longest timeframe Harvest accepts in one report request, in days with both ends
+#: counted: ``to - from`` may be at most 365 days (``20210101..20220101`` is accepted).
+MAX_TIMEFRAME_DAYS = 366
 
 #: An inclusive ``(from, to)`` date range.
 Timeframe = tuple[dt.date, dt.date]
@@ -80,16 +83,21 @@ def _check_max_days(max_days: int) -> int:
 
 
 def _timeframe(from_: dt.date | str, to: dt.date | str, *, call: str) -> Timeframe:
-    """The report's dates, checked as Harvest checks them (at most 365 days)."""
+    """The report's dates, checked as Harvest checks them: ``to - from <= 365`` days."""
     start, end = _dates(from_, to)
-    days = (end - start).days + 1
-    if days > MAX_TIMEFRAME_DAYS:
+    span = (end - start).days
+    if span > MAX_TIMEFRAME_DAYS - 1:
         raise InvalidRequestError(
-            f"Invalid timeframe: must not exceed 1 year ({call}: {start}..{end} is {days} "
-            f"days, Harvest allows {MAX_TIMEFRAME_DAYS}); use split_timeframe() or "
-            "harvest.reports.by_window() for longer spans"
+            f"Invalid timeframe: must not exceed 1 year ({call}: to {end} is {span} days "
+            f"after from_ {start}, Harvest allows at most {MAX_TIMEFRAME_DAYS - 1}); use "
+            "split_timeframe() or harvest.reports.by_window() for longer spans"
         )
     return start, end
+
+
+def _report_date(day: dt.date) -> str:
+    """A report's ``from``/``to`` as Harvest's report docs write it: ``YYYYMMDD``."""
+    return day.isoformat().replace("-", "")
 
 
 def split_timeframe(
@@ -99,17 +107,19 @@ def split_timeframe(
 
     The windows are in order, each at most ``max_days`` long (both ends counted), and
     together cover every day from ``from_`` to ``to`` exactly once: each starts the day
-    after the previous one ends. Only the last may be shorter.
+    after the previous one ends. Only the last may be shorter. By default a window is
+    366 days (``to - from`` is 365 days, the most Harvest accepts).
 
     Example:
-        >>> split_timeframe(date(2023, 1, 1), date(2024, 12, 31))
-        [(date(2023, 1, 1), date(2023, 12, 31)), (date(2024, 1, 1), date(2024, 12, 30)),
-         (date(2024, 12, 31), date(2024, 12, 31))]
+        >>> split_timeframe(date(2022, 1, 1), date(2024, 12, 31))
+        [(date(2022, 1, 1), date(2023, 1, 1)), (date(2023, 1, 2), date(2024, 1, 2)),
+         (date(2024, 1, 3), date(2024, 12, 31))]
 
     Args:
         from_: First day of the span (a ``date`` or ``"YYYY-MM-DD"``).
         to: Last day of the span (on or after ``from_``).
-        max_days: Longest window in days (default 365, Harvest's limit).
+        max_days: Longest window in days, both ends counted (default 366, Harvest's
+            limit).
 
     Returns:
         ``(from, to)`` date pairs, inclusive.
@@ -154,14 +164,15 @@ class _DatedReports(Resource):
         include_fixed_fee: bool | NotGiven = NOT_GIVEN,
     ) -> Paginator[T]:
         start, end = _timeframe(from_, to, call=path)
-        params = query(from_=start, to=end, include_fixed_fee=include_fixed_fee, per_page=per_page)
+        params = [("from", _report_date(start)), ("to", _report_date(end))]
+        params += query(include_fixed_fee=include_fixed_fee, per_page=per_page)
         return self._paginate(path, "results", model, params)
 
 
 class TimeReports(_DatedReports):
     """``harvest.reports.time``: hours and billable amounts by client, project, task or user.
 
-    Each report needs ``from_`` and ``to`` (at most 365 days apart, both counted); for
+    Each report needs ``from_`` and ``to`` (``to`` at most 365 days after ``from_``); for
     longer spans, pass it to `Reports.by_window`.
     """
 
@@ -196,7 +207,7 @@ class TimeReports(_DatedReports):
         Args:
             from_: Only time entries with a ``spent_date`` on or after this date.
             to: Only time entries with a ``spent_date`` on or before this date
-                (at most 365 days after ``from_``, both counted).
+                (at most 365 days after ``from_``).
             include_fixed_fee: Also compute billable amounts for fixed-fee projects.
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
@@ -205,8 +216,8 @@ class TimeReports(_DatedReports):
             iterated.
 
         Raises:
-            InvalidRequestError: a bad date, ``to`` before ``from_``, or a timeframe
-                over 365 days.
+            InvalidRequestError: a bad date, ``to`` before ``from_``, or ``to`` more
+                than 365 days after ``from_``.
         """
         return self._time("clients", from_, to, include_fixed_fee, per_page)
 
@@ -224,7 +235,7 @@ class TimeReports(_DatedReports):
         Args:
             from_: Only time entries with a ``spent_date`` on or after this date.
             to: Only time entries with a ``spent_date`` on or before this date
-                (at most 365 days after ``from_``, both counted).
+                (at most 365 days after ``from_``).
             include_fixed_fee: Also compute billable amounts for fixed-fee projects.
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
@@ -248,7 +259,7 @@ class TimeReports(_DatedReports):
         Args:
             from_: Only time entries with a ``spent_date`` on or after this date.
             to: Only time entries with a ``spent_date`` on or before this date
-                (at most 365 days after ``from_``, both counted).
+                (at most 365 days after ``from_``).
             include_fixed_fee: Also compute billable amounts for fixed-fee projects.
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
@@ -272,7 +283,7 @@ class TimeReports(_DatedReports):
         Args:
             from_: Only time entries with a ``spent_date`` on or after this date.
             to: Only time entries with a ``spent_date`` on or before this date
-                (at most 365 days after ``from_``, both counted).
+                (at most 365 days after ``from_``).
             include_fixed_fee: Also compute billable amounts for fixed-fee projects.
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
@@ -286,7 +297,7 @@ class TimeReports(_DatedReports):
 class ExpenseReports(_DatedReports):
     """``harvest.reports.expenses``: expense totals by client, project, category or user.
 
-    Each report needs ``from_`` and ``to`` (at most 365 days apart, both counted); for
+    Each report needs ``from_`` and ``to`` (``to`` at most 365 days after ``from_``); for
     longer spans, pass it to `Reports.by_window`.
     """
 
@@ -314,7 +325,7 @@ class ExpenseReports(_DatedReports):
         Args:
             from_: Only expenses with a ``spent_date`` on or after this date.
             to: Only expenses with a ``spent_date`` on or before this date (at most
-                365 days after ``from_``, both counted).
+                365 days after ``from_``).
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
         Returns:
@@ -322,8 +333,8 @@ class ExpenseReports(_DatedReports):
             iterated.
 
         Raises:
-            InvalidRequestError: a bad date, ``to`` before ``from_``, or a timeframe
-                over 365 days.
+            InvalidRequestError: a bad date, ``to`` before ``from_``, or ``to`` more
+                than 365 days after ``from_``.
         """
         return self._expenses("clients", from_, to, per_page)
 
@@ -340,7 +351,7 @@ class ExpenseReports(_DatedReports):
         Args:
             from_: Only expenses with a ``spent_date`` on or after this date.
             to: Only expenses with a ``spent_date`` on or before this date (at most
-                365 days after ``from_``, both counted).
+                365 days after ``from_``).
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
         Returns:
@@ -362,7 +373,7 @@ class ExpenseReports(_DatedReports):
         Args:
             from_: Only expenses with a ``spent_date`` on or after this date.
             to: Only expenses with a ``spent_date`` on or before this date (at most
-                365 days after ``from_``, both counted).
+                365 days after ``from_``).
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
         Returns:
@@ -384,7 +395,7 @@ class ExpenseReports(_DatedReports):
         Args:
             from_: Only expenses with a ``spent_date`` on or after this date.
             to: Only expenses with a ``spent_date`` on or before this date (at most
-                365 days after ``from_``, both counted).
+                365 days after ``from_``).
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
 
         Returns:
@@ -423,7 +434,7 @@ class Reports(_DatedReports):
             from_: Only time entries and expenses with a ``spent_date`` on or after this
                 date.
             to: Only time entries and expenses with a ``spent_date`` on or before this
-                date (at most 365 days after ``from_``, both counted).
+                date (at most 365 days after ``from_``).
             include_fixed_fee: Include fixed-fee projects (their uninvoiced fee shows in
                 ``uninvoiced_amount``).
             per_page: Rows per page, 1..2000 (Harvest's default 2000).
@@ -433,8 +444,8 @@ class Reports(_DatedReports):
             until iterated.
 
         Raises:
-            InvalidRequestError: a bad date, ``to`` before ``from_``, or a timeframe
-                over 365 days.
+            InvalidRequestError: a bad date, ``to`` before ``from_``, or ``to`` more
+                than 365 days after ``from_``.
         """
         return self._report(
             "reports/uninvoiced",
@@ -473,7 +484,8 @@ class Reports(_DatedReports):
                 ``.projects``, ``.categories``, ``.team`` or ``harvest.reports.uninvoiced``.
             from_: First day of the span.
             to: Last day of the span (any distance after ``from_``).
-            max_days: Window length in days, 1..365 (see `split_timeframe`).
+            max_days: Window length in days, both ends counted, 1..366 (see
+                `split_timeframe`).
             **filters: The report's other arguments (``include_fixed_fee``,
                 ``per_page``), the same for every window.
 

@@ -61,14 +61,18 @@ def _amount(units: int, scale: int) -> float:
 
 
 def report_window(params: dict[str, str]) -> tuple[dt.date, dt.date]:
-    """``from``/``to`` of a report: required, ``YYYYMMDD`` or ISO, at most 365 days."""
+    """``from``/``to`` of a report: required, ``YYYYMMDD`` or ISO, ``to - from <= 365`` days.
+
+    As Harvest: ``20210101..20220101`` is answered, ``20200101..20210101`` (366 days
+    apart, over a leap year) is a 400.
+    """
     if not params.get("from") or not params.get("to"):
         raise Reject(422, "from and to are required")
     start = parse_date(params["from"], "from")
     end = parse_date(params["to"], "to")
     if end < start:
         raise Reject(422, "to must not be before from")
-    if (end - start).days + 1 > 365:
+    if (end - start).days > 365:
         raise Reject(400, "Invalid timeframe: must not exceed 1 year")
     return start, end
 
