@@ -398,7 +398,7 @@ class Resource:
     async def _update(
         self, model: type[T], path: str, fields: dict[str, Any], *, replay_safe: bool = True
     ) -> T:
-        """PATCH ``fields``; ``replay_safe=False`` for one that adds rows (never re-sent)."""
+        """PATCH ``fields``; ``replay_safe=False`` for one that adds rows (not idempotent)."""
         if not fields:
             raise InvalidRequestError("update() needs at least one field to change")
         return decode(
