@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 import os
 import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
@@ -53,8 +54,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ID_BASE_URL",
+    "MAX_EXPIRES_IN",
     "HarvestID",
     "OAuthSession",
+    "TokenAnswerError",
     "TokenProvider",
     "authorization_url",
     "with_token_refresh",
@@ -70,6 +73,9 @@ ACCOUNTS_PATH = "api/v2/accounts"
 
 #: Refresh this long before the recorded expiry (clocks drift, requests take time).
 DEFAULT_LEEWAY = 60.0
+#: Longest ``expires_in`` believed, in seconds (ten years; Harvest's tokens last 14
+#: days): a longer one, up to ``1e999999999``, is read as this.
+MAX_EXPIRES_IN = 10 * 365 * 86400
 
 
 def _text(name: str, value: Any, *, secret: bool = False) -> str:
@@ -167,24 +173,83 @@ def _authorization_url(
     return f"{root}/{AUTHORIZE_PATH}?{query}"
 
 
+class TokenAnswerError(DecodeError):
+    """A token answer that is not what it should be, though it may carry new tokens.
+
+    Harvest ID may rotate the refresh token with each refresh, so a broken answer can
+    hold the only refresh token that still works. Store ``token.refresh_token`` when it
+    is set (an `OAuthSession` hands it to ``on_refresh`` before raising).
+
+    Attributes:
+        token: The answer's valid strings (``access_token``, ``refresh_token``,
+            ``token_type``; ``expires_in`` is ``None``), or ``None`` if it had no token.
+    """
+
+    def __init__(self, message: str, token: OAuthToken | None = None) -> None:
+        super().__init__(message)
+        self.token = token
+
+
+def _expires_in(value: Any) -> int | None:
+    """``expires_in`` as whole seconds in ``[0, MAX_EXPIRES_IN]``.
+
+    A number below 0 is 0 (expired: refresh before the next use), one above the
+    maximum (however large: no huge number is ever made an int) is the maximum, and
+    a fraction is dropped.
+
+    Raises:
+        ValueError: not a finite number.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise ValueError("not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("not finite")
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise ValueError("not finite")
+    if value >= MAX_EXPIRES_IN:
+        return MAX_EXPIRES_IN
+    if value <= 0:
+        return 0
+    return int(value)
+
+
 def _decode_token(data: Any) -> OAuthToken:
-    """An `OAuthToken` from a token answer; errors never quote the answer."""
+    """An `OAuthToken` from a token answer; errors never quote the answer.
+
+    Raises:
+        TokenAnswerError: the answer is broken; its ``token`` keeps whatever token
+            strings it did carry, so a rotated refresh token is never lost.
+    """
     if not isinstance(data, dict):
-        raise DecodeError("the token response is not a JSON object")
+        raise TokenAnswerError("the token response is not a JSON object")
     access = data.get("access_token")
-    if not isinstance(access, str) or not access:
-        raise DecodeError("the token response has no access_token")
     refresh = data.get("refresh_token")
-    if refresh is not None and not isinstance(refresh, str):
-        raise DecodeError("the token response's refresh_token is not a string")
     token_type = data.get("token_type")
+    found_access = access if isinstance(access, str) and access else None
+    found_refresh = refresh if isinstance(refresh, str) and refresh else None
+    salvaged = (
+        OAuthToken(
+            access_token=found_access,
+            refresh_token=found_refresh,
+            token_type=token_type if isinstance(token_type, str) else None,
+        )
+        if found_access or found_refresh
+        else None
+    )
+    if not isinstance(access, str) or not access:
+        raise TokenAnswerError("the token response has no access_token", salvaged)
+    if refresh is not None and not isinstance(refresh, str):
+        raise TokenAnswerError("the token response's refresh_token is not a string", salvaged)
     if token_type is not None and not isinstance(token_type, str):
-        raise DecodeError("the token response's token_type is not a string")
-    expires_in = data.get("expires_in")
-    if isinstance(expires_in, Decimal) and expires_in.is_finite():
-        expires_in = int(expires_in)
-    if expires_in is not None and (isinstance(expires_in, bool) or not isinstance(expires_in, int)):
-        raise DecodeError("the token response's expires_in is not a number of seconds")
+        raise TokenAnswerError("the token response's token_type is not a string", salvaged)
+    try:
+        expires_in = _expires_in(data.get("expires_in"))
+    except ValueError:
+        raise TokenAnswerError(
+            "the token response's expires_in is not a number of seconds", salvaged
+        ) from None
     return OAuthToken(
         access_token=access,
         refresh_token=refresh or None,
@@ -457,6 +522,28 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+_LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def _expiry(issued: dt.datetime, expires_in: Any) -> dt.datetime | None:
+    """When a token issued at ``issued`` expires; never raises.
+
+    ``None`` when unknown (refresh after a 401 only); an unreadable ``expires_in`` is
+    unknown too; a negative one is ``issued`` (refresh before the next use); the
+    latest representable time when the sum would overflow.
+    """
+    try:
+        seconds = _expires_in(expires_in)
+    except ValueError:
+        return None
+    if seconds is None:
+        return None
+    try:
+        return issued + dt.timedelta(seconds=seconds)
+    except OverflowError:
+        return _LATEST
+
+
 class OAuthSession:
     """An OAuth2 token that refreshes itself: a `TokenProvider`.
 
@@ -464,7 +551,10 @@ class OAuthSession:
     ``leeway`` seconds of ``expires_at``; `refresh` replaces it now (a client calls
     it after a 401). However many tasks ask at once, one refresh request is sent: the
     others wait for it and share its result (or its error). New tokens are handed to
-    ``on_refresh`` so the caller can store them (Harvest may issue a new refresh token).
+    ``on_refresh`` so the caller can store them (Harvest may issue a new refresh token):
+    the session adopts a new token and calls ``on_refresh`` before anything else can
+    fail, so a rotated refresh token is never lost. An ``expires_in`` over
+    `MAX_EXPIRES_IN` (ten years) counts as that; a negative one as expired.
 
     Args:
         harvest_id: The `HarvestID` client that sends the refresh.
@@ -475,7 +565,9 @@ class OAuthSession:
         expires_at: When the access token expires (aware); ``None``: unknown, refresh
             only after a 401.
         on_refresh: Called (and awaited, if it returns an awaitable) with each new
-            `OAuthToken`, while other refreshes wait.
+            `OAuthToken`, while other refreshes wait. Also called with the tokens a
+            broken answer did carry (its ``access_token`` may be ``None``), before the
+            `TokenAnswerError` is raised.
         leeway: Refresh this many seconds before ``expires_at``.
         clock: Returns the current aware datetime (default: the UTC wall clock).
 
@@ -510,8 +602,14 @@ class OAuthSession:
             not isinstance(expires_at, dt.datetime) or expires_at.utcoffset() is None
         ):
             raise ConfigurationError("expires_at must be an aware datetime (or None)")
-        if isinstance(leeway, bool) or not isinstance(leeway, (int, float)) or leeway < 0:
-            raise ConfigurationError(f"leeway must be a number of seconds >= 0, got {leeway!r}")
+        if (
+            isinstance(leeway, bool)
+            or not isinstance(leeway, (int, float))
+            or not 0 <= leeway <= MAX_EXPIRES_IN
+        ):
+            raise ConfigurationError(
+                f"leeway must be a number of seconds in [0, {MAX_EXPIRES_IN}], got {leeway!r}"
+            )
         self.harvest_id = harvest_id
         self.client_id = client_id
         self._client_secret = client_secret
@@ -556,10 +654,7 @@ class OAuthSession:
             raise ConfigurationError(
                 "an OAuthSession needs a token with both access_token and refresh_token"
             )
-        now = (clock or _utc_now)()
-        expires_at = (
-            now + dt.timedelta(seconds=token.expires_in) if token.expires_in is not None else None
-        )
+        expires_at = _expiry((clock or _utc_now)(), token.expires_in)
         return cls(
             harvest_id=harvest_id,
             client_id=client_id,
@@ -601,7 +696,11 @@ class OAuthSession:
         """Whether the access token is expired or within ``leeway`` of it."""
         if self._expires_at is None:
             return False
-        return self._clock() >= self._expires_at - dt.timedelta(seconds=self.leeway)
+        try:
+            threshold = self._expires_at - dt.timedelta(seconds=self.leeway)
+        except OverflowError:  # before the earliest representable time
+            return True
+        return self._clock() >= threshold
 
     async def token(self) -> str:
         """The access token, refreshed first if it is (about to be) expired."""
@@ -623,6 +722,8 @@ class OAuthSession:
         Raises:
             APIError: Harvest ID refused (an ``invalid_grant`` refresh token is a 400).
             TransportError: Harvest ID could not be reached.
+            TokenAnswerError: the answer was broken (any token it carried was adopted
+                and handed to ``on_refresh`` first).
         """
         seen = self._generation
         async with self._lock:
@@ -634,30 +735,40 @@ class OAuthSession:
             if stale is not None and stale != self._access_token:
                 return self._access_token
             issued = self._clock()
+            broken: TokenAnswerError | None = None
             try:
                 new = await self.harvest_id.refresh(
                     self._refresh_token,
                     client_id=self.client_id,
                     client_secret=self._client_secret,
                 )
+            except TokenAnswerError as exc:
+                if exc.token is None:
+                    self._failure = exc
+                    self._generation += 1
+                    raise
+                broken, new = exc, exc.token
             except HarvestError as exc:
                 self._failure = exc
                 self._generation += 1
                 raise
+            # Adopt, then persist (on_refresh), before anything that can fail: Harvest
+            # ID may have revoked the old refresh token already.
             self._access_token = new.access_token or self._access_token  # never empty
             if new.refresh_token:
                 self._refresh_token = new.refresh_token
-            self._expires_at = (
-                issued + dt.timedelta(seconds=new.expires_in)
-                if new.expires_in is not None
-                else None
-            )
-            self._failure = None
+            if broken is not None and not new.access_token:
+                self._expires_at = issued  # no new access token: refresh before next use
+            else:
+                self._expires_at = _expiry(issued, new.expires_in)
+            self._failure = broken
             self._generation += 1
             if self._on_refresh is not None:
                 result = self._on_refresh(new)
                 if result is not None:
                     await result
+            if broken is not None:
+                raise broken
             return self._access_token
 
 

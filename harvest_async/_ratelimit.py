@@ -12,10 +12,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import threading
+import weakref
 from collections import deque
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["RateLimiter", "SupportsAcquire", "TokenBucket"]
+from ._errors import ConfigurationError
+
+__all__ = ["MAX_PAUSE", "RateLimiter", "SupportsAcquire", "TokenBucket", "clamp_pause"]
+
+#: Longest pause a limiter accepts, in seconds: Harvest's longest window (reports) is
+#: 15 minutes, so no honest ``Retry-After`` asks for more
+#: (https://help.getharvest.com/api-v2/introduction/overview/general/#rate-limiting).
+MAX_PAUSE = 900.0
+
+
+def clamp_pause(seconds: float) -> float | None:
+    """``seconds`` clamped to ``[0, MAX_PAUSE]``; ``None`` if it is not a finite number.
+
+    A limiter's `pause` uses it so that no value, however broken, holds requests back
+    for longer than Harvest's longest window (or forever).
+    """
+    if isinstance(seconds, int):
+        return float(min(max(seconds, 0), MAX_PAUSE))  # exact, even beyond a float's range
+    value = float(seconds)
+    if not math.isfinite(value):
+        return None
+    return min(max(value, 0.0), MAX_PAUSE)
 
 
 @runtime_checkable
@@ -36,7 +60,7 @@ class RateLimiter(SupportsAcquire, Protocol):
         ...
 
     async def pause(self, seconds: float) -> None:
-        """Admit nothing for ``seconds`` (Harvest's ``Retry-After``)."""
+        """Admit nothing for ``seconds`` (Harvest's ``Retry-After``, at most 900 s)."""
         ...
 
 
@@ -59,9 +83,15 @@ class TokenBucket:
     recent request: a slot is taken at `acquire` and frees ``period`` seconds after
     `release`. A caller under the limit is never delayed; callers over it wait in
     FIFO order; a cancelled waiter takes no slot. `pause` (a 429's
-    ``Retry-After``) holds back every acquisition. Time is the event loop's clock.
+    ``Retry-After``) holds back every acquisition, for at most `MAX_PAUSE` seconds.
+    Time is the event loop's clock.
 
-    One instance may be shared by several clients running in the same event loop.
+    One instance may be shared by several clients running in the same event loop. It is
+    bound to the event loop it is first used in: using it from another loop while that
+    one is open raises `ConfigurationError`. Once its loop is closed (one
+    ``asyncio.run`` after another), the next loop takes it over, provided no request
+    holds a slot and no task waits for one; the requests that ended within ``period``
+    still count, on the new loop's clock (the same monotonic clock for asyncio's loops).
 
     Args:
         capacity: Requests allowed per window (Harvest: 100).
@@ -81,12 +111,46 @@ class TokenBucket:
         self._paused_until = float("-inf")
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = float("inf")
+        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+        self._bind_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return (
             f"TokenBucket(capacity={self.capacity}, period={self.period}, "
             f"in_flight={self._in_flight}, waiting={len(self._waiters)})"
         )
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        """The running loop, once checked to be the one this bucket is bound to."""
+        loop = asyncio.get_running_loop()
+        ref = self._loop
+        if ref is None or ref() is not loop:
+            self._bind(loop)
+        return loop
+
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._bind_lock:  # two threads, each with its own loop, may race here
+            ref = self._loop
+            bound = ref() if ref is not None else None
+            if bound is loop:
+                return
+            if ref is not None:
+                if bound is not None and not bound.is_closed():
+                    raise ConfigurationError(
+                        "a TokenBucket is bound to the event loop it was first used in; "
+                        "create one per loop"
+                    )
+                if self._in_flight or self._waiters:
+                    raise ConfigurationError(
+                        "a TokenBucket is bound to the event loop it was first used in; "
+                        "that loop is closed but requests of it still hold slots: "
+                        "create one per loop"
+                    )
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+                    self._timer_at = float("inf")
+            self._loop = weakref.ref(loop)
 
     def _room(self, now: float) -> bool:
         frees_at = self._frees_at
@@ -97,7 +161,7 @@ class TokenBucket:
     @property
     def in_use(self) -> int:
         """Slots counted now: requests in flight plus those ended within ``period``."""
-        now = asyncio.get_running_loop().time()
+        now = self._running_loop().time()
         self._room(now)
         return self._in_flight + len(self._frees_at)
 
@@ -106,8 +170,11 @@ class TokenBucket:
 
         Returns:
             The handle to pass to `release` once the request has ended.
+
+        Raises:
+            ConfigurationError: the bucket is bound to another event loop.
         """
-        loop = asyncio.get_running_loop()
+        loop = self._running_loop()
         if not self._waiters and self._room(loop.time()):
             self._in_flight += 1
             return _Slot(self)
@@ -133,16 +200,23 @@ class TokenBucket:
             raise ValueError("release() takes a handle returned by this limiter's acquire()")
         if handle.released:
             return
+        loop = self._running_loop()
         handle.released = True
-        loop = asyncio.get_running_loop()
         self._in_flight -= 1
         self._frees_at.append(loop.time() + self.period)
         self._schedule(loop)
 
     async def pause(self, seconds: float) -> None:
-        """Hold back every acquisition for ``seconds`` from now."""
-        loop = asyncio.get_running_loop()
-        self._paused_until = max(self._paused_until, loop.time() + max(0.0, float(seconds)))
+        """Hold back every acquisition for ``seconds`` from now.
+
+        A pause already in force is extended, never shortened. ``seconds`` is clamped to
+        ``[0, MAX_PAUSE]``; a value that is not a finite number pauses nothing.
+        """
+        loop = self._running_loop()
+        wait = clamp_pause(seconds)
+        if wait is None:
+            return
+        self._paused_until = max(self._paused_until, loop.time() + wait)
         self._schedule(loop)
 
     def _wake(self, loop: asyncio.AbstractEventLoop) -> None:

@@ -14,11 +14,17 @@ keys live in one slot):
   server time, in microseconds, at which each slot stops counting: ``acquire`` adds it
   with ``now + lease`` (a worker that dies mid-request frees it when the lease ends),
   ``release`` moves it to ``now + period``. Members whose score has passed are purged.
-- ``{K}:pause``: the server time (microseconds) until which nothing is admitted.
+- ``{K}:pause``: the server time (microseconds) until which nothing is admitted, never
+  more than `MAX_PAUSE` (900 s) ahead; a value further ahead (or unreadable) is ignored
+  and deleted, so no broken ``Retry-After`` can hold every worker back for long.
 
 Every update is one Lua script (``EVALSHA``, re-loaded on ``NOSCRIPT``) that reads the
 clock with ``redis.call('TIME')``: the workers' own clocks never matter. Both keys carry a
 TTL, so an idle budget removes itself. Needs Redis 5 or later.
+
+A limiter is bound to the event loop it is first used in (its connections and lock
+belong to that loop): using it from another loop raises `ConfigurationError`; create
+one per loop.
 """
 
 from __future__ import annotations
@@ -29,13 +35,15 @@ import os
 import random
 import secrets
 import socket
+import threading
+import weakref
 from collections.abc import Coroutine, Sequence
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 from ._errors import ConfigurationError
-from ._ratelimit import SupportsAcquire
+from ._ratelimit import MAX_PAUSE, SupportsAcquire, clamp_pause
 from ._transport import ConnectionNotMadeError
 
 try:
@@ -59,14 +67,17 @@ MAX_POLL = 1.0
 
 _US = 1_000_000
 
-# KEYS: slots, pause. ARGV: capacity, lease_us, period_us, member.
-# Returns {1, now} granted; {0, wait_us} full; {2, wait_us} paused.
+# KEYS: slots, pause. ARGV: capacity, lease_us, period_us, member, max_pause_us.
+# Returns {1, now} granted; {0, wait_us} full; {2, wait_us} paused. A pause further
+# ahead than max_pause_us (or not a number) is broken: it is deleted, not obeyed.
 _ACQUIRE = """
 local now_t = redis.call('TIME')
 local now = tonumber(now_t[1]) * 1000000 + tonumber(now_t[2])
 local capacity = tonumber(ARGV[1])
 local paused_until = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
-if paused_until > now then
+if not (paused_until - now <= tonumber(ARGV[5])) then
+  redis.call('DEL', KEYS[2])
+elseif paused_until > now then
   return {2, paused_until - now}
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -280,6 +291,8 @@ class RedisRateLimiter:
         self._down_until: float | None = None  # loop time; on the fallback until then
         self._background: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+        self._bind_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return (
@@ -306,11 +319,20 @@ class RedisRateLimiter:
     async def aclose(self) -> None:
         """Stop; close the Redis connection if this limiter opened it from a URL.
 
-        A ``redis.asyncio.Redis`` given by the caller is left open.
+        A ``redis.asyncio.Redis`` given by the caller is left open. Called from another
+        event loop than the limiter's: `ConfigurationError` while that loop is open;
+        once it is closed, the limiter is only marked closed (its connections went with
+        their loop).
         """
         if self._closed:
             return
+        if _other_loop(self._loop):
+            raise ConfigurationError(
+                "a RedisRateLimiter is bound to the event loop it was first used in; close it there"
+            )
         self._closed = True
+        if self._loop is not None and self._loop() is not asyncio.get_running_loop():
+            return
         if self._background:
             await asyncio.wait(set(self._background), timeout=self.timeout)
         if self._owned:
@@ -327,9 +349,10 @@ class RedisRateLimiter:
         Raises:
             RedisUnavailableError: Redis is unreachable and there is no ``fallback``.
             RuntimeError: the limiter was closed.
+            ConfigurationError: the limiter is bound to another event loop.
         """
         self._check_open()
-        loop = asyncio.get_running_loop()
+        loop = self._running_loop()
         async with self._lock:
             while True:
                 self._check_open()
@@ -379,6 +402,7 @@ class RedisRateLimiter:
             raise ValueError("release() takes a handle returned by this limiter's acquire()")
         if handle.released:
             return
+        self._running_loop()
         handle.released = True
         if self._closed:
             logger.debug("%r is closed: slot %s frees when its lease ends", self, handle.member)
@@ -390,12 +414,14 @@ class RedisRateLimiter:
         """Hold back every acquisition, in every process sharing the key, for ``seconds``.
 
         Extends a pause already in force, never shortens it. Also pauses this process
-        (and the fallback) even when Redis cannot be reached.
+        (and the fallback) even when Redis cannot be reached. ``seconds`` is clamped to
+        ``[0, MAX_PAUSE]``; a value that is not a finite number pauses nothing.
         """
-        seconds = max(0.0, float(seconds))
-        if seconds == 0.0:
+        loop = self._running_loop()
+        clamped = clamp_pause(seconds)
+        if not clamped:
             return
-        loop = asyncio.get_running_loop()
+        seconds = clamped
         self._paused_until = max(self._paused_until, loop.time() + seconds)
         fallback_pause = getattr(self.fallback, "pause", None)
         if fallback_pause is not None:
@@ -413,9 +439,26 @@ class RedisRateLimiter:
         Raises:
             RedisUnavailableError: Redis is unreachable.
         """
+        self._running_loop()
         return int(await self._call(self._count_script, [self._slots_key], []))
 
     # -- internals -----------------------------------------------------------------
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        """The running loop, once checked to be the one this limiter is bound to."""
+        loop = asyncio.get_running_loop()
+        ref = self._loop
+        if ref is not None and ref() is loop:
+            return loop
+        with self._bind_lock:  # two threads, each with its own loop, may race here
+            if self._loop is None:
+                self._loop = weakref.ref(loop)
+            elif self._loop() is not loop:
+                raise ConfigurationError(
+                    "a RedisRateLimiter is bound to the event loop it was first used in "
+                    "(its Redis connections belong to it); create one per loop"
+                )
+        return loop
 
     def _check_open(self) -> None:
         if self._closed:
@@ -437,7 +480,13 @@ class RedisRateLimiter:
             ) from exc
 
     async def _run_acquire(self, member: str) -> tuple[int, int]:
-        args = [self.capacity, round(self.lease * _US), round(self.period * _US), member]
+        args = [
+            self.capacity,
+            round(self.lease * _US),
+            round(self.period * _US),
+            member,
+            round(MAX_PAUSE * _US),
+        ]
         task = self._spawn(
             self._call(self._acquire_script, [self._slots_key, self._pause_key], args)
         )
@@ -504,6 +553,12 @@ class RedisRateLimiter:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task
+
+
+def _other_loop(ref: weakref.ref[asyncio.AbstractEventLoop] | None) -> bool:
+    """Whether ``ref`` names an open event loop other than the running one."""
+    bound = ref() if ref is not None else None
+    return bound is not None and bound is not asyncio.get_running_loop() and not bound.is_closed()
 
 
 def _jitter(wait: float) -> float:

@@ -24,7 +24,7 @@ from ._errors import (
     ServerError,
     TransportError,
 )
-from ._ratelimit import SupportsAcquire
+from ._ratelimit import MAX_PAUSE, SupportsAcquire
 from ._transport import (
     ClientClosedError,
     ConnectionNotMadeError,
@@ -46,6 +46,15 @@ RETRY_STATUSES = frozenset({500, 502, 503, 504})
 DEFAULT_RETRY_AFTER = 15.0
 
 
+def _too_long(exc: RateLimitError) -> bool:
+    """A 429 whose ``Retry-After`` exceeds Harvest's longest window (15 minutes).
+
+    Broken or hostile: nobody is paused and the call fails at once (CONTRACT.md,
+    "Retries"); https://help.getharvest.com/api-v2/introduction/overview/general/#rate-limiting.
+    """
+    return exc.retry_after is not None and not exc.retry_after <= MAX_PAUSE
+
+
 def _may_retry(exc: BaseException, *, replay_safe: bool) -> bool:
     """Whether a failed attempt may be sent again.
 
@@ -56,7 +65,9 @@ def _may_retry(exc: BaseException, *, replay_safe: bool) -> bool:
     """
     if isinstance(exc, (ClientClosedError, ResponseTooLargeError)):
         return False
-    if isinstance(exc, (RateLimitError, ConnectionNotMadeError)):
+    if isinstance(exc, RateLimitError):
+        return not _too_long(exc)
+    if isinstance(exc, ConnectionNotMadeError):
         return True
     if not replay_safe:
         return False
@@ -284,7 +295,7 @@ class Requester:
                     raw_json=raw_json,
                 )
             except RateLimitError as exc:
-                if pause is not None:
+                if pause is not None and not _too_long(exc):
                     await pause(
                         exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER
                     )

@@ -13,7 +13,12 @@ import asyncio
 import datetime as dt
 import email.utils
 import ipaddress
+import math
+import re
+import sys
+import weakref
 from collections.abc import Coroutine, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import aiohttp
@@ -158,32 +163,79 @@ def parse_retry_after(
     """Seconds to wait from a 429's ``Retry-After`` header (or its body's ``retry_after``).
 
     See https://help.getharvest.com/api-v2/introduction/overview/general/#rate-limiting.
+    The header is a number of seconds or an HTTP-date; a value that is not a finite
+    number (``inf``, ``nan``, junk) is ignored, as if absent, and the body's
+    ``retry_after`` is tried next. A negative wait (or a date in the past) is ``0.0``.
+    A very long wait is returned as is, clamped to the largest finite float: the caller
+    decides (the client fails at once on one longer than 900 s, Harvest's longest
+    window).
+
+    Returns:
+        The wait in seconds (finite, >= 0), or ``None`` when neither says one.
     """
     raw = headers.get("Retry-After")
     if raw is not None:
-        raw = raw.strip()
-        try:
-            return max(0.0, float(raw))
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            when = None
-        if when is not None:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=dt.UTC)
-            current = now or dt.datetime.now(dt.UTC)
-            return max(0.0, (when - current).total_seconds())
+        seconds = _seconds(raw)
+        if seconds is None:
+            seconds = _seconds_until(raw, now)
+        if seconds is not None:
+            return seconds
     if isinstance(body, dict):
-        value = body.get("retry_after")
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return max(0.0, float(value))
-        try:
-            return max(0.0, float(str(value))) if value is not None else None
-        except ValueError:
-            return None
+        return _seconds(body.get("retry_after"))
     return None
+
+
+_NUMBER = re.compile(r"([+-]?)(?:(\d+)(?:\.(\d*))?|\.(\d+))(?:[eE]([+-]?)(\d+))?", re.ASCII)
+#: Larger floats are clamped to this (a wait still means "longer than allowed").
+_LARGEST = Decimal(sys.float_info.max)
+
+
+def _seconds(value: Any) -> float | None:
+    """A finite number of seconds >= 0 from a JSON value or header text, else ``None``.
+
+    Never converts a huge number to an int or a float first: ``1e999999999`` is a long
+    wait, not a freeze or an ``OverflowError``.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return sys.float_info.max if value > _LARGEST else float(max(value, 0))
+    if isinstance(value, float):
+        return min(max(value, 0.0), sys.float_info.max) if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, str):
+        match = _NUMBER.fullmatch(value.strip())
+        if match is None:
+            return None
+        try:
+            number = Decimal(match.group(0))
+        except ArithmeticError:
+            # An exponent beyond what Decimal holds: astronomically large or small.
+            sign, whole, fraction, only_fraction, exp_sign, _ = match.groups()
+            digits = (whole or "") + (fraction or "") + (only_fraction or "")
+            if sign == "-" or exp_sign == "-" or not digits.strip("0"):
+                return 0.0
+            return sys.float_info.max
+    else:
+        return None
+    if not number.is_finite():
+        return None
+    return float(min(max(number, Decimal(0)), _LARGEST))
+
+
+def _seconds_until(text: str, now: dt.datetime | None) -> float | None:
+    """Seconds from ``now`` until an HTTP-date (``0.0`` if past), or ``None``."""
+    try:
+        when = email.utils.parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    current = now or dt.datetime.now(dt.UTC)
+    return max(0.0, (when - current).total_seconds())
 
 
 def _error_body(body: bytes) -> Any:
@@ -357,6 +409,7 @@ class Transport:
         self._connection_limit = connection_limit
         self._closed = False
         self._in_flight: set[asyncio.Task[Any]] = set()
+        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
 
     def __repr__(self) -> str:
         return f"<Transport owns_session={self._owns_session} closed={self._closed}>"
@@ -370,9 +423,28 @@ class Transport:
         """Operations started through `run` that have not ended yet."""
         return len(self._in_flight)
 
+    def _check_loop(self) -> asyncio.AbstractEventLoop:
+        """The running loop, once checked to be the one this transport is bound to.
+
+        An aiohttp session (and its connections) belongs to the loop it was opened in;
+        used from another, it hangs or fails deep inside. The first loop a transport
+        runs in is its own for good, even once closed: create one client per loop.
+        """
+        loop = asyncio.get_running_loop()
+        ref = self._loop
+        if ref is None:
+            self._loop = weakref.ref(loop)
+        elif ref() is not loop:
+            raise ConfigurationError(
+                "the client is bound to the event loop it was first used in (its aiohttp "
+                "session belongs to that loop); create one client per loop"
+            )
+        return loop
+
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
             raise ClientClosedError("the client is closed")
+        self._check_loop()
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._connection_limit),
@@ -392,7 +464,12 @@ class Transport:
         if self._closed:
             operation.close()
             raise ClientClosedError("the client is closed")
-        task = asyncio.get_running_loop().create_task(operation)
+        try:
+            loop = self._check_loop()
+        except ConfigurationError:
+            operation.close()
+            raise
+        task = loop.create_task(operation)
         self._in_flight.add(task)
         try:
             return await task
@@ -508,8 +585,23 @@ class Transport:
 
         Requests running through `run` are cancelled (their callers get
         `ClientClosedError`) and have ended before the session is closed.
+
+        Raises:
+            ConfigurationError: called from another event loop than the one the
+                transport was used in, while that loop is open. Once that loop is
+                closed, the transport is only marked closed (its session cannot be
+                closed from another loop).
         """
         if self._closed:
+            return
+        loop = asyncio.get_running_loop()
+        bound = self._loop() if self._loop is not None else None
+        if self._loop is not None and bound is not loop:
+            if bound is not None and not bound.is_closed():
+                raise ConfigurationError(
+                    "the client is bound to the event loop it was first used in; close it there"
+                )
+            self._closed = True
             return
         self._closed = True
         tasks = [t for t in self._in_flight if t is not asyncio.current_task()]
