@@ -206,6 +206,10 @@ class SyncDatabaseError(HarvestError, sqlite3.DatabaseError):
     """
 
 
+#: What to do with a corrupt mirror.
+_CORRUPT_ADVICE = "restore it from a backup or sync into a new file"
+
+
 def _database_error(path: str | Path, exc: sqlite3.Error) -> SyncDatabaseError:
     """``exc`` as a `SyncDatabaseError` naming ``path`` and the likely cause."""
     if isinstance(exc, SyncDatabaseError):
@@ -220,7 +224,7 @@ def _database_error(path: str | Path, exc: sqlite3.Error) -> SyncDatabaseError:
     elif code.startswith("SQLITE_NOTADB") or "not a database" in text:
         why = "the file is not a SQLite database"
     elif code.startswith("SQLITE_CORRUPT") or "malformed" in text:
-        why = "the database is corrupt"
+        why = f"the database is corrupt; {_CORRUPT_ADVICE}"
     elif code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "is locked" in text:
         why = "the database is locked by another program"
     elif code.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
@@ -250,7 +254,7 @@ def open_db(path: str | Path) -> sqlite3.Connection:
         if [row[0] for row in db.execute("PRAGMA quick_check")] != ["ok"]:
             raise SyncDatabaseError(
                 f"database {path}: the database is corrupt (PRAGMA quick_check failed); "
-                "restore it from a backup or sync into a new file"
+                f"{_CORRUPT_ADVICE}"
             )
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
