@@ -257,12 +257,13 @@ def apply_demo_changes(sim: HarvestSimulator, run: int) -> DemoChanges:
     """Bring a demo simulator (not started yet) to the state of the ``run``-th demo sync.
 
     The first run sees the seeded account; before each later one, its users went on
-    working: round ``k`` (for runs ``k + 1`` and after) creates a client and three time
-    entries, edits a contact and two time entries, and deletes a contact and four time
-    entries. Each round happens an hour after the previous one on the simulator's
-    clock, and the sync ten minutes after the last, so that an incremental run lists
-    exactly the latest round's creations and edits, and ``--reconcile`` finds its
-    deletions. Same ``run``, same account: ids, names and timestamps are reproducible.
+    working: round ``k`` (for runs ``k + 1`` and after) creates a client with a contact
+    and three time entries, edits a contact and two time entries, and deletes a contact
+    (so that their number stays the same) and four time entries. Each round happens an
+    hour after the previous one on the simulator's clock, and the sync ten minutes after
+    the last, so that an incremental run lists exactly the latest round's creations and
+    edits, and ``--reconcile`` finds its deletions. Same ``run``, same account: ids,
+    names and timestamps are reproducible.
     """
     world, ops = sim.world, sim.ops
     entries = world.time_entries
@@ -270,8 +271,10 @@ def apply_demo_changes(sim: HarvestSimulator, run: int) -> DemoChanges:
     for k in range(1, run):
         done = DemoChanges()
         sim.advance(3600)
-        # Created: a client, and three entries on a project the owner works on.
-        ops.create("clients", {"name": f"Demo round {k} client"})
+        # Created: a client with a contact, and three entries on a project the owner
+        # works on.
+        client = ops.create("clients", {"name": f"Demo round {k} client"})
+        ops.create("contacts", {"client_id": client["id"], "first_name": f"Round {k}"})
         mine = next(
             row
             for row in map(entries.get, entries.ids_desc())
@@ -288,7 +291,7 @@ def apply_demo_changes(sim: HarvestSimulator, run: int) -> DemoChanges:
                     "notes": f"Demo round {k}, entry {n + 1}",
                 },
             )
-        done.created += 4
+        done.created += 5
         # Edited: a contact and two entries of the seeded history.
         contacts = sorted(world.contacts.ids_desc())
         contact = world.contacts.get(contacts[k % len(contacts)])

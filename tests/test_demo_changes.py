@@ -56,11 +56,12 @@ def test_second_run_is_incremental_and_reconcile_finds_the_deletions(
     assert {mode for mode, *_ in first.values()} == {"full"}
     assert json.loads(cli.demo_state_path(db).read_text()) == {"seed": 2024, "run": 1}
 
-    # Run 2: a client and three entries created, a contact and two entries edited.
+    # Run 2: a client, a contact and three entries created, a contact and two entries
+    # edited.
     second = run(db, capsys)
     assert changed(second) == {
         "clients": ("incremental", 1, 0),
-        "contacts": ("incremental", 1, 0),
+        "contacts": ("incremental", 2, 0),
         "time_entries": ("incremental", 5, 0),
     }
     assert second["time_entries"][3] == "30003"  # the four deleted entries still there
@@ -70,7 +71,7 @@ def test_second_run_is_incremental_and_reconcile_finds_the_deletions(
     third = run(db, capsys, "--reconcile")
     assert changed(third) == {
         "clients": ("incremental", 1, 0),
-        "contacts": ("incremental", 1, 2),
+        "contacts": ("incremental", 2, 2),
         "time_entries": ("incremental", 5, 8),
     }
     assert third["time_entries"][3] == str(30_000 + 2 * 3 - 2 * 4)
@@ -88,7 +89,7 @@ def test_the_demo_says_what_changed(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "demo run 1: the seeded account" in capsys.readouterr().err
     assert main(["sync", "--demo", "--db", str(db), "--resources", "contacts"]) == 0
     err = capsys.readouterr().err
-    assert "demo run 2: since run 1, 4 records were created, 3 edited and 5 deleted" in err
+    assert "demo run 2: since run 1, 5 records were created, 3 edited and 5 deleted" in err
     assert main(["sync", "--demo", "--quiet", "--db", str(db), "--resources", "contacts"]) == 0
     assert capsys.readouterr().err == ""
 
@@ -122,3 +123,9 @@ def test_changes_are_reproducible() -> None:
     for kind in ("clients", "contacts", "time_entries"):
         assert one.records(kind, limit=50) == two.records(kind, limit=50), kind
     assert one.count("time_entries") == 30_000 + 3 * 3 - 3 * 4
+    assert one.count("contacts") == HarvestSimulator(**cli.demo_settings()).count("contacts")
+
+
+def test_many_runs_keep_working() -> None:
+    sim = demo_account(60)
+    assert sim.count("clients") == 12 + 59
