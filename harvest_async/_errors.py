@@ -144,3 +144,24 @@ class RateLimitError(APIError):
 
 class ServerError(APIError):
     """5xx after retries ran out."""
+
+
+# Shown as ``harvest_async.ValidationError`` (in tracebacks, reprs and pickles), the
+# name they are imported by, rather than this private module's.
+for _public in (
+    HarvestError,
+    ConfigurationError,
+    InvalidRequestError,
+    TransportError,
+    DecodeError,
+    APIError,
+    BadRequestError,
+    AuthenticationError,
+    PermissionDeniedError,
+    NotFoundError,
+    ValidationError,
+    RateLimitError,
+    ServerError,
+):
+    _public.__module__ = "harvest_async"
+del _public

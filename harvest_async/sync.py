@@ -4,40 +4,63 @@ Each resource gets one table ``(id INTEGER PRIMARY KEY, updated_at TEXT, data TE
 the full record as JSON. Rows are upserted page by page, each page in its own
 transaction; a resource's checkpoint (the ``updated_since`` for the next run) is written in
 the same transaction as its last page, so a sync killed at any point resumes without
-losing or duplicating rows. Harvest hard-deletes and keeps no tombstones: ``reconcile``
-lists every id and removes local rows Harvest no longer has.
+losing or duplicating rows.
+
+A page-based list is read by offset (``page=N``), so a record deleted while the list is
+being walked shifts the later records one place back and one of them is never served
+(records created meanwhile shift them forward: one is served twice, which is harmless).
+A walk whose pages report different ``total_entries`` was changed under it and is not
+trusted: the list is walked again (at most `MAX_REWALKS` times), and if it never holds
+still the checkpoint is left where it was, so the next run lists those records again.
+Cursor-based lists (``cursor=`` in ``links.next``) resume after the last id served and
+are not affected. See https://help.getharvest.com/api-v2/introduction/overview/pagination/.
+
+Harvest hard-deletes and keeps no tombstones: ``reconcile`` lists every id and removes
+local rows Harvest no longer has, but only rows Harvest confirms are gone: absent from a
+second walk done after the first, or answered 404 by a GET of that id. Records found by
+these walks are upserted too, so a record missed by an earlier run comes back.
 
 `sync_account` writes on the event loop's thread (each page's transaction is short),
 but leaves SQLite's WAL checkpoints, which write the database file and wait for the
 disk, to a helper thread with its own connection, so that a slow disk never stalls the
 requests in flight.
+
+Database problems (a missing folder, a directory, a read-only file or place, a file that
+is not a SQLite database, a corrupt database, a full disk) raise `SyncDatabaseError`
+with a one-line reason; a database that fails ``PRAGMA quick_check`` is refused before
+anything is written to it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import inspect
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import attrs
 
 from . import _json
+from ._errors import HarvestError, NotFoundError
 
 if TYPE_CHECKING:
     from ._client import HarvestClient
-    from ._pagination import Paginator
+    from ._pagination import Page, Paginator
 
 __all__ = [
+    "MAX_REWALKS",
     "RESOURCES",
     "MeteredLimiter",
     "ResourceSpec",
+    "SyncDatabaseError",
     "SyncResult",
     "SyncStats",
     "sync_account",
@@ -47,6 +70,10 @@ __all__ = [
 #: even with some clock skew between this machine and Harvest.
 CHECKPOINT_OVERLAP = dt.timedelta(minutes=5)
 
+#: Walks of a list repeated, after the first, while its pages disagree on
+#: ``total_entries`` (the list changed while it was being walked).
+MAX_REWALKS = 2
+
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -54,11 +81,21 @@ def _utc_now() -> dt.datetime:
 
 @attrs.frozen
 class ResourceSpec:
-    """One mirrored resource: its table and how to list it."""
+    """One mirrored resource: its table and how to list it.
+
+    Attributes:
+        name: The table (and, for `RESOURCES`, the client attribute).
+        list_all: Lists the records updated since a time, or all of them for ``None``.
+        incremental: Whether ``updated_since`` may be used (else every run is full).
+        get_one: Fetches one record by id (raising `NotFoundError` once it is gone);
+            ``reconcile`` then confirms a few deletions by GET rather than a second
+            walk of the whole list. ``None`` where there is no such call.
+    """
 
     name: str
     list_all: Callable[[HarvestClient, dt.datetime | None], Paginator[Any]]
     incremental: bool = True
+    get_one: Callable[[HarvestClient, int], Awaitable[Any]] | None = None
 
 
 def _lister(attr: str) -> Callable[[HarvestClient, dt.datetime | None], Paginator[Any]]:
@@ -71,9 +108,19 @@ def _lister(attr: str) -> Callable[[HarvestClient, dt.datetime | None], Paginato
     return list_all
 
 
+def _getter(attr: str) -> Callable[[HarvestClient, int], Awaitable[Any]]:
+    async def get_one(client: HarvestClient, record_id: int) -> Any:
+        return await getattr(client, attr).get(record_id)
+
+    return get_one
+
+
+#: Lists whose records are fetched by their parent and id, not by id alone.
+_NO_GET = frozenset({"task_assignments", "user_assignments"})
+
 #: Every account-wide list of the API, in dependency-friendly order.
 RESOURCES: tuple[ResourceSpec, ...] = tuple(
-    ResourceSpec(name, _lister(name))
+    ResourceSpec(name, _lister(name), get_one=None if name in _NO_GET else _getter(name))
     for name in (
         "clients",
         "contacts",
@@ -151,16 +198,98 @@ class MeteredLimiter:
             await self._pause(seconds)
 
 
+class SyncDatabaseError(HarvestError, sqlite3.DatabaseError):
+    """The mirror database cannot be opened or written; the message says why in a line.
+
+    Also a `sqlite3.DatabaseError`; the SQLite error it comes from (if any) is its
+    ``__cause__``.
+    """
+
+
+#: What to do with a corrupt mirror.
+_CORRUPT_ADVICE = "restore it from a backup or sync into a new file"
+
+
+def _database_error(path: str | Path, exc: sqlite3.Error) -> SyncDatabaseError:
+    """``exc`` as a `SyncDatabaseError` naming ``path`` and the likely cause."""
+    if isinstance(exc, SyncDatabaseError):
+        return exc
+    code = getattr(exc, "sqlite_errorname", None) or ""
+    text = str(exc)
+    where = Path(path)
+    if code.startswith("SQLITE_FULL") or "disk is full" in text:
+        why = "the database or the disk is full"
+    elif code.startswith("SQLITE_READONLY") or "readonly database" in text:
+        why = "the database is read-only"
+    elif code.startswith("SQLITE_NOTADB") or "not a database" in text:
+        why = "the file is not a SQLite database"
+    elif code.startswith("SQLITE_CORRUPT") or "malformed" in text:
+        why = f"the database is corrupt; {_CORRUPT_ADVICE}"
+    elif code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "is locked" in text:
+        why = "the database is locked by another program"
+    elif code.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
+        if where.is_dir():
+            why = "it is a directory, not a database file"
+        elif not where.parent.is_dir():
+            why = "its folder does not exist"
+        else:
+            why = "cannot open or create it there (permission denied or read-only)"
+    else:
+        why = text
+    return SyncDatabaseError(f"database {path}: {why}")
+
+
 def open_db(path: str | Path) -> sqlite3.Connection:
-    """Open (and create if needed) the mirror database."""
-    db = sqlite3.connect(str(path), isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS sync_state (resource TEXT PRIMARY KEY, "
-        "updated_since TEXT, completed_at TEXT NOT NULL)"
-    )
+    """Open (and create if needed) the mirror database.
+
+    Raises:
+        SyncDatabaseError: The file cannot be opened, is not a SQLite database, or
+            fails ``PRAGMA quick_check`` (checked before anything is written to it).
+    """
+    try:
+        db = sqlite3.connect(str(path), isolation_level=None)
+    except sqlite3.Error as exc:
+        raise _database_error(path, exc) from exc
+    try:
+        if [row[0] for row in db.execute("PRAGMA quick_check")] != ["ok"]:
+            raise SyncDatabaseError(
+                f"database {path}: the database is corrupt (PRAGMA quick_check failed); "
+                f"{_CORRUPT_ADVICE}"
+            )
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS sync_state (resource TEXT PRIMARY KEY, "
+            "updated_since TEXT, completed_at TEXT NOT NULL)"
+        )
+    except sqlite3.Error as exc:
+        db.close()
+        raise _database_error(path, exc) from exc
+    except BaseException:
+        db.close()
+        raise
     return db
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back if the body (or the commit) fails.
+
+    SQLite rolls a transaction back by itself on some errors (a full disk, an I/O
+    error); a ``ROLLBACK`` then fails with "no transaction is active", and that error
+    must not replace the one that matters.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error as exc:  # the first error is the one to report
+                _log.debug("rollback failed: %s", exc)
+        raise
 
 
 _log = logging.getLogger("harvest_async.sync")
@@ -246,9 +375,86 @@ def _row(model: Any) -> tuple[int, str | None, str]:
     )
 
 
-async def _pages(paginator: Paginator[Any]) -> AsyncIterator[list[Any]]:
-    async for page in paginator.pages():
-        yield page.items
+def _upsert_sql(name: str, *, changes_only: bool) -> str:
+    sql = (
+        f'INSERT INTO "{name}" (id, updated_at, data) VALUES (?, ?, ?) '
+        "ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, data = excluded.data"
+    )
+    if changes_only:  # leaves equal rows alone, so that `total_changes` counts the others
+        sql += (
+            f' WHERE "{name}".updated_at IS NOT excluded.updated_at'
+            f' OR "{name}".data IS NOT excluded.data'
+        )
+    return sql
+
+
+def _offset_paged(page: Page[Any]) -> bool:
+    """Whether ``links.next`` asks for a page number (not a cursor)."""
+    if page.next_url is None:
+        return False
+    names = {part.partition("=")[0] for part in urlsplit(page.next_url).query.split("&")}
+    return "page" in names and "cursor" not in names
+
+
+@attrs.define
+class _Walk:
+    """What one walk of a list saw."""
+
+    ids: set[int] | None
+    pages: int = 0
+    #: False when the list was page-based and its pages disagreed on ``total_entries``.
+    stable: bool = True
+
+
+async def _walk(
+    client: HarvestClient,
+    db: sqlite3.Connection,
+    spec: ResourceSpec,
+    since: dt.datetime | None,
+    stats: SyncStats,
+    *,
+    keep_ids: bool,
+    changes_only: bool,
+    checkpoint: dt.datetime | None,
+    on_page: Callable[[str, int], None] | None,
+) -> _Walk:
+    """Walk a list once, upserting each page in its own transaction.
+
+    ``changes_only`` counts (in ``stats.rows_written``) only rows that were missing or
+    different. ``checkpoint``, when given, is written with the last page of a walk
+    found stable (https://help.getharvest.com/api-v2/introduction/overview/pagination/).
+    """
+    walk = _Walk(set() if keep_ids else None)
+    totals: set[int] = set()
+    by_offset = False
+    sql = _upsert_sql(spec.name, changes_only=changes_only)
+    async with contextlib.aclosing(spec.list_all(client, since).pages()) as pages:
+        pending: Page[Any] | None = await anext(pages, None)
+        while pending is not None:
+            following = await anext(pages, None)
+            if pending.total_entries is not None:
+                totals.add(pending.total_entries)
+            by_offset = by_offset or _offset_paged(pending)
+            walk.stable = not (by_offset and len(totals) > 1)
+            rows = [_row(item) for item in pending.items if getattr(item, "id", None) is not None]
+            if walk.ids is not None:
+                walk.ids.update(r[0] for r in rows)
+            with _transaction(db):
+                before = db.total_changes
+                db.executemany(sql, rows)
+                written = db.total_changes - before if changes_only else len(rows)
+                if following is None and walk.stable and checkpoint is not None:
+                    _write_checkpoint(db, spec.name, checkpoint)
+            stats.rows_written += written
+            stats.pages += 1
+            walk.pages += 1
+            if on_page is not None:
+                on_page(spec.name, len(rows))
+            pending = following
+    if walk.pages == 0 and checkpoint is not None:
+        with _transaction(db):
+            _write_checkpoint(db, spec.name, checkpoint)
+    return walk
 
 
 async def sync_resource(
@@ -276,43 +482,43 @@ async def sync_resource(
     since = None if full or not incremental else _checkpoint(db, spec.name)
     stats.mode = "incremental" if since is not None else "full"
     run_started = clock()
-    seen: set[int] | None = set() if reconcile and since is None else None
-    pages = _pages(spec.list_all(client, since))
-    pending: list[Any] | None = await anext(pages, None)
-    while pending is not None:
-        following = await anext(pages, None)
-        rows = [_row(item) for item in pending if getattr(item, "id", None) is not None]
-        if seen is not None:
-            seen.update(r[0] for r in rows)
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany(
-                f'INSERT INTO "{spec.name}" (id, updated_at, data) VALUES (?, ?, ?) '
-                "ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, "
-                "data = excluded.data",
-                rows,
-            )
-            if following is None and not reconcile:
-                _write_checkpoint(db, spec.name, run_started)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        stats.rows_written += len(rows)
-        stats.pages += 1
-        if on_page is not None:
-            on_page(spec.name, len(rows))
-        pending = following
-    if stats.pages == 0 and not reconcile:
-        db.execute("BEGIN IMMEDIATE")
-        _write_checkpoint(db, spec.name, run_started)
-        db.execute("COMMIT")
+    keep_ids = reconcile and since is None  # a full walk is reconcile's first id walk
+    walk = await _walk(
+        client,
+        db,
+        spec,
+        since,
+        stats,
+        keep_ids=keep_ids,
+        changes_only=False,
+        checkpoint=run_started,
+        on_page=on_page,
+    )
+    for _ in range(MAX_REWALKS):
+        if walk.stable:
+            break
+        _log.info("%s changed while it was listed: listing it again", spec.name)
+        walk = await _walk(
+            client,
+            db,
+            spec,
+            since,
+            stats,
+            keep_ids=keep_ids,
+            changes_only=True,
+            checkpoint=run_started,
+            on_page=on_page,
+        )
+    if not walk.stable:
+        _log.warning(
+            "%s kept changing while it was listed: its checkpoint stays where it was, "
+            "so the next run lists it again",
+            spec.name,
+        )
     if reconcile:
-        if seen is None:
-            seen = set()
-            async for items in _pages(spec.list_all(client, None)):
-                seen.update(item.id for item in items if getattr(item, "id", None) is not None)
-        stats.deleted = _delete_missing(db, spec.name, seen, run_started)
+        stats.deleted = await _reconcile(
+            client, db, spec, walk if keep_ids else None, stats, on_page
+        )
     stats.total_rows = db.execute(f'SELECT COUNT(*) FROM "{spec.name}"').fetchone()[0]
     stats.seconds = time.perf_counter() - started
     return stats
@@ -328,20 +534,82 @@ def _write_checkpoint(db: sqlite3.Connection, name: str, run_started: dt.datetim
     )
 
 
-def _delete_missing(
-    db: sqlite3.Connection, name: str, seen: set[int], run_started: dt.datetime
+async def _reconcile(
+    client: HarvestClient,
+    db: sqlite3.Connection,
+    spec: ResourceSpec,
+    first: _Walk | None,
+    stats: SyncStats,
+    on_page: Callable[[str, int], None] | None,
 ) -> int:
-    local = [row[0] for row in db.execute(f'SELECT id FROM "{name}"')]
-    gone = [(i,) for i in local if i not in seen]
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        db.executemany(f'DELETE FROM "{name}" WHERE id = ?', gone)
-        _write_checkpoint(db, name, run_started)
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
+    """Delete the local rows whose records Harvest confirms are gone; return how many.
+
+    ``first`` is a full walk already done (the sync's own), else one is done here. A
+    row missing from it is deleted once a later walk that held still misses it too, or
+    a GET of its id answers 404; a GET is used when that takes fewer requests than
+    walking the list again (and when a second walk did not hold still).
+    """
+
+    async def walk_all() -> _Walk:
+        return await _walk(
+            client,
+            db,
+            spec,
+            None,
+            stats,
+            keep_ids=True,
+            changes_only=True,
+            checkpoint=None,
+            on_page=on_page,
+        )
+
+    if first is None:
+        first = await walk_all()
+    assert first.ids is not None
+    gone = {row[0] for row in db.execute(f'SELECT id FROM "{spec.name}"')} - first.ids
+    confirmed = False
+    if gone and (spec.get_one is None or len(gone) > first.pages):
+        second = await walk_all()
+        assert second.ids is not None
+        gone -= second.ids
+        confirmed = second.stable
+    if gone and not confirmed:
+        if spec.get_one is None:
+            _log.warning(
+                "%s changed while it was listed: %d deletion(s) left for a later reconcile",
+                spec.name,
+                len(gone),
+            )
+            return 0
+        gone = await _confirm_gone(client, db, spec, sorted(gone), stats)
+    if gone:
+        with _transaction(db):
+            db.executemany(f'DELETE FROM "{spec.name}" WHERE id = ?', [(i,) for i in gone])
     return len(gone)
+
+
+async def _confirm_gone(
+    client: HarvestClient,
+    db: sqlite3.Connection,
+    spec: ResourceSpec,
+    ids: list[int],
+    stats: SyncStats,
+) -> set[int]:
+    """The ids a GET answers 404 for; the records still there are upserted."""
+    assert spec.get_one is not None
+    gone: set[int] = set()
+    sql = _upsert_sql(spec.name, changes_only=True)
+    for record_id in ids:
+        try:
+            record = await spec.get_one(client, record_id)
+        except NotFoundError:
+            gone.add(record_id)
+            continue
+        with _transaction(db):
+            before = db.total_changes
+            db.execute(sql, _row(record))
+            stats.rows_written += db.total_changes - before
+    return gone
 
 
 async def sync_company(client: HarvestClient, db: sqlite3.Connection) -> SyncStats:
@@ -349,13 +617,12 @@ async def sync_company(client: HarvestClient, db: sqlite3.Connection) -> SyncSta
     started = time.perf_counter()
     _ensure_table(db, "company")
     company = await client.company.get()
-    db.execute("BEGIN IMMEDIATE")
-    db.execute(
-        'INSERT INTO "company" (id, updated_at, data) VALUES (1, NULL, ?) '
-        "ON CONFLICT(id) DO UPDATE SET data = excluded.data",
-        (record_json(company),),
-    )
-    db.execute("COMMIT")
+    with _transaction(db):
+        db.execute(
+            'INSERT INTO "company" (id, updated_at, data) VALUES (1, NULL, ?) '
+            "ON CONFLICT(id) DO UPDATE SET data = excluded.data",
+            (record_json(company),),
+        )
     return SyncStats(
         "company",
         rows_written=1,
@@ -376,20 +643,26 @@ async def sync_account(
     concurrency: int = 4,
     on_page: Callable[[str, int], None] | None = None,
     clock: Callable[[], dt.datetime] = _utc_now,
+    company: bool = True,
 ) -> list[SyncStats]:
     """Mirror every resource of the account into the SQLite file at ``db_path``.
 
     Resources are synced ``concurrency`` at a time; the client's rate limiter keeps the
-    whole run within Harvest's limit.
+    whole run within Harvest's limit. ``company=False`` leaves the company out.
+
+    Raises:
+        SyncDatabaseError: The database cannot be opened or written (the pages
+            committed before stay, and the checkpoints never run ahead of them).
     """
     db = open_db(db_path)
-    # The checkpointer's thread copies the WAL into the database as it grows; the
-    # writer's own checkpoint (which rewinds the WAL, and would wait for the disk on
-    # the loop's thread) is kept as a backstop, ten times rarer than SQLite's default.
-    db.execute(f"PRAGMA wal_autocheckpoint={WAL_BACKSTOP_PAGES}")
-    checkpointer = _Checkpointer(db_path)
-    checkpointer.start()
+    checkpointer: _Checkpointer | None = None
     try:
+        # The checkpointer's thread copies the WAL into the database as it grows; the
+        # writer's own checkpoint (which rewinds the WAL, and would wait for the disk on
+        # the loop's thread) is kept as a backstop, ten times rarer than SQLite's default.
+        db.execute(f"PRAGMA wal_autocheckpoint={WAL_BACKSTOP_PAGES}")
+        checkpointer = _Checkpointer(db_path)
+        checkpointer.start()
         gate = asyncio.Semaphore(max(1, concurrency))
 
         async def one(spec: ResourceSpec) -> SyncStats:
@@ -405,7 +678,7 @@ async def sync_account(
                 )
 
         # The company (one request) goes alongside the lists, not before them.
-        tasks = [asyncio.ensure_future(sync_company(client, db))]
+        tasks = [asyncio.ensure_future(sync_company(client, db))] if company else []
         tasks += [asyncio.ensure_future(one(spec)) for spec in resources]
         try:
             results: list[SyncStats] = await asyncio.gather(*tasks)
@@ -417,9 +690,12 @@ async def sync_account(
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         return results
+    except sqlite3.Error as exc:
+        raise _database_error(db_path, exc) from exc
     finally:
         try:
-            await checkpointer.stop()
+            if checkpointer is not None:
+                await checkpointer.stop()
         finally:
             db.close()
 
