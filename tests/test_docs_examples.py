@@ -1,8 +1,8 @@
 """Every Python sample of the documentation runs, against the simulator.
 
-``docs/*.md`` is read for fenced ```` ```python ```` blocks. A block right after a
-``<!-- skip-test -->`` line is left out (only for code that needs a browser or a real
-account). The blocks of one page run in order in one namespace, like a notebook, against
+``docs/*.md`` and ``README.md`` are read for fenced ```` ```python ```` blocks. A block
+right after a ``<!-- skip-test -->`` line is left out (only for code that needs a browser
+or a real account). The blocks of one page run in order in one namespace, like a notebook, against
 one :class:`HarvestSimulator`:
 
 - ``harvest`` is a client of that simulator (rebound before each block, so a block that
@@ -50,6 +50,7 @@ from .redis_server import RedisServer, find_redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
+README = ROOT / "README.md"
 SKIP_MARK = "<!-- skip-test -->"
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+-]*)(?P<rest>.*)$")
 SNIPPET = re.compile(r'^-{2}8<-{2}\s+"(?P<path>[^"]+)"\s*$')
@@ -75,7 +76,8 @@ class Sample:
 
     @property
     def where(self) -> str:
-        return f"docs/{self.page}:{self.line}"
+        folder = "" if self.page == README.name else "docs/"
+        return f"{folder}{self.page}:{self.line}"
 
 
 def extract(path: Path) -> list[Sample]:
@@ -115,7 +117,7 @@ def extract(path: Path) -> list[Sample]:
 
 
 PAGES = sorted(p for p in DOCS.glob("*.md"))
-SAMPLES = [s for page in PAGES for s in extract(page)]
+SAMPLES = [s for page in [*PAGES, README] for s in extract(page)]
 RUNNABLE_PAGES = sorted({s.page for s in SAMPLES if not s.skip and s.snippet is None})
 
 
@@ -133,6 +135,7 @@ def _compile(sample: Sample) -> Any:
 def test_samples_found() -> None:
     pages = {s.page for s in SAMPLES}
     assert {
+        "README.md",
         "index.md",
         "quickstart.md",
         "authentication.md",
@@ -184,6 +187,26 @@ def test_every_page_is_in_the_site() -> None:
     nav = list(_nav_pages(config["nav"]))
     assert sorted(nav) == sorted(p.name for p in PAGES)
     assert "dev/" in config["exclude_docs"]
+
+
+def test_site_opens_from_disk() -> None:
+    """The built site works from file://: a page per .html file, search bundled, and
+    every link between pages names a Markdown file (a link to a folder would show a
+    directory listing there)."""
+    yaml = pytest.importorskip("yaml")
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    assert config["use_directory_urls"] is False
+    assert "offline" in config["plugins"]
+    for sheet in config["extra_css"]:
+        assert (DOCS / sheet).is_file(), sheet
+    link = re.compile(r"\]\((?![a-z][\w+.-]*:|#)(?P<target>[^)\s]+)\)")
+    folders = [
+        f"{page.name}: {m['target']}"
+        for page in PAGES
+        for m in link.finditer(page.read_text(encoding="utf-8"))
+        if not m["target"].split("#")[0].endswith((".md", ".py", ".png", ".svg"))
+    ]
+    assert folders == []
 
 
 def test_fastapi_page_includes_the_example() -> None:

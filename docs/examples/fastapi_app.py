@@ -1,9 +1,10 @@
 """A FastAPI app that shares one HarvestClient between all its requests.
 
-Run it with $HARVEST_ACCESS_TOKEN and $HARVEST_ACCOUNT_ID set:
+Run it with $HARVEST_ACCESS_TOKEN and $HARVEST_ACCOUNT_ID set, from the clone of
+harvest_async where the library is installed in .venv:
 
-    pip install harvest_async fastapi uvicorn
-    uvicorn fastapi_app:app
+    .venv/bin/pip install fastapi uvicorn
+    .venv/bin/uvicorn --app-dir docs/examples fastapi_app:app
 
 - GET  /time-entries?limit=20&since=2025-01-01  the newest time entries
 - POST /time-entries                            create one (JSON body)
