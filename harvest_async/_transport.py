@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import email.utils
 import ipaddress
+import re
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ from ._errors import (
     BadRequestError,
     ConfigurationError,
     DecodeError,
+    HarvestError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -213,7 +215,8 @@ def decipher_response(
         headers: The response headers.
         body: The response body.
         method: The request's method (for error messages).
-        url: The request's URL, query string left out (for error messages).
+        url: The request's URL (for error messages; its query string, which may come
+            from a ``links.next`` the server wrote, is left out).
         raw_json: Return a 2xx body undecoded (its ``bytes``), for a caller that
             decodes it itself (list pages go straight to models).
 
@@ -229,6 +232,7 @@ def decipher_response(
         if not body.strip():
             return None
         return body if raw_json else _json.loads(body)
+    url = url.partition("?")[0]
     data = _error_body(body)
     message: str | None = None
     if isinstance(data, dict):
@@ -289,17 +293,95 @@ def _request_secrets(
     return [s.encode("utf-8") for s in found if len(s) >= _MIN_SECRET_LENGTH]
 
 
+def _hex(value: int, digits: int) -> str:
+    return f"{value:0{digits}x}"
+
+
+def _spellings(char: str) -> str:
+    """A regex for one character of a secret as it may come back echoed.
+
+    As is, or escaped as JSON (``\\/``, ``\\u0039``: any case, UTF-16 surrogate pairs
+    above U+FFFF), as a C/Python escape (``\\x39``, ``\\U00000039``), each behind any
+    number of backslashes (an escape escaped again), percent-encoded (UTF-8, any
+    case; ``+`` for a space, as a form echoes it) or as an HTML character reference.
+    """
+    code = ord(char)
+    if code > 0xFFFF:
+        high, low = divmod(code - 0x10000, 0x400)
+        utf16 = rf"u{_hex(0xD800 + high, 4)}\\+u{_hex(0xDC00 + low, 4)}"
+    else:
+        utf16 = f"u{_hex(code, 4)}"
+    escaped = [utf16, f"U{_hex(code, 8)}"]
+    if code < 0x100:
+        escaped.append(f"x{_hex(code, 2)}")
+    percent = "".join(f"%{_hex(byte, 2)}" for byte in char.encode("utf-8", "surrogatepass"))
+    forms = [
+        rf"\\*{re.escape(char)}",
+        rf"\\+(?i:{'|'.join(escaped)})",
+        f"(?i:{percent})",
+        f"&#0*{code};",
+        f"(?i:&#x0*{_hex(code, 1)};)",
+    ]
+    if char == " ":
+        forms.append(r"\+")
+    return f"(?:{'|'.join(forms)})"
+
+
+def _secret_pattern(secrets: Sequence[bytes]) -> str | None:
+    """One regex matching every secret in any of its echoed spellings, longest first."""
+    texts = sorted(
+        {s.decode("utf-8", "surrogateescape") for s in secrets if s}, key=len, reverse=True
+    )
+    if not texts:
+        return None
+    return "|".join("".join(_spellings(char) for char in text) for text in texts)
+
+
+def _redact_strings(value: Any, pattern: re.Pattern[str]) -> Any:
+    """``value`` (decoded JSON) with the secrets replaced in every key and string."""
+    if isinstance(value, str):
+        return pattern.sub(_REDACTED_TEXT, value)
+    if isinstance(value, list):
+        return [_redact_strings(item, pattern) for item in value]
+    if isinstance(value, dict):
+        return {
+            pattern.sub(_REDACTED_TEXT, key): _redact_strings(item, pattern)
+            for key, item in value.items()
+        }
+    return value
+
+
+_REDACTED_TEXT = REDACTED.decode("ascii")
+
+
 def redact(body: bytes, secrets: Sequence[bytes]) -> bytes:
     """``body`` with every occurrence of a secret replaced by ``<redacted>``.
 
     Applied to error responses, which end up in ``APIError.body``/``.message``, logs and
     tracebacks: a proxy or server that echoes the request's headers or form back must
-    not put the token there.
+    not put the token there, in whatever spelling it echoes it (see `_spellings`). The
+    raw bytes are searched first (which also covers a body that is not JSON); then, if
+    the body is JSON, every string in it (keys included, however nested) is searched
+    again once decoded, and the body is written anew if one held a secret (an escape
+    escaped differently, say). A JSON body too deeply nested to search that way is
+    replaced by ``<redacted>`` whole.
     """
-    for secret in secrets:
-        if secret in body:
-            body = body.replace(secret, REDACTED)
-    return body
+    source = _secret_pattern(secrets)
+    if source is None or not body:
+        return body
+    body = re.compile(source.encode("utf-8", "surrogateescape")).sub(REDACTED, body)
+    try:
+        data = _json.loads(body)
+    except DecodeError:
+        return body  # not JSON: the raw search above is all there is to do
+    pattern = re.compile(source)
+    try:
+        clean = _redact_strings(data, pattern)
+        if clean == data:
+            return body
+        return _json.dumps(clean).encode("utf-8")
+    except (RecursionError, HarvestError, ValueError, TypeError):
+        return REDACTED
 
 
 def _no_resend_middleware() -> Any:
@@ -524,4 +606,5 @@ class Transport:
 
 
 def _safe_url(url: URL) -> str:
-    return str(url.with_user(None).with_password(None))
+    """``url`` for a message: no credentials, no query (it may be a server's ``links.next``)."""
+    return str(url.with_user(None).with_password(None).with_query(None).with_fragment(None))
