@@ -218,12 +218,15 @@ class _Walk:
     """What one walk of a list has read, so that no page is read (or yielded) twice.
 
     A page of a page-based list is known by its number, any other by its URL (kept as
-    a 16-byte digest). Every check happens before the page is requested.
+    a 16-byte digest). Every check happens before the page is requested. The first
+    page was requested without a ``links.next``: it is known by its number where the
+    list is page-based, and by its own ``links.first`` (a ``links.next`` back to that
+    is a loop too).
     """
 
     __slots__ = ("limit", "numbers", "pages", "urls")
 
-    def __init__(self, first: Page[Any]) -> None:
+    def __init__(self, first: Page[Any], first_link: str | None = None) -> None:
         self.limit = page_limit(first)
         self.pages = 1
         self.numbers: set[int] = set()
@@ -231,6 +234,12 @@ class _Walk:
         following = _page_number(first.next_url)
         if following is not None:  # page-based: the first page is the one before
             self.numbers.add(first.page if first.page is not None else following - 1)
+        if first_link is not None:
+            number = _page_number(first_link)
+            if number is not None:
+                self.numbers.add(number)
+            else:
+                self.urls.add(_digest(first_link))
 
     @property
     def full(self) -> bool:
@@ -255,12 +264,16 @@ class _Walk:
                 raise DecodeError("links.next repeats an earlier page (its page number)")
             self.numbers.add(number)
         else:
-            key = hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+            key = _digest(url)
             if key in self.urls:
                 raise DecodeError("links.next repeats an earlier page (its URL)")
             self.urls.add(key)
         self.pages += 1
         return number
+
+
+def _digest(url: str) -> bytes:
+    return hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def _check_number(page: Page[Any], number: int | None) -> None:
@@ -317,15 +330,29 @@ class _Head(Generic[T]):
     only the envelope.
     """
 
-    __slots__ = ("finish", "page")
+    __slots__ = ("finish", "first_link", "page")
 
-    def __init__(self, page: Page[T], finish: Callable[[], Page[T]] | None = None) -> None:
+    def __init__(
+        self,
+        page: Page[T],
+        finish: Callable[[], Page[T]] | None = None,
+        *,
+        first_link: str | None = None,
+    ) -> None:
         self.page = page
         self.finish = finish
+        self.first_link = first_link  # links.first (the first page's own URL)
 
     def materialize(self) -> Page[T]:
         finish, self.finish = self.finish, None
         return self.page if finish is None else finish()
+
+
+def _first_link(envelope: Any) -> str | None:
+    """``links.first`` of a list response, where it is a non-empty string."""
+    links = envelope.get("links") if isinstance(envelope, dict) else None
+    first = links.get("first") if isinstance(links, dict) else None
+    return first if isinstance(first, str) and first else None
 
 
 def _no_items_yet(items: Any) -> list[Any]:
@@ -512,9 +539,11 @@ class Paginator(Generic[T]):
                 raw, rest = split
                 rest[self._key] = raw
                 page = parse_page(rest, self._key, _no_items_yet)
-                return _Head(page, partial(self._finish, page, raw, envelope))
+                finish = partial(self._finish, page, raw, envelope)
+                return _Head(page, finish, first_link=_first_link(rest))
             envelope = loads(envelope)
-        return _Head(parse_page(envelope, self._key, self._decode_items))
+        page = parse_page(envelope, self._key, self._decode_items)
+        return _Head(page, first_link=_first_link(envelope))
 
     def _finish(self, page: Page[T], raw: Any, body: bytes) -> Page[T]:
         decoder = self._decode_body
@@ -543,7 +572,7 @@ class Paginator(Generic[T]):
             # A frame lets go of a page when it resumes (``del``), and a page's body
             # bytes go when the caller gets its items (`_Head.materialize`).
             head = self._head(await self._fetch(None))
-            walk = _Walk(head.page)
+            walk = _Walk(head.page, head.first_link)
             urls = page_urls(head.page) if self._concurrency > 1 else None
             skip_first = False
             if urls is not None:

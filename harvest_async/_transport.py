@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
+import html
 import ipaddress
 import re
+import sys
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 import aiohttp
 import attrs
@@ -297,34 +300,43 @@ def _hex(value: int, digits: int) -> str:
     return f"{value:0{digits}x}"
 
 
-def _spellings(char: str) -> str:
+#: A backslash as it may be spelled in front of an escape: itself, or escaped again.
+_BACKSLASH = r"(?:\\(?i:u005c|x5c)|\\)"
+#: Where a secret's match may start: not right after a backslash (spelled either way),
+#: so that a long run of them is searched once, from its start (the search stays linear).
+_START = r"(?<!\\)(?<!\\[uU]005[cC])(?<!\\[xX]5[cC])"
+
+
+def _spellings(char: str, *, first: bool) -> str:
     """A regex for one character of a secret as it may come back echoed.
 
     As is, or escaped as JSON (``\\/``, ``\\u0039``: any case, UTF-16 surrogate pairs
-    above U+FFFF), as a C/Python escape (``\\x39``, ``\\U00000039``), each behind any
-    number of backslashes (an escape escaped again), percent-encoded (UTF-8, any
-    case; ``+`` for a space, as a form echoes it) or as an HTML character reference.
+    above U+FFFF), as a C/Python escape (``\\x39``, ``\\U00000039``), percent-encoded
+    (UTF-8, any case; ``+`` for a space, as a form echoes it) or as an HTML character
+    reference (decimal or hex); each behind backslashes, themselves spelled as is or
+    escaped (``\\u005c``: an escape escaped again). Runs of backslashes inside a
+    secret are searched up to 8 long, before it (``first``) of any length.
     """
+    run, run1 = ("*", "+") if first else ("{0,8}", "{1,8}")
     code = ord(char)
     if code > 0xFFFF:
         high, low = divmod(code - 0x10000, 0x400)
-        utf16 = rf"u{_hex(0xD800 + high, 4)}\\+u{_hex(0xDC00 + low, 4)}"
+        utf16 = f"u{_hex(0xD800 + high, 4)}{_BACKSLASH}{{1,8}}u{_hex(0xDC00 + low, 4)}"
     else:
         utf16 = f"u{_hex(code, 4)}"
     escaped = [utf16, f"U{_hex(code, 8)}"]
     if code < 0x100:
         escaped.append(f"x{_hex(code, 2)}")
     percent = "".join(f"%{_hex(byte, 2)}" for byte in char.encode("utf-8", "surrogatepass"))
-    forms = [
-        rf"\\*{re.escape(char)}",
-        rf"\\+(?i:{'|'.join(escaped)})",
+    plain = [
+        re.escape(char),
         f"(?i:{percent})",
-        f"&#0*{code};",
-        f"(?i:&#x0*{_hex(code, 1)};)",
+        f"&#0{{0,8}}{code};",
+        f"(?i:&#x0{{0,8}}{_hex(code, 1)};)",
     ]
     if char == " ":
-        forms.append(r"\+")
-    return f"(?:{'|'.join(forms)})"
+        plain.append(r"\+")
+    return f"(?:{_BACKSLASH}{run}(?:{'|'.join(plain)})|{_BACKSLASH}{run1}(?i:{'|'.join(escaped)}))"
 
 
 def _secret_pattern(secrets: Sequence[bytes]) -> str | None:
@@ -334,24 +346,103 @@ def _secret_pattern(secrets: Sequence[bytes]) -> str | None:
     )
     if not texts:
         return None
-    return "|".join("".join(_spellings(char) for char in text) for text in texts)
-
-
-def _redact_strings(value: Any, pattern: re.Pattern[str]) -> Any:
-    """``value`` (decoded JSON) with the secrets replaced in every key and string."""
-    if isinstance(value, str):
-        return pattern.sub(_REDACTED_TEXT, value)
-    if isinstance(value, list):
-        return [_redact_strings(item, pattern) for item in value]
-    if isinstance(value, dict):
-        return {
-            pattern.sub(_REDACTED_TEXT, key): _redact_strings(item, pattern)
-            for key, item in value.items()
-        }
-    return value
+    return (
+        _START
+        + "(?:"
+        + "|".join(
+            "".join(_spellings(char, first=i == 0) for i, char in enumerate(text)) for text in texts
+        )
+        + ")"
+    )
 
 
 _REDACTED_TEXT = REDACTED.decode("ascii")
+#: Escapes undone by `_unescaped`: JSON/C ``\\uXXXX``, ``\\UXXXXXXXX``, ``\\xXX`` and a
+#: backslash before any other character.
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|x([0-9a-fA-F]{2})|(.))", re.S)
+#: Rounds of unescaping (an escape escaped again and again: each round undoes one).
+_UNESCAPE_ROUNDS = 6
+
+
+def _unescape_one(match: re.Match[str]) -> str:
+    digits = match.group(1) or match.group(2) or match.group(3)
+    if digits is None:
+        return match.group(4)
+    code = int(digits, 16)
+    return chr(code) if code <= sys.maxunicode else ""
+
+
+#: HTML numeric character references, and overlong ones (dropped: no character).
+_CHARREF = re.compile(r"&#(?:[xX]0*([0-9a-fA-F]{1,8})|0*([0-9]{1,10}))(?![0-9a-fA-F]);?")
+_LONG_CHARREF = re.compile(r"&#[xX]?[0-9a-fA-F]+;?")
+
+
+def _charref(match: re.Match[str]) -> str:
+    hex_digits, digits = match.groups()
+    code = int(hex_digits, 16) if hex_digits is not None else int(digits)
+    return chr(code) if code <= sys.maxunicode else ""
+
+
+def _unescaped(text: str) -> str:
+    """``text`` with backslash escapes, percent-encoding and HTML references undone,
+    round after round: the plain text a reader could recover from it."""
+    for _ in range(_UNESCAPE_ROUNDS):
+        before = text
+        text = unquote(_ESCAPE.sub(_unescape_one, text))
+        text = html.unescape(_LONG_CHARREF.sub("", _CHARREF.sub(_charref, text)))
+        if text == before:
+            break
+    return text
+
+
+class _Cleaner:
+    """Takes the secrets out of strings: their spellings (`_spellings`) replaced, and a
+    string that would still give one away once unescaped (`_unescaped`) replaced whole."""
+
+    def __init__(self, source: str, secrets: Sequence[bytes]) -> None:
+        self.pattern = re.compile(source)
+        self.secrets = [s.decode("utf-8", "surrogateescape") for s in secrets if s]
+        self.changed = False
+
+    def reveals(self, text: str) -> bool:
+        plain = _unescaped(text)
+        return any(secret in plain for secret in self.secrets)
+
+    def clean(self, text: str) -> str:
+        new = self.pattern.sub(_REDACTED_TEXT, text)
+        if self.reveals(new):
+            new = _REDACTED_TEXT
+        if new != text:
+            self.changed = True
+        return new
+
+    def walk(self, data: Any) -> Any:
+        """``data`` (decoded JSON, changed in place) with every key and string cleaned.
+
+        Iterative: a body nested as deep as the JSON parser allows is walked whole.
+        """
+        if isinstance(data, str):
+            return self.clean(data)
+        stack = [data]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                for index, item in enumerate(node):
+                    if isinstance(item, str):
+                        node[index] = self.clean(item)
+                    elif isinstance(item, (list, dict)):
+                        stack.append(item)
+            elif isinstance(node, dict):
+                items = []
+                for key, item in node.items():
+                    if isinstance(item, str):
+                        item = self.clean(item)
+                    elif isinstance(item, (list, dict)):
+                        stack.append(item)
+                    items.append((self.clean(key), item))
+                node.clear()
+                node.update(items)
+        return data
 
 
 def redact(body: bytes, secrets: Sequence[bytes]) -> bytes:
@@ -359,27 +450,29 @@ def redact(body: bytes, secrets: Sequence[bytes]) -> bytes:
 
     Applied to error responses, which end up in ``APIError.body``/``.message``, logs and
     tracebacks: a proxy or server that echoes the request's headers or form back must
-    not put the token there, in whatever spelling it echoes it (see `_spellings`). The
-    raw bytes are searched first (which also covers a body that is not JSON); then, if
-    the body is JSON, every string in it (keys included, however nested) is searched
-    again once decoded, and the body is written anew if one held a secret (an escape
-    escaped differently, say). A JSON body too deeply nested to search that way is
-    replaced by ``<redacted>`` whole.
+    not put the token there, in whatever spelling it echoes it. In three steps:
+
+    1. The raw bytes: every spelling of a secret (see `_spellings`) is replaced.
+    2. A JSON body: every string in it, keys included, however nested, is searched
+       again once decoded; one that still gives a secret away once unescaped (an
+       escape escaped differently, say) is replaced whole; the body is written anew.
+    3. A body that is not JSON (an HTML page, cut-off JSON) that still gives a secret
+       away once unescaped is replaced whole, as is a JSON body that cannot be
+       written anew (nested too deeply).
     """
     source = _secret_pattern(secrets)
     if source is None or not body:
         return body
     body = re.compile(source.encode("utf-8", "surrogateescape")).sub(REDACTED, body)
+    cleaner = _Cleaner(source, secrets)
     try:
         data = _json.loads(body)
     except DecodeError:
-        return body  # not JSON: the raw search above is all there is to do
-    pattern = re.compile(source)
+        text = body.decode("utf-8", "replace")
+        return REDACTED if cleaner.reveals(text) else body
     try:
-        clean = _redact_strings(data, pattern)
-        if clean == data:
-            return body
-        return _json.dumps(clean).encode("utf-8")
+        clean = cleaner.walk(data)
+        return _json.dumps(clean).encode("utf-8") if cleaner.changed else body
     except (RecursionError, HarvestError, ValueError, TypeError):
         return REDACTED
 
