@@ -605,3 +605,68 @@ async def test_a_list_growing_during_the_walk_is_still_read_to_its_end() -> None
     seen, error = await walk(pager(fake))
     assert error is None
     assert seen == list(range(1, 17))
+
+
+# ---------------------------------------------------------------------------
+# The same over HTTP (aioresponses), through the client
+# ---------------------------------------------------------------------------
+
+
+def _page_body(ids: list[int], nxt: str | None, **fields: Any) -> CallbackResult:
+    return CallbackResult(
+        body=json.dumps({"clients": [{"id": i} for i in ids], "links": {"next": nxt}, **fields})
+    )
+
+
+def _looping_page_based(url: URL) -> CallbackResult:
+    n = int(url.query.get("page", "1"))
+    nxt = f"{BASE}/clients?page={n % 3 + 1}&per_page=1"  # 1 -> 2 -> 3 -> 1
+    return _page_body([n], nxt, page=n, total_pages=3, total_entries=3, per_page=1)
+
+
+def _looping_cursor(url: URL) -> CallbackResult:
+    n = int(url.query.get("cursor", "1"))
+    nxt = f"{BASE}/clients?cursor={n + 1 if n < 5 else 2}&per_page=1"  # 1 -> ... 5 -> 2
+    return _page_body([n], nxt, page=1 if n == 1 else None, per_page=1)
+
+
+def _endless_cursor(url: URL) -> CallbackResult:
+    n = int(url.query.get("cursor", "1"))
+    first = {"total_entries": 5, "total_pages": 5, "page": 1} if n == 1 else {}
+    return _page_body([n], f"{BASE}/clients?cursor={n + 1}&per_page=1", per_page=1, **first)
+
+
+@pytest.mark.parametrize(
+    ("server", "concurrency", "items", "requests"),
+    [
+        (_looping_page_based, 8, [1, 2, 3], 3),
+        (_looping_page_based, 1, [1, 2, 3], 3),
+        (_looping_cursor, 8, [1, 2, 3, 4, 5], 5),
+        (_looping_cursor, 1, [1, 2, 3, 4, 5], 5),
+        (_endless_cursor, 8, list(range(1, 2 * 5 + PAGE_SLACK + 1)), 2 * 5 + PAGE_SLACK),
+    ],
+)
+async def test_hostile_lists_over_http_yield_each_item_once(
+    client: ha.HarvestClient,
+    mock: aioresponses,
+    server: Any,
+    concurrency: int,
+    items: list[int],
+    requests: int,
+) -> None:
+    mock.get(
+        re.compile(rf"^{re.escape(BASE)}/clients(\?.*)?$"),
+        callback=lambda url, **kwargs: server(url),
+        repeat=True,
+    )
+    clients = client.clients.list(per_page=1).with_options(concurrency=concurrency)
+    seen: list[int] = []
+    error: BaseException | None = None
+    try:
+        async for record in clients:
+            seen.append(record.id)
+    except ha.HarvestError as exc:
+        error = exc
+    assert isinstance(error, ha.DecodeError)
+    assert seen == items
+    assert len(sent_requests(mock)) == requests
