@@ -16,6 +16,12 @@ Throughput (a bulk sync should be bound by Harvest's rate limit, not by latency)
 - **Merging**: `Paginator.merge` walks several lists at once (date shards, one
   list per project) as one `Paginator`.
 
+Safety (a server's answer is not trusted): a page is never yielded twice. Pages of a
+page-based list are known by number, others by URL (the first page by ``links.first``),
+and a ``links.next`` back to one already read is a `DecodeError` before it is sent. The
+concurrent fetch stops at the first page whose ``links.next`` is null (pages after it
+are cancelled, their errors ignored), and a walk reads at most `page_limit` pages.
+
 Memory stays bounded: a page fetched ahead is held as its raw bytes (a fast scan reads
 its ``links`` and counts) and its items are decoded only when it reaches the caller. A
 plain walk holds at most ``prefetch`` pages ahead (``concurrency`` while fetching pages
