@@ -16,6 +16,12 @@ Throughput (a bulk sync should be bound by Harvest's rate limit, not by latency)
 - **Merging**: `Paginator.merge` walks several lists at once (date shards, one
   list per project) as one `Paginator`.
 
+Safety (a server's answer is not trusted): a page is never yielded twice. Pages of a
+page-based list are known by number, others by URL (the first page by ``links.first``),
+and a ``links.next`` back to one already read is a `DecodeError` before it is sent. The
+concurrent fetch stops at the first page whose ``links.next`` is null (pages after it
+are cancelled, their errors ignored), and a walk reads at most `page_limit` pages.
+
 Memory stays bounded: a page fetched ahead is held as its raw bytes (a fast scan reads
 its ``links`` and counts) and its items are decoded only when it reaches the caller. A
 plain walk holds at most ``prefetch`` pages ahead (``concurrency`` while fetching pages
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections import deque
 from collections.abc import (
     AsyncGenerator,
@@ -78,6 +85,12 @@ DEFAULT_PREFETCH = 1
 DEFAULT_CONCURRENCY = 8
 #: Upper bound for both knobs (Harvest admits 100 requests per 15 s anyway).
 MAX_WINDOW = 100
+#: Most pages one walk of a list reads, whatever its first page announces (at Harvest's
+#: 100 requests per 15 s, about 42 hours of requests).
+MAX_PAGES = 1_000_000
+#: Pages a walk reads beyond twice what its first page announced (records added during
+#: a walk make a page-based list longer).
+PAGE_SLACK = 10
 
 
 @attrs.frozen
@@ -106,7 +119,10 @@ def _optional_int(envelope: dict[str, Any], key: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise DecodeError(f"list response field {key!r} is not an integer: {value!r}")
+        # The type only: the value is the server's (it may echo anything, a token too).
+        raise DecodeError(
+            f"list response field {key!r} is not an integer (got {type(value).__name__})"
+        )
     return value
 
 
@@ -119,7 +135,7 @@ def parse_page(envelope: Any, key: str, decode_items: Callable[[Any], list[T]]) 
     links = envelope.get("links")
     next_url = links.get("next") if isinstance(links, dict) else None
     if next_url is not None and not isinstance(next_url, str):
-        raise DecodeError(f"links.next is not a string: {next_url!r}")
+        raise DecodeError(f"links.next is not a string (got {type(next_url).__name__})")
     return Page(
         items=decode_items(envelope[key]),
         total_entries=_optional_int(envelope, "total_entries"),
@@ -128,6 +144,36 @@ def parse_page(envelope: Any, key: str, decode_items: Callable[[Any], list[T]]) 
         total_pages=_optional_int(envelope, "total_pages"),
         per_page=_optional_int(envelope, "per_page"),
     )
+
+
+def _page_query(url: str | None) -> tuple[str, list[str], int] | None:
+    """``(before the query, its parameters, index of page=)`` of a page-based URL.
+
+    That is one with a query holding exactly one ``page=`` and no ``cursor=``, and no
+    fragment; ``None`` for any other.
+    """
+    if url is None:
+        return None
+    base, question, rest = url.partition("?")
+    query, hash_, _ = rest.partition("#")
+    if not question or hash_:
+        return None
+    params = query.split("&")
+    names = [param.partition("=")[0] for param in params]
+    if names.count("page") != 1 or "cursor" in names:
+        return None
+    return base, params, names.index("page")
+
+
+def _page_number(url: str | None) -> int | None:
+    """The ``page=`` number of a page-based URL (see `_page_query`), else ``None``."""
+    found = _page_query(url)
+    if found is None:
+        return None
+    _, params, at = found
+    value = params[at].partition("=")[2]
+    # Plain digits only, and few of them (int() of a huge string is slow).
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 def page_urls(page: Page[Any]) -> Iterator[tuple[int, str]] | None:
@@ -139,18 +185,11 @@ def page_urls(page: Page[Any]) -> Iterator[tuple[int, str]] | None:
     other byte (filters, ``per_page``, their order and encoding) kept as given.
     ``None`` for a cursor-based list, or one that does not say enough.
     """
-    number, total, next_url = page.page, page.total_pages, page.next_url
-    if number is None or total is None or next_url is None or total <= number:
+    number, total = page.page, page.total_pages
+    found = _page_query(page.next_url)
+    if number is None or total is None or found is None or total <= number:
         return None
-    base, question, rest = next_url.partition("?")
-    query, hash_, _ = rest.partition("#")
-    if not question or hash_:
-        return None
-    params = query.split("&")
-    names = [param.partition("=")[0] for param in params]
-    if names.count("page") != 1 or "cursor" in names:
-        return None
-    at = names.index("page")
+    base, params, at = found
     if params[at] != f"page={number + 1}":
         return None
 
@@ -160,6 +199,93 @@ def page_urls(page: Page[Any]) -> Iterator[tuple[int, str]] | None:
             yield n, f"{base}?{'&'.join(params)}"
 
     return urls()
+
+
+def page_limit(first: Page[Any]) -> int:
+    """The most pages a walk of a list reads, from what its first page announces.
+
+    Twice the announced number of pages (``total_pages``, or ``total_entries`` over
+    ``per_page``: the larger), plus `PAGE_SLACK`; `MAX_PAGES` where the first page
+    announces neither (or more than that). A list that goes on past it (a server
+    handing out new cursors forever, say) is a `DecodeError`.
+    """
+    announced: list[int] = []
+    if first.total_pages is not None and first.total_pages >= 0:
+        announced.append(first.total_pages)
+    entries, size = first.total_entries, first.per_page
+    if entries is not None and entries >= 0 and size is not None and size > 0:
+        announced.append(-(-entries // size))
+    if not announced:
+        return MAX_PAGES
+    return min(MAX_PAGES, 2 * max(announced) + PAGE_SLACK)
+
+
+class _Walk:
+    """What one walk of a list has read, so that no page is read (or yielded) twice.
+
+    A page of a page-based list is known by its number, any other by its URL (kept as
+    a 16-byte digest). Every check happens before the page is requested. The first
+    page was requested without a ``links.next``: it is known by its number where the
+    list is page-based, and by its own ``links.first`` (a ``links.next`` back to that
+    is a loop too).
+    """
+
+    __slots__ = ("limit", "numbers", "pages", "urls")
+
+    def __init__(self, first: Page[Any], first_link: str | None = None) -> None:
+        self.limit = page_limit(first)
+        self.pages = 1
+        self.numbers: set[int] = set()
+        self.urls: set[bytes] = set()
+        following = _page_number(first.next_url)
+        if following is not None:  # page-based: the first page is the one before
+            self.numbers.add(first.page if first.page is not None else following - 1)
+        if first_link is not None:
+            number = _page_number(first_link)
+            if number is not None:
+                self.numbers.add(number)
+            else:
+                self.urls.add(_digest(first_link))
+
+    @property
+    def full(self) -> bool:
+        """Whether the walk has read as many pages as the list can have."""
+        return self.pages >= self.limit
+
+    def admit(self, url: str) -> int | None:
+        """Count ``url`` as the next page to read; its page number if page-based.
+
+        Raises:
+            DecodeError: ``url`` leads to a page already read (its number or URL
+                again), or the list goes on past `page_limit`.
+        """
+        if self.full:
+            raise DecodeError(
+                "the list goes on past the most pages it can have (twice what its first "
+                "page announced, or a million): links.next never ends"
+            )
+        number = _page_number(url)
+        if number is not None:
+            if number in self.numbers:
+                raise DecodeError("links.next repeats an earlier page (its page number)")
+            self.numbers.add(number)
+        else:
+            key = _digest(url)
+            if key in self.urls:
+                raise DecodeError("links.next repeats an earlier page (its URL)")
+            self.urls.add(key)
+        self.pages += 1
+        return number
+
+
+def _digest(url: str) -> bytes:
+    return hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _check_number(page: Page[Any], number: int | None) -> None:
+    """A page asked for by number must not say it is another one."""
+    if number is not None and page.page is not None and page.page != number:
+        raise DecodeError("a page answered with a page number other than the one asked for")
 
 
 def _check_window(name: str, value: Any, *, minimum: int) -> int:
@@ -210,15 +336,29 @@ class _Head(Generic[T]):
     only the envelope.
     """
 
-    __slots__ = ("finish", "page")
+    __slots__ = ("finish", "first_link", "page")
 
-    def __init__(self, page: Page[T], finish: Callable[[], Page[T]] | None = None) -> None:
+    def __init__(
+        self,
+        page: Page[T],
+        finish: Callable[[], Page[T]] | None = None,
+        *,
+        first_link: str | None = None,
+    ) -> None:
         self.page = page
         self.finish = finish
+        self.first_link = first_link  # links.first (the first page's own URL)
 
     def materialize(self) -> Page[T]:
         finish, self.finish = self.finish, None
         return self.page if finish is None else finish()
+
+
+def _first_link(envelope: Any) -> str | None:
+    """``links.first`` of a list response, where it is a non-empty string."""
+    links = envelope.get("links") if isinstance(envelope, dict) else None
+    first = links.get("first") if isinstance(links, dict) else None
+    return first if isinstance(first, str) and first else None
 
 
 def _no_items_yet(items: Any) -> list[Any]:
@@ -405,9 +545,11 @@ class Paginator(Generic[T]):
                 raw, rest = split
                 rest[self._key] = raw
                 page = parse_page(rest, self._key, _no_items_yet)
-                return _Head(page, partial(self._finish, page, raw, envelope))
+                finish = partial(self._finish, page, raw, envelope)
+                return _Head(page, finish, first_link=_first_link(rest))
             envelope = loads(envelope)
-        return _Head(parse_page(envelope, self._key, self._decode_items))
+        page = parse_page(envelope, self._key, self._decode_items)
+        return _Head(page, first_link=_first_link(envelope))
 
     def _finish(self, page: Page[T], raw: Any, body: bytes) -> Page[T]:
         decoder = self._decode_body
@@ -436,11 +578,12 @@ class Paginator(Generic[T]):
             # A frame lets go of a page when it resumes (``del``), and a page's body
             # bytes go when the caller gets its items (`_Head.materialize`).
             head = self._head(await self._fetch(None))
+            walk = _Walk(head.page, head.first_link)
             urls = page_urls(head.page) if self._concurrency > 1 else None
             skip_first = False
             if urls is not None:
                 last = head.page
-                async with contextlib.aclosing(self._fan_out(head, urls, tasks)) as heads:
+                async with contextlib.aclosing(self._fan_out(head, urls, walk, tasks)) as heads:
                     del head
                     async for head in heads:
                         last = head.page
@@ -452,7 +595,7 @@ class Paginator(Generic[T]):
                 head = _Head(attrs.evolve(last, items=[]))
                 skip_first = True
             async with contextlib.aclosing(
-                self._follow(head, tasks, skip_first=skip_first)
+                self._follow(head, walk, tasks, skip_first=skip_first)
             ) as heads:
                 del head
                 async for head in heads:
@@ -462,74 +605,116 @@ class Paginator(Generic[T]):
             await _cancel_all(tasks)
 
     async def _fan_out(
-        self, head: _Head[T], urls: Iterator[tuple[int, str]], tasks: set[asyncio.Task[Any]]
+        self,
+        head: _Head[T],
+        urls: Iterator[tuple[int, str]],
+        walk: _Walk,
+        tasks: set[asyncio.Task[Any]],
     ) -> AsyncGenerator[_Head[T], None]:
-        """``head``, then the pages of ``urls`` fetched ``concurrency`` at a time, in order."""
-        pending: deque[asyncio.Task[_Head[T]]] = deque()
+        """``head``, then the pages of ``urls`` fetched ``concurrency`` at a time, in order.
+
+        The walk ends at the first page whose ``links.next`` is null, whatever
+        ``total_pages`` announced: fetches of pages after it are cancelled as soon as it
+        arrives (their answers, a 404 say, are never looked at) and none is started
+        (at most ``concurrency - 1`` requests are spent past the real last page).
+        """
+        pending: deque[tuple[int, asyncio.Task[_Head[T]]]] = deque()
+        end: int | None = None  # the number of the earliest page known to be the last
+
+        def last_at(number: int) -> None:
+            nonlocal end
+            if end is None or number < end:
+                end = number
+                for later, task in pending:
+                    if later > number:
+                        task.cancel()
+
+        def arrived(number: int, task: asyncio.Task[_Head[T]]) -> None:
+            done = not task.cancelled() and task.exception() is None
+            if done and task.result().page.next_url is None:
+                last_at(number)
 
         def refill() -> None:
-            while len(pending) < self._concurrency:
+            while end is None and len(pending) < self._concurrency and not walk.full:
                 nxt = next(urls, None)
                 if nxt is None:
                     return
-                pending.append(_spawn(self._fetch_page(*nxt), tasks))
+                number, url = nxt
+                walk.admit(url)
+                task = _spawn(self._fetch_page(number, url), tasks)
+                task.add_done_callback(partial(arrived, number))
+                pending.append((number, task))
 
         refill()
         yield head
         del head
         while pending:
-            fetched = await pending[0]
-            pending.popleft()
+            number, task = pending.popleft()
+            if end is not None and number > end:
+                break
+            fetched = await task
+            if fetched.page.next_url is None:
+                last_at(number)
             refill()
             yield fetched
             del fetched
+        for _, task in pending:
+            task.cancel()
 
     async def _fetch_page(self, number: int, url: str) -> _Head[T]:
         head = self._head(await self._fetch(url))
-        got = head.page.page
-        if got is not None and got != number:
-            raise DecodeError(f"asked for page {number}, got page {got}: {url!r}")
+        _check_number(head.page, number)
         return head
 
     async def _follow(
-        self, head: _Head[T], tasks: set[asyncio.Task[Any]], *, skip_first: bool
+        self,
+        head: _Head[T],
+        walk: _Walk,
+        tasks: set[asyncio.Task[Any]],
+        *,
+        skip_first: bool,
     ) -> AsyncGenerator[_Head[T], None]:
-        """``head`` (unless ``skip_first``), then the pages ``links.next`` leads to."""
-        seen: set[str] = set()
+        """``head`` (unless ``skip_first``), then the pages ``links.next`` leads to.
 
-        def next_url(current: _Head[T]) -> str | None:
+        Each ``links.next`` is checked by ``walk`` before it is requested, and each page
+        asked for by number is checked before it is yielded: a page never comes twice.
+        """
+
+        def next_url(current: _Head[T]) -> tuple[str, int | None] | None:
             url = current.page.next_url
             if url is None:
                 return None
-            if url in seen:
-                raise DecodeError(f"links.next repeats an earlier page: {url!r}")
-            seen.add(url)
-            return url
+            return url, walk.admit(url)
+
+        def fetched_page(target: tuple[str, int | None], body: Any) -> _Head[T]:
+            fetched = self._head(body)
+            _check_number(fetched.page, target[1])
+            return fetched
 
         if self._prefetch == 0:
             if not skip_first:
                 yield head
-            url = next_url(head)
+            target = next_url(head)
             del head
-            while url is not None:
-                fetched = self._head(await self._fetch(url))
+            while target is not None:
+                fetched = fetched_page(target, await self._fetch(target[0]))
                 yield fetched
-                url = next_url(fetched)
+                target = next_url(fetched)
                 del fetched
             return
 
         queue: asyncio.Queue[_Head[T] | _End | _Failed] = asyncio.Queue()
         room = asyncio.Semaphore(self._prefetch)
 
-        async def produce(url: str | None) -> None:
+        async def produce(target: tuple[str, int | None] | None) -> None:
             # Holds a permit per page fetching or queued: with the caller's current page,
             # at most 1 + prefetch pages exist at once.
             try:
-                while url is not None:
+                while target is not None:
                     await room.acquire()
-                    fetched = self._head(await self._fetch(url))
+                    fetched = fetched_page(target, await self._fetch(target[0]))
                     queue.put_nowait(fetched)
-                    url = next_url(fetched)
+                    target = next_url(fetched)
                     del fetched
                 queue.put_nowait(_END)
             except Exception as exc:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import tenacity
 from yarl import URL
@@ -121,6 +123,13 @@ class Requester:
         self.transport = transport
         self.base_url = base_url
         self._base_path = base_url.path.rstrip("/")
+        # For check_next_url: what a links.next must start with, as written on the wire.
+        self._origin = str(base_url.origin())
+        authority = self._origin.partition("://")[2].lower()
+        self._authorities = {authority}
+        if base_url.explicit_port is None and base_url.port is not None:
+            self._authorities.add(f"{authority}:{base_url.port}")  # the default port, spelled
+        self._raw_prefix = base_url.raw_path.rstrip("/") + "/"
         self.rate_limiter = rate_limiter
         self.reports_rate_limiter = reports_rate_limiter
         self.max_retries = max_retries
@@ -131,21 +140,52 @@ class Requester:
         """Absolute URL of an API path such as ``time_entries/1``."""
         return str(self.base_url.with_path(f"{self._base_path}/{path.lstrip('/')}"))
 
-    def check_next_url(self, url: str) -> str:
-        """Accept a ``links.next`` URL only if it points at our API (the token goes there)."""
-        try:
-            target = URL(url, encoded=True)
-        except (TypeError, ValueError) as exc:
-            raise DecodeError(f"links.next is not a URL: {url!r}") from exc
-        if not target.is_absolute():
-            return self.url_for(target.path) + (
-                f"?{target.raw_query_string}" if target.raw_query_string else ""
+    def check_next_url(self, url: Any) -> str:
+        """Accept a ``links.next`` URL only if it points at our API (the token goes there).
+
+        Accepted: an absolute ``http(s)`` URL on exactly the base URL's scheme, host and
+        port, whose path lies under the base URL's path, or a reference relative to the
+        base URL that resolves there. Refused: anything else, which includes a
+        scheme-relative ``//host/...``, credentials (``user:pass@``) in the authority,
+        another port, backslashes, spaces, control or non-ASCII characters, ``.``/``..``
+        path segments (spelled out or percent-encoded), an encoded ``/`` or ``\\`` in
+        the path, and other schemes.
+
+        Returns:
+            The URL to request: the base URL's origin, the given path and query (as
+            given, byte for byte), no fragment.
+
+        Raises:
+            DecodeError: on every refusal, whatever the input (never another error).
+                The message says what is wrong, never the URL (a server wrote it).
+        """
+        if not isinstance(url, str):
+            raise DecodeError(f"links.next is not a string (got {type(url).__name__})")
+        if not url or any(not ("!" <= c <= "~") or c == "\\" for c in url):
+            raise DecodeError(
+                "links.next is not a plain URL (empty, or holding spaces, control or "
+                "non-ASCII characters or backslashes)"
             )
-        if target.origin() != self.base_url.origin() or not target.path.startswith(
-            self._base_path + "/"
-        ):
-            raise DecodeError(f"links.next points outside the API: {url!r}")
-        return url
+        base = self.base_url
+        outside = DecodeError("links.next points outside the API (another origin or path)")
+        if url.startswith("//"):
+            raise outside
+        scheme = _SCHEME.match(url)
+        if scheme is not None:
+            if scheme.group(1).lower() != base.scheme or not url.startswith("//", scheme.end()):
+                raise outside
+            rest = url[scheme.end() + 2 :]
+            cut = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
+            authority, target = rest[:cut], rest[cut:]
+            if "@" in authority or authority.lower() not in self._authorities:
+                raise outside
+        else:
+            # A reference relative to the base URL (RFC 3986 section 5.2).
+            target = url if url.startswith(("/", "?", "#")) else f"{self._raw_prefix}{url}"
+        path, _, query = target.partition("#")[0].partition("?")
+        if not path.startswith(self._raw_prefix) or not _plain_path(path):
+            raise outside
+        return f"{self._origin}{path}" + (f"?{query}" if query else "")
 
     def _limiter_for(self, url: str) -> SupportsAcquire:
         path = URL(url, encoded=True).path
@@ -331,6 +371,19 @@ class Requester:
                 # An earlier attempt may have deleted it: the record is gone either way.
                 return None
             raise
+
+
+#: The scheme of an absolute URL (RFC 3986 section 3.1).
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def _plain_path(path: str) -> bool:
+    """Whether no segment of ``path`` is ``.`` or ``..`` or hides a separator, decoded."""
+    for segment in path.split("/"):
+        decoded = unquote(segment)
+        if decoded in (".", "..") or "/" in decoded or "\\" in decoded:
+            return False
+    return True
 
 
 def _log_url(url: str) -> str:

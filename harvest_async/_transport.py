@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
+import html
 import ipaddress
 import math
 import re
@@ -20,6 +21,7 @@ import weakref
 from collections.abc import Coroutine, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 import aiohttp
 import attrs
@@ -32,6 +34,7 @@ from ._errors import (
     BadRequestError,
     ConfigurationError,
     DecodeError,
+    HarvestError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -265,7 +268,8 @@ def decipher_response(
         headers: The response headers.
         body: The response body.
         method: The request's method (for error messages).
-        url: The request's URL, query string left out (for error messages).
+        url: The request's URL (for error messages; its query string, which may come
+            from a ``links.next`` the server wrote, is left out).
         raw_json: Return a 2xx body undecoded (its ``bytes``), for a caller that
             decodes it itself (list pages go straight to models).
 
@@ -281,6 +285,7 @@ def decipher_response(
         if not body.strip():
             return None
         return body if raw_json else _json.loads(body)
+    url = url.partition("?")[0]
     data = _error_body(body)
     message: str | None = None
     if isinstance(data, dict):
@@ -341,17 +346,185 @@ def _request_secrets(
     return [s.encode("utf-8") for s in found if len(s) >= _MIN_SECRET_LENGTH]
 
 
+def _hex(value: int, digits: int) -> str:
+    return f"{value:0{digits}x}"
+
+
+#: A backslash as it may be spelled in front of an escape: itself, or escaped again.
+_BACKSLASH = r"(?:\\(?i:u005c|x5c)|\\)"
+#: Where a secret's match may start: not right after a backslash (spelled either way),
+#: so that a long run of them is searched once, from its start (the search stays linear).
+_START = r"(?<!\\)(?<!\\[uU]005[cC])(?<!\\[xX]5[cC])"
+
+
+def _spellings(char: str, *, first: bool) -> str:
+    """A regex for one character of a secret as it may come back echoed.
+
+    As is, or escaped as JSON (``\\/``, ``\\u0039``: any case, UTF-16 surrogate pairs
+    above U+FFFF), as a C/Python escape (``\\x39``, ``\\U00000039``), percent-encoded
+    (UTF-8, any case; ``+`` for a space, as a form echoes it) or as an HTML character
+    reference (decimal or hex); each behind backslashes, themselves spelled as is or
+    escaped (``\\u005c``: an escape escaped again). Runs of backslashes inside a
+    secret are searched up to 8 long, before it (``first``) of any length.
+    """
+    run, run1 = ("*", "+") if first else ("{0,8}", "{1,8}")
+    code = ord(char)
+    if code > 0xFFFF:
+        high, low = divmod(code - 0x10000, 0x400)
+        utf16 = f"u{_hex(0xD800 + high, 4)}{_BACKSLASH}{{1,8}}u{_hex(0xDC00 + low, 4)}"
+    else:
+        utf16 = f"u{_hex(code, 4)}"
+    escaped = [utf16, f"U{_hex(code, 8)}"]
+    if code < 0x100:
+        escaped.append(f"x{_hex(code, 2)}")
+    percent = "".join(f"%{_hex(byte, 2)}" for byte in char.encode("utf-8", "surrogatepass"))
+    plain = [
+        re.escape(char),
+        f"(?i:{percent})",
+        f"&#0{{0,8}}{code};",
+        f"(?i:&#x0{{0,8}}{_hex(code, 1)};)",
+    ]
+    if char == " ":
+        plain.append(r"\+")
+    return f"(?:{_BACKSLASH}{run}(?:{'|'.join(plain)})|{_BACKSLASH}{run1}(?i:{'|'.join(escaped)}))"
+
+
+def _secret_pattern(secrets: Sequence[bytes]) -> str | None:
+    """One regex matching every secret in any of its echoed spellings, longest first."""
+    texts = sorted(
+        {s.decode("utf-8", "surrogateescape") for s in secrets if s}, key=len, reverse=True
+    )
+    if not texts:
+        return None
+    return (
+        _START
+        + "(?:"
+        + "|".join(
+            "".join(_spellings(char, first=i == 0) for i, char in enumerate(text)) for text in texts
+        )
+        + ")"
+    )
+
+
+_REDACTED_TEXT = REDACTED.decode("ascii")
+#: Escapes undone by `_unescaped`: JSON/C ``\\uXXXX``, ``\\UXXXXXXXX``, ``\\xXX`` and a
+#: backslash before any other character.
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|x([0-9a-fA-F]{2})|(.))", re.S)
+#: Rounds of unescaping (an escape escaped again and again: each round undoes one).
+_UNESCAPE_ROUNDS = 6
+
+
+def _unescape_one(match: re.Match[str]) -> str:
+    digits = match.group(1) or match.group(2) or match.group(3)
+    if digits is None:
+        return match.group(4)
+    code = int(digits, 16)
+    return chr(code) if code <= sys.maxunicode else ""
+
+
+#: HTML numeric character references, and overlong ones (dropped: no character).
+_CHARREF = re.compile(r"&#(?:[xX]0*([0-9a-fA-F]{1,8})|0*([0-9]{1,10}))(?![0-9a-fA-F]);?")
+_LONG_CHARREF = re.compile(r"&#[xX]?[0-9a-fA-F]+;?")
+
+
+def _charref(match: re.Match[str]) -> str:
+    hex_digits, digits = match.groups()
+    code = int(hex_digits, 16) if hex_digits is not None else int(digits)
+    return chr(code) if code <= sys.maxunicode else ""
+
+
+def _unescaped(text: str) -> str:
+    """``text`` with backslash escapes, percent-encoding and HTML references undone,
+    round after round: the plain text a reader could recover from it."""
+    for _ in range(_UNESCAPE_ROUNDS):
+        before = text
+        text = unquote(_ESCAPE.sub(_unescape_one, text))
+        text = html.unescape(_LONG_CHARREF.sub("", _CHARREF.sub(_charref, text)))
+        if text == before:
+            break
+    return text
+
+
+class _Cleaner:
+    """Takes the secrets out of strings: their spellings (`_spellings`) replaced, and a
+    string that would still give one away once unescaped (`_unescaped`) replaced whole."""
+
+    def __init__(self, source: str, secrets: Sequence[bytes]) -> None:
+        self.pattern = re.compile(source)
+        self.secrets = [s.decode("utf-8", "surrogateescape") for s in secrets if s]
+        self.changed = False
+
+    def reveals(self, text: str) -> bool:
+        plain = _unescaped(text)
+        return any(secret in plain for secret in self.secrets)
+
+    def clean(self, text: str) -> str:
+        new = self.pattern.sub(_REDACTED_TEXT, text)
+        if self.reveals(new):
+            new = _REDACTED_TEXT
+        if new != text:
+            self.changed = True
+        return new
+
+    def walk(self, data: Any) -> Any:
+        """``data`` (decoded JSON, changed in place) with every key and string cleaned.
+
+        Iterative: a body nested as deep as the JSON parser allows is walked whole.
+        """
+        if isinstance(data, str):
+            return self.clean(data)
+        stack = [data]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                for index, item in enumerate(node):
+                    if isinstance(item, str):
+                        node[index] = self.clean(item)
+                    elif isinstance(item, (list, dict)):
+                        stack.append(item)
+            elif isinstance(node, dict):
+                items = []
+                for key, item in node.items():
+                    if isinstance(item, str):
+                        item = self.clean(item)
+                    elif isinstance(item, (list, dict)):
+                        stack.append(item)
+                    items.append((self.clean(key), item))
+                node.clear()
+                node.update(items)
+        return data
+
+
 def redact(body: bytes, secrets: Sequence[bytes]) -> bytes:
     """``body`` with every occurrence of a secret replaced by ``<redacted>``.
 
     Applied to error responses, which end up in ``APIError.body``/``.message``, logs and
     tracebacks: a proxy or server that echoes the request's headers or form back must
-    not put the token there.
+    not put the token there, in whatever spelling it echoes it. In three steps:
+
+    1. The raw bytes: every spelling of a secret (see `_spellings`) is replaced.
+    2. A JSON body: every string in it, keys included, however nested, is searched
+       again once decoded; one that still gives a secret away once unescaped (an
+       escape escaped differently, say) is replaced whole; the body is written anew.
+    3. A body that is not JSON (an HTML page, cut-off JSON) that still gives a secret
+       away once unescaped is replaced whole, as is a JSON body that cannot be
+       written anew (nested too deeply).
     """
-    for secret in secrets:
-        if secret in body:
-            body = body.replace(secret, REDACTED)
-    return body
+    source = _secret_pattern(secrets)
+    if source is None or not body:
+        return body
+    body = re.compile(source.encode("utf-8", "surrogateescape")).sub(REDACTED, body)
+    cleaner = _Cleaner(source, secrets)
+    try:
+        data = _json.loads(body)
+    except DecodeError:
+        text = body.decode("utf-8", "replace")
+        return REDACTED if cleaner.reveals(text) else body
+    try:
+        clean = cleaner.walk(data)
+        return _json.dumps(clean).encode("utf-8") if cleaner.changed else body
+    except (RecursionError, HarvestError, ValueError, TypeError):
+        return REDACTED
 
 
 def _no_resend_middleware() -> Any:
@@ -616,4 +789,5 @@ class Transport:
 
 
 def _safe_url(url: URL) -> str:
-    return str(url.with_user(None).with_password(None))
+    """``url`` for a message: no credentials, no query (it may be a server's ``links.next``)."""
+    return str(url.with_user(None).with_password(None).with_query(None).with_fragment(None))
