@@ -60,6 +60,9 @@ __all__ = [
 
 #: Longest error body text kept on an APIError.
 MAX_ERROR_TEXT = 4096
+#: Most bytes of an error response read (Harvest's error bodies are well under 1 KB):
+#: the rest is left unread, so a hostile error body costs little to redact and decode.
+MAX_ERROR_BODY = 64 * 1024
 #: Largest response body read (a 2000-item page of time entries is about 3 MB).
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 #: Connections open at once per session the client opens (all hosts together).
@@ -714,9 +717,13 @@ class Transport:
                         f"response of {length} bytes exceeds the "
                         f"{self._max_response_bytes}-byte limit"
                     )
-                body = await self._read(response)
-                if not 200 <= response.status < 300:
-                    body = redact(body, _request_secrets(request_headers, form))
+                if 200 <= response.status < 300:
+                    body = await self._read(response)
+                else:
+                    body = redact(
+                        await self._read(response, error=True),
+                        _request_secrets(request_headers, form),
+                    )
                 return RawResponse(
                     status=response.status,
                     headers=response.headers,
@@ -741,11 +748,16 @@ class Transport:
                 f"{method} {_safe_url(target)} failed: {type(exc).__name__}: {exc}"
             ) from None
 
-    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+    async def _read(self, response: aiohttp.ClientResponse, *, error: bool = False) -> bytes:
+        """The whole body; for an ``error`` response its first `MAX_ERROR_BODY` bytes."""
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_chunked(256 * 1024):
             size += len(chunk)
+            if error and size >= MAX_ERROR_BODY:
+                chunks.append(chunk)
+                # Cut (never valid JSON then): kept as text, redacted, cut again.
+                return b"".join(chunks)[:MAX_ERROR_BODY]
             if size > self._max_response_bytes:
                 raise ResponseTooLargeError(
                     f"response exceeds the {self._max_response_bytes}-byte limit"
