@@ -11,11 +11,9 @@ Quick start::
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from . import bulk
-from ._client import DEFAULT_BASE_URL, HarvestClient
-from ._converter import make_converter
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -31,23 +29,58 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
-from ._pagination import Page, Paginator
-from ._ratelimit import RateLimiter, SupportsAcquire, TokenBucket
-from ._transport import ClientClosedError
 from ._version import __version__
-from .resources._base import NOT_GIVEN, NotGiven
-from .resources.reports import split_timeframe
 
-if TYPE_CHECKING:  # imported on first use: harvest_async itself never needs redis
+if TYPE_CHECKING:
+    from . import bulk as bulk
+    from ._client import DEFAULT_BASE_URL as DEFAULT_BASE_URL
+    from ._client import HarvestClient as HarvestClient
+    from ._converter import make_converter as make_converter
+    from ._pagination import Page as Page
+    from ._pagination import Paginator as Paginator
+    from ._ratelimit import RateLimiter as RateLimiter
+    from ._ratelimit import SupportsAcquire as SupportsAcquire
+    from ._ratelimit import TokenBucket as TokenBucket
     from ._redis_ratelimit import RedisRateLimiter as RedisRateLimiter
+    from ._transport import ClientClosedError as ClientClosedError
+    from .resources._base import NOT_GIVEN as NOT_GIVEN
+    from .resources._base import NotGiven as NotGiven
+    from .resources.reports import split_timeframe as split_timeframe
+
+#: Where each name that is loaded on first use lives. The errors and the version are
+#: loaded at once (they are small, and pickled errors name this package); the rest waits
+#: until it is used, so that ``import harvest_async`` (and the command line's start)
+#: stays quick and the Redis limiter's extra is needed only by those who use it.
+_LAZY = {
+    "bulk": ".bulk",
+    "DEFAULT_BASE_URL": "._client",
+    "HarvestClient": "._client",
+    "make_converter": "._converter",
+    "Page": "._pagination",
+    "Paginator": "._pagination",
+    "RateLimiter": "._ratelimit",
+    "SupportsAcquire": "._ratelimit",
+    "TokenBucket": "._ratelimit",
+    "RedisRateLimiter": "._redis_ratelimit",
+    "ClientClosedError": "._transport",
+    "NOT_GIVEN": ".resources._base",
+    "NotGiven": ".resources._base",
+    "split_timeframe": ".resources.reports",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "RedisRateLimiter":  # extra: pip install 'harvest_async[redis]'
-        from ._redis_ratelimit import RedisRateLimiter
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    loaded = import_module(module, __name__)
+    value = loaded if name == "bulk" else getattr(loaded, name)
+    globals()[name] = value
+    return value
 
-        return RedisRateLimiter
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = [

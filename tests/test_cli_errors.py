@@ -515,3 +515,42 @@ def test_public_errors_show_and_pickle_under_harvest_async(exc: Exception) -> No
     assert type(copy) is type(exc)
     assert str(copy) == str(exc)
     assert copy.__dict__ == exc.__dict__
+
+
+def test_ctrl_c_while_the_command_line_loads_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The script's entry imports the command line inside its guard."""
+    import importlib.abc
+    import sys
+
+    import harvest_async.__main__ as entry
+
+    class Interrupting(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: Any, target: Any = None) -> None:
+            if name == "harvest_async.cli":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "harvest_async.cli", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
+    assert entry.main(["--version"]) == 130
+    assert capsys.readouterr().err == "harvest-async: interrupted\n"
+
+
+def test_importing_the_package_loads_no_http_stack() -> None:
+    """``import harvest_async`` is quick: aiohttp, msgspec and the rest load on first use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, harvest_async as ha; "
+        "heavy = ('aiohttp', 'msgspec', 'cattrs', 'tenacity'); "
+        "print(sorted(m for m in heavy if m in sys.modules)); "
+        "ha.HarvestClient; print('aiohttp' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    assert out[0] == "[]"
+    assert out[1] == "True"
