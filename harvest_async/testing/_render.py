@@ -75,12 +75,14 @@ class Plan:
         fast: The same, with stored fields read by `operator.itemgetter` (several times
             faster than ``dict.get``), raising `KeyError` when the row lacks one.
         flat: Whether every field is a scalar (such a reference can be cached).
+        reads: The keys read from a row: field names, and ``<field>_id`` of references.
     """
 
     model: type
     steps: tuple[tuple[str, Getter], ...]
     fast: tuple[tuple[str, Getter], ...]
     flat: bool
+    reads: tuple[str, ...]
 
     def render(self, row: Row) -> dict[str, Any]:
         """The JSON object of a row (references as `msgspec.Raw`)."""
@@ -139,17 +141,24 @@ class Renderer:
         """A row as the JSON object of ``model`` (references as `msgspec.Raw`)."""
         return self.plan(model).render(row)
 
+    def unstored(self, model: type, row: Row) -> list[str]:
+        """The keys ``model`` reads that ``row`` lacks (their fields are served as null)."""
+        return [key for key in self.plan(model).reads if key not in row]
+
     # ------------------------------------------------------------------ building
 
     def _build(self, model: type) -> Plan:
         hints = typing.get_type_hints(model)
         steps: list[tuple[str, Getter]] = []
         fast: list[tuple[str, Getter]] = []
+        reads: list[str] = []
         flat = True
         for field in attrs.fields(model):
             name = field.name
             shape, nested = _shape(hints[name])
             computed = self._computed.get((model, name))
+            if computed is None:
+                reads.append(name)
             if nested is None:
                 steps.append((name, computed or methodcaller("get", name)))
                 fast.append((name, computed or itemgetter(name)))
@@ -158,13 +167,14 @@ class Renderer:
             sub = self.plan(nested)
             key = f"{name}_id"
             if shape == "object" and computed is None and key in self._refs:
+                reads[-1] = key
                 steps.append((name, self._reference(key, self._refs[key], sub)))
             elif shape == "object":
                 steps.append((name, _inline(computed or methodcaller("get", name), sub)))
             else:
                 steps.append((name, _items(computed or methodcaller("get", name), sub)))
             fast.append(steps[-1])
-        return Plan(model, tuple(steps), tuple(fast), flat)
+        return Plan(model, tuple(steps), tuple(fast), flat, tuple(reads))
 
     def _reference(self, key: str, table: str | None, sub: Plan) -> Getter:
         render = sub.render
