@@ -20,8 +20,9 @@ field (a computed nested field gives the row, or rows, to render it from).
 Each model gets one plan, built on first use, so serving a row reflects on nothing.
 References are cached as encoded JSON (`msgspec.Raw`) per referenced record: the
 objects handed to `encode` carry them as they are, and a record that changes must be
-`Renderer.forget` -ten. Only references whose model has no nested objects are cached,
-so a cached one depends on its own record alone.
+passed to `Renderer.forget`. Only references whose model has no nested objects are
+cached, so a cached one depends on its own record alone (computed values of a
+referenced model, such as a user reference's ``name``, must read only that record).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ __all__ = ["Plan", "Renderer", "decode", "encode"]
 Row = dict[str, Any]
 Getter = Callable[[Row], Any]
 #: ``(table, id) -> row``: a stored record, or its tombstone, or ``None``.
-Lookup = Callable[[str, int], "Row | None"]
+Lookup = Callable[[str, int], Row | None]
 
 #: Compact JSON of rendered objects (`msgspec.Raw` references are copied as they are).
 encode: Callable[[Any], bytes] = msgspec.json.Encoder().encode
