@@ -61,12 +61,14 @@ from harvest_async.models import (
     Project,
     ProjectAssignment,
     ProjectAssignmentProject,
+    ProjectAssignmentTaskAssignment,
     ProjectBudgetReportResult,
     ProjectRef,
     Receipt,
     Role,
     Task,
     TaskAssignment,
+    TaskAssignmentRef,
     TaskRef,
     Teammate,
     TimeEntry,
@@ -74,6 +76,7 @@ from harvest_async.models import (
     UninvoicedReportResult,
     User,
     UserAssignment,
+    UserAssignmentRef,
     UserRef,
 )
 
@@ -405,8 +408,8 @@ def test_time_entry_values() -> None:
         assert isinstance(entry.client, ClientRef)
         assert isinstance(entry.project, ProjectRef)
         assert isinstance(entry.task, TaskRef)
-        assert isinstance(entry.user_assignment, UserAssignment)
-        assert isinstance(entry.task_assignment, TaskAssignment)
+        assert isinstance(entry.user_assignment, UserAssignmentRef)
+        assert isinstance(entry.task_assignment, TaskAssignmentRef)
         assert entry.client.currency == data["client"]["currency"]
     invoiced = [e for e, d in entries if d["invoice"] is not None]
     assert invoiced
@@ -435,14 +438,14 @@ def test_invoice_values() -> None:
 def test_expense_and_assignment_values() -> None:
     for expense, data in _records("expenses"):
         assert isinstance(expense.expense_category, ExpenseCategoryRef)
-        assert isinstance(expense.user_assignment, UserAssignment)
+        assert isinstance(expense.user_assignment, UserAssignmentRef)
         assert expense.total_cost == Decimal(data["total_cost"])
         assert isinstance(expense.units, Decimal)
     for pa, _ in _records("project_assignments"):
         assert isinstance(pa.project, ProjectAssignmentProject)
         assert pa.project.is_billable is not None
         assert pa.task_assignments
-        assert all(isinstance(ta, TaskAssignment) for ta in pa.task_assignments)
+        assert all(isinstance(ta, ProjectAssignmentTaskAssignment) for ta in pa.task_assignments)
         assert all(isinstance(ta.task, TaskRef) for ta in pa.task_assignments)
     ((payment, _),) = _records("invoice_payments")
     assert isinstance(payment.payment_gateway, PaymentGateway)

@@ -6,7 +6,18 @@ unknown fields are ignored.
 
 from __future__ import annotations
 
-from ._common import ClientRef, IdName, IdRef, InvoiceRef, ProjectRef, TaskRef, UserRef
+from ._common import (
+    ClientRef,
+    IdName,
+    IdRef,
+    InvoiceRef,
+    ProjectAssignmentTaskAssignment,
+    ProjectRef,
+    TaskAssignmentRef,
+    TaskRef,
+    UserAssignmentRef,
+    UserRef,
+)
 from .accounts import Account, Accounts, AccountsUser, OAuthToken
 from .clients import Client
 from .company import Company
@@ -54,8 +65,11 @@ __all__ = [
     "IdName",
     "IdRef",
     "InvoiceRef",
+    "ProjectAssignmentTaskAssignment",
     "ProjectRef",
+    "TaskAssignmentRef",
     "TaskRef",
+    "UserAssignmentRef",
     "UserRef",
     # Harvest ID
     "Account",

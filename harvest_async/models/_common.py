@@ -7,14 +7,28 @@ different subsets in different places.
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import attrs
 
-__all__ = ["ClientRef", "IdName", "IdRef", "InvoiceRef", "ProjectRef", "TaskRef", "UserRef"]
+__all__ = [
+    "ClientRef",
+    "IdName",
+    "IdRef",
+    "InvoiceRef",
+    "ProjectAssignmentTaskAssignment",
+    "ProjectRef",
+    "TaskAssignmentRef",
+    "TaskRef",
+    "UserAssignmentRef",
+    "UserRef",
+]
 
 
 @attrs.frozen(kw_only=True)
 class IdName:
-    """A reference carrying only ``id`` and ``name``."""
+    """A reference carrying only ``id`` and ``name`` (e.g. the client of a contact)."""
 
     id: int | None = None
     name: str | None = None
@@ -67,3 +81,44 @@ class InvoiceRef:
 
     id: int | None = None
     number: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class UserAssignmentRef:
+    """The user assignment of a time entry or expense (no ``project`` or ``user``)."""
+
+    id: int | None = None
+    is_project_manager: bool | None = None
+    is_active: bool | None = None
+    use_default_rates: bool | None = None
+    budget: Decimal | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    hourly_rate: Decimal | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TaskAssignmentRef:
+    """The task assignment of a time entry (no ``project`` or ``task``)."""
+
+    id: int | None = None
+    billable: bool | None = None
+    is_active: bool | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    hourly_rate: Decimal | None = None
+    budget: Decimal | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ProjectAssignmentTaskAssignment:
+    """A task assignment inside a user's project assignment (its ``task``, no ``project``)."""
+
+    id: int | None = None
+    billable: bool | None = None
+    is_active: bool | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    hourly_rate: Decimal | None = None
+    budget: Decimal | None = None
+    task: TaskRef | None = None

@@ -6,7 +6,7 @@ import datetime as dt
 
 import attrs
 
-from ._common import ClientRef
+from ._common import IdName
 
 __all__ = ["Contact"]
 
@@ -16,7 +16,7 @@ class Contact:
     """A contact person at a client."""
 
     id: int | None = None
-    client: ClientRef | None = None
+    client: IdName | None = None
     title: str | None = None
     first_name: str | None = None
     last_name: str | None = None

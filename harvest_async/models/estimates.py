@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import attrs
 
-from ._common import ClientRef, UserRef
+from ._common import IdName, UserRef
 
 __all__ = [
     "Estimate",
@@ -43,7 +43,7 @@ class Estimate:
     """An estimate (quote) for a client."""
 
     id: int | None = None
-    client: ClientRef | None = None
+    client: IdName | None = None
     line_items: list[EstimateLineItem] | None = None
     creator: UserRef | None = None
     client_key: str | None = None

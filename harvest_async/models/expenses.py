@@ -12,8 +12,7 @@ from decimal import Decimal
 
 import attrs
 
-from ._common import ClientRef, InvoiceRef, ProjectRef, UserRef
-from .projects import UserAssignment
+from ._common import ClientRef, InvoiceRef, ProjectRef, UserAssignmentRef, UserRef
 
 __all__ = ["Expense", "ExpenseCategory", "ExpenseCategoryRef", "Receipt"]
 
@@ -47,7 +46,7 @@ class Expense:
     project: ProjectRef | None = None
     expense_category: ExpenseCategoryRef | None = None
     user: UserRef | None = None
-    user_assignment: UserAssignment | None = None
+    user_assignment: UserAssignmentRef | None = None
     receipt: Receipt | None = None
     invoice: InvoiceRef | None = None
     notes: str | None = None

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import attrs
 
-from ._common import ClientRef, IdRef, ProjectRef, UserRef
+from ._common import IdName, IdRef, ProjectRef, UserRef
 
 __all__ = [
     "Invoice",
@@ -48,7 +48,7 @@ class Invoice:
     """An invoice sent (or to be sent) to a client."""
 
     id: int | None = None
-    client: ClientRef | None = None
+    client: IdName | None = None
     line_items: list[InvoiceLineItem] | None = None
     estimate: IdRef | None = None
     retainer: IdRef | None = None

@@ -7,8 +7,15 @@ from decimal import Decimal
 
 import attrs
 
-from ._common import ClientRef, InvoiceRef, ProjectRef, TaskRef, UserRef
-from .projects import TaskAssignment, UserAssignment
+from ._common import (
+    ClientRef,
+    InvoiceRef,
+    ProjectRef,
+    TaskAssignmentRef,
+    TaskRef,
+    UserAssignmentRef,
+    UserRef,
+)
 
 __all__ = ["ExternalReference", "InvoiceRef", "TimeEntry"]
 
@@ -32,11 +39,11 @@ class TimeEntry:
     id: int | None = None
     spent_date: dt.date | None = None
     user: UserRef | None = None
-    user_assignment: UserAssignment | None = None
+    user_assignment: UserAssignmentRef | None = None
     client: ClientRef | None = None
     project: ProjectRef | None = None
     task: TaskRef | None = None
-    task_assignment: TaskAssignment | None = None
+    task_assignment: TaskAssignmentRef | None = None
     external_reference: ExternalReference | None = None
     invoice: InvoiceRef | None = None
     hours: Decimal | None = None

@@ -15,8 +15,7 @@ from decimal import Decimal
 
 import attrs
 
-from ._common import ClientRef
-from .projects import TaskAssignment
+from ._common import ClientRef, ProjectAssignmentTaskAssignment
 
 __all__ = [
     "BillableRate",
@@ -85,7 +84,7 @@ class ProjectAssignment:
     updated_at: dt.datetime | None = None
     project: ProjectAssignmentProject | None = None
     client: ClientRef | None = None
-    task_assignments: list[TaskAssignment] | None = None
+    task_assignments: list[ProjectAssignmentTaskAssignment] | None = None
 
 
 @attrs.frozen(kw_only=True)

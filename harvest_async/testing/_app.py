@@ -25,8 +25,9 @@ from ._fields import (
 from ._ops import CREATE_FIELDS, UPDATE_FIELDS
 from ._pagination import paginate
 from ._ratelimit import retry_after_value
+from ._render import encode
 from ._store import Row, Source, StaticSource
-from ._world import RENDER, World
+from ._world import World
 
 if TYPE_CHECKING:
     from ._simulator import HarvestSimulator
@@ -101,17 +102,12 @@ DATE_FIELD = {
 NO_UPDATED_SINCE = frozenset({"roles", "billable_rates", "cost_rates"})
 
 
-def dumps(obj: Any) -> bytes:
-    """Compact JSON, once per answer."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, check_circular=False).encode()
-
-
 def json_response(
     obj: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
-    """A JSON answer."""
+    """A JSON answer (compact, encoded once; rendered references are spliced in as is)."""
     return web.Response(
-        body=dumps(obj),
+        body=encode(obj),
         status=status,
         headers=headers,
         content_type="application/json",
@@ -211,16 +207,7 @@ class Api:
             page_based=self._page_based(mode_name or key),
             predicate=predicate,
         )
-        items = envelope[key]
-        if not any(isinstance(item, str) for item in items):
-            return json_response(envelope)
-        # Items rendered as JSON text (time entries): splice them into the envelope.
-        envelope[key] = []
-        head = dumps(envelope)
-        empty = len(dumps({key: []})) - 1  # '{"key":[]' is where the envelope starts
-        parts = ",".join(item if isinstance(item, str) else dumps(item).decode() for item in items)
-        body = b"".join((head[: empty - 1], parts.encode(), head[empty - 1 :]))
-        return web.Response(body=body, content_type="application/json", charset="utf-8")
+        return json_response(envelope)
 
     def _predicate(
         self, kind: str, params: Any, extra: list[Callable[[Row], bool]] | None = None
@@ -301,11 +288,10 @@ class Api:
         return coerce_fields(spec, body, form=form)
 
     def _render(self, kind: str) -> Callable[[Row], Any]:
-        w = self.w
-        if kind == "time_entries":
-            return w.te_fragment
-        fn = RENDER[kind]
-        return lambda r: fn(w, r)
+        return self.w.wire(kind)
+
+    def _answer(self, kind: str, row: Row, status: int = 200) -> web.Response:
+        return json_response(self.w.wire(kind)(row), status)
 
     def _count(self, what: str, kind: str) -> None:
         getattr(self.sim.counters, what)[kind] += 1
@@ -323,7 +309,7 @@ class Api:
 
     def get_handler(self, kind: str) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
-            return json_response(self.w.render(kind, self._row(kind, _match_id(request))))
+            return self._answer(kind, self._row(kind, _match_id(request)))
 
         return handler
 
@@ -332,7 +318,7 @@ class Api:
             data = await self._fields(request, CREATE_FIELDS[kind])
             row = self.sim.ops.create(kind, data)
             self._count("creates", kind)
-            return json_response(self.w.render(kind, row), 201)
+            return self._answer(kind, row, 201)
 
         return handler
 
@@ -343,7 +329,7 @@ class Api:
             if data:
                 row = self.sim.ops.update(kind, row, data)
                 self._count("updates", kind)
-            return json_response(self.w.render(kind, row))
+            return self._answer(kind, row)
 
         return handler
 
@@ -359,17 +345,17 @@ class Api:
     # ------------------------------------------------------------ special routes
 
     async def company_get(self, request: web.Request) -> web.StreamResponse:
-        return json_response(self.w.company)
+        return self._answer("company", self.w.company)
 
     async def company_patch(self, request: web.Request) -> web.StreamResponse:
         data = await self._fields(request, UPDATE_FIELDS["company"])
         if data:
             self.sim.ops.update_company(data)
             self._count("updates", "company")
-        return json_response(self.w.company)
+        return self._answer("company", self.w.company)
 
     async def me(self, request: web.Request) -> web.StreamResponse:
-        return json_response(self.w.render("users", self.w.me()))
+        return self._answer("users", self.w.me())
 
     def _user_id(self, request: web.Request) -> int:
         uid = request.match_info.get("id", "me")
@@ -402,7 +388,7 @@ class Api:
         kind = request.match_info["rates"]
         uid = self._user_id(request)
         row = self._child(kind, "user_id", uid, _match_id(request, "rid"))
-        return json_response(self.w.render(kind, row))
+        return self._answer(kind, row)
 
     async def rates_create(self, request: web.Request) -> web.StreamResponse:
         kind = request.match_info["rates"]
@@ -410,7 +396,7 @@ class Api:
         data = await self._fields(request, CREATE_FIELDS[kind])
         row = self.sim.ops.create(kind, data, user)
         self._count("creates", kind)
-        return json_response(self.w.render(kind, row), 201)
+        return self._answer(kind, row, 201)
 
     async def teammates(self, request: web.Request) -> web.StreamResponse:
         user = self._row("users", self._user_id(request))
@@ -422,7 +408,8 @@ class Api:
         data = await self._fields(request, UPDATE_FIELDS["teammates"])
         rows = self.sim.ops.update_teammates(user, data)
         self._count("updates", "teammates")
-        return json_response({"teammates": [self.w.r_teammate(r) for r in rows]})
+        render = self._render("teammates")
+        return json_response({"teammates": [render(r) for r in rows]})
 
     # nested project assignments
 
@@ -441,7 +428,7 @@ class Api:
         async def handler(request: web.Request) -> web.StreamResponse:
             pid = self._project(request)["id"]
             row = self._child(kind, "project_id", pid, _match_id(request))
-            return json_response(self.w.render(kind, row))
+            return self._answer(kind, row)
 
         return handler
 
@@ -451,7 +438,7 @@ class Api:
             data = await self._fields(request, CREATE_FIELDS[kind])
             row = self.sim.ops.create(kind, data, project)
             self._count("creates", kind)
-            return json_response(self.w.render(kind, row), 201)
+            return self._answer(kind, row, 201)
 
         return handler
 
@@ -463,7 +450,7 @@ class Api:
             if data:
                 row = self.sim.ops.update(kind, row, data)
                 self._count("updates", kind)
-            return json_response(self.w.render(kind, row))
+            return self._answer(kind, row)
 
         return handler
 
@@ -492,7 +479,7 @@ class Api:
             ops = self.sim.ops
             row = ops.stop_timer(row) if action == "stop" else ops.restart_timer(row)
             self._count("updates", "time_entries")
-            return json_response(self.w.render("time_entries", row))
+            return self._answer("time_entries", row)
 
         return handler
 
@@ -521,7 +508,7 @@ class Api:
             row = self.sim.ops.create(kind, data, parent_row)
             self._count("creates", kind)
             self._count("updates", parent)
-            return json_response(self.w.render(kind, row), 201)
+            return self._answer(kind, row, 201)
 
         return handler
 

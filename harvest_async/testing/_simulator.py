@@ -20,8 +20,7 @@ from ._reports import Reports
 from ._world import World
 
 if TYPE_CHECKING:
-    from .._client import HarvestClient
-    from .._ratelimit import TokenBucket
+    from .. import HarvestClient, TokenBucket
 
 __all__ = ["DEFAULT_START", "HarvestSimulator"]
 

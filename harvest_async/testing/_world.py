@@ -4,19 +4,22 @@ Stored rows hold Harvest's scalar fields plus the ids of what they point at
 (``client_id``, ``project_id``...); nested objects (``"client": {"id", "name"}``) are
 rendered from the live records when a row is served, so renaming a client shows in its
 projects, like on Harvest. Deleted records leave a tombstone for the references that
-still point at them.
+still point at them. What is served is the client's own models' fields (see
+`._render`): this module says only which model each kind is, which table a stored
+``<field>_id`` points at, and the values computed rather than stored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
+from .. import models as m
 from ._config import SimulatorScale
 from ._pagination import PageIndex, track_sources
+from ._render import Renderer, decode, encode
 from ._store import (
     LazyTable,
     Row,
@@ -28,7 +31,49 @@ from ._store import (
     mix64,
 )
 
-__all__ = ["ExCombo", "TeCombo", "World"]
+__all__ = ["SERVED_AS", "STORED_REFS", "ExCombo", "TeCombo", "World"]
+
+#: The model each kind is served as: its fields are the keys of the JSON objects.
+SERVED_AS: dict[str, type] = {
+    "company": m.Company,
+    "clients": m.Client,
+    "contacts": m.Contact,
+    "projects": m.Project,
+    "tasks": m.Task,
+    "users": m.User,
+    "teammates": m.Teammate,
+    "roles": m.Role,
+    "user_assignments": m.UserAssignment,
+    "task_assignments": m.TaskAssignment,
+    "project_assignments": m.ProjectAssignment,
+    "expense_categories": m.ExpenseCategory,
+    "invoice_item_categories": m.InvoiceItemCategory,
+    "estimate_item_categories": m.EstimateItemCategory,
+    "billable_rates": m.BillableRate,
+    "cost_rates": m.CostRate,
+    "time_entries": m.TimeEntry,
+    "expenses": m.Expense,
+    "invoices": m.Invoice,
+    "estimates": m.Estimate,
+    "invoice_messages": m.InvoiceMessage,
+    "estimate_messages": m.EstimateMessage,
+    "invoice_payments": m.InvoicePayment,
+}
+
+#: The table a stored ``<field>_id`` points at (``None``: no table, only the id is kept).
+STORED_REFS: dict[str, str | None] = {
+    "client_id": "clients",
+    "project_id": "projects",
+    "task_id": "tasks",
+    "user_id": "users",
+    "creator_id": "users",
+    "invoice_id": "invoices",
+    "estimate_id": "estimates",
+    "retainer_id": None,
+    "user_assignment_id": "user_assignments",
+    "task_assignment_id": "task_assignments",
+    "expense_category_id": "expense_categories",
+}
 
 DAY = 86400
 
@@ -322,8 +367,9 @@ class World:
         #: Bumped on every write request (report caches key on it).
         self.version = 0
         self.tombstones: dict[tuple[str, int], Row] = {}
-        self._refs: dict[tuple[str, int], Any] = {}
-        self._te_frags: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self.renderer = Renderer(
+            lookup=self.live_or_tomb, refs=STORED_REFS, computed=self._computed()
+        )
         self.company: Row = {}
         self.me_id = 0
         self.running: dict[int, int] = {}  # user id -> running time entry id
@@ -395,105 +441,17 @@ class World:
         return row if row is not None else self.tombstones.get((kind, rid))
 
     def touch_refs(self, kind: str, rid: int) -> None:
-        """Forget cached references to a record that changed."""
-        self._refs.pop((kind, rid), None)
-        self._te_frags.clear()
+        """Forget cached references to a record that changed (or was deleted)."""
+        self.renderer.forget(kind, rid)
 
     def bury(self, kind: str, row: Row) -> None:
         """Keep a deleted record for references that still point at it."""
         self.tombstones[(kind, row["id"])] = row
         self.touch_refs(kind, row["id"])
 
-    def _ref(self, kind: str, rid: int | None, build: Callable[[Row], Any]) -> Any:
-        if rid is None:
-            return None
-        key = (kind, rid)
-        cached = self._refs.get(key)
-        if cached is None:
-            row = self.live_or_tomb(kind, rid)
-            if row is None:
-                return None
-            cached = self._refs[key] = build(row)
-        return cached
-
     def user_name(self, row: Row) -> str:
         """``First Last``."""
         return f"{row['first_name']} {row['last_name']}"
-
-    def user_ref(self, rid: int | None) -> Any:
-        """``{"id", "name"}`` of a user."""
-        return self._ref("users", rid, lambda r: {"id": r["id"], "name": self.user_name(r)})
-
-    def client_ref(self, rid: int | None) -> Any:
-        """``{"id", "name", "currency"}`` of a client."""
-        return self._ref(
-            "clients", rid, lambda r: {"id": r["id"], "name": r["name"], "currency": r["currency"]}
-        )
-
-    def client_short(self, rid: int | None) -> Any:
-        """``{"id", "name"}`` of a client (contacts, invoices, estimates)."""
-        ref = self.client_ref(rid)
-        return None if ref is None else {"id": ref["id"], "name": ref["name"]}
-
-    def project_ref(self, rid: int | None) -> Any:
-        """``{"id", "name", "code"}`` of a project."""
-        return self._ref(
-            "projects", rid, lambda r: {"id": r["id"], "name": r["name"], "code": r["code"]}
-        )
-
-    def task_ref(self, rid: int | None) -> Any:
-        """``{"id", "name"}`` of a task."""
-        return self._ref("tasks", rid, lambda r: {"id": r["id"], "name": r["name"]})
-
-    def invoice_ref(self, rid: int | None) -> Any:
-        """``{"id", "number"}`` of an invoice."""
-        return self._ref("invoices", rid, lambda r: {"id": r["id"], "number": r["number"]})
-
-    def category_ref(self, rid: int | None) -> Any:
-        """``{"id", "name", "unit_price", "unit_name"}`` of an expense category."""
-        return self._ref(
-            "expense_categories",
-            rid,
-            lambda r: {
-                "id": r["id"],
-                "name": r["name"],
-                "unit_price": r["unit_price"],
-                "unit_name": r["unit_name"],
-            },
-        )
-
-    def ua_embed(self, rid: int | None) -> Any:
-        """A user assignment as embedded in time entries and expenses."""
-        return self._ref(
-            "user_assignments",
-            rid,
-            lambda r: {
-                "id": r["id"],
-                "is_project_manager": r["is_project_manager"],
-                "is_active": r["is_active"],
-                "use_default_rates": r["use_default_rates"],
-                "budget": r["budget"],
-                "created_at": r["created_at"],
-                "updated_at": r["updated_at"],
-                "hourly_rate": r["hourly_rate"],
-            },
-        )
-
-    def ta_embed(self, rid: int | None) -> Any:
-        """A task assignment as embedded in time entries."""
-        return self._ref(
-            "task_assignments",
-            rid,
-            lambda r: {
-                "id": r["id"],
-                "billable": r["billable"],
-                "is_active": r["is_active"],
-                "created_at": r["created_at"],
-                "updated_at": r["updated_at"],
-                "hourly_rate": r["hourly_rate"],
-                "budget": r["budget"],
-            },
-        )
 
     def find_ua(self, user_id: int, project_id: int) -> Row | None:
         """The user assignment of a user on a project."""
@@ -522,304 +480,46 @@ class World:
     # ------------------------------------------------------------------ rendering
 
     def render(self, kind: str, row: Row) -> dict[str, Any]:
-        """A stored row as Harvest's JSON object."""
-        return RENDER[kind](self, row)
+        """A stored row as Harvest's JSON object, in plain Python values (as served)."""
+        plain: dict[str, Any] = decode(encode(self.renderer.render(SERVED_AS[kind], row)))
+        return plain
 
-    def r_client(self, r: Row) -> dict[str, Any]:
+    def wire(self, kind: str) -> Callable[[Row], dict[str, Any]]:
+        """Renders rows of a kind for `encode` (references as pre-encoded JSON)."""
+        return self.renderer.plan(SERVED_AS[kind]).render
+
+    def live_hours(self, row: Row) -> Any:
+        """A time entry's hours, counting a running timer up to now."""
+        hours = row["hours"]
+        if row["is_running"] and row["_timer_epoch"] is not None:
+            hours = money(hours + max(0.0, self.clock.now() - row["_timer_epoch"]) / 3600)
+        return hours
+
+    def permissions_claims(self, row: Row) -> list[str]:
+        """What a user's access role allows."""
+        roles = row["access_roles"]
+        return list(PERMISSIONS.get(roles[0] if roles else "member", PERMISSIONS["member"]))
+
+    def project_client(self, row: Row) -> Row | None:
+        """The client of the project a (user) assignment is on."""
+        project = self.live_or_tomb("projects", row["project_id"])
+        return None if project is None else self.live_or_tomb("clients", project["client_id"])
+
+    def project_task_assignments(self, row: Row) -> list[Row]:
+        """The task assignments of the project a (user) assignment is on."""
+        pid = row["project_id"]
+        return [ta for ta in self.task_assignments.values() if ta["project_id"] == pid]
+
+    def _computed(self) -> dict[tuple[type, str], Callable[[Row], Any]]:
+        """Values served that no row stores, by model and field."""
         return {
-            "id": r["id"],
-            "name": r["name"],
-            "is_active": r["is_active"],
-            "address": r["address"],
-            "statement_key": r["statement_key"],
-            "created_at": r["created_at"],
-            "updated_at": r["updated_at"],
-            "currency": r["currency"],
+            (m.UserRef, "name"): self.user_name,
+            (m.TimeEntry, "hours"): self.live_hours,
+            (m.User, "roles"): lambda r: self.role_names(r["id"]),
+            (m.User, "permissions_claims"): self.permissions_claims,
+            (m.ProjectAssignment, "client"): self.project_client,
+            (m.ProjectAssignment, "task_assignments"): self.project_task_assignments,
         }
-
-    def r_contact(self, r: Row) -> dict[str, Any]:
-        return {
-            "id": r["id"],
-            "title": r["title"],
-            "first_name": r["first_name"],
-            "last_name": r["last_name"],
-            "email": r["email"],
-            "phone_office": r["phone_office"],
-            "phone_mobile": r["phone_mobile"],
-            "fax": r["fax"],
-            "created_at": r["created_at"],
-            "updated_at": r["updated_at"],
-            "client": self.client_short(r["client_id"]),
-        }
-
-    def r_project(self, r: Row) -> dict[str, Any]:
-        out = {k: v for k, v in r.items() if k != "client_id"}
-        out["client"] = self.client_ref(r["client_id"])
-        return out
-
-    def r_task(self, r: Row) -> dict[str, Any]:
-        return dict(r)
-
-    def r_user(self, r: Row) -> dict[str, Any]:
-        out = {k: v for k, v in r.items() if k != "teammate_ids"}
-        out["roles"] = self.role_names(r["id"])
-        out["permissions_claims"] = list(
-            PERMISSIONS.get(
-                r["access_roles"][0] if r["access_roles"] else "member", PERMISSIONS["member"]
-            )
-        )
-        return out
-
-    def r_teammate(self, r: Row) -> dict[str, Any]:
-        return {
-            "id": r["id"],
-            "first_name": r["first_name"],
-            "last_name": r["last_name"],
-            "email": r["email"],
-        }
-
-    def r_role(self, r: Row) -> dict[str, Any]:
-        return {
-            "id": r["id"],
-            "name": r["name"],
-            "created_at": r["created_at"],
-            "updated_at": r["updated_at"],
-            "user_ids": list(r["user_ids"]),
-        }
-
-    def r_user_assignment(self, r: Row) -> dict[str, Any]:
-        return {
-            "id": r["id"],
-            "is_project_manager": r["is_project_manager"],
-            "is_active": r["is_active"],
-            "use_default_rates": r["use_default_rates"],
-            "budget": r["budget"],
-            "created_at": r["created_at"],
-            "updated_at": r["updated_at"],
-            "hourly_rate": r["hourly_rate"],
-            "project": self.project_ref(r["project_id"]),
-            "user": self.user_ref(r["user_id"]),
-        }
-
-    def r_task_assignment(self, r: Row) -> dict[str, Any]:
-        return {
-            "id": r["id"],
-            "billable": r["billable"],
-            "is_active": r["is_active"],
-            "created_at": r["created_at"],
-            "updated_at": r["updated_at"],
-            "hourly_rate": r["hourly_rate"],
-            "budget": r["budget"],
-            "project": self.project_ref(r["project_id"]),
-            "task": self.task_ref(r["task_id"]),
-        }
-
-    def r_project_assignment(self, r: Row) -> dict[str, Any]:
-        project = self.live_or_tomb("projects", r["project_id"]) or {}
-        tas = [
-            {
-                "id": ta["id"],
-                "billable": ta["billable"],
-                "is_active": ta["is_active"],
-                "created_at": ta["created_at"],
-                "updated_at": ta["updated_at"],
-                "hourly_rate": ta["hourly_rate"],
-                "budget": ta["budget"],
-                "task": self.task_ref(ta["task_id"]),
-            }
-            for ta in self.task_assignments.values()
-            if ta["project_id"] == r["project_id"]
-        ]
-        return {
-            "id": r["id"],
-            "is_project_manager": r["is_project_manager"],
-            "is_active": r["is_active"],
-            "use_default_rates": r["use_default_rates"],
-            "budget": r["budget"],
-            "created_at": r["created_at"],
-            "updated_at": r["updated_at"],
-            "hourly_rate": r["hourly_rate"],
-            "project": {
-                "id": r["project_id"],
-                "name": project.get("name"),
-                "code": project.get("code"),
-                "is_billable": project.get("is_billable"),
-            },
-            "client": self.client_ref(project.get("client_id")),
-            "task_assignments": tas,
-        }
-
-    def r_expense_category(self, r: Row) -> dict[str, Any]:
-        return dict(r)
-
-    def r_item_category(self, r: Row) -> dict[str, Any]:
-        return dict(r)
-
-    def r_rate(self, r: Row) -> dict[str, Any]:
-        return {
-            "id": r["id"],
-            "amount": r["amount"],
-            "start_date": r["start_date"],
-            "end_date": r["end_date"],
-            "created_at": r["created_at"],
-            "updated_at": r["updated_at"],
-        }
-
-    def r_time_entry(self, r: Row) -> dict[str, Any]:
-        hours = r["hours"]
-        if r["is_running"] and r["_timer_epoch"] is not None:
-            hours = money(hours + max(0.0, self.clock.now() - r["_timer_epoch"]) / 3600)
-        return {
-            "id": r["id"],
-            "spent_date": r["spent_date"],
-            "user": self.user_ref(r["user_id"]),
-            "client": self.client_ref(r["client_id"]),
-            "project": self.project_ref(r["project_id"]),
-            "task": self.task_ref(r["task_id"]),
-            "user_assignment": self.ua_embed(r["user_assignment_id"]),
-            "task_assignment": self.ta_embed(r["task_assignment_id"]),
-            "hours": hours,
-            "hours_without_timer": r["hours_without_timer"],
-            "rounded_hours": r["rounded_hours"],
-            "notes": r["notes"],
-            "created_at": r["created_at"],
-            "updated_at": r["updated_at"],
-            "is_locked": r["is_locked"],
-            "locked_reason": r["locked_reason"],
-            "approval_status": r["approval_status"],
-            "is_explicitly_locked": r["is_explicitly_locked"],
-            "is_closed": r["is_closed"],
-            "is_billed": r["is_billed"],
-            "timer_started_at": r["timer_started_at"],
-            "started_time": r["started_time"],
-            "ended_time": r["ended_time"],
-            "is_running": r["is_running"],
-            "invoice": self.invoice_ref(r["invoice_id"]),
-            "external_reference": r["external_reference"],
-            "billable": r["billable"],
-            "budgeted": r["budgeted"],
-            "billable_rate": r["billable_rate"],
-            "cost_rate": r["cost_rate"],
-        }
-
-    def te_fragment(self, r: Row) -> str:
-        """A time entry as JSON text, built without ``json.dumps`` of the whole object.
-
-        Equal to ``json.dumps(r_time_entry(r))`` once parsed; the nested references of
-        each (user, project, task, assignments, invoice) are encoded once and cached.
-        """
-        if r["is_running"] or r["external_reference"] is not None:
-            return _dumps(self.r_time_entry(r))
-        key = (
-            r["user_id"],
-            r["client_id"],
-            r["project_id"],
-            r["task_id"],
-            r["user_assignment_id"],
-            r["task_assignment_id"],
-            r["invoice_id"],
-        )
-        frags = self._te_frags.get(key)
-        if frags is None:
-            refs = (
-                f'"user":{_dumps(self.user_ref(r["user_id"]))},'
-                f'"client":{_dumps(self.client_ref(r["client_id"]))},'
-                f'"project":{_dumps(self.project_ref(r["project_id"]))},'
-                f'"task":{_dumps(self.task_ref(r["task_id"]))},'
-                f'"user_assignment":{_dumps(self.ua_embed(r["user_assignment_id"]))},'
-                f'"task_assignment":{_dumps(self.ta_embed(r["task_assignment_id"]))}'
-            )
-            frags = self._te_frags[key] = (refs, _dumps(self.invoice_ref(r["invoice_id"])))
-        b = _BOOL
-        return (
-            f'{{"id":{r["id"]},"spent_date":"{r["spent_date"]}",{frags[0]},'
-            f'"hours":{_num(r["hours"])},"hours_without_timer":{_num(r["hours_without_timer"])},'
-            f'"rounded_hours":{_num(r["rounded_hours"])},"notes":{_str(r["notes"])},'
-            f'"created_at":"{r["created_at"]}","updated_at":"{r["updated_at"]}",'
-            f'"is_locked":{b[r["is_locked"]]},"locked_reason":{_str(r["locked_reason"])},'
-            f'"approval_status":{_str(r["approval_status"])},'
-            f'"is_explicitly_locked":{b[r["is_explicitly_locked"]]},'
-            f'"is_closed":{b[r["is_closed"]]},"is_billed":{b[r["is_billed"]]},'
-            f'"timer_started_at":{_str(r["timer_started_at"])},'
-            f'"started_time":{_str(r["started_time"])},"ended_time":{_str(r["ended_time"])},'
-            f'"is_running":false,"invoice":{frags[1]},"external_reference":null,'
-            f'"billable":{b[r["billable"]]},"budgeted":{b[r["budgeted"]]},'
-            f'"billable_rate":{_num(r["billable_rate"])},"cost_rate":{_num(r["cost_rate"])}}}'
-        )
-
-    def r_expense(self, r: Row) -> dict[str, Any]:
-        return {
-            "id": r["id"],
-            "notes": r["notes"],
-            "total_cost": r["total_cost"],
-            "units": r["units"],
-            "is_closed": r["is_closed"],
-            "is_locked": r["is_locked"],
-            "is_billed": r["is_billed"],
-            "locked_reason": r["locked_reason"],
-            "spent_date": r["spent_date"],
-            "created_at": r["created_at"],
-            "updated_at": r["updated_at"],
-            "billable": r["billable"],
-            "receipt": r["receipt"],
-            "user": self.user_ref(r["user_id"]),
-            "user_assignment": self.ua_embed(r["user_assignment_id"]),
-            "project": self.project_ref(r["project_id"]),
-            "expense_category": self.category_ref(r["expense_category_id"]),
-            "client": self.client_ref(r["client_id"]),
-            "invoice": self.invoice_ref(r["invoice_id"]),
-        }
-
-    def r_invoice(self, r: Row) -> dict[str, Any]:
-        out = {
-            k: v
-            for k, v in r.items()
-            if k not in ("client_id", "estimate_id", "retainer_id", "creator_id", "line_items")
-        }
-        out["client"] = self.client_short(r["client_id"])
-        out["estimate"] = None if r["estimate_id"] is None else {"id": r["estimate_id"]}
-        out["retainer"] = None if r["retainer_id"] is None else {"id": r["retainer_id"]}
-        out["creator"] = self.user_ref(r["creator_id"])
-        out["line_items"] = [
-            {
-                "id": li["id"],
-                "kind": li["kind"],
-                "description": li["description"],
-                "quantity": li["quantity"],
-                "unit_price": li["unit_price"],
-                "amount": li["amount"],
-                "taxed": li["taxed"],
-                "taxed2": li["taxed2"],
-                "project": self.project_ref(li["project_id"]),
-            }
-            for li in r["line_items"]
-        ]
-        return out
-
-    def r_estimate(self, r: Row) -> dict[str, Any]:
-        out = {k: v for k, v in r.items() if k not in ("client_id", "creator_id", "line_items")}
-        out["client"] = self.client_short(r["client_id"])
-        out["creator"] = self.user_ref(r["creator_id"])
-        out["line_items"] = [
-            {
-                "id": li["id"],
-                "kind": li["kind"],
-                "description": li["description"],
-                "quantity": li["quantity"],
-                "unit_price": li["unit_price"],
-                "amount": li["amount"],
-                "taxed": li["taxed"],
-                "taxed2": li["taxed2"],
-            }
-            for li in r["line_items"]
-        ]
-        return out
-
-    def r_message(self, r: Row) -> dict[str, Any]:
-        return {k: v for k, v in r.items() if k not in ("invoice_id", "estimate_id")}
-
-    def r_payment(self, r: Row) -> dict[str, Any]:
-        return {k: v for k, v in r.items() if k != "invoice_id"}
 
     # ------------------------------------------------------------------ generation
 
@@ -1615,19 +1315,6 @@ class World:
                 yield r
 
 
-_BOOL = {True: "true", False: "false"}
-_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
-_encode_str = json.JSONEncoder().encode
-
-
-def _num(v: float | None) -> str:
-    return "null" if v is None else repr(float(v))
-
-
-def _str(v: str | None) -> str:
-    return "null" if v is None else _encode_str(v)
-
-
 def _epoch(ts: str) -> float:
     return dt.datetime.fromisoformat(ts).timestamp()
 
@@ -1655,29 +1342,3 @@ def compute_estimate_amounts(est: Row) -> None:
     est["tax2_amount"] = money(taxed2 * (est["tax2"] or 0.0) / 100)
     est["discount_amount"] = discount
     est["amount"] = money(subtotal + est["tax_amount"] + est["tax2_amount"] - discount)
-
-
-RENDER: dict[str, Callable[[World, Row], dict[str, Any]]] = {
-    "clients": World.r_client,
-    "contacts": World.r_contact,
-    "projects": World.r_project,
-    "tasks": World.r_task,
-    "users": World.r_user,
-    "teammates": World.r_teammate,
-    "roles": World.r_role,
-    "user_assignments": World.r_user_assignment,
-    "task_assignments": World.r_task_assignment,
-    "project_assignments": World.r_project_assignment,
-    "expense_categories": World.r_expense_category,
-    "invoice_item_categories": World.r_item_category,
-    "estimate_item_categories": World.r_item_category,
-    "billable_rates": World.r_rate,
-    "cost_rates": World.r_rate,
-    "time_entries": World.r_time_entry,
-    "expenses": World.r_expense,
-    "invoices": World.r_invoice,
-    "estimates": World.r_estimate,
-    "invoice_messages": World.r_message,
-    "estimate_messages": World.r_message,
-    "invoice_payments": World.r_payment,
-}
