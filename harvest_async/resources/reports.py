@@ -40,7 +40,7 @@ from ..models.reports import (
     TimeReportResult,
     UninvoicedReportResult,
 )
-from ._base import NOT_GIVEN, NotGiven, Resource, _check_date, operation, query
+from ._base import NOT_GIVEN, NotGiven, Resource, _check_date, operation, query, shown
 
 if TYPE_CHECKING:
     from .._requester import Requester
@@ -75,7 +75,7 @@ def _dates(from_: dt.date | str, to: dt.date | str) -> Timeframe:
 
 def _check_max_days(max_days: int) -> int:
     if isinstance(max_days, bool) or not isinstance(max_days, int) or max_days < 1:
-        raise InvalidRequestError(f"max_days must be a positive int, got {max_days!r}")
+        raise InvalidRequestError(f"max_days must be a positive int, got {shown(max_days)}")
     return max_days
 
 
@@ -495,7 +495,7 @@ class Reports(_DatedReports):
         ):
             raise InvalidRequestError(
                 "report must be a dated report method of this client (such as "
-                f"harvest.reports.time.projects), got {report!r}"
+                f"harvest.reports.time.projects), got {shown(report)}"
             )
         if _check_max_days(max_days) > MAX_TIMEFRAME_DAYS:
             raise InvalidRequestError(
