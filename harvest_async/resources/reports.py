@@ -119,7 +119,9 @@ def split_timeframe(
             ``max_days`` is not a positive int.
     """
     start, end = _dates(from_, to)
-    step = dt.timedelta(days=_check_max_days(max_days) - 1)
+    # A window longer than the whole calendar is the whole calendar (no timedelta overflow).
+    days = min(_check_max_days(max_days), (dt.date.max - dt.date.min).days + 1)
+    step = dt.timedelta(days=days - 1)
     windows: list[Timeframe] = []
     while start <= end:
         # max_days - 1 may overflow past date.max: cap at the span's end first.
@@ -499,7 +501,8 @@ class Reports(_DatedReports):
             )
         if _check_max_days(max_days) > MAX_TIMEFRAME_DAYS:
             raise InvalidRequestError(
-                f"max_days must be at most {MAX_TIMEFRAME_DAYS} (Harvest's limit), got {max_days}"
+                f"max_days must be at most {MAX_TIMEFRAME_DAYS} (Harvest's limit), "
+                f"got {shown(max_days)}"
             )
         windows = split_timeframe(from_, to, max_days=max_days)
         # Build (and so validate) every window's paginator now; send when iterated.
