@@ -175,9 +175,9 @@ def encode_model(model: Any) -> str:
 
     Decimals are JSON numbers, dates ``YYYY-MM-DD``, timestamps UTC ISO 8601 with ``Z``;
     every field is written (``null`` where empty). A model as the converter decodes them
-    (finite decimals, UTC timestamps) goes through msgspec's C encoder, keys in
-    alphabetical order; any other goes the converter's way (which refuses what JSON
-    cannot hold).
+    (decimals finite and in range, ints of 64 bits, UTC timestamps) goes through
+    msgspec's C encoder, keys in alphabetical order; any other goes the converter's way
+    (which refuses what JSON cannot hold).
     """
     if attrs.has(type(model)) and values_ok(model):
         try:
