@@ -9,10 +9,11 @@ so money and hours arrive here exact and stay exact.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import types
-from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable, Iterator
+from decimal import Decimal
 from functools import cache
 from typing import Any, TypeVar, Union, get_args, get_origin
 
@@ -22,9 +23,13 @@ import msgspec
 from cattrs.cols import list_structure_factory
 from cattrs.gen import make_dict_structure_fn
 
-from ._errors import DecodeError
+from ._errors import DecodeError, InvalidRequestError
 
 __all__ = [
+    "DECIMAL_EXPONENT_LIMIT",
+    "DECIMAL_INT_LIMIT",
+    "INT_MAX",
+    "INT_MIN",
     "decode",
     "decode_many",
     "get_converter",
@@ -34,25 +39,53 @@ __all__ = [
 
 T = TypeVar("T")
 
+#: The range of an ``int`` field: Harvest's ids and counts are signed 64-bit integers
+#: (what SQLite and PostgreSQL ``bigint`` hold).
+INT_MIN = -(2**63)
+INT_MAX = 2**63 - 1
+#: Largest adjusted exponent (either sign) of a ``Decimal`` field: its value is 0 or
+#: ``1e-30 <= abs(value) < 1e31``. Harvest's money and hours are far inside (a few digits
+#: each side of the point), PostgreSQL ``NUMERIC`` holds all of it, and with the exponent
+#: bounded no operation on the value can blow up (``int()``, ``f`` formatting and
+#: ``quantize`` cost at most about its number of digits, which the response size bounds).
+DECIMAL_EXPONENT_LIMIT = 30
+#: Ints a ``Decimal`` field takes lie strictly between ``-DECIMAL_INT_LIMIT`` and this.
+DECIMAL_INT_LIMIT = 10 ** (DECIMAL_EXPONENT_LIMIT + 1)
+
+_INT_RANGE_MESSAGE = "an int beyond the signed 64-bit range"
+_DECIMAL_RANGE_MESSAGE = (
+    f"a Decimal out of range (adjusted exponent beyond +-{DECIMAL_EXPONENT_LIMIT})"
+)
+_TIMESTAMP_RANGE_MESSAGE = "a datetime out of range once converted to UTC"
+
+
+def _checked_decimal(value: Decimal) -> Decimal:
+    """``value`` if it is finite and within `DECIMAL_EXPONENT_LIMIT`, else ValueError."""
+    if not value.is_finite():
+        raise ValueError("a decimal number that is not finite")
+    if not -DECIMAL_EXPONENT_LIMIT <= value.adjusted() <= DECIMAL_EXPONENT_LIMIT:
+        raise ValueError(_DECIMAL_RANGE_MESSAGE)
+    return value
+
 
 def _structure_decimal(value: Any, _: type) -> Decimal:
     if isinstance(value, Decimal):
-        return value
+        return _checked_decimal(value)
     if isinstance(value, bool):
         raise TypeError("expected a number, got a boolean")
     if isinstance(value, int):
+        if not -DECIMAL_INT_LIMIT < value < DECIMAL_INT_LIMIT:  # no Decimal of 4000 digits
+            raise ValueError(_DECIMAL_RANGE_MESSAGE)
         return Decimal(value)
     if isinstance(value, float):
         # Only reachable for data not decoded by our transport (e.g. YAML examples).
-        return Decimal(repr(value))
+        return _checked_decimal(Decimal(repr(value)))
     if isinstance(value, str):
         try:
             result = Decimal(value)
-        except InvalidOperation:
+        except ArithmeticError:  # InvalidOperation, or an exponent beyond Decimal's
             raise ValueError("a string that is not a decimal number") from None
-        if not result.is_finite():
-            raise ValueError("a decimal number that is not finite")
-        return result
+        return _checked_decimal(result)
     raise TypeError(f"expected a number, got {type(value).__name__}")
 
 
@@ -91,15 +124,29 @@ def _structure_datetime(value: Any, _: type) -> dt.datetime:
     if tzinfo is None:
         # Harvest sends UTC ("Z"); a bare timestamp is taken as UTC too.
         return parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # "9999-12-31T23:59:59-01:00" is in year 10000 in UTC
+        raise ValueError(_TIMESTAMP_RANGE_MESSAGE) from None
 
 
 def _structure_int(value: Any, _: type) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, Decimal) and value == value.to_integral_value():
-            return int(value)
-        raise TypeError(f"expected an integer, got {type(value).__name__}")
-    return value
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise TypeError(f"expected an integer, got {type(value).__name__}")
+        # ``1e999999999`` is integral: ``int()`` of it would build a billion digits.
+        # The exponent is checked first, so only a Decimal below 1e19 is ever converted.
+        if value.adjusted() > 18:
+            raise ValueError(_INT_RANGE_MESSAGE)
+        integral = value.to_integral_value()
+        if integral != value:
+            raise TypeError("expected an integer, got Decimal")
+        result = int(integral)
+    else:
+        result = value
+    if not INT_MIN <= result <= INT_MAX:
+        raise ValueError(_INT_RANGE_MESSAGE)
+    return result
 
 
 def _structure_str(value: Any, _: type) -> str:
@@ -125,6 +172,18 @@ _IDENTITY_HOOKS: dict[type, Any] = {
     str: _structure_str,
     bool: _structure_bool,
     Decimal: _structure_decimal,
+}
+#: What generated code adds to the class check of an int or Decimal value: values out of
+#: range go to the hook, which refuses them (names from `_RANGE_NAMES`).
+_RANGE_TESTS: dict[type, str] = {
+    int: " or {v} > _INT_MAX or {v} < _INT_MIN",
+    Decimal: " or not {v}.is_finite() or not _DEC_LO <= {v}.adjusted() <= _DEC_HI",
+}
+_RANGE_NAMES: dict[str, Any] = {
+    "_INT_MAX": INT_MAX,
+    "_INT_MIN": INT_MIN,
+    "_DEC_LO": -DECIMAL_EXPONENT_LIMIT,
+    "_DEC_HI": DECIMAL_EXPONENT_LIMIT,
 }
 #: Hooks whose string case is one parser call, inlined by generated code: (hook,
 #: parser, whether the result is checked to be UTC, else handed to the hook).
@@ -217,7 +276,10 @@ def _fast_structure_fn(conv: cattrs.Converter, cls: type, building: set[type]) -
         parse = _STRING_PARSERS.get(inner) if isinstance(inner, type) else None
         if identity and conv.get_structure_hook(inner) is _IDENTITY_HOOKS[inner]:
             namespace[hook_name] = _IDENTITY_HOOKS[inner]
-            lines.append(f"    if {var} is not None and {var}.__class__ is not {type_name}:")
+            # An int or Decimal out of range goes to the hook too (which refuses it).
+            test = f"{var}.__class__ is not {type_name}" + _RANGE_TESTS.get(inner, "").format(v=var)
+            namespace.update(_RANGE_NAMES)
+            lines.append(f"    if {var} is not None and ({test}):")
         elif parse is not None and conv.get_structure_hook(inner) is parse[0]:
             # Dates and timestamps: parse the usual string inline, the rest via the hook.
             namespace[hook_name], namespace[f"p{index}"], check = parse
@@ -324,8 +386,16 @@ def format_datetime(value: dt.datetime) -> str:
 
     A naive one is taken as UTC (as decoding takes a bare timestamp), never as the
     machine's local time; request parameters refuse naive datetimes before this.
+
+    Raises:
+        InvalidRequestError: the datetime is out of range once converted to UTC.
     """
-    utc = value.replace(tzinfo=dt.UTC) if value.utcoffset() is None else value.astimezone(dt.UTC)
+    try:
+        utc = (
+            value.replace(tzinfo=dt.UTC) if value.utcoffset() is None else value.astimezone(dt.UTC)
+        )
+    except OverflowError:
+        raise InvalidRequestError(_TIMESTAMP_RANGE_MESSAGE) from None
     text = utc.isoformat()
     return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text
 
@@ -360,7 +430,11 @@ def get_converter() -> cattrs.Converter:
 #: Messages of our own hooks name types only, so they are safe to show.
 _SAFE_MESSAGES = re.compile(
     r"^(expected an? [\w ]+, got [\w ]+|a string that is not a decimal number|"
-    r"a decimal number that is not finite)$"
+    r"a decimal number that is not finite|"
+    + "|".join(
+        re.escape(m) for m in (_INT_RANGE_MESSAGE, _DECIMAL_RANGE_MESSAGE, _TIMESTAMP_RANGE_MESSAGE)
+    )
+    + r")$"
 )
 
 
@@ -452,54 +526,101 @@ _checkers: dict[type, Any] = {}
 
 
 def values_ok(model: Any) -> bool:
-    """Whether every decimal in an attrs ``model`` is finite and every timestamp UTC."""
+    """Whether an attrs ``model`` holds only values the converter's hooks would give.
+
+    Every decimal finite and within `DECIMAL_EXPONENT_LIMIT`, every int within
+    `INT_MIN`..`INT_MAX`, every timestamp UTC.
+    """
     cls = type(model)
     check = _checkers[cls] if cls in _checkers else _values_checker(cls, _checkers)
     return check is None or bool(check(model))
 
 
 def _values_checker(cls: type, checkers: dict[type, Any]) -> Any:
-    """A generated ``check(model) -> bool``: every decimal finite, every timestamp UTC.
+    """A generated ``check(model) -> bool``: the values `values_ok` asks for.
 
-    ``None`` where ``cls`` holds neither (directly or in nested models).
+    ``None`` where ``cls`` holds no int, decimal or timestamp (nor nested models that do).
+    msgspec takes ints up to ``2**64 - 1`` (and beyond) for an ``int`` field, and any
+    exponent for a ``Decimal``: those fail the check, so the converter reports them.
+    Nested models are checked inline (no call per reference), lists of them and a model
+    nesting itself by their own checker.
     """
     if cls in checkers:
         return checkers[cls]
     checkers[cls] = lambda value: checkers[cls](value)  # a model nesting itself
+    namespace: dict[str, Any] = {
+        "_UTC": dt.UTC,
+        "_Decimal": Decimal,
+        "_datetime": dt.datetime,
+        "_int": int,
+        **_RANGE_NAMES,
+    }
+    lines: list[str] = []
+    _check_lines(cls, "r", "    ", lines, namespace, checkers, (cls,), itertools.count())
+    if not lines:
+        checkers[cls] = None
+        return None
+    # Every name a default argument: a local in the function (fast to load).
+    params = ", ".join(f"{name}={name}" for name in namespace)
+    source = "\n".join([f"def check(r, {params}):", *lines, "    return True"])
+    scope: dict[str, Any] = {}
+    exec(compile(source, f"<harvest_async check {cls.__qualname__}>", "exec"), namespace, scope)
+    checkers[cls] = scope["check"]
+    return scope["check"]
+
+
+def _check_lines(
+    cls: type,
+    obj: str,
+    pad: str,
+    out: list[str],
+    namespace: dict[str, Any],
+    checkers: dict[type, Any],
+    stack: tuple[type, ...],
+    counter: Iterator[int],
+) -> None:
+    """Append the lines that ``return False`` unless model ``obj`` (a ``cls``) checks out."""
     attrs.resolve_types(cls)
-    namespace: dict[str, Any] = {"_UTC": dt.UTC, "_Decimal": Decimal, "_datetime": dt.datetime}
-    lines = ["def check(r):"]
-    for index, field in enumerate(attrs.fields(cls)):
+    for field in attrs.fields(cls):
         type_ = _optional_inner(field.type) or field.type
         many = get_origin(type_) is list
         if many:
             type_ = get_args(type_)[0]
             type_ = _optional_inner(type_) or type_
+        index = next(counter)
         # A value not of the declared class (a hand-built model) fails the check too.
         if type_ is Decimal:
-            test = "v is not None and (v.__class__ is not _Decimal or not v.is_finite())"
+            test = "v is not None and (v.__class__ is not _Decimal" + _RANGE_TESTS[Decimal] + ")"
+        elif type_ is int:
+            test = "v is not None and (v.__class__ is not _int" + _RANGE_TESTS[int] + ")"
         elif type_ is dt.datetime:
             test = "v is not None and (v.__class__ is not _datetime or v.tzinfo is not _UTC)"
+        elif attrs.has(type_) and not many and type_ not in stack:
+            var, kind = f"w{index}", f"k{index}"
+            inner: list[str] = []
+            _check_lines(
+                type_, var, pad + "    ", inner, namespace, checkers, (*stack, type_), counter
+            )
+            if inner:
+                namespace[kind] = type_
+                out += [
+                    f"{pad}{var} = {obj}.{field.name}",
+                    f"{pad}if {var} is not None:",
+                    f"{pad}    if {var}.__class__ is not {kind}:",
+                    f"{pad}        return False",
+                    *inner,
+                ]
+            continue
         elif attrs.has(type_) and _values_checker(type_, checkers) is not None:
             namespace[f"c{index}"], namespace[f"k{index}"] = checkers[type_], type_
             test = f"v is not None and (v.__class__ is not k{index} or not c{index}(v))"
         else:
             continue
-        lines.append(f"    for v in r.{field.name} or ():" if many else f"    v = r.{field.name}")
-        pad = "        " if many else "    "
-        lines += [f"{pad}if {test}:", f"{pad}    return False"]
-    if len(lines) == 1:
-        checkers[cls] = None
-        return None
-    lines.append("    return True")
-    scope: dict[str, Any] = {}
-    exec(
-        compile("\n".join(lines), f"<harvest_async check {cls.__qualname__}>", "exec"),
-        namespace,
-        scope,
-    )
-    checkers[cls] = scope["check"]
-    return scope["check"]
+        out.append(
+            f"{pad}for v in {obj}.{field.name} or ():" if many else f"{pad}v = {obj}.{field.name}"
+        )
+        deeper = pad + "    " if many else pad
+        out += [f"{deeper}if {test.format(v='v')}:", f"{deeper}    return False"]
 
 
 @attrs.frozen
@@ -549,14 +670,15 @@ def _make_body_decoder(cls: type, key: str) -> ListBodyDecoder | None:
                 # body must be UTF-8 throughout, as the converter's path requires.
                 body.decode("utf-8")
             page = envelope_decoder.decode(body)
-        except (msgspec.DecodeError, ValueError, RecursionError):
+        except (msgspec.DecodeError, ValueError, RecursionError, ArithmeticError):
+            # ArithmeticError: decimal.InvalidOperation of ``1e9999999999999999999``
             return None
         return getattr(page, key), {name: getattr(page, name) for name in _ENVELOPE_FIELDS}
 
     def items(raw: Any) -> list[Any] | None:
         try:
             decoded: list[Any] = items_decoder.decode(raw)
-        except (msgspec.DecodeError, ValueError, RecursionError):
+        except (msgspec.DecodeError, ValueError, RecursionError, ArithmeticError):
             return None
         if check is not None and not all(map(check, decoded)):
             return None

@@ -24,12 +24,49 @@ import msgspec
 from ._converter import format_datetime, get_converter, values_ok
 from ._errors import DecodeError, InvalidRequestError
 
-__all__ = ["dumps", "encode_model", "loads"]
+__all__ = ["MAX_DEPTH", "dumps", "encode_model", "loads", "shown"]
 
 _fast_decoder = msgspec.json.Decoder(float_hook=Decimal)
 _model_encoder = msgspec.json.Encoder(decimal_format="number")
 _decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=lambda c: _bad_constant(c))
 _encode_str = json.encoder.encode_basestring_ascii
+
+#: Deepest nesting of lists and objects a request body may have (Harvest's have 3):
+#: well within Python's recursion limit, wherever on the stack the body is written.
+MAX_DEPTH = 100
+#: Longest `shown` text of a value.
+_SHOWN_LIMIT = 200
+#: Up to this many bits an int's digits are counted exactly (``10**k`` is cheap).
+_EXACT_DIGITS_BITS = 100_000
+
+
+def _digits(value: int) -> str:
+    """How many decimal digits ``value`` has, without writing it out."""
+    size = abs(value)
+    bits = size.bit_length()
+    # 0.30103 is just above log10(2): an upper bound, at most one too many.
+    count = bits * 30103 // 100000 + 1
+    if bits > _EXACT_DIGITS_BITS:
+        return f"about {count}"
+    while count > 1 and size < 10 ** (count - 1):
+        count -= 1
+    return str(count)
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` for an error message: never raises, never long.
+
+    An int too long to write out (Python refuses beyond 4300 digits) is shown as its
+    number of digits; a repr that fails (an object holding such an int, one nested
+    too deeply) as the value's type; a long one is cut.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"an int of {_digits(value)} digits"
+    try:
+        text = repr(value)
+    except Exception:  # ValueError of a huge int, RecursionError, a broken __repr__
+        return f"a {type(value).__name__}"
+    return text if len(text) <= _SHOWN_LIMIT else text[: _SHOWN_LIMIT - 3] + "..."
 
 
 def _bad_constant(name: str) -> Any:
@@ -40,19 +77,22 @@ def loads(data: bytes | str) -> Any:
     """Decode JSON text, numbers with a fraction as exact ``Decimal``.
 
     Raises:
-        DecodeError: the text is not JSON (or not UTF-8, or nested too deeply). It
+        DecodeError: the text is not JSON (or not UTF-8, nested too deeply, or has a
+            number with an exponent beyond what `Decimal` can hold at all). It
             neither chains nor keeps the parser's exception: ``JSONDecodeError.doc``
             is the whole body, which must not live on (or be shown) with the error.
     """
     try:
         return _fast_decoder.decode(data)
-    except (msgspec.DecodeError, ValueError, RecursionError):
+    except (msgspec.DecodeError, ValueError, RecursionError, ArithmeticError):
         pass  # the standard library's verdict (and message) is the one given
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         return _decoder.decode(text)
     except RecursionError:
         message = "response JSON is nested too deeply"
+    except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond Decimal's
+        message = "response JSON has a number out of range"
     except (ValueError, UnicodeDecodeError) as exc:
         message = f"response is not valid JSON: {exc}"
     # Raised outside the handler, so that the error neither chains nor keeps the
@@ -60,7 +100,7 @@ def loads(data: bytes | str) -> Any:
     raise DecodeError(message)
 
 
-def _encode(value: Any, out: list[str]) -> None:
+def _encode(value: Any, out: list[str], depth: int = 0) -> None:
     # Order matters: bool is an int, datetime is a date.
     if value is None:
         out.append("null")
@@ -71,7 +111,10 @@ def _encode(value: Any, out: list[str]) -> None:
     elif isinstance(value, str):
         out.append(_encode_str(value))
     elif isinstance(value, int):
-        out.append(int.__repr__(value))
+        try:
+            out.append(int.__repr__(value))
+        except ValueError:  # beyond Python's limit for writing ints (4300 digits)
+            raise InvalidRequestError(f"cannot send {shown(value)} as JSON") from None
     elif isinstance(value, Decimal):
         if not value.is_finite():
             raise InvalidRequestError(f"cannot send non-finite decimal {value}")
@@ -88,32 +131,40 @@ def _encode(value: Any, out: list[str]) -> None:
         out.append(_encode_str(format_datetime(value)))
     elif isinstance(value, dt.date):
         out.append(_encode_str(value.isoformat()))
+    elif isinstance(value, (Mapping, list, tuple)) and depth >= MAX_DEPTH:
+        raise InvalidRequestError(f"cannot send JSON nested more than {MAX_DEPTH} levels deep")
     elif isinstance(value, Mapping):
         out.append("{")
         first = True
         for key, item in value.items():
             if not isinstance(key, str):
-                raise InvalidRequestError(f"JSON object keys must be strings, got {key!r}")
+                raise InvalidRequestError(f"JSON object keys must be strings, got {shown(key)}")
             if not first:
                 out.append(",")
             first = False
             out.append(_encode_str(key))
             out.append(":")
-            _encode(item, out)
+            _encode(item, out, depth + 1)
         out.append("}")
     elif isinstance(value, (list, tuple)):
         out.append("[")
         for index, item in enumerate(value):
             if index:
                 out.append(",")
-            _encode(item, out)
+            _encode(item, out, depth + 1)
         out.append("]")
     else:
-        raise InvalidRequestError(f"cannot send a {type(value).__name__} as JSON: {value!r}")
+        raise InvalidRequestError(f"cannot send a {type(value).__name__} as JSON: {shown(value)}")
 
 
 def dumps(value: Any) -> str:
-    """Encode a request body as compact JSON in Harvest's formats."""
+    """Encode a request body as compact JSON in Harvest's formats.
+
+    Raises:
+        InvalidRequestError: a value JSON or Harvest cannot take: a non-finite number,
+            an int too long to write, a naive or out-of-range datetime, a non-string key,
+            nesting deeper than `MAX_DEPTH` (or a cycle), another type.
+    """
     out: list[str] = []
     _encode(value, out)
     return "".join(out)
@@ -124,9 +175,9 @@ def encode_model(model: Any) -> str:
 
     Decimals are JSON numbers, dates ``YYYY-MM-DD``, timestamps UTC ISO 8601 with ``Z``;
     every field is written (``null`` where empty). A model as the converter decodes them
-    (finite decimals, UTC timestamps) goes through msgspec's C encoder, keys in
-    alphabetical order; any other goes the converter's way (which refuses what JSON
-    cannot hold).
+    (decimals finite and in range, ints of 64 bits, UTC timestamps) goes through
+    msgspec's C encoder, keys in alphabetical order; any other goes the converter's way
+    (which refuses what JSON cannot hold).
     """
     if attrs.has(type(model)) and values_ok(model):
         try:

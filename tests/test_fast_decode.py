@@ -203,11 +203,14 @@ def strategy_for(tp: Any, *, wild: bool) -> st.SearchStrategy[Any]:
     if tp is bool:
         return st.booleans()
     if tp is int:
-        return st.integers(min_value=-(2**80), max_value=2**80)
+        # Wild: beyond the 64-bit range too (which both paths refuse).
+        bound = 2**80 if wild else 2**63
+        return st.integers(min_value=-bound, max_value=bound - 1)
     if tp is str:
         return st.text(max_size=30)  # any code point but surrogates
     if tp is Decimal:
-        return st.decimals(allow_nan=wild, allow_infinity=wild)
+        decimals = st.decimals(allow_nan=wild, allow_infinity=wild)
+        return decimals if wild else decimals.filter(lambda d: -30 <= d.adjusted() <= 30)
     if tp is dt.datetime:
         return WILD_DATETIMES if wild else CLEAN_DATETIMES
     if tp is dt.date:

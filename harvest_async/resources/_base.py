@@ -12,8 +12,18 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
-from .._converter import decode, decode_many, format_datetime, list_body_decoder
+from .._converter import (
+    DECIMAL_EXPONENT_LIMIT,
+    DECIMAL_INT_LIMIT,
+    INT_MAX,
+    INT_MIN,
+    decode,
+    decode_many,
+    format_datetime,
+    list_body_decoder,
+)
 from .._errors import InvalidRequestError
+from .._json import MAX_DEPTH, shown
 from .._pagination import Paginator
 
 if TYPE_CHECKING:
@@ -28,6 +38,7 @@ __all__ = [
     "operation",
     "query",
     "require",
+    "shown",
 ]
 
 T = TypeVar("T")
@@ -71,7 +82,7 @@ NOT_GIVEN: Final = NotGiven.NOT_GIVEN
 #: Most date shards one list may be cut into.
 MAX_SHARDS = 100
 #: Largest id accepted (Harvest ids are 64-bit integers).
-MAX_ID = 2**63 - 1
+MAX_ID = INT_MAX
 #: Longest string accepted in a query or body value.
 MAX_STRING = 65536
 
@@ -147,15 +158,15 @@ _DECIMAL_NAMES = frozenset(
 def check_id(value: Any, name: str = "id") -> int:
     """A Harvest id: a positive int (``"1/../x"`` or ``True`` are rejected)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRequestError(f"{name} must be a positive int, got {value!r}")
+        raise InvalidRequestError(f"{name} must be a positive int, got {shown(value)}")
     if not 0 < value <= MAX_ID:
-        raise InvalidRequestError(f"{name} must be a positive int, got {value!r}")
+        raise InvalidRequestError(f"{name} must be a positive int, got {shown(value)}")
     return value
 
 
 def _check_date(name: str, value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
-        raise InvalidRequestError(f"{name} takes a date, not a datetime: {value!r}")
+        raise InvalidRequestError(f"{name} takes a date, not a datetime: {shown(value)}")
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
@@ -163,7 +174,7 @@ def _check_date(name: str, value: Any) -> dt.date:
             return dt.date.fromisoformat(value)
         except ValueError:
             pass
-    raise InvalidRequestError(f"{name} must be a date (YYYY-MM-DD), got {value!r}")
+    raise InvalidRequestError(f"{name} must be a date (YYYY-MM-DD), got {shown(value)}")
 
 
 def _check_datetime(name: str, value: Any) -> dt.datetime:
@@ -172,35 +183,45 @@ def _check_datetime(name: str, value: Any) -> dt.datetime:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
             raise InvalidRequestError(
-                f"{name} must be an ISO 8601 timestamp, got {value!r}"
+                f"{name} must be an ISO 8601 timestamp, got {shown(value)}"
             ) from None
     if isinstance(value, dt.datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise InvalidRequestError(
-                f"{name} must be an aware datetime (with a time zone), got {value!r}"
+                f"{name} must be an aware datetime (with a time zone), got {shown(value)}"
             )
+        try:
+            value.astimezone(dt.UTC)  # what is sent: year 10000 in UTC cannot be
+        except OverflowError:
+            raise InvalidRequestError(
+                f"{name} is out of range once converted to UTC: {shown(value)}"
+            ) from None
         return value
-    raise InvalidRequestError(f"{name} must be a datetime, got {value!r}")
+    raise InvalidRequestError(f"{name} must be a datetime, got {shown(value)}")
 
 
 def _check_decimal(name: str, value: Any) -> Decimal:
     if isinstance(value, bool):
-        raise InvalidRequestError(f"{name} must be a number, got {value!r}")
+        raise InvalidRequestError(f"{name} must be a number, got {shown(value)}")
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):
+        if not -DECIMAL_INT_LIMIT < value < DECIMAL_INT_LIMIT:  # no Decimal of 10**6 digits
+            raise InvalidRequestError(f"{name} is out of range: {shown(value)}")
         result = Decimal(value)
     elif isinstance(value, (float, str)):
         try:
             result = Decimal(repr(value) if isinstance(value, float) else value.strip())
         except InvalidOperation:
-            raise InvalidRequestError(f"{name} must be a decimal number, got {value!r}") from None
+            raise InvalidRequestError(
+                f"{name} must be a decimal number, got {shown(value)}"
+            ) from None
     else:
-        raise InvalidRequestError(f"{name} must be a decimal number, got {value!r}")
+        raise InvalidRequestError(f"{name} must be a decimal number, got {shown(value)}")
     if not result.is_finite():
-        raise InvalidRequestError(f"{name} must be a finite number, got {value!r}")
-    if abs(result.adjusted()) > 30:
-        raise InvalidRequestError(f"{name} is out of range: {value!r}")
+        raise InvalidRequestError(f"{name} must be a finite number, got {shown(value)}")
+    if abs(result.adjusted()) > DECIMAL_EXPONENT_LIMIT:
+        raise InvalidRequestError(f"{name} is out of range: {shown(value)}")
     return result
 
 
@@ -216,10 +237,20 @@ def _is_bool_name(name: str) -> bool:
     return name.startswith(_BOOL_PREFIXES) or name in _BOOL_NAMES
 
 
-def _check_plain(name: str, value: Any) -> Any:
+def _check_int(name: str, value: int) -> int:
+    if not INT_MIN <= value <= INT_MAX:
+        raise InvalidRequestError(
+            f"{name} is out of range (Harvest's integers are 64-bit): {shown(value)}"
+        )
+    return value
+
+
+def _check_plain(name: str, value: Any, depth: int = 0) -> Any:
     """Validate a value that has no Harvest-specific type (strings, numbers, nesting)."""
-    if value is None or isinstance(value, (bool, int, Decimal)):
+    if value is None or isinstance(value, (bool, Decimal)):
         return value
+    if isinstance(value, int):
+        return _check_int(name, value)
     if isinstance(value, str):
         return _check_str(name, value)
     if isinstance(value, float):
@@ -228,11 +259,19 @@ def _check_plain(name: str, value: Any) -> Any:
         return _check_datetime(name, value)
     if isinstance(value, dt.date):
         return value
+    if isinstance(value, (list, tuple, Mapping)) and depth >= MAX_DEPTH:
+        raise InvalidRequestError(f"{name} is nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, (list, tuple)):
-        return [_check_plain(name, item) for item in value]
+        return [_check_plain(name, item, depth + 1) for item in value]
     if isinstance(value, Mapping):
-        return {str(k): _check_plain(f"{name}.{k}", v) for k, v in value.items()}
-    raise InvalidRequestError(f"{name}: cannot send a {type(value).__name__}: {value!r}")
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if isinstance(key, int) and not isinstance(key, bool):
+                key = str(_check_int(f"{name} key", key))
+            text = str(key)
+            out[text] = _check_plain(f"{name}.{text}", item, depth + 1)
+        return out
+    raise InvalidRequestError(f"{name}: cannot send a {type(value).__name__}: {shown(value)}")
 
 
 def _check_value(name: str, value: Any) -> Any:
@@ -241,13 +280,15 @@ def _check_value(name: str, value: Any) -> Any:
         return None
     if name in _STRING_ID_NAMES:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise InvalidRequestError(f"{name} must be a string, got {value!r}")
-        return _check_str(name, str(value))
+            raise InvalidRequestError(f"{name} must be a string, got {shown(value)}")
+        if isinstance(value, int):
+            value = str(_check_int(name, value))
+        return _check_str(name, value)
     if name.endswith("_id") or name == "id":
         return check_id(value, name)
     if name.endswith("_ids"):
         if not isinstance(value, (list, tuple)):
-            raise InvalidRequestError(f"{name} must be a list of ids, got {value!r}")
+            raise InvalidRequestError(f"{name} must be a list of ids, got {shown(value)}")
         return [check_id(item, name) for item in value]
     if name in _DATE_NAMES:
         return _check_date(name, value)
@@ -257,12 +298,12 @@ def _check_value(name: str, value: Any) -> Any:
         return _check_decimal(name, value)
     if _is_bool_name(name):
         if not isinstance(value, bool):
-            raise InvalidRequestError(f"{name} must be True or False, got {value!r}")
+            raise InvalidRequestError(f"{name} must be True or False, got {shown(value)}")
         return value
     if name in _INT_NAMES:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidRequestError(f"{name} must be an int, got {value!r}")
-        return value
+            raise InvalidRequestError(f"{name} must be an int, got {shown(value)}")
+        return _check_int(name, value)
     return _check_plain(name, value)
 
 
@@ -372,7 +413,7 @@ class Resource:
             or not (1 <= shards <= MAX_SHARDS)
         ):
             raise InvalidRequestError(
-                f"{call}: shards must be an int from 1 to {MAX_SHARDS}, got {shards!r}"
+                f"{call}: shards must be an int from 1 to {MAX_SHARDS}, got {shown(shards)}"
             )
         query(**filters)  # every filter checked before anything is built
         start, end = filters.get("from_", NOT_GIVEN), filters.get("to", NOT_GIVEN)

@@ -26,7 +26,7 @@ from .._errors import InvalidRequestError
 from .._pagination import Paginator
 from .._transport import FormFile
 from ..models.expenses import Expense
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
+from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query, shown
 
 __all__ = ["Expenses", "ReadableBinary", "ReceiptSource"]
 
@@ -60,7 +60,7 @@ _SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
 
 def _check_filename(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise InvalidRequestError(f"receipt_filename must be a non-empty str, got {name!r}")
+        raise InvalidRequestError(f"receipt_filename must be a non-empty str, got {shown(name)}")
     if any(c in name for c in '\r\n\0"\\/'):
         raise InvalidRequestError(
             "receipt_filename must be a bare file name (no path separators, quotes, "

@@ -29,7 +29,7 @@ from ..models.invoices import (
     InvoiceMessageSubjectAndBody,
     InvoicePayment,
 )
-from ._base import NOT_GIVEN, NotGiven, Resource, check_id, operation, query
+from ._base import NOT_GIVEN, NotGiven, Resource, check_id, operation, query, shown
 from ._base import body as make_body
 
 __all__ = [
@@ -158,7 +158,7 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
         return
     if value not in choices:
         raise InvalidRequestError(
-            f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}"
+            f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {shown(value)}"
         )
 
 
@@ -172,7 +172,7 @@ def _field(where: str, name: str, value: Any) -> Any:
 
 def _sequence(name: str, value: Any) -> Sequence[Any]:
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (builtins.list, tuple)):
-        raise InvalidRequestError(f"{name} must be a list, got {value!r}")
+        raise InvalidRequestError(f"{name} must be a list, got {shown(value)}")
     return value
 
 
@@ -184,7 +184,7 @@ def _line_item(
 ) -> dict[str, Any]:
     """Check one ``line_items`` entry and return it in wire form."""
     if not isinstance(item, Mapping):
-        raise InvalidRequestError(f"{where} must be a mapping, got {item!r}")
+        raise InvalidRequestError(f"{where} must be a mapping, got {shown(item)}")
     keys = set(item)
     if not all(isinstance(k, str) for k in keys):
         raise InvalidRequestError(f"{where} has a non-string key")
@@ -196,7 +196,9 @@ def _line_item(
         )
     if "_destroy" in item:
         if item["_destroy"] is not True:
-            raise InvalidRequestError(f"{where}: _destroy must be True, got {item['_destroy']!r}")
+            raise InvalidRequestError(
+                f"{where}: _destroy must be True, got {shown(item['_destroy'])}"
+            )
         if mode not in ("delete", "any"):
             raise InvalidRequestError(
                 f"{where}: cannot delete a line item here (no '_destroy' allowed)"
@@ -229,12 +231,12 @@ def _line_item(
         value = item[key]
         if key == "kind" and (not isinstance(value, str) or not value.strip()):
             raise InvalidRequestError(
-                f"{where}: kind must be the name of an item category, got {value!r}"
+                f"{where}: kind must be the name of an item category, got {shown(value)}"
             )
         if key in ("quantity", "unit_price", "taxed", "taxed2") and value is None:
             raise InvalidRequestError(f"{where}: {key} must not be None")
         if key == "description" and value is not None and not isinstance(value, str):
-            raise InvalidRequestError(f"{where}: description must be a string, got {value!r}")
+            raise InvalidRequestError(f"{where}: description must be a string, got {shown(value)}")
         out[key] = _field(where, key, value)
     return out
 
@@ -298,12 +300,14 @@ def _recipients(value: Any) -> Any:
             or len(email) > 254
             or any(c.isspace() or ord(c) < 32 for c in email)
         ):
-            raise InvalidRequestError(f"{where}: email must be an email address, got {email!r}")
+            raise InvalidRequestError(
+                f"{where}: email must be an email address, got {shown(email)}"
+            )
         recipient: dict[str, Any] = {}
         if "name" in item:
             name = item["name"]
             if name is not None and not isinstance(name, str):
-                raise InvalidRequestError(f"{where}: name must be a string, got {name!r}")
+                raise InvalidRequestError(f"{where}: name must be a string, got {shown(name)}")
             recipient["name"] = _field(where, "name", name)
         recipient["email"] = email
         out.append(recipient)
@@ -366,7 +370,7 @@ def _import_part(
     if summary not in choices:
         raise InvalidRequestError(
             f"{where}.summary_type must be one of {', '.join(repr(c) for c in choices)}; "
-            f"got {summary!r}"
+            f"got {shown(summary)}"
         )
     out: dict[str, Any] = {"summary_type": summary}
     _import_dates(where, part, out)
@@ -416,7 +420,8 @@ def _payment_options(value: Any) -> Any:
     for option in options:
         if option not in _PAYMENT_OPTIONS:
             raise InvalidRequestError(
-                f"payment_options items must be 'ach', 'credit_card' or 'paypal'; got {option!r}"
+                "payment_options items must be 'ach', 'credit_card' or 'paypal'; "
+                f"got {shown(option)}"
             )
     return builtins.list(options)
 
@@ -853,7 +858,7 @@ class Invoices(Resource):
         iid = check_id(invoice_id, "invoice_id")
         for name, value in (("thank_you", thank_you), ("reminder", reminder)):
             if value is not NOT_GIVEN and not isinstance(value, bool):
-                raise InvalidRequestError(f"{name} must be True or False, got {value!r}")
+                raise InvalidRequestError(f"{name} must be True or False, got {shown(value)}")
         if thank_you is True and reminder is True:
             raise InvalidRequestError("give thank_you=True or reminder=True, not both")
         params = query(thank_you=thank_you, reminder=reminder)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from .._errors import InvalidRequestError
 from .._pagination import Paginator
 from ..models.projects import Project, TaskAssignment, UserAssignment
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
+from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query, shown
 
 __all__ = ["BillBy", "BudgetBy", "Projects"]
 
@@ -34,7 +34,7 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
         return
     if value not in choices:
         raise InvalidRequestError(
-            f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}"
+            f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {shown(value)}"
         )
 
 

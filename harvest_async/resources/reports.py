@@ -42,7 +42,7 @@ from ..models.reports import (
     TimeReportResult,
     UninvoicedReportResult,
 )
-from ._base import NOT_GIVEN, NotGiven, Resource, _check_date, operation, query
+from ._base import NOT_GIVEN, NotGiven, Resource, _check_date, operation, query, shown
 
 if TYPE_CHECKING:
     from .._requester import Requester
@@ -78,7 +78,7 @@ def _dates(from_: dt.date | str, to: dt.date | str) -> Timeframe:
 
 def _check_max_days(max_days: int) -> int:
     if isinstance(max_days, bool) or not isinstance(max_days, int) or max_days < 1:
-        raise InvalidRequestError(f"max_days must be a positive int, got {max_days!r}")
+        raise InvalidRequestError(f"max_days must be a positive int, got {shown(max_days)}")
     return max_days
 
 
@@ -129,7 +129,9 @@ def split_timeframe(
             ``max_days`` is not a positive int.
     """
     start, end = _dates(from_, to)
-    step = dt.timedelta(days=_check_max_days(max_days) - 1)
+    # A window longer than the whole calendar is the whole calendar (no timedelta overflow).
+    days = min(_check_max_days(max_days), (dt.date.max - dt.date.min).days + 1)
+    step = dt.timedelta(days=days - 1)
     windows: list[Timeframe] = []
     while start <= end:
         # max_days - 1 may overflow past date.max: cap at the span's end first.
@@ -507,11 +509,12 @@ class Reports(_DatedReports):
         ):
             raise InvalidRequestError(
                 "report must be a dated report method of this client (such as "
-                f"harvest.reports.time.projects), got {report!r}"
+                f"harvest.reports.time.projects), got {shown(report)}"
             )
         if _check_max_days(max_days) > MAX_TIMEFRAME_DAYS:
             raise InvalidRequestError(
-                f"max_days must be at most {MAX_TIMEFRAME_DAYS} (Harvest's limit), got {max_days}"
+                f"max_days must be at most {MAX_TIMEFRAME_DAYS} (Harvest's limit), "
+                f"got {shown(max_days)}"
             )
         windows = split_timeframe(from_, to, max_days=max_days)
         # Build (and so validate) every window's paginator now; send when iterated.

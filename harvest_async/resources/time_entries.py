@@ -10,7 +10,7 @@ from typing import Any, Literal
 from .._errors import InvalidRequestError
 from .._pagination import Paginator
 from ..models.time_entries import TimeEntry
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
+from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query, shown
 
 __all__ = ["TimeEntries"]
 
@@ -111,7 +111,7 @@ class TimeEntries(Resource):
         ):
             raise InvalidRequestError(
                 "approval_status must be 'unsubmitted', 'submitted' or 'approved', "
-                f"got {approval_status!r}"
+                f"got {shown(approval_status)}"
             )
         filters = {
             "user_id": user_id,

@@ -20,7 +20,7 @@ from .._converter import decode_many
 from .._errors import DecodeError, InvalidRequestError
 from .._pagination import Paginator
 from ..models.users import BillableRate, CostRate, ProjectAssignment, Teammate, User
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
+from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query, shown
 
 __all__ = ["Users"]
 
@@ -32,10 +32,10 @@ def _string_list(name: str, value: Sequence[str] | NotGiven) -> builtins.list[st
     if value is NOT_GIVEN:
         return value
     if isinstance(value, (str, bytes)) or not isinstance(value, (builtins.list, tuple)):
-        raise InvalidRequestError(f"{name} must be a list of strings, got {value!r}")
+        raise InvalidRequestError(f"{name} must be a list of strings, got {shown(value)}")
     for item in value:
         if not isinstance(item, str):
-            raise InvalidRequestError(f"{name} must be a list of strings, got item {item!r}")
+            raise InvalidRequestError(f"{name} must be a list of strings, got item {shown(item)}")
     return builtins.list(value)
 
 
@@ -372,7 +372,7 @@ class Users(Resource):
             teammate_ids, (builtins.list, tuple)
         ):
             raise InvalidRequestError(
-                f"teammate_ids must be a list of user ids, got {teammate_ids!r}"
+                f"teammate_ids must be a list of user ids, got {shown(teammate_ids)}"
             )
         fields = body(teammate_ids=builtins.list(teammate_ids))
         envelope: Any = await self._requester.request(
