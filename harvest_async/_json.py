@@ -93,8 +93,12 @@ def loads(data: bytes | str) -> Any:
         message = "response JSON is nested too deeply"
     except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond Decimal's
         message = "response JSON has a number out of range"
-    except (ValueError, UnicodeDecodeError) as exc:
-        message = f"response is not valid JSON: {exc}"
+    except UnicodeDecodeError as exc:  # its text would quote a byte of the body
+        message = f"response is not UTF-8 text (byte {exc.start} of the body)"
+    except json.JSONDecodeError as exc:  # where, never what
+        message = f"response is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+    except ValueError:
+        message = "response is not valid JSON"
     # Raised outside the handler, so that the error neither chains nor keeps the
     # parser's exception as its context: that one holds the whole body (``.doc``).
     raise DecodeError(message)

@@ -53,7 +53,8 @@ try:
     from redis.exceptions import RedisError
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
-        "RedisRateLimiter needs the redis package: pip install 'harvest_async[redis]'"
+        "RedisRateLimiter needs the redis package: install harvest_async with its redis "
+        "extra (from a clone: pip install -e '.[redis]')"
     ) from exc
 
 __all__ = ["RedisRateLimiter", "RedisUnavailableError"]

@@ -724,3 +724,13 @@ def _refusal(build: Callable[..., Any], name: str, value: Any) -> str | None:
     except ha.InvalidRequestError as exc:
         return str(exc)
     return None
+
+
+@pytest.mark.parametrize("body", [b'{"a": "\xffSECRET"}', b'{"a": SECRET}', b'"SECRET', b"SECRET"])
+def test_a_body_that_is_not_json_gives_a_message_without_its_bytes(body: bytes) -> None:
+    from harvest_async import _json
+
+    with pytest.raises(ha.DecodeError) as caught:
+        _json.loads(body)
+    assert "SECRET" not in str(caught.value)
+    assert "\\xff" not in str(caught.value) and "0xff" not in str(caught.value)
