@@ -531,6 +531,30 @@ class Paginator(Generic[T]):
         merged._ordered = ordered
         return merged
 
+    def starting_at(self, url: str) -> Paginator[T]:
+        """The same list walked from the page at ``url``, a ``links.next`` it gave.
+
+        What a sync that stopped mid-list resumes with: a cursor (or page number) kept
+        with the rows of the page before it. Harvest may refuse an old cursor (a 4xx):
+        the caller then walks the list from its start
+        (https://help.getharvest.com/api-v2/introduction/overview/pagination/).
+
+        Raises:
+            ValueError: A merged list (it has no one next page).
+        """
+        if self._parts is not None:
+            raise ValueError("a merged list cannot start at one page")
+        if not isinstance(url, str) or not url:
+            raise ValueError(f"url must be a links.next URL, got {url!r}")
+        fetch = self._fetch
+
+        async def from_url(next_url: str | None) -> Any:
+            return await fetch(url if next_url is None else next_url)
+
+        clone = self._copy()
+        clone._fetch = from_url
+        return clone
+
     @property
     def parts(self) -> tuple[Paginator[T], ...]:
         """The lists a merged Paginator walks (empty for a plain list)."""

@@ -1,10 +1,16 @@
-"""Mirror a Harvest account into SQLite: full first run, incremental after, resumable.
+"""Mirror Harvest accounts into typed tables: full first run, incremental after, resumable.
 
-Each resource gets one table ``(id INTEGER PRIMARY KEY, updated_at TEXT, data TEXT)`` with
-the full record as JSON. Rows are upserted page by page, each page in its own
-transaction; a resource's checkpoint (the ``updated_since`` for the next run) is written in
-the same transaction as its last page, so a sync killed at any point resumes without
-losing or duplicating rows.
+Each resource gets a table derived from its model (`harvest_async._tables`): a column
+per field, nested records flattened to ``<field>_<subfield>``, lists in child tables
+``<table>_<field>``, ``account_id`` in every primary key. The database is a target
+(`harvest_async._targets.Target`): SQLite (a path, the default), PostgreSQL
+(``postgresql://...``) or DuckDB (``duckdb:///path``). Rows are upserted page by page,
+each page in its own transaction; the page's ``links.next`` is written in that same
+transaction, so a sync killed mid-list resumes from the page after the last one
+committed, and a resource's checkpoint (the ``updated_since`` for the next run) is
+written with its last page, so a sync killed at any point resumes without losing or
+duplicating rows. A resume URL Harvest refuses (a 4xx answer) falls back to the
+resource's checkpoint.
 
 A page-based list is read by offset (``page=N``), so a record deleted while the list is
 being walked shifts the later records one place back and one of them is never served
@@ -26,9 +32,9 @@ disk, to a helper thread with its own connection, so that a slow disk never stal
 requests in flight.
 
 Database problems (a missing folder, a directory, a read-only file or place, a file that
-is not a SQLite database, a corrupt database, a full disk) raise `SyncDatabaseError`
-with a one-line reason; a database that fails ``PRAGMA quick_check`` is refused before
-anything is written to it.
+is not a SQLite database, a corrupt database, a full disk, a mirror of the older JSON
+layout) raise `SyncDatabaseError` with a one-line reason; a database that fails
+``PRAGMA quick_check`` is refused before anything is written to it.
 """
 
 from __future__ import annotations
@@ -36,20 +42,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
+import importlib
 import inspect
 import logging
+import pkgutil
 import sqlite3
 import threading
 import time
+import typing
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import attrs
 
 from . import _json
-from ._errors import HarvestError, NotFoundError
+from ._errors import APIError, NotFoundError
+from ._tables import Child, Kind, Table, table_for
+from ._targets import (
+    State,
+    StateWrite,
+    SyncDatabaseError,
+    Target,
+    all_tables,
+    child_rows,
+    file_lock,
+    missing_columns,
+    old_layout,
+    release_file_lock,
+)
+from .models.company import Company
 
 if TYPE_CHECKING:
     from ._client import HarvestClient
@@ -60,9 +84,12 @@ __all__ = [
     "RESOURCES",
     "MeteredLimiter",
     "ResourceSpec",
+    "SQLiteTarget",
     "SyncDatabaseError",
+    "Target",
     "SyncResult",
     "SyncStats",
+    "open_target",
     "sync_account",
 ]
 
@@ -90,12 +117,56 @@ class ResourceSpec:
         get_one: Fetches one record by id (raising `NotFoundError` once it is gone);
             ``reconcile`` then confirms a few deletions by GET rather than a second
             walk of the whole list. ``None`` where there is no such call.
+        model: The records' model; by default the one the client's ``list`` of
+            ``name`` returns.
     """
 
     name: str
     list_all: Callable[[HarvestClient, dt.datetime | None], Paginator[Any]]
     incremental: bool = True
     get_one: Callable[[HarvestClient, int], Awaitable[Any]] | None = None
+    model: type | None = None
+
+    @property
+    def table(self) -> Table:
+        """The table derived from the model (`harvest_async._tables`)."""
+        model = self.model or list_models().get(self.name, _Record)
+        return table_for(self.name, model)
+
+
+@attrs.frozen(kw_only=True)
+class _Record:
+    """What a list of no known model is stored as: its ids and update times."""
+
+    id: int | None = None
+    updated_at: dt.datetime | None = None
+
+
+@functools.cache
+def list_models() -> dict[str, type]:
+    """The model of each account-wide list, read from the resources' ``list`` signatures.
+
+    Keyed by the list's path (``/time_entries`` -> ``time_entries``), which is also the
+    client's attribute and the table's name.
+    """
+    from . import resources
+    from .resources._base import OPERATION_ATTR, Resource
+
+    found: dict[str, type] = {}
+    for info in pkgutil.iter_modules(resources.__path__):
+        module = importlib.import_module(f"{resources.__name__}.{info.name}")
+        for value in vars(module).values():
+            if not (isinstance(value, type) and issubclass(value, Resource)):
+                continue
+            lister = value.__dict__.get("list")
+            for method, path in getattr(lister, OPERATION_ATTR, ()):
+                if method != "GET" or not path.startswith("/") or path.count("/") != 1:
+                    continue
+                hint = typing.get_type_hints(lister).get("return")
+                args = typing.get_args(hint)
+                if len(args) == 1 and attrs.has(args[0]):
+                    found[path[1:]] = args[0]
+    return found
 
 
 def _lister(attr: str) -> Callable[[HarvestClient, dt.datetime | None], Paginator[Any]]:
@@ -198,14 +269,6 @@ class MeteredLimiter:
             await self._pause(seconds)
 
 
-class SyncDatabaseError(HarvestError, sqlite3.DatabaseError):
-    """The mirror database cannot be opened or written; the message says why in a line.
-
-    Also a `sqlite3.DatabaseError`; the SQLite error it comes from (if any) is its
-    ``__cause__``.
-    """
-
-
 #: What to do with a corrupt mirror.
 _CORRUPT_ADVICE = "restore it from a backup or sync into a new file"
 
@@ -256,12 +319,13 @@ def open_db(path: str | Path) -> sqlite3.Connection:
                 f"database {path}: the database is corrupt (PRAGMA quick_check failed); "
                 f"{_CORRUPT_ADVICE}"
             )
+        state = {row[1] for row in db.execute("PRAGMA table_info(sync_state)")}
+        if state and "account_id" not in state:
+            raise old_layout(str(path))
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS sync_state (resource TEXT PRIMARY KEY, "
-            "updated_since TEXT, completed_at TEXT NOT NULL)"
-        )
+        for statement in _SQLITE_STATE:
+            db.execute(statement)
     except sqlite3.Error as exc:
         db.close()
         raise _database_error(path, exc) from exc
@@ -341,21 +405,6 @@ class _Checkpointer:
             await asyncio.to_thread(self._thread.join)
 
 
-def _ensure_table(db: sqlite3.Connection, name: str) -> None:
-    db.execute(
-        f'CREATE TABLE IF NOT EXISTS "{name}" (id INTEGER PRIMARY KEY, updated_at TEXT, '
-        "data TEXT NOT NULL)"
-    )
-    db.execute(f'CREATE INDEX IF NOT EXISTS "{name}_updated_at" ON "{name}" (updated_at)')
-
-
-def _checkpoint(db: sqlite3.Connection, name: str) -> dt.datetime | None:
-    row = db.execute("SELECT updated_since FROM sync_state WHERE resource = ?", (name,)).fetchone()
-    if row is None or row[0] is None:
-        return None
-    return dt.datetime.fromisoformat(row[0])
-
-
 def record_json(model: Any) -> str:
     """The record as JSON text (decimals as numbers, exactly as Harvest sent them).
 
@@ -366,34 +415,336 @@ def record_json(model: Any) -> str:
     return _json.encode_model(model)
 
 
-def _row(model: Any) -> tuple[int, str | None, str]:
-    updated = getattr(model, "updated_at", None)
-    return (
-        model.id,
-        updated.isoformat().replace("+00:00", "Z") if updated is not None else None,
-        record_json(model),
-    )
+#: Each kind's SQLite column type. Decimals are kept as their exact text (an affinity of
+#: TEXT: SQLite's own NUMERIC would store them as floats); ``sum()`` still reads them.
+SQLITE_TYPES: dict[Kind, str] = {
+    Kind.BIGINT: "INTEGER",
+    Kind.NUMERIC: "DECIMAL_TEXT",
+    Kind.TEXT: "TEXT",
+    Kind.BOOLEAN: "BOOLEAN",
+    Kind.DATE: "DATE",
+    Kind.TIMESTAMPTZ: "TIMESTAMPTZ",
+    Kind.TIME: "TIME",
+    Kind.JSON: "TEXT",
+}
 
 
-def _upsert_sql(name: str, *, changes_only: bool) -> str:
-    sql = (
-        f'INSERT INTO "{name}" (id, updated_at, data) VALUES (?, ?, ?) '
-        "ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, data = excluded.data"
-    )
-    if changes_only:  # leaves equal rows alone, so that `total_changes` counts the others
-        sql += (
-            f' WHERE "{name}".updated_at IS NOT excluded.updated_at'
-            f' OR "{name}".data IS NOT excluded.data'
+def sqlite_value(kind: Kind, value: Any) -> Any:
+    """A column's value as SQLite stores it (``Z`` timestamps, exact decimal text)."""
+    if value is None:
+        return None
+    if kind is Kind.TIMESTAMPTZ:
+        return format_timestamp(value)
+    if kind is Kind.NUMERIC:
+        return str(value)
+    if kind in (Kind.DATE, Kind.TIME):
+        return value.isoformat()
+    if kind is Kind.BOOLEAN:
+        return int(value)
+    return value
+
+
+def format_timestamp(value: dt.datetime) -> str:
+    """An aware timestamp as Harvest writes it: UTC, ``...Z``."""
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _encoder(kinds: Sequence[Kind]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    plain = {Kind.BIGINT, Kind.TEXT, Kind.JSON}
+    converted = [(i, k) for i, k in enumerate(kinds) if k not in plain]
+
+    def encode(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        out = list(row)
+        for i, kind in converted:
+            value = out[i]
+            if value is not None:
+                out[i] = sqlite_value(kind, value)
+        return tuple(out)
+
+    return encode
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+_SQLITE_STATE = (
+    "CREATE TABLE IF NOT EXISTS sync_state (account_id INTEGER NOT NULL, resource TEXT "
+    "NOT NULL, updated_since TEXT, completed_at TEXT NOT NULL, "
+    "PRIMARY KEY (account_id, resource))",
+    "CREATE TABLE IF NOT EXISTS sync_resume (account_id INTEGER NOT NULL, resource TEXT "
+    "NOT NULL, url TEXT NOT NULL, since TEXT, total INTEGER, "
+    "PRIMARY KEY (account_id, resource))",
+)
+
+
+@attrs.frozen
+class _SQLiteTable:
+    """The statements of one derived table in SQLite."""
+
+    upsert: str
+    encode: Callable[[tuple[Any, ...]], tuple[Any, ...]]
+    children: tuple[tuple[Child, str, str, Callable[[tuple[Any, ...]], tuple[Any, ...]]], ...]
+
+
+def _upsert_statement(name: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    names = ", ".join(_quote(c) for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    sets = ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in columns if c not in key)
+    conflict = ", ".join(_quote(c) for c in key)
+    action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
+    return f"INSERT INTO {_quote(name)} ({names}) VALUES ({marks}) ON CONFLICT({conflict}) {action}"
+
+
+class SQLiteTarget:
+    """A SQLite file (`open_db`), its WAL checkpoints in a helper thread (`_Checkpointer`).
+
+    Args:
+        path: The database file (created if needed).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.label = str(path)
+        self._path = path
+        self._tables: dict[str, _SQLiteTable] = {}
+        self._lock_file: IO[bytes] | None = None
+        self._locked: int | None = None
+        self.db = open_db(path)
+        self._checkpointer: _Checkpointer | None = None
+        try:
+            # The checkpointer's thread copies the WAL into the database as it grows;
+            # the writer's own checkpoint (which rewinds the WAL, and would wait for the
+            # disk on the loop's thread) is kept as a backstop, ten times rarer than
+            # SQLite's default.
+            self.db.execute(f"PRAGMA wal_autocheckpoint={WAL_BACKSTOP_PAGES}")
+            self._checkpointer = _Checkpointer(path)
+            self._checkpointer.start()
+        except BaseException:
+            self.db.close()
+            raise
+
+    async def open(self) -> None:
+        """Nothing to do: the file is opened by the constructor."""
+
+    def _error(self, exc: sqlite3.Error) -> SyncDatabaseError:
+        return _database_error(self._path, exc)
+
+    async def prepare(self, tables: Sequence[Table]) -> set[str]:
+        changed: set[str] = set()
+        try:
+            for table in tables:
+                for name, columns, key in all_tables(table):
+                    present = {
+                        row[1] for row in self.db.execute(f"PRAGMA table_info({_quote(name)})")
+                    }
+                    if present and "account_id" not in present:
+                        raise old_layout(self.label)
+                    if not present:
+                        defs = ", ".join(
+                            f"{_quote(n)} {SQLITE_TYPES[k]}" + (" NOT NULL" if n in key else "")
+                            for n, k in columns
+                        )
+                        keys = ", ".join(_quote(c) for c in key)
+                        self.db.execute(
+                            f"CREATE TABLE {_quote(name)} ({defs}, PRIMARY KEY ({keys}))"
+                        )
+                        if name == table.name and "updated_at" in dict(columns):
+                            self.db.execute(
+                                f"CREATE INDEX IF NOT EXISTS {_quote(name + '_updated_at')} "
+                                f"ON {_quote(name)} (account_id, updated_at)"
+                            )
+                        continue
+                    for column, kind in missing_columns(columns, present):
+                        self.db.execute(
+                            f"ALTER TABLE {_quote(name)} ADD COLUMN {_quote(column)} "
+                            f"{SQLITE_TYPES[kind]}"
+                        )
+                        changed.add(table.name)
+                self._tables[table.name] = self._statements(table)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        return changed
+
+    def _statements(self, table: Table) -> _SQLiteTable:
+        main = [n for n, _ in table.column_kinds]
+        children = tuple(
+            (
+                child,
+                f"DELETE FROM {_quote(child.table)} WHERE account_id = ? "
+                f"AND {_quote(child.parent_key)} = ?",
+                _upsert_statement(child.table, [n for n, _ in child.column_kinds], child.key),
+                _encoder([k for _, k in child.column_kinds]),
+            )
+            for child in table.children
         )
-    return sql
+        return _SQLiteTable(
+            _upsert_statement(table.name, main, table.key),
+            _encoder([k for _, k in table.column_kinds]),
+            children,
+        )
+
+    async def state(self, account_id: int, resource: str) -> State | None:
+        try:
+            done = self.db.execute(
+                "SELECT updated_since FROM sync_state WHERE account_id = ? AND resource = ?",
+                (account_id, resource),
+            ).fetchone()
+            resume = self.db.execute(
+                "SELECT url, since, total FROM sync_resume WHERE account_id = ? AND resource = ?",
+                (account_id, resource),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        if done is None and resume is None:
+            return None
+        return State(
+            done[0] if done is not None else None,
+            *(resume if resume is not None else (None, None, None)),
+        )
+
+    async def reset(self, resource: str) -> None:
+        try:
+            with _transaction(self.db):
+                self.db.execute("DELETE FROM sync_state WHERE resource = ?", (resource,))
+                self.db.execute("DELETE FROM sync_resume WHERE resource = ?", (resource,))
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    def _changed(self, table: Table, account_id: int, records: Sequence[Any]) -> list[Any]:
+        """The records missing here or stored with another ``updated_at``."""
+        if not table.has_id or not records:
+            return list(records)
+        stored: dict[int, Any] = {}
+        ids = [r.id for r in records]
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ", ".join("?" for _ in part)
+            stored.update(
+                self.db.execute(
+                    f"SELECT id, updated_at FROM {_quote(table.name)} "
+                    f"WHERE account_id = ? AND id IN ({marks})",
+                    (account_id, *part),
+                )
+            )
+        return [
+            r
+            for r in records
+            if r.id not in stored
+            or stored[r.id] != sqlite_value(Kind.TIMESTAMPTZ, getattr(r, "updated_at", None))
+        ]
+
+    async def write_page(
+        self,
+        table: Table,
+        account_id: int,
+        records: Sequence[Any],
+        *,
+        changes_only: bool,
+        state: StateWrite | None,
+        resource: str,
+    ) -> int:
+        plan = self._tables[table.name]
+        try:
+            with _transaction(self.db):
+                if changes_only:
+                    records = self._changed(table, account_id, records)
+                self.db.executemany(
+                    plan.upsert, [plan.encode(table.row(account_id, r)) for r in records]
+                )
+                for child, delete, insert, encode in plan.children:
+                    self.db.executemany(delete, [(account_id, r.id) for r in records])
+                    rows = child_rows(child, account_id, table, records)
+                    if rows:
+                        self.db.executemany(insert, [encode(row) for row in rows])
+                if state is not None:
+                    self._write_state(account_id, resource, state)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        return len(records)
+
+    def _write_state(self, account_id: int, resource: str, state: StateWrite) -> None:
+        if not state.done:
+            self.db.execute(
+                "INSERT INTO sync_resume (account_id, resource, url, since, total) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(account_id, resource) DO UPDATE SET "
+                "url = excluded.url, since = excluded.since, total = excluded.total",
+                (account_id, resource, state.resume_url, state.resume_since, state.resume_total),
+            )
+            return
+        self.db.execute(
+            "DELETE FROM sync_resume WHERE account_id = ? AND resource = ?",
+            (account_id, resource),
+        )
+        if state.updated_since is not None:
+            self.db.execute(
+                "INSERT INTO sync_state (account_id, resource, updated_since, completed_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(account_id, resource) DO UPDATE SET "
+                "updated_since = excluded.updated_since, completed_at = excluded.completed_at",
+                (account_id, resource, state.updated_since, dt.datetime.now(dt.UTC).isoformat()),
+            )
+
+    async def ids(self, table: Table, account_id: int) -> set[int]:
+        try:
+            return {
+                row[0]
+                for row in self.db.execute(
+                    f"SELECT id FROM {_quote(table.name)} WHERE account_id = ?", (account_id,)
+                )
+            }
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    async def delete(self, table: Table, account_id: int, ids: Sequence[int]) -> None:
+        pairs = [(account_id, i) for i in ids]
+        try:
+            with _transaction(self.db):
+                self.db.executemany(
+                    f"DELETE FROM {_quote(table.name)} WHERE account_id = ? AND id = ?", pairs
+                )
+                for child in table.children:
+                    self.db.executemany(
+                        f"DELETE FROM {_quote(child.table)} WHERE account_id = ? "
+                        f"AND {_quote(child.parent_key)} = ?",
+                        pairs,
+                    )
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    async def count(self, table: Table, account_id: int) -> int:
+        try:
+            row = self.db.execute(
+                f"SELECT COUNT(*) FROM {_quote(table.name)} WHERE account_id = ?", (account_id,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        return int(row[0])
+
+    async def lock(self, account_id: int, *, wait: bool) -> None:
+        self._lock_file, self._locked = await file_lock(
+            Path(f"{self._path}.lock"), account_id, wait=wait, label=self.label
+        )
+
+    async def close(self) -> None:
+        try:
+            if self._checkpointer is not None:
+                await self._checkpointer.stop()
+        finally:
+            self.db.close()
+            release_file_lock(self._lock_file, self._locked)
+            self._lock_file = None
+
+
+def _offset_url(url: str | None) -> bool:
+    """Whether a ``links.next`` asks for a page number (not a cursor)."""
+    if url is None:
+        return False
+    names = {part.partition("=")[0] for part in urlsplit(url).query.split("&")}
+    return "page" in names and "cursor" not in names
 
 
 def _offset_paged(page: Page[Any]) -> bool:
     """Whether ``links.next`` asks for a page number (not a cursor)."""
-    if page.next_url is None:
-        return False
-    names = {part.partition("=")[0] for part in urlsplit(page.next_url).query.split("&")}
-    return "page" in names and "cursor" not in names
+    return _offset_url(page.next_url)
 
 
 @attrs.define
@@ -406,9 +757,17 @@ class _Walk:
     stable: bool = True
 
 
+class _ResumeRefused(Exception):
+    """Harvest refused the URL an interrupted walk was to resume from."""
+
+
+def _since_text(since: dt.datetime | None) -> str | None:
+    return None if since is None else since.isoformat()
+
+
 async def _walk(
     client: HarvestClient,
-    db: sqlite3.Connection,
+    target: Target,
     spec: ResourceSpec,
     since: dt.datetime | None,
     stats: SyncStats,
@@ -417,49 +776,103 @@ async def _walk(
     changes_only: bool,
     checkpoint: dt.datetime | None,
     on_page: Callable[[str, int], None] | None,
+    resume: State | None = None,
+    record_resume: bool = False,
 ) -> _Walk:
     """Walk a list once, upserting each page in its own transaction.
 
     ``changes_only`` counts (in ``stats.rows_written``) only rows that were missing or
     different. ``checkpoint``, when given, is written with the last page of a walk
     found stable (https://help.getharvest.com/api-v2/introduction/overview/pagination/).
+    ``record_resume`` keeps each page's ``links.next`` with its rows; ``resume`` starts
+    from such a URL (raising `_ResumeRefused` when Harvest answers it with a 4xx).
     """
     walk = _Walk(set() if keep_ids else None)
     totals: set[int] = set()
     by_offset = False
-    sql = _upsert_sql(spec.name, changes_only=changes_only)
-    async with contextlib.aclosing(spec.list_all(client, since).pages()) as pages:
-        pending: Page[Any] | None = await anext(pages, None)
+    first_total: int | None = None
+    paginator = spec.list_all(client, since)
+    if resume is not None and resume.resume_url is not None:
+        paginator = paginator.starting_at(resume.resume_url)
+        by_offset = _offset_url(resume.resume_url)
+        if resume.resume_total is not None:
+            totals.add(resume.resume_total)
+            first_total = resume.resume_total
+    account_id = _account_of(client)
+    table = spec.table
+    async with contextlib.aclosing(paginator.pages()) as pages:
+        try:
+            pending: Page[Any] | None = await anext(pages, None)
+        except APIError as exc:
+            if resume is not None and 400 <= exc.status < 500 and exc.status not in (401, 403, 429):
+                raise _ResumeRefused from exc
+            raise
         while pending is not None:
             following = await anext(pages, None)
             if pending.total_entries is not None:
                 totals.add(pending.total_entries)
+                if first_total is None:
+                    first_total = pending.total_entries
             by_offset = by_offset or _offset_paged(pending)
             walk.stable = not (by_offset and len(totals) > 1)
-            rows = [_row(item) for item in pending.items if getattr(item, "id", None) is not None]
+            records = [item for item in pending.items if getattr(item, "id", None) is not None]
             if walk.ids is not None:
-                walk.ids.update(r[0] for r in rows)
-            with _transaction(db):
-                before = db.total_changes
-                db.executemany(sql, rows)
-                written = db.total_changes - before if changes_only else len(rows)
-                if following is None and walk.stable and checkpoint is not None:
-                    _write_checkpoint(db, spec.name, checkpoint)
+                walk.ids.update(r.id for r in records)
+            state: StateWrite | None = None
+            if following is None:
+                if checkpoint is not None or record_resume:
+                    state = StateWrite(
+                        done=True,
+                        updated_since=_checkpoint_text(checkpoint)
+                        if walk.stable and checkpoint is not None
+                        else None,
+                    )
+            elif record_resume and pending.next_url is not None:
+                state = StateWrite(
+                    done=False,
+                    resume_url=pending.next_url,
+                    resume_since=_since_text(since),
+                    resume_total=first_total,
+                )
+            written = await target.write_page(
+                table,
+                account_id,
+                records,
+                changes_only=changes_only,
+                state=state,
+                resource=spec.name,
+            )
             stats.rows_written += written
             stats.pages += 1
             walk.pages += 1
             if on_page is not None:
-                on_page(spec.name, len(rows))
+                on_page(spec.name, len(records))
             pending = following
     if walk.pages == 0 and checkpoint is not None:
-        with _transaction(db):
-            _write_checkpoint(db, spec.name, checkpoint)
+        await target.write_page(
+            table,
+            account_id,
+            [],
+            changes_only=False,
+            state=StateWrite(done=True, updated_since=_checkpoint_text(checkpoint)),
+            resource=spec.name,
+        )
     return walk
+
+
+def _checkpoint_text(run_started: dt.datetime | None) -> str | None:
+    if run_started is None:
+        return None
+    return (run_started - CHECKPOINT_OVERLAP).isoformat()
+
+
+def _account_of(client: HarvestClient) -> int:
+    return int(client.account_id)
 
 
 async def sync_resource(
     client: HarvestClient,
-    db: sqlite3.Connection,
+    target: Target,
     spec: ResourceSpec,
     *,
     full: bool = False,
@@ -474,41 +887,54 @@ async def sync_resource(
     """
     started = time.perf_counter()
     stats = SyncStats(spec.name)
-    _ensure_table(db, spec.name)
+    account_id = _account_of(client)
     incremental = (
         spec.incremental
         and "updated_since" in inspect.signature(getattr(client, spec.name).list).parameters
     )
-    since = None if full or not incremental else _checkpoint(db, spec.name)
-    stats.mode = "incremental" if since is not None else "full"
+    stored = None if full else await target.state(account_id, spec.name)
+    since = None
+    if incremental and stored is not None and stored.updated_since is not None:
+        since = dt.datetime.fromisoformat(stored.updated_since)
+    resume = stored if stored is not None and stored.resume_url is not None else None
+    walk_since = since
+    if resume is not None:
+        walk_since = dt.datetime.fromisoformat(resume.resume_since) if resume.resume_since else None
+    stats.mode = "incremental" if walk_since is not None else "full"
     run_started = clock()
-    keep_ids = reconcile and since is None  # a full walk is reconcile's first id walk
-    walk = await _walk(
-        client,
-        db,
-        spec,
-        since,
-        stats,
-        keep_ids=keep_ids,
-        changes_only=False,
-        checkpoint=run_started,
-        on_page=on_page,
-    )
+    keep_ids = reconcile and walk_since is None and resume is None
+
+    async def walk_once(
+        *, changes_only: bool, walk_since: dt.datetime | None, resume: State | None
+    ) -> _Walk:
+        return await _walk(
+            client,
+            target,
+            spec,
+            walk_since,
+            stats,
+            keep_ids=keep_ids,
+            changes_only=changes_only,
+            checkpoint=run_started,
+            on_page=on_page,
+            resume=resume,
+            record_resume=True,
+        )
+
+    try:
+        walk = await walk_once(changes_only=False, walk_since=walk_since, resume=resume)
+    except _ResumeRefused:
+        _log.info("%s: Harvest refused the page to resume from; listing it again", spec.name)
+        stats.mode = "incremental" if since is not None else "full"
+        keep_ids = reconcile and since is None
+        walk = await walk_once(changes_only=False, walk_since=since, resume=None)
+    if resume is not None:
+        stats.mode = "resumed"
     for _ in range(MAX_REWALKS):
         if walk.stable:
             break
         _log.info("%s changed while it was listed: listing it again", spec.name)
-        walk = await _walk(
-            client,
-            db,
-            spec,
-            since,
-            stats,
-            keep_ids=keep_ids,
-            changes_only=True,
-            checkpoint=run_started,
-            on_page=on_page,
-        )
+        walk = await walk_once(changes_only=True, walk_since=since, resume=None)
     if not walk.stable:
         _log.warning(
             "%s kept changing while it was listed: its checkpoint stays where it was, "
@@ -517,26 +943,16 @@ async def sync_resource(
         )
     if reconcile:
         stats.deleted = await _reconcile(
-            client, db, spec, walk if keep_ids else None, stats, on_page
+            client, target, spec, walk if keep_ids else None, stats, on_page
         )
-    stats.total_rows = db.execute(f'SELECT COUNT(*) FROM "{spec.name}"').fetchone()[0]
+    stats.total_rows = await target.count(spec.table, account_id)
     stats.seconds = time.perf_counter() - started
     return stats
 
 
-def _write_checkpoint(db: sqlite3.Connection, name: str, run_started: dt.datetime) -> None:
-    since = (run_started - CHECKPOINT_OVERLAP).isoformat()
-    db.execute(
-        "INSERT INTO sync_state (resource, updated_since, completed_at) VALUES (?, ?, ?) "
-        "ON CONFLICT(resource) DO UPDATE SET updated_since = excluded.updated_since, "
-        "completed_at = excluded.completed_at",
-        (name, since, dt.datetime.now(dt.UTC).isoformat()),
-    )
-
-
 async def _reconcile(
     client: HarvestClient,
-    db: sqlite3.Connection,
+    target: Target,
     spec: ResourceSpec,
     first: _Walk | None,
     stats: SyncStats,
@@ -553,7 +969,7 @@ async def _reconcile(
     async def walk_all() -> _Walk:
         return await _walk(
             client,
-            db,
+            target,
             spec,
             None,
             stats,
@@ -563,10 +979,11 @@ async def _reconcile(
             on_page=on_page,
         )
 
+    account_id = _account_of(client)
     if first is None:
         first = await walk_all()
     assert first.ids is not None
-    gone = {row[0] for row in db.execute(f'SELECT id FROM "{spec.name}"')} - first.ids
+    gone = await target.ids(spec.table, account_id) - first.ids
     confirmed = False
     if gone and (spec.get_one is None or len(gone) > first.pages):
         second = await walk_all()
@@ -581,16 +998,15 @@ async def _reconcile(
                 len(gone),
             )
             return 0
-        gone = await _confirm_gone(client, db, spec, sorted(gone), stats)
+        gone = await _confirm_gone(client, target, spec, sorted(gone), stats)
     if gone:
-        with _transaction(db):
-            db.executemany(f'DELETE FROM "{spec.name}" WHERE id = ?', [(i,) for i in gone])
+        await target.delete(spec.table, account_id, sorted(gone))
     return len(gone)
 
 
 async def _confirm_gone(
     client: HarvestClient,
-    db: sqlite3.Connection,
+    target: Target,
     spec: ResourceSpec,
     ids: list[int],
     stats: SyncStats,
@@ -598,31 +1014,35 @@ async def _confirm_gone(
     """The ids a GET answers 404 for; the records still there are upserted."""
     assert spec.get_one is not None
     gone: set[int] = set()
-    sql = _upsert_sql(spec.name, changes_only=True)
+    account_id = _account_of(client)
     for record_id in ids:
         try:
             record = await spec.get_one(client, record_id)
         except NotFoundError:
             gone.add(record_id)
             continue
-        with _transaction(db):
-            before = db.total_changes
-            db.execute(sql, _row(record))
-            stats.rows_written += db.total_changes - before
+        stats.rows_written += await target.write_page(
+            spec.table, account_id, [record], changes_only=True, state=None, resource=spec.name
+        )
     return gone
 
 
-async def sync_company(client: HarvestClient, db: sqlite3.Connection) -> SyncStats:
-    """The company is one record: stored with id 1 in table ``company``."""
+#: The company's table: one row per account.
+COMPANY_TABLE = table_for("company", Company)
+
+
+async def sync_company(client: HarvestClient, target: Target) -> SyncStats:
+    """The company is one record: one row per account in table ``company``."""
     started = time.perf_counter()
-    _ensure_table(db, "company")
     company = await client.company.get()
-    with _transaction(db):
-        db.execute(
-            'INSERT INTO "company" (id, updated_at, data) VALUES (1, NULL, ?) '
-            "ON CONFLICT(id) DO UPDATE SET data = excluded.data",
-            (record_json(company),),
-        )
+    await target.write_page(
+        COMPANY_TABLE,
+        _account_of(client),
+        [company],
+        changes_only=False,
+        state=None,
+        resource="company",
+    )
     return SyncStats(
         "company",
         rows_written=1,
@@ -633,9 +1053,34 @@ async def sync_company(client: HarvestClient, db: sqlite3.Connection) -> SyncSta
     )
 
 
+def open_target(db: str | Path | Target) -> Target:
+    """The target a ``db`` names: a SQLite path, ``postgresql://...`` or ``duckdb:///...``.
+
+    A `Target` is returned as it is.
+
+    Raises:
+        SyncDatabaseError: The database cannot be opened.
+        ConfigurationError: The driver of its kind is not installed (naming the extra).
+    """
+    if not isinstance(db, (str, Path)):
+        return db
+    text = str(db)
+    if text.startswith(("postgresql://", "postgres://")):
+        from ._target_postgres import PostgresTarget
+
+        return PostgresTarget(text)
+    if text.startswith("duckdb://"):
+        from ._target_duckdb import DuckDBTarget
+
+        return DuckDBTarget(text)
+    if text.startswith("sqlite:///"):
+        text = text.removeprefix("sqlite:///")
+    return SQLiteTarget(text)
+
+
 async def sync_account(
     client: HarvestClient,
-    db_path: str | Path,
+    db_path: str | Path | Target,
     *,
     resources: Sequence[ResourceSpec] = RESOURCES,
     full: bool = False,
@@ -644,32 +1089,42 @@ async def sync_account(
     on_page: Callable[[str, int], None] | None = None,
     clock: Callable[[], dt.datetime] = _utc_now,
     company: bool = True,
+    wait_lock: bool = False,
 ) -> list[SyncStats]:
-    """Mirror every resource of the account into the SQLite file at ``db_path``.
+    """Mirror every resource of the client's account into a database.
 
-    Resources are synced ``concurrency`` at a time; the client's rate limiter keeps the
-    whole run within Harvest's limit. ``company=False`` leaves the company out.
+    ``db_path`` is a SQLite file, a ``postgresql://`` URL, a ``duckdb:///`` URL, or a
+    `Target` (left open). Resources are synced ``concurrency`` at a time; the client's
+    rate limiter keeps the whole run within Harvest's limit. ``company=False`` leaves
+    the company out. Two syncs of one account into one database never interleave: the
+    second waits (``wait_lock=True``) or fails with `SyncDatabaseError`.
 
     Raises:
         SyncDatabaseError: The database cannot be opened or written (the pages
-            committed before stay, and the checkpoints never run ahead of them).
+            committed before stay, and the checkpoints never run ahead of them), holds
+            the older JSON layout, or another sync of the account holds its lock.
     """
-    db = open_db(db_path)
-    checkpointer: _Checkpointer | None = None
+    owned = isinstance(db_path, (str, Path))
+    label = str(db_path) if isinstance(db_path, (str, Path)) else db_path.label
     try:
-        # The checkpointer's thread copies the WAL into the database as it grows; the
-        # writer's own checkpoint (which rewinds the WAL, and would wait for the disk on
-        # the loop's thread) is kept as a backstop, ten times rarer than SQLite's default.
-        db.execute(f"PRAGMA wal_autocheckpoint={WAL_BACKSTOP_PAGES}")
-        checkpointer = _Checkpointer(db_path)
-        checkpointer.start()
+        target = open_target(db_path)
+    except sqlite3.Error as exc:
+        raise _database_error(label, exc) from exc
+    try:
+        await target.open()
+        await target.lock(_account_of(client), wait=wait_lock)
+        tables = [spec.table for spec in resources]
+        changed = await target.prepare([COMPANY_TABLE, *tables] if company else tables)
+        for name in sorted(changed):  # new columns: list the resource whole once
+            _log.info("%s gained columns: its next walk is full", name)
+            await target.reset(name)
         gate = asyncio.Semaphore(max(1, concurrency))
 
         async def one(spec: ResourceSpec) -> SyncStats:
             async with gate:
                 return await sync_resource(
                     client,
-                    db,
+                    target,
                     spec,
                     full=full,
                     reconcile=reconcile,
@@ -678,7 +1133,7 @@ async def sync_account(
                 )
 
         # The company (one request) goes alongside the lists, not before them.
-        tasks = [asyncio.ensure_future(sync_company(client, db))] if company else []
+        tasks = [asyncio.ensure_future(sync_company(client, target))] if company else []
         tasks += [asyncio.ensure_future(one(spec)) for spec in resources]
         try:
             results: list[SyncStats] = await asyncio.gather(*tasks)
@@ -691,13 +1146,10 @@ async def sync_account(
             raise
         return results
     except sqlite3.Error as exc:
-        raise _database_error(db_path, exc) from exc
+        raise _database_error(label, exc) from exc
     finally:
-        try:
-            if checkpointer is not None:
-                await checkpointer.stop()
-        finally:
-            db.close()
+        if owned:
+            await target.close()
 
 
 def table_counts(db_path: str | Path) -> dict[str, int]:
@@ -707,7 +1159,8 @@ def table_counts(db_path: str | Path) -> dict[str, int]:
         names = [
             r[0]
             for r in db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'sync_state'"
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT IN ('sync_state', 'sync_resume')"
             )
         ]
         return {n: db.execute(f'SELECT COUNT(*) FROM "{n}"').fetchone()[0] for n in names}

@@ -1,0 +1,272 @@
+"""Typed, normalized tables derived from the attrs models (what `sync` writes).
+
+Every table is built from one model's fields, in their order, so a field added to a
+model is a column added to its table; nothing here names a field of Harvest:
+
+- a scalar field is a column of the same name, typed by the field's type (`Kind`):
+  ``int`` -> BIGINT, ``Decimal`` -> exact NUMERIC, ``date`` -> DATE, an aware
+  ``datetime`` -> TIMESTAMPTZ, ``bool`` -> BOOLEAN, ``str`` -> TEXT;
+- a nested record (``project: ProjectRef``) is flattened into ``<field>_<subfield>``
+  columns (``project_id``, ``project_name``), nested records inside it likewise;
+- a list of records or of scalars (``line_items``, ``roles``) goes to a child table
+  ``<table>_<field>`` keyed by ``(account_id, <parent id>, position)``; a list of records
+  inside such an item, and any free-form value (``dict``, ``Any``), is a JSON column;
+- a text field holding a time of day (``started_time``: ``"8:00am"``) keeps Harvest's
+  text and gains a parsed ``<field>_of_day`` TIME column.
+
+Every table starts with ``account_id`` (BIGINT), part of its primary key with ``id``
+(or, for a record without an id such as the company, alone).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import functools
+import types
+import typing
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any, Union
+
+import attrs
+
+from . import _json
+from ._converter import get_converter
+
+__all__ = ["Child", "Column", "Kind", "Table", "parse_time_of_day", "table_for"]
+
+
+class Kind(enum.Enum):
+    """The logical type of a column; each target maps it to one of its own."""
+
+    BIGINT = "bigint"
+    NUMERIC = "numeric"
+    TEXT = "text"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    TIMESTAMPTZ = "timestamptz"
+    TIME = "time"
+    JSON = "json"
+
+
+_SCALARS: dict[Any, Kind] = {
+    int: Kind.BIGINT,
+    Decimal: Kind.NUMERIC,
+    str: Kind.TEXT,
+    bool: Kind.BOOLEAN,
+    dt.date: Kind.DATE,
+    dt.datetime: Kind.TIMESTAMPTZ,
+}
+
+#: Suffix of a text field holding a time of day; it gains a parsed ``_of_day`` column.
+TIME_OF_DAY_SUFFIX = "_time"
+
+
+@attrs.frozen
+class Column:
+    """One column: its name, kind, and how its value is read from a record.
+
+    Attributes:
+        name: The column's name.
+        kind: Its logical type.
+        get: Record -> Python value (``None`` for null), before any target's encoding.
+    """
+
+    name: str
+    kind: Kind
+    get: Callable[[Any], Any] = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class Child:
+    """A child table holding one list field of the parent's records.
+
+    Attributes:
+        table: The child table (``<parent table>_<field>``).
+        field: The list field of the parent model.
+        columns: The columns after ``account_id``, the parent id and ``position``;
+            for a list of scalars, one column ``value``.
+        parent_key: The column holding the parent record's id.
+    """
+
+    table: str
+    field: str
+    columns: tuple[Column, ...]
+    parent_key: str = "parent_id"
+
+    @property
+    def column_kinds(self) -> tuple[tuple[str, Kind], ...]:
+        """Every column with its kind, keys first."""
+        return (
+            ("account_id", Kind.BIGINT),
+            (self.parent_key, Kind.BIGINT),
+            ("position", Kind.BIGINT),
+            *((c.name, c.kind) for c in self.columns),
+        )
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return ("account_id", self.parent_key, "position")
+
+    def rows(self, account_id: int, parent_id: int, record: Any) -> list[tuple[Any, ...]]:
+        """The child rows of one parent record (none for a null or empty list)."""
+        items = getattr(record, self.field, None) or ()
+        return [
+            (account_id, parent_id, position, *(c.get(item) for c in self.columns))
+            for position, item in enumerate(items)
+        ]
+
+
+@attrs.frozen
+class Table:
+    """A table derived from a model.
+
+    Attributes:
+        name: The table.
+        model: The attrs class of its records.
+        columns: The columns after ``account_id``.
+        children: One child table per list field.
+        has_id: Whether the records have an ``id`` (the key with ``account_id``).
+    """
+
+    name: str
+    model: type
+    columns: tuple[Column, ...]
+    children: tuple[Child, ...]
+    has_id: bool
+
+    @property
+    def column_kinds(self) -> tuple[tuple[str, Kind], ...]:
+        """Every column with its kind, ``account_id`` first."""
+        return (("account_id", Kind.BIGINT), *((c.name, c.kind) for c in self.columns))
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return ("account_id", "id") if self.has_id else ("account_id",)
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """This table's name and its children's."""
+        return (self.name, *(c.table for c in self.children))
+
+    def row(self, account_id: int, record: Any) -> tuple[Any, ...]:
+        """The record's row: ``account_id``, then one value per column."""
+        return (account_id, *(c.get(record) for c in self.columns))
+
+
+def _strip_optional(tp: Any) -> Any:
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        args = tuple(a for a in typing.get_args(tp) if a is not type(None))
+        if len(args) == 1:
+            return args[0]
+        return Any
+    return tp
+
+
+def parse_time_of_day(text: Any) -> dt.time | None:
+    """Harvest's ``"8:00am"``, ``"2:30pm"`` or ``"14:00"`` as a time; ``None`` if not one."""
+    if not isinstance(text, str):
+        return None
+    value = text.strip().lower().replace(" ", "")
+    for fmt in ("%I:%M%p", "%H:%M", "%H:%M:%S"):
+        try:
+            return dt.datetime.strptime(value, fmt).time()
+        except ValueError:
+            continue
+    return None
+
+
+def _chain(outer: Callable[[Any], Any], name: str) -> Callable[[Any], Any]:
+    def get(record: Any) -> Any:
+        inner = outer(record)
+        return None if inner is None else getattr(inner, name, None)
+
+    return get
+
+
+def _attr(name: str) -> Callable[[Any], Any]:
+    def get(record: Any) -> Any:
+        return getattr(record, name, None)
+
+    return get
+
+
+def _as_json(get: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def encode(record: Any) -> Any:
+        value = get(record)
+        if value is None:
+            return None
+        if attrs.has(type(value)):
+            return _json.encode_model(value)
+        return _json.dumps(get_converter().unstructure(value))
+
+    return encode
+
+
+def _of_day(get: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def parse(record: Any) -> Any:
+        return parse_time_of_day(get(record))
+
+    return parse
+
+
+def _columns(
+    model: type, prefix: str, get: Callable[[Any], Any] | None
+) -> Iterator[tuple[str, Kind, Callable[[Any], Any], Any]]:
+    """``(name, kind, getter, list item type or None)`` per flattened field of ``model``.
+
+    A ``None`` kind marks a list field (its item type last), for a child table.
+    """
+    hints = typing.get_type_hints(model)
+    for field in attrs.fields(model):
+        tp = _strip_optional(hints.get(field.name, Any))
+        name = f"{prefix}{field.name}"
+        getter = _attr(field.name) if get is None else _chain(get, field.name)
+        if tp in _SCALARS:
+            yield name, _SCALARS[tp], getter, None
+            if tp is str and field.name.endswith(TIME_OF_DAY_SUFFIX):
+                yield f"{name}_of_day", Kind.TIME, _of_day(getter), None
+        elif isinstance(tp, type) and attrs.has(tp):
+            yield from _columns(tp, f"{name}_", getter)
+        elif typing.get_origin(tp) is list and get is None:
+            (item,) = typing.get_args(tp) or (Any,)
+            yield name, None, getter, _strip_optional(item)  # type: ignore[misc]
+        else:  # free-form (dict, Any) or a list inside a nested record
+            yield name, Kind.JSON, _as_json(getter), None
+
+
+def _child(parent: str, field: str, item: Any) -> Child:
+    if isinstance(item, type) and attrs.has(item):
+        columns = tuple(
+            Column(n, Kind.JSON if k is None else k, _as_json(g) if k is None else g)
+            for n, k, g, _ in _columns(item, "", None)
+        )
+    else:
+        kind = _SCALARS.get(item, Kind.JSON)
+        get = _identity if kind is not Kind.JSON else _as_json(_identity)
+        columns = (Column("value", kind, get),)
+    return Child(f"{parent}_{field}", field, columns)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+@functools.cache
+def table_for(name: str, model: type) -> Table:
+    """The table ``name`` holding records of ``model`` (built once per pair)."""
+    columns: list[Column] = []
+    children: list[Child] = []
+    for column, kind, get, item in _columns(model, "", None):
+        if kind is None:
+            children.append(_child(name, column, item))
+        else:
+            columns.append(Column(column, kind, get))
+    names = [c.name for c in columns]
+    if "account_id" in names:  # a model's own account_id would clash with the key
+        columns = [
+            attrs.evolve(c, name="record_account_id") if c.name == "account_id" else c
+            for c in columns
+        ]
+    return Table(name, model, tuple(columns), tuple(children), has_id="id" in names)
