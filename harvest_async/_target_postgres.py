@@ -30,6 +30,9 @@ __all__ = ["POSTGRES_TYPES", "PostgresTarget", "redacted_url"]
 
 _log = logging.getLogger("harvest_async.sync")
 
+#: Connections used at once (one per resource being synced, up to this).
+POOL_SIZE = 8
+
 POSTGRES_TYPES: dict[Kind, str] = {
     Kind.BIGINT: "BIGINT",
     Kind.NUMERIC: "NUMERIC",
@@ -84,7 +87,8 @@ class PostgresTarget:
     def __init__(self, url: str) -> None:
         self.url = url
         self.label = redacted_url(url)
-        self._conn: Any = None
+        self._conn: Any = None  # prepares the tables and holds the advisory lock
+        self._pool: Any = None
         self._locks: list[int] = []
         self._plans: dict[str, tuple[str, list[tuple[Any, str, str]]]] = {}
 
@@ -105,6 +109,8 @@ class PostgresTarget:
             self._conn = await asyncpg.connect(self.url)
             for statement in _STATE:
                 await self._conn.execute(statement)
+            # Resources are synced several at a time: each call takes a connection.
+            self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=POOL_SIZE)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise self._error(exc) from exc
 
@@ -165,15 +171,19 @@ class PostgresTarget:
         return changed
 
     async def state(self, account_id: int, resource: str) -> State | None:
+        async with self._pool.acquire() as con:
+            return await self._state(con, account_id, resource)
+
+    async def _state(self, con: Any, account_id: int, resource: str) -> State | None:
         done = await self._run(
-            self._conn.fetchrow(
+            con.fetchrow(
                 "SELECT updated_since FROM sync_state WHERE account_id = $1 AND resource = $2",
                 account_id,
                 resource,
             )
         )
         resume = await self._run(
-            self._conn.fetchrow(
+            con.fetchrow(
                 "SELECT url, since, total FROM sync_resume WHERE account_id = $1 AND resource = $2",
                 account_id,
                 resource,
@@ -209,10 +219,10 @@ class PostgresTarget:
 
         async def run() -> None:
             nonlocal written
-            async with self._conn.transaction():
+            async with self._pool.acquire() as con, con.transaction():
                 if changes_only and table.has_id and written:
                     stored = dict(
-                        await self._conn.fetch(
+                        await con.fetch(
                             f"SELECT id, updated_at FROM {_q(table.name)} "
                             "WHERE account_id = $1 AND id = ANY($2::bigint[])",
                             account_id,
@@ -225,27 +235,27 @@ class PostgresTarget:
                         if r.id not in stored or stored[r.id] != getattr(r, "updated_at", None)
                     ]
                 if written:
-                    await self._conn.executemany(
-                        upsert, [table.row(account_id, r) for r in written]
-                    )
+                    await con.executemany(upsert, [table.row(account_id, r) for r in written])
                 for child, delete, insert in children:
                     if not written:
                         break
-                    await self._conn.execute(delete, account_id, [r.id for r in written])
+                    await con.execute(delete, account_id, [r.id for r in written])
                     rows = child_rows(child, account_id, table, written)
                     if rows:
-                        await self._conn.executemany(insert, rows)
+                        await con.executemany(insert, rows)
                 if state is not None:
-                    await self._write_state(account_id, resource, state)
+                    await self._write_state(con, account_id, resource, state)
 
         await self._run(run())
         return len(written)
 
-    async def _write_state(self, account_id: int, resource: str, state: StateWrite) -> None:
+    async def _write_state(
+        self, con: Any, account_id: int, resource: str, state: StateWrite
+    ) -> None:
         import datetime as dt
 
         if not state.done:
-            await self._conn.execute(
+            await con.execute(
                 "INSERT INTO sync_resume (account_id, resource, url, since, total) "
                 "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, resource) DO UPDATE "
                 "SET url = excluded.url, since = excluded.since, total = excluded.total",
@@ -256,13 +266,13 @@ class PostgresTarget:
                 state.resume_total,
             )
             return
-        await self._conn.execute(
+        await con.execute(
             "DELETE FROM sync_resume WHERE account_id = $1 AND resource = $2",
             account_id,
             resource,
         )
         if state.updated_since is not None:
-            await self._conn.execute(
+            await con.execute(
                 "INSERT INTO sync_state (account_id, resource, updated_since, completed_at) "
                 "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, resource) DO UPDATE SET "
                 "updated_since = excluded.updated_since, completed_at = excluded.completed_at",
@@ -273,18 +283,19 @@ class PostgresTarget:
             )
 
     async def ids(self, table: Table, account_id: int) -> set[int]:
-        rows = await self._run(
-            self._conn.fetch(f"SELECT id FROM {_q(table.name)} WHERE account_id = $1", account_id)
-        )
+        async with self._pool.acquire() as con:
+            rows = await self._run(
+                con.fetch(f"SELECT id FROM {_q(table.name)} WHERE account_id = $1", account_id)
+            )
         return {r[0] for r in rows}
 
     async def delete(self, table: Table, account_id: int, ids: Sequence[int]) -> None:
         async def run() -> None:
-            async with self._conn.transaction():
+            async with self._pool.acquire() as con, con.transaction():
                 for name, key in [(table.name, "id")] + [
                     (c.table, c.parent_key) for c in table.children
                 ]:
-                    await self._conn.execute(
+                    await con.execute(
                         f"DELETE FROM {_q(name)} WHERE account_id = $1 "
                         f"AND {_q(key)} = ANY($2::bigint[])",
                         account_id,
@@ -294,11 +305,12 @@ class PostgresTarget:
         await self._run(run())
 
     async def count(self, table: Table, account_id: int) -> int:
-        value = await self._run(
-            self._conn.fetchval(
-                f"SELECT COUNT(*) FROM {_q(table.name)} WHERE account_id = $1", account_id
+        async with self._pool.acquire() as con:
+            value = await self._run(
+                con.fetchval(
+                    f"SELECT COUNT(*) FROM {_q(table.name)} WHERE account_id = $1", account_id
+                )
             )
-        )
         return int(value)
 
     async def lock(self, account_id: int, *, wait: bool) -> None:
@@ -314,6 +326,12 @@ class PostgresTarget:
         self._locks.append(key)
 
     async def close(self) -> None:
+        if self._pool is not None:
+            try:
+                await self._pool.close()
+            except Exception as exc:  # the connections are gone either way
+                _log.debug("closing %s failed: %s", self.label, exc)
+            self._pool = None
         if self._conn is None:
             return
         try:

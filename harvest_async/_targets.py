@@ -188,9 +188,10 @@ def lock_key(label: str, account_id: int) -> str:
     return f"harvest-async sync {account_id} {label}"
 
 
-#: Accounts this process holds a file lock for, per lock file (POSIX locks are the
-#: process's: a second sync in the same process must be refused here).
-_HELD: set[tuple[str, int]] = set()
+#: Accounts this process holds a file lock for, per lock file, each with the event set
+#: when it is released (POSIX locks are the process's: a second sync in the same
+#: process must be held apart here).
+_HELD: dict[tuple[str, int], asyncio.Event] = {}
 
 
 def _lock_key(path: str | Path, account_id: int) -> tuple[str, int]:
@@ -213,23 +214,29 @@ async def file_lock(
         "wait for it to finish, or pass --wait-lock to wait"
     )
     key = _lock_key(path, account_id)
-    if key in _HELD:
-        raise busy
-    try:
-        handle = await asyncio.to_thread(open, path, "a+b")
-    except OSError as exc:
-        raise SyncDatabaseError(f"database {label}: cannot open its lock file {path}") from exc
+    while key in _HELD:
+        if not wait:
+            raise busy
+        await _HELD[key].wait()
+    _HELD[key] = asyncio.Event()
     try:
         try:
-            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, account_id)
-        except OSError:
-            if not wait:
-                raise busy from None
-            await asyncio.to_thread(fcntl.lockf, handle, fcntl.LOCK_EX, 1, account_id)
+            handle = await asyncio.to_thread(open, path, "a+b")
+        except OSError as exc:
+            raise SyncDatabaseError(f"database {label}: cannot open its lock file {path}") from exc
+        try:
+            try:
+                fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, account_id)
+            except OSError:
+                if not wait:
+                    raise busy from None
+                await asyncio.to_thread(fcntl.lockf, handle, fcntl.LOCK_EX, 1, account_id)
+        except BaseException:
+            handle.close()
+            raise
     except BaseException:
-        handle.close()
+        _HELD.pop(key).set()
         raise
-    _HELD.add(key)
     return handle, account_id
 
 
@@ -239,8 +246,10 @@ def release_file_lock(handle: IO[bytes] | None, account_id: int | None) -> None:
         return
     import fcntl
 
-    _HELD.discard(_lock_key(str(handle.name), account_id))
     try:
         fcntl.lockf(handle, fcntl.LOCK_UN, 1, account_id)
     finally:
         handle.close()
+        released = _HELD.pop(_lock_key(str(handle.name), account_id), None)
+        if released is not None:
+            released.set()

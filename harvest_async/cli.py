@@ -138,8 +138,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sync = sub.add_parser("sync", parents=[common], help="mirror every resource into SQLite")
-    sync.add_argument("--db", required=True, help="SQLite file to write")
+    sync = sub.add_parser(
+        "sync", parents=[common], help="mirror every resource into SQLite, PostgreSQL or DuckDB"
+    )
+    sync.add_argument(
+        "--db",
+        required=True,
+        help="SQLite file, postgresql://user@host:port/db, or duckdb:///path.duckdb",
+    )
+    sync.add_argument(
+        "--wait-lock",
+        action="store_true",
+        help="wait for another sync of the same account into the same database to finish "
+        "(default: exit with code 6)",
+    )
     sync.add_argument("--full", action="store_true", help="ignore checkpoints, list all")
     sync.add_argument(
         "--reconcile",
@@ -329,6 +341,18 @@ def _demo_news(run: int, changes: DemoChanges) -> str:
     )
 
 
+def demo_db_file(db: str) -> Path | None:
+    """The file of a ``--db`` (SQLite or DuckDB); ``None`` for a server (PostgreSQL)."""
+    if db.startswith(("postgresql://", "postgres://")):
+        return None
+    if db.startswith("duckdb://"):
+        from ._target_duckdb import duckdb_path
+
+        path = duckdb_path(db)
+        return None if path == ":memory:" else Path(path)
+    return Path(db.removeprefix("sqlite:///"))
+
+
 def demo_state_path(db: str | Path) -> Path:
     """The file next to a demo mirror that counts the demo runs synced into it."""
     return Path(f"{db}.demo-state.json")
@@ -508,7 +532,8 @@ async def run_sync(args: argparse.Namespace) -> int:
         raise UserError("--concurrency must be at least 1")
     tty = sys.stdout.isatty()
     started = time.perf_counter()
-    demo_run = read_demo_run(args.db) if args.demo else 1
+    demo_file = demo_db_file(args.db)
+    demo_run = read_demo_run(demo_file) if args.demo and demo_file is not None else 1
     async with open_target(args, demo_run) as target:
         client = target.client
         limiter = client.rate_limiter if isinstance(client.rate_limiter, MeteredLimiter) else None
@@ -523,11 +548,12 @@ async def run_sync(args: argparse.Namespace) -> int:
                 on_page=bar.page,
                 clock=target.clock,
                 company=company,
+                wait_lock=args.wait_lock,
             )
         requests = limiter.requests if limiter else 0
         waited = limiter.wait_seconds if limiter else 0.0
-    if target.demo_changes is not None:
-        write_demo_run(args.db, demo_run)
+    if target.demo_changes is not None and demo_file is not None:
+        write_demo_run(demo_file, demo_run)
         if not args.quiet:
             print(_demo_news(demo_run, target.demo_changes), file=sys.stderr)
     _print_summary(

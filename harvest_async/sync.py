@@ -52,6 +52,7 @@ import threading
 import time
 import typing
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -442,6 +443,35 @@ def sqlite_value(kind: Kind, value: Any) -> Any:
     if kind is Kind.BOOLEAN:
         return int(value)
     return value
+
+
+class _DecimalSum:
+    """SQLite aggregate ``decimal_sum(x)``: the exact sum of decimal text, as text."""
+
+    def __init__(self) -> None:
+        self.total: Decimal | None = None
+
+    def step(self, value: Any) -> None:
+        if value is None:
+            return
+        try:
+            number = Decimal(str(value))
+        except ArithmeticError:
+            return
+        self.total = number if self.total is None else self.total + number
+
+    def finalize(self) -> str | None:
+        return None if self.total is None else str(self.total)
+
+
+def add_sqlite_functions(db: sqlite3.Connection) -> sqlite3.Connection:
+    """Add ``decimal_sum(x)`` to a connection: exact sums of the mirror's decimal columns.
+
+    SQLite's own ``sum()`` reads the exact decimal text as floats; ``decimal_sum`` adds
+    them as `decimal.Decimal` and returns the exact total as text.
+    """
+    db.create_aggregate("decimal_sum", 1, _DecimalSum)  # type: ignore[arg-type]
+    return db
 
 
 def format_timestamp(value: dt.datetime) -> str:
