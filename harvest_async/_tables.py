@@ -34,7 +34,15 @@ import attrs
 from . import _json
 from ._converter import get_converter
 
-__all__ = ["Child", "Column", "Kind", "Table", "parse_time_of_day", "table_for"]
+__all__ = [
+    "Child",
+    "Column",
+    "Kind",
+    "Table",
+    "export_columns",
+    "parse_time_of_day",
+    "table_for",
+]
 
 
 class Kind(enum.Enum):
@@ -270,3 +278,9 @@ def table_for(name: str, model: type) -> Table:
             for c in columns
         ]
     return Table(name, model, tuple(columns), tuple(children), has_id="id" in names)
+
+
+def export_columns(table: Table) -> tuple[Column, ...]:
+    """The columns of a flat export (CSV, Parquet): the table's, then each list as JSON."""
+    lists = tuple(Column(c.field, Kind.JSON, _as_json(_attr(c.field))) for c in table.children)
+    return (*table.columns, *lists)

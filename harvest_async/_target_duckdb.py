@@ -110,7 +110,8 @@ class DuckDBTarget:
             import duckdb
         except ImportError:
             raise ConfigurationError(
-                "a duckdb:// database needs duckdb: pip install 'harvest_async[duckdb]'"
+                "a duckdb:// database needs duckdb, in the duckdb extra "
+                "(from a clone: pip install -e '.[duckdb]')"
             ) from None
         if self.path != ":memory:" and not Path(self.path).parent.is_dir():
             raise SyncDatabaseError(f"database {self.label}: its folder does not exist")

@@ -103,7 +103,8 @@ class PostgresTarget:
             import asyncpg
         except ImportError:
             raise ConfigurationError(
-                "a postgresql:// database needs asyncpg: pip install 'harvest_async[postgres]'"
+                "a postgresql:// database needs asyncpg, in the postgres extra "
+                "(from a clone: pip install -e '.[postgres]')"
             ) from None
         try:
             self._conn = await asyncpg.connect(self.url)

@@ -40,12 +40,16 @@ from ._errors import (
     TransportError,
 )
 from ._ratelimit import TokenBucket
+from ._tables import Kind, export_columns
+from ._tables import Table as SyncTable
 from .sync import (
+    COMPANY_TABLE,
     RESOURCES,
     MeteredLimiter,
     ResourceSpec,
     SyncDatabaseError,
     SyncStats,
+    format_timestamp,
     record_json,
     sync_account,
 )
@@ -174,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--from", dest="from_", type=_date, help="first date (YYYY-MM-DD)")
     export.add_argument("--to", type=_date, help="last date (YYYY-MM-DD)")
     export.add_argument("--updated-since", type=_timestamp, help="ISO 8601 timestamp")
-    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.add_argument("--format", choices=["jsonl", "csv", "parquet"], default="jsonl")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     return parser
 
@@ -383,7 +387,7 @@ def write_demo_run(db: str | Path, run: int) -> None:
 
 
 @contextlib.contextmanager
-def _replacing(path: str | Path) -> Iterator[IO[str]]:
+def _replacing(path: str | Path, *, binary: bool = False) -> Iterator[IO[Any]]:
     """A file written next to ``path`` that replaces it only once the block succeeds.
 
     On an error (or Ctrl-C) the partial file is removed and ``path`` is left as it was.
@@ -397,8 +401,12 @@ def _replacing(path: str | Path) -> Iterator[IO[str]]:
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror}") from None
     try:
-        with open(fd, "w", encoding="utf-8", newline="") as out:
-            yield out
+        if binary:
+            with open(fd, "wb") as raw:
+                yield raw
+        else:
+            with open(fd, "w", encoding="utf-8", newline="") as out:
+                yield out
         if target.exists():
             shutil.copymode(target, temp)
         else:
@@ -562,20 +570,6 @@ async def run_sync(args: argparse.Namespace) -> int:
     return 0
 
 
-def _flatten(record: dict[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in record.items():
-        if value is None:
-            out[key] = ""
-        elif isinstance(value, (dict, list)):
-            out[key] = json.dumps(value, separators=(",", ":"), default=str)
-        elif isinstance(value, bool):
-            out[key] = "true" if value else "false"
-        else:
-            out[key] = str(value)
-    return out
-
-
 async def run_export(args: argparse.Namespace) -> int:
     name = args.resource
     filters: dict[str, Any] = {}
@@ -592,12 +586,31 @@ async def run_export(args: argparse.Namespace) -> int:
         if name == COMPANY:
             raise UserError("--updated-since does not apply to company")
         filters["updated_since"] = args.updated_since
+    parquet = args.format == "parquet"
+    if parquet:
+        if not args.output:
+            raise UserError("--format parquet writes a file: give -o FILE")
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise UserError(
+                "--format parquet needs pyarrow, in the parquet extra "
+                "(from a clone: pip install -e '.[parquet]')"
+            ) from None
+    if name == COMPANY:
+        table = COMPANY_TABLE
+    else:
+        (table,) = [spec.table for spec in RESOURCES if spec.name == name]
     with contextlib.ExitStack() as stack:
         # Written to a file next to the target, which replaces it only once complete.
-        out = stack.enter_context(_replacing(args.output)) if args.output else sys.stdout
+        out = (
+            stack.enter_context(_replacing(args.output, binary=parquet))
+            if args.output
+            else sys.stdout
+        )
         count = 0
         async with open_target(args) as target:
-            writer = _Writer(out, args.format)
+            writer = _Writer(out, args.format, table)
             if name == COMPANY:
                 writer.write(await target.client.company.get())
                 count = 1
@@ -605,28 +618,97 @@ async def run_export(args: argparse.Namespace) -> int:
                 async for item in getattr(target.client, name).list(**filters):
                     writer.write(item)
                     count += 1
+            writer.close()
     if args.output and not args.quiet:
         print(f"wrote {count:,} {name} to {args.output}", file=sys.stderr)
     return 0
 
 
 class _Writer:
-    """Writes records as JSON Lines or CSV (the header from the first record's fields)."""
+    """Writes records as JSON Lines, CSV or Parquet.
 
-    def __init__(self, out: IO[str], fmt: str) -> None:
+    CSV and Parquet have the columns of the record's sync table (`export_columns`):
+    nested records flattened to ``<field>_<subfield>`` (``project_name``), lists as
+    JSON text. CSV writes decimals exactly, booleans as ``true``/``false``, timestamps
+    as UTC ``...Z``; Parquet keeps the types (decimal128(38, 12), date32, UTC
+    timestamps, time64, booleans, int64), a row group per `PARQUET_ROWS` records.
+    """
+
+    def __init__(self, out: IO[Any], fmt: str, table: SyncTable) -> None:
         self.out = out
-        self.csv = fmt == "csv"
-        self._writer: csv.DictWriter[str] | None = None
+        self.format = fmt
+        self.columns = export_columns(table)
+        self._csv: Any = None
+        self._parquet: Any = None
+        self._batch: list[list[Any]] = [[] for _ in self.columns]
+        self._held = 0
 
     def write(self, item: Any) -> None:
-        if not self.csv:
+        if self.format == "jsonl":
             self.out.write(record_json(item) + "\n")
             return
-        if self._writer is None:
-            fields = [f.name for f in attrs.fields(type(item))]
-            self._writer = csv.DictWriter(self.out, fieldnames=fields, extrasaction="ignore")
-            self._writer.writeheader()
-        self._writer.writerow(_flatten(json.loads(record_json(item))))
+        if self.format == "csv":
+            if self._csv is None:
+                self._csv = csv.writer(self.out)
+                self._csv.writerow([c.name for c in self.columns])
+            self._csv.writerow([_csv_cell(c.kind, c.get(item)) for c in self.columns])
+            return
+        for values, column in zip(self._batch, self.columns, strict=True):
+            values.append(column.get(item))
+        self._held += 1
+        if self._held >= PARQUET_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pa.schema([(c.name, _arrow_type(pa, c.kind)) for c in self.columns])
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(self.out, schema)
+        arrays = [
+            pa.array(values, type=schema.field(i).type) for i, values in enumerate(self._batch)
+        ]
+        self._parquet.write_table(pa.Table.from_arrays(arrays, schema=schema))
+        self._batch = [[] for _ in self.columns]
+        self._held = 0
+
+    def close(self) -> None:
+        """Finish the file (Parquet: the last row group and the footer)."""
+        if self.format != "parquet":
+            return
+        if self._held or self._parquet is None:
+            self._flush()
+        self._parquet.close()
+
+
+#: Records per Parquet row group.
+PARQUET_ROWS = 10_000
+
+
+def _csv_cell(kind: Kind, value: Any) -> str:
+    if value is None:
+        return ""
+    if kind is Kind.BOOLEAN:
+        return "true" if value else "false"
+    if kind is Kind.TIMESTAMPTZ:
+        return format_timestamp(value)
+    if kind in (Kind.DATE, Kind.TIME):
+        return str(value.isoformat())
+    return str(value)
+
+
+def _arrow_type(pa: Any, kind: Kind) -> Any:
+    return {
+        Kind.BIGINT: pa.int64(),
+        Kind.NUMERIC: pa.decimal128(38, 12),
+        Kind.TEXT: pa.string(),
+        Kind.BOOLEAN: pa.bool_(),
+        Kind.DATE: pa.date32(),
+        Kind.TIMESTAMPTZ: pa.timestamp("us", tz="UTC"),
+        Kind.TIME: pa.time64("us"),
+        Kind.JSON: pa.string(),
+    }[kind]
 
 
 #: Client keywords and the options that set them, for messages of `HarvestClient`.
