@@ -42,6 +42,7 @@ from ._errors import (
 from ._ratelimit import TokenBucket
 from ._tables import Kind, export_columns
 from ._tables import Table as SyncTable
+from .models.accounts import Account, Accounts
 from .sync import (
     COMPANY_TABLE,
     RESOURCES,
@@ -128,7 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"harvest-async {__version__}")
     common = _Parser(add_help=False)
     common.add_argument("--token", help="access token (default: $HARVEST_ACCESS_TOKEN)")
-    common.add_argument("--account-id", help="account id (default: $HARVEST_ACCOUNT_ID)")
+    common.add_argument(
+        "--account-id",
+        action="append",
+        help="account id (default: $HARVEST_ACCOUNT_ID); sync takes it more than once",
+    )
     common.add_argument("--user-agent", help="User-Agent (default: $HARVEST_USER_AGENT)")
     common.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
     common.add_argument(
@@ -149,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--db",
         required=True,
         help="SQLite file, postgresql://user@host:port/db, or duckdb:///path.duckdb",
+    )
+    sync.add_argument(
+        "--all-accounts",
+        action="store_true",
+        help="sync every Harvest account of the token (listed by Harvest ID; Forecast "
+        "accounts are skipped)",
     )
     sync.add_argument(
         "--wait-lock",
@@ -219,7 +230,10 @@ async def open_target(args: argparse.Namespace, demo_run: int = 1) -> AsyncItera
     token = args.token if args.token is not None else os.environ.get(TOKEN_ENV)
     if not token:
         raise UserError(f"no access token: give --token or set ${TOKEN_ENV}")
-    account = args.account_id if args.account_id is not None else os.environ.get(ACCOUNT_ENV)
+    given = args.account_id or []
+    if len(given) > 1:
+        raise UserError(f"{args.command} takes one --account-id")
+    account = given[0] if given else os.environ.get(ACCOUNT_ENV)
     if not account:
         raise UserError(f"no account id: give --account-id or set ${ACCOUNT_ENV}")
     kwargs: dict[str, Any] = {}
@@ -236,6 +250,140 @@ async def open_target(args: argparse.Namespace, demo_run: int = 1) -> AsyncItera
     )
     async with client:
         yield Target(client, "Harvest", _utc_now)
+
+
+def _many_accounts(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "all_accounts", False)) or len(args.account_id or []) > 1
+
+
+def _account_ids(args: argparse.Namespace) -> set[int]:
+    wanted: set[int] = set()
+    for text in args.account_id or []:
+        if not text.strip().isdigit():
+            raise UserError(f"--account-id must be a number, got {text!r}")
+        wanted.add(int(text))
+    return wanted
+
+
+def _harvest_accounts(listed: Accounts, wanted: set[int], quiet: bool) -> list[Account]:
+    """The Harvest accounts (``product == "harvest"``) to sync, of those a token reaches."""
+    harvest = [a for a in listed.accounts or [] if a.product == "harvest" and a.id is not None]
+    for other in listed.accounts or []:
+        if other.product != "harvest" and not quiet:
+            print(
+                f"harvest-async: skipping {other.product} account {other.id} ({other.name})",
+                file=sys.stderr,
+            )
+    if wanted:
+        unknown = wanted - {a.id for a in harvest}
+        if unknown:
+            known = ", ".join(str(a.id) for a in harvest) or "none"
+            raise UserError(
+                f"account(s) {', '.join(map(str, sorted(unknown)))} are not Harvest accounts "
+                f"of this token (its Harvest accounts: {known})"
+            )
+        harvest = [a for a in harvest if a.id in wanted]
+    if not harvest:
+        raise UserError("the token reaches no Harvest account")
+    return harvest
+
+
+#: The demo's second Harvest account, and its Forecast account (skipped by a sync).
+DEMO_SECOND_SEED = 2025
+DEMO_FORECAST_ID = 1_000_001
+
+
+def demo_second_settings() -> dict[str, Any]:
+    """The demo's second Harvest account: a smaller team."""
+    from .testing import SimulatorScale
+
+    return {
+        "seed": DEMO_SECOND_SEED,
+        "scale": SimulatorScale(
+            users=8,
+            clients=4,
+            projects=10,
+            time_entries=5_000,
+            expenses=300,
+            invoices=20,
+            estimates=8,
+        ),
+    }
+
+
+@contextlib.asynccontextmanager
+async def open_accounts(args: argparse.Namespace, demo_run: int = 1) -> AsyncIterator[list[Target]]:
+    """One `Target` per account to sync: the one of `open_target`, or with
+    ``--all-accounts`` / several ``--account-id`` the token's Harvest accounts, listed by
+    Harvest ID (https://help.getharvest.com/api-v2/authentication-api/authentication/authentication/),
+    each client with a rate limiter of its own (Harvest's limits are per account).
+
+    The demo offers two Harvest accounts (two simulators) and a Forecast account.
+    """
+    if not _many_accounts(args):
+        async with open_target(args, demo_run) as one:
+            yield [one]
+        return
+    from ._oauth import HarvestID
+
+    wanted = _account_ids(args)
+    async with contextlib.AsyncExitStack() as stack:
+        if args.demo:
+            from .testing import HarvestSimulator
+
+            first = HarvestSimulator(**demo_settings())
+            changes = apply_demo_changes(first, demo_run)
+            second = HarvestSimulator(**demo_second_settings())
+            first.id_accounts = [
+                {
+                    "id": second.account_id,
+                    "name": second.world.company["name"],
+                    "product": "harvest",
+                },
+                {"id": DEMO_FORECAST_ID, "name": "Demo Forecast", "product": "forecast"},
+            ]
+            await stack.enter_async_context(first)
+            await stack.enter_async_context(second)
+            sims = {first.account_id: first, second.account_id: second}
+            harvest_id = await stack.enter_async_context(HarvestID(base_url=first.id_base_url))
+            listed = await harvest_id.accounts(first.access_token)
+            targets = []
+            for account in _harvest_accounts(listed, wanted, args.quiet):
+                sim = sims[account.id]  # type: ignore[index]
+                client = sim.client(
+                    rate_limiter=MeteredLimiter(sim.new_rate_limiter()),
+                    max_retries=args.max_retries,
+                )
+                await stack.enter_async_context(client)
+                targets.append(
+                    Target(
+                        client,
+                        f"demo account {account.id}",
+                        sim.now,
+                        changes if sim is first else None,
+                    )
+                )
+            yield targets
+            return
+        token = args.token if args.token is not None else os.environ.get(TOKEN_ENV)
+        if not token:
+            raise UserError(f"no access token: give --token or set ${TOKEN_ENV}")
+        harvest_id = await stack.enter_async_context(HarvestID(user_agent=args.user_agent))
+        listed = await harvest_id.accounts(token)
+        kwargs: dict[str, Any] = {"base_url": args.base_url} if args.base_url else {}
+        targets = []
+        for account in _harvest_accounts(listed, wanted, args.quiet):
+            client = HarvestClient(
+                token,
+                account.id,
+                user_agent=args.user_agent,
+                rate_limiter=MeteredLimiter(TokenBucket(100, 15.0)),
+                max_retries=args.max_retries,
+                **kwargs,
+            )
+            await stack.enter_async_context(client)
+            targets.append(Target(client, f"Harvest account {account.id}", _utc_now))
+        yield targets
 
 
 #: Seeds the demo account: the same account on every machine.
@@ -542,31 +690,44 @@ async def run_sync(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     demo_file = demo_db_file(args.db)
     demo_run = read_demo_run(demo_file) if args.demo and demo_file is not None else 1
-    async with open_target(args, demo_run) as target:
-        client = target.client
-        limiter = client.rate_limiter if isinstance(client.rate_limiter, MeteredLimiter) else None
-        with Progress(tty and not args.quiet, limiter, _limit_of(client.rate_limiter)) as bar:
-            stats = await sync_account(
-                client,
-                args.db,
-                resources=specs,
-                full=args.full,
-                reconcile=args.reconcile,
-                concurrency=args.concurrency,
-                on_page=bar.page,
-                clock=target.clock,
-                company=company,
-                wait_lock=args.wait_lock,
-            )
-        requests = limiter.requests if limiter else 0
-        waited = limiter.wait_seconds if limiter else 0.0
-    if target.demo_changes is not None and demo_file is not None:
-        write_demo_run(demo_file, demo_run)
-        if not args.quiet:
-            print(_demo_news(demo_run, target.demo_changes), file=sys.stderr)
-    _print_summary(
-        stats, time.perf_counter() - started, requests, waited, target.name, sys.stdout, tty
-    )
+    results: list[tuple[Target, list[SyncStats]]] = []
+    requests, waited = 0, 0.0
+    async with open_accounts(args, demo_run) as targets:
+        for target in targets:  # one account at a time, each with its own limiter
+            client = target.client
+            metered = client.rate_limiter
+            limiter = metered if isinstance(metered, MeteredLimiter) else None
+            with Progress(tty and not args.quiet, limiter, _limit_of(metered)) as bar:
+                stats = await sync_account(
+                    client,
+                    args.db,
+                    resources=specs,
+                    full=args.full,
+                    reconcile=args.reconcile,
+                    concurrency=args.concurrency,
+                    on_page=bar.page,
+                    clock=target.clock,
+                    company=company,
+                    wait_lock=args.wait_lock,
+                )
+            results.append((target, stats))
+            requests += limiter.requests if limiter else 0
+            waited += limiter.wait_seconds if limiter else 0.0
+    for target, _ in results:
+        if target.demo_changes is not None and demo_file is not None:
+            write_demo_run(demo_file, demo_run)
+            if not args.quiet:
+                print(_demo_news(demo_run, target.demo_changes), file=sys.stderr)
+    seconds = time.perf_counter() - started
+    if len(results) == 1:
+        target, stats = results[0]
+        _print_summary(stats, seconds, requests, waited, target.name, sys.stdout, tty)
+    else:
+        rows = [
+            attrs.evolve(s, name=f"{t.client.account_id}/{s.name}") for t, st in results for s in st
+        ]
+        names = ", ".join(t.name for t, _ in results)
+        _print_summary(rows, seconds, requests, waited, names, sys.stdout, tty)
     return 0
 
 

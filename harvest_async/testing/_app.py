@@ -842,7 +842,8 @@ def build_id_app(sim: HarvestSimulator) -> web.Application:
                         "name": sim.world.company["name"],
                         "product": "harvest",
                         "google_sign_in_required": False,
-                    }
+                    },
+                    *({"google_sign_in_required": False, **a} for a in sim.id_accounts),
                 ],
             }
         )

@@ -154,6 +154,10 @@ class HarvestSimulator:
         self.host = host
         self.base_url = ""
         self.id_base_url = ""
+        #: Further accounts Harvest ID lists for the token, after this one (``id``,
+        #: ``name``, ``product``: ``"harvest"`` or ``"forecast"``); the CLI's demo lists
+        #: a second Harvest account (another simulator) and a Forecast account.
+        self.id_accounts: list[dict[str, Any]] = []
         self._runners: list[web.AppRunner] = []
 
     def __repr__(self) -> str:
