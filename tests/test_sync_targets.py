@@ -302,3 +302,25 @@ async def test_a_second_sync_of_the_account_is_refused_or_waits(db_url: str) -> 
         finally:
             await holder.close()
         assert await asyncio.wait_for(waiting, 30) == []
+
+
+async def test_a_delete_between_pages_then_reconcile_leaves_harvest_exactly(db_url: str) -> None:
+    """Acceptance, on every target: a record deleted between two pages of a page-based
+    list; after the sync and a ``--reconcile`` run the mirror equals Harvest."""
+    from .test_sync_deletes import (
+        TIME_ENTRIES,
+        delete_on,
+        first_page_of_full_walk,
+        page_one_ids,
+        simulator,
+    )
+
+    async with simulator() as sim, sim.client() as client:
+        deleted = delete_on(sim, page_one_ids(sim, 1), first_page_of_full_walk)
+        await sync_account(client, db_url, resources=TIME_ENTRIES, clock=sim.now)
+        assert len(deleted) == 1
+        await sync_account(client, db_url, resources=TIME_ENTRIES, reconcile=True, clock=sim.now)
+        expected = sorted((r["id"], r["updated_at"]) for r in sim.records("time_entries"))
+    got = query(db_url, "SELECT id, updated_at FROM time_entries")
+    assert sorted((i, _z(u)) for i, u in got) == expected
+    assert deleted[0] not in {i for i, _ in expected}
