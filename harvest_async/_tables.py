@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
+import itertools
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -84,6 +85,8 @@ class Column:
     name: str
     kind: Kind
     get: Callable[[Any], Any] = attrs.field(eq=False, repr=False)
+    #: The attributes read in turn (``("project", "name")``) when the value is just that.
+    path: tuple[str, ...] | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen
@@ -160,7 +163,36 @@ class Table:
 
     def row(self, account_id: int, record: Any) -> tuple[Any, ...]:
         """The record's row: ``account_id``, then one value per column."""
-        return (account_id, *(c.get(record) for c in self.columns))
+        return _row_function(self)(account_id, record)
+
+
+@functools.cache
+def _row_function(table: Table) -> Callable[[int, Any], tuple[Any, ...]]:
+    """``(account_id, record) -> row``, compiled once per table (a sync calls it for
+    every record: plain attribute reads, not a function call per column)."""
+    names: dict[str, Any] = {}
+    parts = ["account_id"]
+    temp = itertools.count()
+    for i, column in enumerate(table.columns):
+        if column.path is None:
+            names[f"_g{i}"] = column.get
+            parts.append(f"_g{i}(record)")
+            continue
+        expr = f"record.{column.path[-1]}" if len(column.path) == 1 else ""
+        if len(column.path) > 1:
+            holder = "record"
+            opened = 0
+            for attr in column.path[:-1]:
+                t = f"_t{next(temp)}"
+                expr += f"(None if ({t} := {holder}.{attr}) is None else "
+                holder = t
+                opened += 1
+            expr += f"{holder}.{column.path[-1]}" + ")" * opened
+        parts.append(expr)
+    source = "def row(account_id, record):\n    return (" + ", ".join(parts) + ",)\n"
+    exec(compile(source, "<harvest_async row>", "exec"), names)
+    function: Callable[[int, Any], tuple[Any, ...]] = names["row"]
+    return function
 
 
 def _strip_optional(tp: Any) -> Any:
@@ -220,7 +252,7 @@ def _of_day(get: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def _columns(
-    model: type, prefix: str, get: Callable[[Any], Any] | None
+    model: type, prefix: str, get: Callable[[Any], Any] | None, path: tuple[str, ...] = ()
 ) -> Iterator[tuple[str, Kind, Callable[[Any], Any], Any]]:
     """``(name, kind, getter, list item type or None)`` per flattened field of ``model``.
 
@@ -232,16 +264,26 @@ def _columns(
         name = f"{prefix}{field.name}"
         getter = _attr(field.name) if get is None else _chain(get, field.name)
         if tp in _SCALARS:
+            _PATHS[id(getter)] = (*path, field.name)
             yield name, _SCALARS[tp], getter, None
             if tp is str and field.name.endswith(TIME_OF_DAY_SUFFIX):
                 yield f"{name}_of_day", Kind.TIME, _of_day(getter), None
         elif isinstance(tp, type) and attrs.has(tp):
-            yield from _columns(tp, f"{name}_", getter)
+            yield from _columns(tp, f"{name}_", getter, (*path, field.name))
         elif typing.get_origin(tp) is list and get is None:
             (item,) = typing.get_args(tp) or (Any,)
             yield name, None, getter, _strip_optional(item)  # type: ignore[misc]
         else:  # free-form (dict, Any) or a list inside a nested record
             yield name, Kind.JSON, _as_json(getter), None
+
+
+#: The attribute path of each plain getter `_columns` made (by the getter's id; the
+#: getters live as long as the tables that hold them).
+_PATHS: dict[int, tuple[str, ...]] = {}
+
+
+def _column(name: str, kind: Kind, get: Callable[[Any], Any]) -> Column:
+    return Column(name, kind, get, _PATHS.get(id(get)))
 
 
 def _child(parent: str, field: str, item: Any) -> Child:
@@ -270,7 +312,7 @@ def table_for(name: str, model: type) -> Table:
         if kind is None:
             children.append(_child(name, column, item))
         else:
-            columns.append(Column(column, kind, get))
+            columns.append(_column(column, kind, get))
     names = [c.name for c in columns]
     if "account_id" in names:  # a model's own account_id would clash with the key
         columns = [
