@@ -38,8 +38,8 @@ from harvest_async._converter import (
     list_body_decoder,
     values_ok,
 )
+from harvest_async._http import decipher_response
 from harvest_async._pagination import Paginator
-from harvest_async._transport import decipher_response
 from harvest_async.resources._base import body, check_id, query, shown
 from harvest_async.resources.reports import split_timeframe
 
