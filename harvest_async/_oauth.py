@@ -30,7 +30,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._aiohttp import AiohttpTransport
-from ._auth import TokenProvider, with_token_refresh
 from ._errors import (
     ConfigurationError,
     DecodeError,
@@ -54,9 +53,7 @@ __all__ = [
     "HarvestID",
     "OAuthSession",
     "TokenAnswerError",
-    "TokenProvider",
     "authorization_url",
-    "with_token_refresh",
 ]
 
 #: Harvest ID, where OAuth2 applications authorize and trade tokens.
