@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.sessions = ["tests", "lint", "typecheck", "docs", "bench"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = ["3.11"]
@@ -21,11 +21,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff on the package, tests and benchmarks."""
+    """ruff (lint and format) on the package, tests and benchmarks."""
     session.install("ruff>=0.6")
-    session.run(
-        "ruff", "check", "harvest_async", "tests", "benchmarks", "docs/examples", "noxfile.py"
-    )
+    paths = ["harvest_async", "tests", "benchmarks", "docs/examples", "noxfile.py"]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
 
 
 @nox.session(python=PYTHON)
