@@ -23,7 +23,8 @@ import msgspec
 from cattrs.cols import list_structure_factory
 from cattrs.gen import make_dict_structure_fn
 
-from ._errors import DecodeError, InvalidRequestError
+from ._errors import DecodeError
+from ._json import TIMESTAMP_RANGE_MESSAGE, dumps, format_datetime
 
 __all__ = [
     "DECIMAL_EXPONENT_LIMIT",
@@ -32,6 +33,8 @@ __all__ = [
     "INT_MIN",
     "decode",
     "decode_many",
+    "encode_model",
+    "format_datetime",
     "get_converter",
     "list_body_decoder",
     "make_converter",
@@ -56,7 +59,7 @@ _INT_RANGE_MESSAGE = "an int beyond the signed 64-bit range"
 _DECIMAL_RANGE_MESSAGE = (
     f"a Decimal out of range (adjusted exponent beyond +-{DECIMAL_EXPONENT_LIMIT})"
 )
-_TIMESTAMP_RANGE_MESSAGE = "a datetime out of range once converted to UTC"
+_TIMESTAMP_RANGE_MESSAGE = TIMESTAMP_RANGE_MESSAGE
 
 
 def _checked_decimal(value: Decimal) -> Decimal:
@@ -381,25 +384,6 @@ def _is_list_type(type_: Any) -> bool:
     return origin is list
 
 
-def format_datetime(value: dt.datetime) -> str:
-    """Format a datetime as Harvest's UTC ISO 8601 (``2017-12-31T14:59:22Z``).
-
-    A naive one is taken as UTC (as decoding takes a bare timestamp), never as the
-    machine's local time; request parameters refuse naive datetimes before this.
-
-    Raises:
-        InvalidRequestError: the datetime is out of range once converted to UTC.
-    """
-    try:
-        utc = (
-            value.replace(tzinfo=dt.UTC) if value.utcoffset() is None else value.astimezone(dt.UTC)
-        )
-    except OverflowError:
-        raise InvalidRequestError(_TIMESTAMP_RANGE_MESSAGE) from None
-    text = utc.isoformat()
-    return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text
-
-
 def make_converter() -> cattrs.Converter:
     """Build the converter used for every model.
 
@@ -685,3 +669,23 @@ def _make_body_decoder(cls: type, key: str) -> ListBodyDecoder | None:
         return decoded
 
     return ListBodyDecoder(split, items)
+
+
+_model_encoder = msgspec.json.Encoder(decimal_format="number")
+
+
+def encode_model(model: Any) -> str:
+    """A model as compact JSON text: what the converter unstructures, as `dumps` writes it.
+
+    Decimals are JSON numbers, dates ``YYYY-MM-DD``, timestamps UTC ISO 8601 with ``Z``;
+    every field is written (``null`` where empty). A model as the converter decodes them
+    (decimals finite and in range, ints of 64 bits, UTC timestamps) goes through
+    msgspec's C encoder, keys in alphabetical order; any other goes the converter's way
+    (which refuses what JSON cannot hold).
+    """
+    if attrs.has(type(model)) and values_ok(model):
+        try:
+            return _model_encoder.encode(model).decode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate (decodable JSON, not UTF-8): dumps escapes it
+    return dumps(get_converter().unstructure(model))

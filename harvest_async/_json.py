@@ -18,18 +18,18 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-import attrs
 import msgspec
 
-from ._converter import format_datetime, get_converter, values_ok
 from ._errors import DecodeError, InvalidRequestError
 
-__all__ = ["MAX_DEPTH", "dumps", "encode_model", "loads", "shown"]
+__all__ = ["MAX_DEPTH", "TIMESTAMP_RANGE_MESSAGE", "dumps", "format_datetime", "loads", "shown"]
 
 _fast_decoder = msgspec.json.Decoder(float_hook=Decimal)
-_model_encoder = msgspec.json.Encoder(decimal_format="number")
 _decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=lambda c: _bad_constant(c))
 _encode_str = json.encoder.encode_basestring_ascii
+
+#: The message of a datetime that UTC cannot hold (shared with the converter's decoding).
+TIMESTAMP_RANGE_MESSAGE = "a datetime out of range once converted to UTC"
 
 #: Deepest nesting of lists and objects a request body may have (Harvest's have 3):
 #: well within Python's recursion limit, wherever on the stack the body is written.
@@ -174,18 +174,20 @@ def dumps(value: Any) -> str:
     return "".join(out)
 
 
-def encode_model(model: Any) -> str:
-    """A model as compact JSON text: what the converter unstructures, as `dumps` writes it.
+def format_datetime(value: dt.datetime) -> str:
+    """Format a datetime as Harvest's UTC ISO 8601 (``2017-12-31T14:59:22Z``).
 
-    Decimals are JSON numbers, dates ``YYYY-MM-DD``, timestamps UTC ISO 8601 with ``Z``;
-    every field is written (``null`` where empty). A model as the converter decodes them
-    (decimals finite and in range, ints of 64 bits, UTC timestamps) goes through
-    msgspec's C encoder, keys in alphabetical order; any other goes the converter's way
-    (which refuses what JSON cannot hold).
+    A naive one is taken as UTC (as decoding takes a bare timestamp), never as the
+    machine's local time; request parameters refuse naive datetimes before this.
+
+    Raises:
+        InvalidRequestError: the datetime is out of range once converted to UTC.
     """
-    if attrs.has(type(model)) and values_ok(model):
-        try:
-            return _model_encoder.encode(model).decode("utf-8")
-        except UnicodeEncodeError:
-            pass  # a lone surrogate (decodable JSON, not UTF-8): dumps escapes it
-    return dumps(get_converter().unstructure(model))
+    try:
+        utc = (
+            value.replace(tzinfo=dt.UTC) if value.utcoffset() is None else value.astimezone(dt.UTC)
+        )
+    except OverflowError:
+        raise InvalidRequestError(TIMESTAMP_RANGE_MESSAGE) from None
+    text = utc.isoformat()
+    return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text

@@ -33,7 +33,7 @@ from typing import Any, Union
 import attrs
 
 from . import _json
-from ._converter import get_converter
+from ._converter import encode_model, get_converter
 
 __all__ = [
     "Child",
@@ -238,7 +238,7 @@ def _as_json(get: Callable[[Any], Any]) -> Callable[[Any], Any]:
         if value is None:
             return None
         if attrs.has(type(value)):
-            return _json.encode_model(value)
+            return encode_model(value)
         return _json.dumps(get_converter().unstructure(value))
 
     return encode

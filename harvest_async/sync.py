@@ -59,7 +59,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from . import _json
+from ._converter import encode_model
 from ._errors import APIError, NotFoundError
 from ._tables import Child, Kind, Table, table_for
 from ._targets import (
@@ -413,7 +413,7 @@ def record_json(model: Any) -> str:
     ``YYYY-MM-DD``, timestamps as UTC ``...Z``, ``null`` kept), encoded by msgspec's
     C encoder; keys come in alphabetical order.
     """
-    return _json.encode_model(model)
+    return encode_model(model)
 
 
 #: Each kind's SQLite column type. Decimals are kept as their exact text (an affinity of
