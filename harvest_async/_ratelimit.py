@@ -12,15 +12,49 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import inspect
 import math
 import threading
 import weakref
 from collections import deque
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Iterator
+from typing import Any, Final, Literal, Protocol, runtime_checkable
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, InvalidRequestError, RateLimitTimeout
 
-__all__ = ["MAX_PAUSE", "RateLimiter", "SupportsAcquire", "TokenBucket", "clamp_pause"]
+__all__ = [
+    "BULK",
+    "DEFAULT_RESERVE",
+    "INTERACTIVE",
+    "MAX_PAUSE",
+    "Priority",
+    "RateLimiter",
+    "SupportsAcquire",
+    "TokenBucket",
+    "acquire_slot",
+    "bulk_work",
+    "check_max_wait",
+    "check_priority",
+    "check_reserve",
+    "clamp_pause",
+    "current_priority",
+    "timeout_error",
+]
+
+#: A request's lane: ``"interactive"`` (a user waits for it) or ``"bulk"`` (a sync,
+#: bulk helper, date shards, concurrent pages).
+Priority = Literal["interactive", "bulk"]
+INTERACTIVE: Final = "interactive"
+BULK: Final = "bulk"
+_PRIORITIES = (INTERACTIVE, BULK)
+
+#: Slots of each window that bulk work may never take (``TokenBucket(reserve=...)``).
+DEFAULT_RESERVE = 10
+
+_priority: contextvars.ContextVar[Priority] = contextvars.ContextVar(
+    "harvest_async_priority", default=INTERACTIVE
+)
 
 #: Longest pause a limiter accepts, in seconds: Harvest's longest window (reports) is
 #: 15 minutes, so no honest ``Retry-After`` asks for more
@@ -42,9 +76,115 @@ def clamp_pause(seconds: float) -> float | None:
     return min(max(value, 0.0), MAX_PAUSE)
 
 
+def check_priority(priority: object, *, what: str = "priority") -> Priority:
+    """``priority`` if it is ``"interactive"`` or ``"bulk"``, else `InvalidRequestError`."""
+    if priority == INTERACTIVE and isinstance(priority, str):
+        return INTERACTIVE
+    if priority == BULK and isinstance(priority, str):
+        return BULK
+    raise InvalidRequestError(f"{what} must be 'interactive' or 'bulk', got {priority!r}")
+
+
+def check_max_wait(max_wait: object, *, what: str = "max_wait") -> float | None:
+    """``max_wait`` as seconds (``None``: wait as long as it takes).
+
+    Raises:
+        InvalidRequestError: not ``None`` nor a finite number >= 0.
+    """
+    if max_wait is None:
+        return None
+    if isinstance(max_wait, bool) or not isinstance(max_wait, (int, float)):
+        raise InvalidRequestError(f"{what} must be a number of seconds or None, got {max_wait!r}")
+    value = float(max_wait)
+    if not (math.isfinite(value) and value >= 0):
+        raise InvalidRequestError(f"{what} must be a finite number >= 0, got {max_wait!r}")
+    return value
+
+
+def current_priority() -> Priority:
+    """The lane of requests made in this context: ``"bulk"`` inside `bulk_work`."""
+    return _priority.get()
+
+
+@contextlib.contextmanager
+def bulk_work() -> Iterator[None]:
+    """Run the block's requests (and tasks it starts) in the bulk lane by default.
+
+    Used by ``bulk.*``, the sync, date shards and concurrent page fetches; a priority
+    given explicitly (``with_options(priority=...)``) still wins.
+    """
+    token = _priority.set(BULK)
+    try:
+        yield
+    finally:
+        _priority.reset(token)
+
+
+def _takes_options(limiter: object) -> bool:
+    """Whether ``limiter.acquire`` accepts ``priority=`` and ``max_wait=``."""
+    kind = type(limiter)
+    known = _TAKES_OPTIONS.get(kind)
+    if known is None:
+        try:
+            params = inspect.signature(limiter.acquire).parameters  # type: ignore[attr-defined]
+        except (TypeError, ValueError):
+            known = False
+        else:
+            known = any(p.kind is p.VAR_KEYWORD for p in params.values()) or (
+                "priority" in params and "max_wait" in params
+            )
+        with contextlib.suppress(TypeError):
+            _TAKES_OPTIONS[kind] = known
+    return known
+
+
+_TAKES_OPTIONS: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
+
+
+async def acquire_slot(
+    limiter: SupportsAcquire, *, priority: Priority, max_wait: float | None
+) -> Any:
+    """``limiter.acquire(priority=..., max_wait=...)``, also for a limiter without them.
+
+    A custom limiter whose ``acquire()`` takes no arguments is given the deadline from
+    outside: past ``max_wait`` its ``acquire()`` is cancelled (which must free its place)
+    and `RateLimitTimeout` is raised. Its lanes are its own business.
+    """
+    if _takes_options(limiter):
+        acquire: Any = limiter.acquire
+        return await acquire(priority=priority, max_wait=max_wait)
+    if max_wait is None:
+        return await limiter.acquire()
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    try:
+        async with asyncio.timeout(max_wait):
+            return await limiter.acquire()
+    except TimeoutError:
+        raise timeout_error(priority, max_wait, loop.time() - start, None) from None
+
+
+def timeout_error(
+    priority: Priority, max_wait: float, waited: float, eta: float | None
+) -> RateLimitTimeout:
+    """The `RateLimitTimeout` of a call that waited ``waited`` s of its ``max_wait``."""
+    return RateLimitTimeout(
+        f"no rate-limit slot within max_wait={max_wait:g} s ({priority} lane); nothing was sent",
+        retry_after=eta,
+        waited=waited,
+        priority=priority,
+    )
+
+
 @runtime_checkable
 class SupportsAcquire(Protocol):
-    """The least a limiter must do: wait for room before each request."""
+    """The least a limiter must do: wait for room before each request.
+
+    A limiter may also accept ``acquire(*, priority=None, max_wait=None)`` keywords (as
+    `TokenBucket` does); the client then passes each call's lane and deadline. One
+    without them still works: the client enforces ``max_wait`` by cancelling
+    ``acquire()``.
+    """
 
     async def acquire(self) -> Any:
         """Wait for room and return a handle for the request about to be sent."""
@@ -64,15 +204,30 @@ class RateLimiter(SupportsAcquire, Protocol):
         ...
 
 
-class _Slot:
-    __slots__ = ("bucket", "released")
+def check_reserve(reserve: object, capacity: int) -> int:
+    """The slots of a window kept from bulk work: ``reserve``, at most ``capacity - 1``.
 
-    def __init__(self, bucket: TokenBucket) -> None:
+    Capped so that bulk work always has at least one slot per window.
+
+    Raises:
+        ConfigurationError: not an int >= 0.
+    """
+    if isinstance(reserve, bool) or not isinstance(reserve, int) or reserve < 0:
+        raise ConfigurationError(f"reserve must be an int >= 0, got {reserve!r}")
+    return min(reserve, capacity - 1)
+
+
+class _Slot:
+    __slots__ = ("bucket", "bulk", "released")
+
+    def __init__(self, bucket: TokenBucket, bulk: bool) -> None:
         self.bucket = bucket
+        self.bulk = bulk
         self.released = False
 
     def __repr__(self) -> str:
-        return f"<slot released={self.released}>"
+        lane = BULK if self.bulk else INTERACTIVE
+        return f"<slot {lane} released={self.released}>"
 
 
 class TokenBucket:
@@ -81,10 +236,16 @@ class TokenBucket:
     Unlike a textbook token bucket (which, refilled at ``capacity/period``, lets
     ``2 * capacity`` requests through in one window), this keeps the end time of every
     recent request: a slot is taken at `acquire` and frees ``period`` seconds after
-    `release`. A caller under the limit is never delayed; callers over it wait in
-    FIFO order; a cancelled waiter takes no slot. `pause` (a 429's
+    `release`. A caller under the limit is never delayed. `pause` (a 429's
     ``Retry-After``) holds back every acquisition, for at most `MAX_PAUSE` seconds.
     Time is the event loop's clock.
+
+    Two lanes share the window. A free slot goes to the oldest ``"interactive"``
+    waiter first, then to the oldest ``"bulk"`` one; bulk requests never hold more than
+    ``capacity - reserve`` slots of a window, so an interactive call finds room at once
+    even while a sync keeps the budget saturated (unless interactive calls alone use
+    the whole window). Within a lane, waiters are served in FIFO order; a cancelled
+    waiter, or one past its ``max_wait``, takes no slot and leaves the queue.
 
     One instance may be shared by several clients running in the same event loop. It is
     bound to the event loop it is first used in: using it from another loop while that
@@ -96,18 +257,26 @@ class TokenBucket:
     Args:
         capacity: Requests allowed per window (Harvest: 100).
         period: Window length in seconds (Harvest: 15.0; reports: 900.0).
+        reserve: Slots of each window kept for interactive requests (default 10, at
+            most ``capacity - 1``; 0 makes the lanes differ in order only).
     """
 
-    def __init__(self, capacity: int, period: float) -> None:
+    def __init__(self, capacity: int, period: float, *, reserve: int = DEFAULT_RESERVE) -> None:
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
             raise ValueError(f"capacity must be a positive int, got {capacity!r}")
         if isinstance(period, bool) or not isinstance(period, (int, float)) or not period > 0:
             raise ValueError(f"period must be a positive number of seconds, got {period!r}")
         self.capacity = capacity
         self.period = float(period)
+        self.reserve = check_reserve(reserve, capacity)
+        #: Slots of a window bulk requests may hold at once.
+        self.bulk_capacity = capacity - self.reserve
         self._in_flight = 0
         self._frees_at: deque[float] = deque()  # sorted: release time + period
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._bulk_in_flight = 0
+        self._bulk_frees_at: deque[float] = deque()
+        self._waiters: deque[asyncio.Future[None]] = deque()  # interactive
+        self._bulk_waiters: deque[asyncio.Future[None]] = deque()
         self._paused_until = float("-inf")
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = float("inf")
@@ -117,7 +286,8 @@ class TokenBucket:
     def __repr__(self) -> str:
         return (
             f"TokenBucket(capacity={self.capacity}, period={self.period}, "
-            f"in_flight={self._in_flight}, waiting={len(self._waiters)})"
+            f"reserve={self.reserve}, in_flight={self._in_flight}, "
+            f"waiting={len(self._waiters) + len(self._bulk_waiters)})"
         )
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
@@ -140,7 +310,7 @@ class TokenBucket:
                         "a TokenBucket is bound to the event loop it was first used in; "
                         "create one per loop"
                     )
-                if self._in_flight or self._waiters:
+                if self._in_flight or self._waiters or self._bulk_waiters:
                     raise ConfigurationError(
                         "a TokenBucket is bound to the event loop it was first used in; "
                         "that loop is closed but requests of it still hold slots: "
@@ -152,47 +322,111 @@ class TokenBucket:
                     self._timer_at = float("inf")
             self._loop = weakref.ref(loop)
 
-    def _room(self, now: float) -> bool:
-        frees_at = self._frees_at
-        while frees_at and frees_at[0] <= now:
-            frees_at.popleft()
-        return now >= self._paused_until and self._in_flight + len(frees_at) < self.capacity
+    def _purge(self, now: float) -> None:
+        for frees_at in (self._frees_at, self._bulk_frees_at):
+            while frees_at and frees_at[0] <= now:
+                frees_at.popleft()
+
+    def _room(self, now: float, *, bulk: bool = False) -> bool:
+        self._purge(now)
+        if now < self._paused_until or self._in_flight + len(self._frees_at) >= self.capacity:
+            return False
+        return not bulk or self._bulk_in_flight + len(self._bulk_frees_at) < self.bulk_capacity
 
     @property
     def in_use(self) -> int:
         """Slots counted now: requests in flight plus those ended within ``period``."""
         now = self._running_loop().time()
-        self._room(now)
+        self._purge(now)
         return self._in_flight + len(self._frees_at)
 
-    async def acquire(self) -> _Slot:
-        """Wait for a slot, FIFO behind earlier waiters.
+    @property
+    def bulk_in_use(self) -> int:
+        """Of `in_use`, the slots held by bulk requests."""
+        now = self._running_loop().time()
+        self._purge(now)
+        return self._bulk_in_flight + len(self._bulk_frees_at)
+
+    @property
+    def waiting(self) -> dict[str, int]:
+        """Callers waiting for a slot, per lane."""
+        return {INTERACTIVE: len(self._waiters), BULK: len(self._bulk_waiters)}
+
+    def _take(self, bulk: bool) -> _Slot:
+        self._in_flight += 1
+        if bulk:
+            self._bulk_in_flight += 1
+        return _Slot(self, bulk)
+
+    async def acquire(
+        self, *, priority: Priority | None = None, max_wait: float | None = None
+    ) -> _Slot:
+        """Wait for a slot: interactive waiters first, FIFO within a lane.
+
+        Args:
+            priority: ``"interactive"`` or ``"bulk"``; default the context's
+                (`current_priority`: bulk inside `bulk_work`, else interactive).
+            max_wait: Seconds to wait at most (``None``: as long as it takes; 0: only
+                a slot free right now).
 
         Returns:
             The handle to pass to `release` once the request has ended.
 
         Raises:
+            RateLimitTimeout: no slot within ``max_wait``; the caller left the queue.
+            InvalidRequestError: a bad ``priority`` or ``max_wait``.
             ConfigurationError: the bucket is bound to another event loop.
         """
+        lane = current_priority() if priority is None else check_priority(priority)
+        deadline_in = check_max_wait(max_wait)
+        bulk = lane == BULK
         loop = self._running_loop()
-        if not self._waiters and self._room(loop.time()):
-            self._in_flight += 1
-            return _Slot(self)
+        now = loop.time()
+        ahead = self._waiters or (bulk and self._bulk_waiters)
+        if not ahead and self._room(now, bulk=bulk):
+            return self._take(bulk)
+        if deadline_in == 0:
+            raise timeout_error(lane, 0.0, 0.0, self._eta(now, bulk=bulk))
         waiter: asyncio.Future[None] = loop.create_future()
-        self._waiters.append(waiter)
+        queue = self._bulk_waiters if bulk else self._waiters
+        queue.append(waiter)
+        expiry: asyncio.TimerHandle | None = None
+        if deadline_in is not None:
+            expiry = loop.call_at(now + deadline_in, self._expire, loop, waiter, bulk)
         self._schedule(loop)
         try:
             await waiter
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 # Granted a slot just as we were cancelled: nothing was sent, give it back.
                 self._in_flight -= 1
+                if bulk:
+                    self._bulk_in_flight -= 1
             else:
                 with contextlib.suppress(ValueError):
-                    self._waiters.remove(waiter)
+                    queue.remove(waiter)
             self._wake(loop)
             raise
-        return _Slot(self)
+        except RateLimitTimeout as exc:
+            assert deadline_in is not None
+            raise timeout_error(lane, deadline_in, loop.time() - now, exc.retry_after) from None
+        finally:
+            if expiry is not None:
+                expiry.cancel()
+        return _Slot(self, bulk)
+
+    def _expire(
+        self, loop: asyncio.AbstractEventLoop, waiter: asyncio.Future[None], bulk: bool
+    ) -> None:
+        """``max_wait`` passed: the waiter leaves its queue with a `RateLimitTimeout`."""
+        if waiter.done():
+            return
+        queue = self._bulk_waiters if bulk else self._waiters
+        with contextlib.suppress(ValueError):
+            queue.remove(waiter)
+        eta = self._eta(loop.time(), bulk=bulk)
+        waiter.set_exception(RateLimitTimeout("max_wait passed", retry_after=eta))
+        self._wake(loop)  # a bulk waiter may now be first in line
 
     async def release(self, handle: Any) -> None:
         """Mark the request's end; its slot counts for ``period`` seconds more."""
@@ -203,7 +437,11 @@ class TokenBucket:
         loop = self._running_loop()
         handle.released = True
         self._in_flight -= 1
-        self._frees_at.append(loop.time() + self.period)
+        frees_at = loop.time() + self.period
+        self._frees_at.append(frees_at)
+        if handle.bulk:
+            self._bulk_in_flight -= 1
+            self._bulk_frees_at.append(frees_at)
         self._schedule(loop)
 
     async def pause(self, seconds: float) -> None:
@@ -221,32 +459,52 @@ class TokenBucket:
 
     def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
         now = loop.time()
-        waiters = self._waiters
-        while waiters and self._room(now):
-            waiter = waiters.popleft()
-            if waiter.done():
-                continue
-            self._in_flight += 1
-            waiter.set_result(None)
+        for bulk, waiters in ((False, self._waiters), (True, self._bulk_waiters)):
+            if bulk and self._waiters:
+                break  # an interactive waiter is still owed the next free slot
+            while waiters and self._room(now, bulk=bulk):
+                waiter = waiters.popleft()
+                if waiter.done():
+                    continue
+                self._take(bulk)
+                waiter.set_result(None)
         self._schedule(loop)
+
+    def _eta(self, now: float, *, bulk: bool) -> float | None:
+        """Seconds until a slot of the lane could free (a lower bound), or ``None``.
+
+        ``None`` when every slot in the way is in flight: only `release` frees one.
+        """
+        self._purge(now)
+        when = self._free_at(self._in_flight, self._frees_at, self.capacity, now)
+        if bulk and when is not None:
+            quota = self._free_at(
+                self._bulk_in_flight, self._bulk_frees_at, self.bulk_capacity, now
+            )
+            when = None if quota is None else max(when, quota)
+        if when is None:
+            return None
+        return max(when, self._paused_until) - now
+
+    @staticmethod
+    def _free_at(in_flight: int, frees_at: deque[float], capacity: int, now: float) -> float | None:
+        excess = in_flight + len(frees_at) - capacity
+        if excess < 0:
+            return now
+        if excess >= len(frees_at):
+            return None
+        return frees_at[excess]
 
     def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
         """Arm one timer for the next moment a waiter could be admitted."""
-        if not self._waiters:
+        if not self._waiters and not self._bulk_waiters:
             return
         now = loop.time()
-        if self._room(now):
-            when = now
-        elif now < self._paused_until:
-            when = self._paused_until
-        elif self._frees_at and self._in_flight + len(self._frees_at) >= self.capacity:
-            # The oldest ended request frees a slot first (in-flight ones need release()).
-            excess = self._in_flight + len(self._frees_at) - self.capacity
-            if excess >= len(self._frees_at):
-                return
-            when = self._frees_at[excess]
-        else:
-            return  # every slot is in flight: release() will reschedule
+        # The interactive lane goes first: bulk waits while it has waiters.
+        eta = self._eta(now, bulk=not self._waiters)
+        if eta is None:
+            return  # every slot in the way is in flight: release() will reschedule
+        when = now + eta
         if self._timer is not None:
             if self._timer_at <= when:
                 return
