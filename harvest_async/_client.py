@@ -6,8 +6,11 @@ import os
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from ._errors import ConfigurationError
-from ._ratelimit import SupportsAcquire, TokenBucket
+from ._options import CallOptions, RequestObserver, check_options
+from ._ratelimit import Priority, SupportsAcquire, TokenBucket
 from ._requester import Requester
 from ._transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -40,10 +43,13 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_BASE_URL", "HarvestClient"]
 
+_UNSET: Any = object()
+
 DEFAULT_BASE_URL = "https://api.harvestapp.com/v2"
 TOKEN_ENV = "HARVEST_ACCESS_TOKEN"
 ACCOUNT_ENV = "HARVEST_ACCOUNT_ID"
 USER_AGENT_ENV = "HARVEST_USER_AGENT"
+BASE_URL_ENV = "HARVEST_BASE_URL"
 
 
 def default_user_agent() -> str:
@@ -65,7 +71,10 @@ class HarvestClient:
         account_id: Harvest account id; default ``$HARVEST_ACCOUNT_ID``.
         user_agent: Sent as ``User-Agent``; default ``$HARVEST_USER_AGENT``, then
             ``harvest_async/<version> (<project URL>)``.
-        base_url: API root; https, or http on a loopback address only.
+        base_url: API root; https, or http on a loopback address only. Default
+            ``$HARVEST_BASE_URL``, then ``https://api.harvestapp.com/v2`` (point it at
+            ``python -m harvest_async.testing serve`` to run an app unchanged against
+            the simulator).
         rate_limiter: Admits general requests; default ``TokenBucket(100, 15.0)``.
         reports_rate_limiter: Admits ``/reports/...``; default ``TokenBucket(100, 900.0)``.
         max_retries: Retries after the first attempt of a request.
@@ -77,6 +86,11 @@ class HarvestClient:
             Without it, http is accepted on loopback addresses only.
         max_response_bytes: Larger responses fail with a ``TransportError`` (checked on
             ``Content-Length`` and while reading; never retried).
+        max_wait: Seconds a call may wait for rate-limit slots (all its attempts
+            together); past it `RateLimitTimeout` is raised and nothing is sent.
+            Default ``None``: wait as long as it takes. See `with_options`.
+        on_request: Called with a `RequestStats` as each call ends (limiter
+            wait, attempts, status, duration; never the token or query values).
 
     Raises:
         ConfigurationError: a missing token or account id (naming the environment
@@ -89,7 +103,7 @@ class HarvestClient:
         account_id: str | int | None = None,
         *,
         user_agent: str | None = None,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         rate_limiter: SupportsAcquire | None = None,
         reports_rate_limiter: SupportsAcquire | None = None,
         max_retries: int = 5,
@@ -98,6 +112,8 @@ class HarvestClient:
         token_provider: TokenProvider | None = None,
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_wait: float | None = None,
+        on_request: RequestObserver | None = None,
     ) -> None:
         token = ""  # stays empty with a token_provider: each request gets its token
         if token_provider is not None:
@@ -127,6 +143,11 @@ class HarvestClient:
             raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
             raise ConfigurationError(f"timeout must be a positive number, got {timeout!r}")
+        check_options(max_wait=max_wait)
+        if on_request is not None and not callable(on_request):
+            raise ConfigurationError("on_request must be a callable taking a RequestStats")
+        if base_url is None:
+            base_url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         for name, limiter in (
             ("rate_limiter", rate_limiter),
             ("reports_rate_limiter", reports_rate_limiter),
@@ -162,8 +183,14 @@ class HarvestClient:
             reports_rate_limiter=self.reports_rate_limiter,
             max_retries=max_retries,
             token_provider=token_provider,
+            max_wait=None if max_wait is None else float(max_wait),
+            observer=on_request,
         )
-        r = self._requester
+        self._attach(self._requester)
+
+    def _attach(self, r: Requester) -> None:
+        """Make the resources, each sending through ``r``."""
+        self._requester = r
         self.time_entries = TimeEntries(r)
         self.projects = Projects(r)
         self.clients = Clients(r)
@@ -190,6 +217,57 @@ class HarvestClient:
         before it expires, and once after a 401 (the request is then re-sent once).
         """
         return cls(account_id=account_id, token_provider=session, **kwargs)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        max_wait: float | None = _UNSET,
+        priority: Priority | None = None,
+    ) -> HarvestClient:
+        """A light view of this client with other per-call options.
+
+        The view shares this client's session, connection pool, limiters and token (no
+        new connection is made); every resource method and `Paginator` of the view
+        uses its options. Closing the view does nothing: close the client. Keywords
+        left out keep this client's value.
+
+        Example:
+            >>> fast = harvest.with_options(timeout=5.0, max_wait=2.0)
+            >>> me = await fast.users.me()
+
+        Args:
+            timeout: Seconds allowed per attempt.
+            max_retries: Retries after the first attempt.
+            max_wait: Seconds a call may wait for rate-limit slots; ``None`` removes a
+                limit set on the client.
+            priority: ``"interactive"`` or ``"bulk"`` for every request of the view
+                (default: interactive, bulk inside the library's bulk work).
+
+        Raises:
+            ConfigurationError: a value out of range.
+        """
+        changes: dict[str, Any] = {
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "priority": priority,
+        }
+        requester = self._requester.with_options(**changes)
+        if max_wait is not _UNSET:
+            if max_wait is None:
+                requester.options = attrs.evolve(requester.options, max_wait=None)
+            else:
+                requester = requester.with_options(max_wait=max_wait)
+        view: HarvestClient = object.__new__(_ClientView)
+        view.__dict__.update(self.__dict__)
+        view._attach(requester)
+        return view
+
+    @property
+    def options(self) -> CallOptions:
+        """The per-call options of this client (or view): see `with_options`."""
+        return self._requester.options
 
     def __repr__(self) -> str:
         return (
@@ -222,3 +300,13 @@ class HarvestClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class _ClientView(HarvestClient):
+    """A `HarvestClient.with_options` view: the client's session, other options."""
+
+    def __repr__(self) -> str:
+        return f"{super().__repr__()[:-1]}, options={self.options!r})"
+
+    async def aclose(self) -> None:
+        """Nothing to close: the view's session belongs to the client it came from."""

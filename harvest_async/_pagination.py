@@ -53,6 +53,7 @@ import attrs
 
 from ._errors import DecodeError
 from ._json import loads
+from ._ratelimit import bulk_work
 
 __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_PREFETCH", "Page", "Paginator"]
 
@@ -304,8 +305,15 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
         task.exception()
 
 
-def _spawn(coro: Coroutine[Any, Any, T], tasks: set[asyncio.Task[Any]]) -> asyncio.Task[T]:
-    task = asyncio.create_task(coro)
+def _spawn(
+    coro: Coroutine[Any, Any, T], tasks: set[asyncio.Task[Any]], *, bulk: bool = False
+) -> asyncio.Task[T]:
+    """A task of the walk; ``bulk``: its requests go in the limiters' bulk lane."""
+    if bulk:
+        with bulk_work():  # the task copies this context: its requests are bulk
+            task = asyncio.create_task(coro)
+    else:
+        task = asyncio.create_task(coro)
     tasks.add(task)
     task.add_done_callback(tasks.discard)
     task.add_done_callback(_retrieve)
@@ -641,7 +649,8 @@ class Paginator(Generic[T]):
                     return
                 number, url = nxt
                 walk.admit(url)
-                task = _spawn(self._fetch_page(number, url), tasks)
+                # Page fan-out is bulk work: interactive calls go first.
+                task = _spawn(self._fetch_page(number, url), tasks, bulk=True)
                 task.add_done_callback(partial(arrived, number))
                 pending.append((number, task))
 
@@ -768,7 +777,7 @@ class Paginator(Generic[T]):
         def start_more(limit: int) -> None:
             nonlocal started
             while started < min(limit, len(parts)):
-                _spawn(run(started), tasks)
+                _spawn(run(started), tasks, bulk=True)  # shards are bulk work
                 started += 1
 
         try:

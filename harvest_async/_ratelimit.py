@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import inspect
 import math
 import threading
 import weakref
 from collections import deque
-from collections.abc import Iterator
-from typing import Any, Final, Literal, Protocol, runtime_checkable
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from typing import Any, Final, Literal, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 from ._errors import ConfigurationError, InvalidRequestError, RateLimitTimeout
 
@@ -33,6 +34,7 @@ __all__ = [
     "SupportsAcquire",
     "TokenBucket",
     "acquire_slot",
+    "as_bulk",
     "bulk_work",
     "check_max_wait",
     "check_priority",
@@ -47,7 +49,9 @@ __all__ = [
 Priority = Literal["interactive", "bulk"]
 INTERACTIVE: Final = "interactive"
 BULK: Final = "bulk"
-_PRIORITIES = (INTERACTIVE, BULK)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: Slots of each window that bulk work may never take (``TokenBucket(reserve=...)``).
 DEFAULT_RESERVE = 10
@@ -118,6 +122,17 @@ def bulk_work() -> Iterator[None]:
         yield
     finally:
         _priority.reset(token)
+
+
+def as_bulk(func: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Decorate an async function so that its requests are bulk work (`bulk_work`)."""
+
+    @functools.wraps(func)
+    async def bulk(*args: P.args, **kwargs: P.kwargs) -> R:
+        with bulk_work():
+            return await func(*args, **kwargs)
+
+    return bulk
 
 
 def _takes_options(limiter: object) -> bool:

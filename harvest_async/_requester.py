@@ -6,6 +6,8 @@ and counts against the rate limit like any other.
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import logging
 import random
 import re
@@ -13,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+import attrs
 import tenacity
 from yarl import URL
 
@@ -23,10 +26,12 @@ from ._errors import (
     HarvestError,
     NotFoundError,
     RateLimitError,
+    RateLimitTimeout,
     ServerError,
     TransportError,
 )
-from ._ratelimit import MAX_PAUSE, SupportsAcquire
+from ._options import CallOptions, RequestObserver, RequestStats, check_options
+from ._ratelimit import MAX_PAUSE, SupportsAcquire, acquire_slot, current_priority
 from ._transport import (
     ClientClosedError,
     ConnectionNotMadeError,
@@ -65,7 +70,7 @@ def _may_retry(exc: BaseException, *, replay_safe: bool) -> bool:
     timer stop/restart) retry only where the request certainly did not reach Harvest: a
     429 or a connection never made.
     """
-    if isinstance(exc, (ClientClosedError, ResponseTooLargeError)):
+    if isinstance(exc, (ClientClosedError, ResponseTooLargeError, RateLimitTimeout)):
         return False
     if isinstance(exc, RateLimitError):
         return not _too_long(exc)
@@ -106,6 +111,8 @@ class Requester:
         rate_limiter: Admits general requests.
         reports_rate_limiter: Admits ``/reports/...`` requests (and only those).
         max_retries: Retries after the first attempt.
+        max_wait: Seconds a call may wait for limiter slots (``None``: no limit).
+        observer: Called with each finished call's `RequestStats`.
     """
 
     def __init__(
@@ -119,6 +126,8 @@ class Requester:
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
         token_provider: TokenProvider | None = None,
+        max_wait: float | None = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         self.transport = transport
         self.base_url = base_url
@@ -132,9 +141,27 @@ class Requester:
         self._raw_prefix = base_url.raw_path.rstrip("/") + "/"
         self.rate_limiter = rate_limiter
         self.reports_rate_limiter = reports_rate_limiter
-        self.max_retries = max_retries
+        self.options = CallOptions(timeout=None, max_retries=max_retries, max_wait=max_wait)
         self._wait = _Wait(backoff_initial, backoff_max)
         self.token_provider = token_provider
+        self.observer = observer
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first attempt, for requests made through this requester."""
+        return self.options.max_retries
+
+    def with_options(self, **changes: Any) -> Requester:
+        """A requester sharing transport, limiters and token, with other `CallOptions`.
+
+        Keywords given as ``None`` keep the current value.
+
+        Raises:
+            ConfigurationError: a value out of range.
+        """
+        view = copy.copy(self)
+        view.options = attrs.evolve(self.options, **check_options(**changes))
+        return view
 
     def url_for(self, path: str) -> str:
         """Absolute URL of an API path such as ``time_entries/1``."""
@@ -310,9 +337,28 @@ class Requester:
         release = getattr(limiter, "release", None)
         pause = getattr(limiter, "pause", None)
         maybe_processed = False
+        options = self.options
+        priority = options.priority or current_priority()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        waited = 0.0  # in the limiter, all attempts together
+        attempts = 0
+        status: int | None = None
 
         async def attempt() -> Any:
-            handle = await limiter.acquire()
+            nonlocal waited, attempts, status
+            max_wait = options.max_wait
+            if max_wait is not None:
+                max_wait = max(0.0, max_wait - waited)
+            asked = loop.time()
+            try:
+                handle = await acquire_slot(limiter, priority=priority, max_wait=max_wait)
+            except RateLimitTimeout as exc:
+                exc.method, exc.url = method, _log_url(target)
+                raise
+            finally:
+                waited += loop.time() - asked
+            attempts += 1
             try:
                 raw = await self.transport.send(
                     method,
@@ -321,7 +367,9 @@ class Requester:
                     json_body=json_body,
                     form=form,
                     headers=headers,
+                    timeout=options.timeout,
                 )
+                status = raw.status
             finally:
                 if release is not None:
                     await release(handle)
@@ -358,19 +406,49 @@ class Requester:
             )
 
         retrying = tenacity.AsyncRetrying(
-            stop=tenacity.stop_after_attempt(self.max_retries + 1),
+            stop=tenacity.stop_after_attempt(options.max_retries + 1),
             wait=self._wait,
             retry=tenacity.retry_if_exception(lambda e: _may_retry(e, replay_safe=safe)),
             before_sleep=log_retry,
             reraise=True,
         )
+        error: str | None = None
         try:
             return await retrying(attempt)
-        except NotFoundError:
+        except NotFoundError as exc:
             if method == "DELETE" and maybe_processed:
                 # An earlier attempt may have deleted it: the record is gone either way.
                 return None
+            error = type(exc).__name__
             raise
+        except BaseException as exc:
+            error = type(exc).__name__
+            raise
+        finally:
+            if self.observer is not None:
+                self._report(
+                    RequestStats(
+                        method=method,
+                        path=URL(target, encoded=True).path,
+                        query_keys=_query_keys(target, params),
+                        priority=priority,
+                        attempts=attempts,
+                        limiter_wait=waited,
+                        duration=loop.time() - started,
+                        status=status,
+                        error=error,
+                        reports=limiter is self.reports_rate_limiter
+                        and limiter is not self.rate_limiter,
+                    )
+                )
+
+    def _report(self, stats: RequestStats) -> None:
+        observer = self.observer
+        assert observer is not None
+        try:
+            observer(stats)
+        except Exception:
+            logger.exception("the on_request observer failed (the request is not affected)")
 
 
 #: The scheme of an absolute URL (RFC 3986 section 3.1).
@@ -384,6 +462,13 @@ def _plain_path(path: str) -> bool:
         if decoded in (".", "..") or "/" in decoded or "\\" in decoded:
             return False
     return True
+
+
+def _query_keys(url: str, params: Sequence[tuple[str, str]] | None) -> tuple[str, ...]:
+    """Names of the query parameters of a request (never their values)."""
+    keys = [key for key, _ in URL(url, encoded=True).query.items()]
+    keys += [key for key, _ in params or ()]
+    return tuple(dict.fromkeys(keys))
 
 
 def _log_url(url: str) -> str:

@@ -667,8 +667,12 @@ class Transport:
         json_body: Any = None,
         form: Mapping[str, str | FormFile] | None = None,
         headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - aiohttp applies it per request
     ) -> RawResponse:
         """Send one request and read its whole response.
+
+        ``timeout`` (seconds, connect to last byte) replaces the transport's for this
+        request.
 
         Raises:
             ConnectionNotMadeError: no connection could be made (safe to re-send).
@@ -701,13 +705,14 @@ class Transport:
             target = target.extend_query(list(params))
         # Per-request middlewares replace the session's own: keep a caller's.
         middlewares = (*getattr(session, "_middlewares", ()), _no_resend_middleware())
+        limit = self._timeout if timeout is None else aiohttp.ClientTimeout(total=timeout)
         try:
             async with session.request(
                 method,
                 target,
                 headers=request_headers,
                 data=data,
-                timeout=self._timeout,
+                timeout=limit,
                 allow_redirects=False,
                 middlewares=middlewares,
             ) as response:
@@ -737,7 +742,7 @@ class Transport:
             ) from None
         except TimeoutError:
             raise RequestMayHaveBeenSent(
-                f"{method} {_safe_url(target)} timed out after {self._timeout.total} s"
+                f"{method} {_safe_url(target)} timed out after {limit.total} s"
             ) from None
         except aiohttp.ClientPayloadError as exc:
             raise RequestMayHaveBeenSent(

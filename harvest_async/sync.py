@@ -50,6 +50,7 @@ import attrs
 
 from . import _json
 from ._errors import HarvestError, NotFoundError
+from ._ratelimit import Priority, acquire_slot, as_bulk, current_priority
 
 if TYPE_CHECKING:
     from ._client import HarvestClient
@@ -182,9 +183,12 @@ class MeteredLimiter:
         self._release = getattr(inner, "release", None)
         self._pause = getattr(inner, "pause", None)
 
-    async def acquire(self) -> Any:
+    async def acquire(
+        self, *, priority: Priority | None = None, max_wait: float | None = None
+    ) -> Any:
         start = time.perf_counter()
-        handle = await self.inner.acquire()
+        lane = priority if priority is not None else current_priority()
+        handle = await acquire_slot(self.inner, priority=lane, max_wait=max_wait)
         self.wait_seconds += time.perf_counter() - start
         self.requests += 1
         return handle
@@ -457,6 +461,7 @@ async def _walk(
     return walk
 
 
+@as_bulk
 async def sync_resource(
     client: HarvestClient,
     db: sqlite3.Connection,
@@ -612,6 +617,7 @@ async def _confirm_gone(
     return gone
 
 
+@as_bulk
 async def sync_company(client: HarvestClient, db: sqlite3.Connection) -> SyncStats:
     """The company is one record: stored with id 1 in table ``company``."""
     started = time.perf_counter()
@@ -633,6 +639,7 @@ async def sync_company(client: HarvestClient, db: sqlite3.Connection) -> SyncSta
     )
 
 
+@as_bulk
 async def sync_account(
     client: HarvestClient,
     db_path: str | Path,
