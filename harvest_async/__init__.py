@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from ._client import DEFAULT_BASE_URL as DEFAULT_BASE_URL
     from ._client import HarvestClient as HarvestClient
     from ._converter import make_converter as make_converter
+    from ._lifespan import get_harvest as get_harvest
+    from ._lifespan import lifespan as lifespan
+    from ._options import CallOptions as CallOptions
+    from ._options import RequestStats as RequestStats
     from ._pagination import Page as Page
     from ._pagination import Paginator as Paginator
     from ._ratelimit import RateLimiter as RateLimiter
@@ -57,6 +61,10 @@ _LAZY = {
     "DEFAULT_BASE_URL": "._client",
     "HarvestClient": "._client",
     "make_converter": "._converter",
+    "CallOptions": "._options",
+    "RequestStats": "._options",
+    "lifespan": "._lifespan",
+    "get_harvest": "._lifespan",
     "Page": "._pagination",
     "Paginator": "._pagination",
     "RateLimiter": "._ratelimit",
@@ -90,6 +98,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequestError",
+    "CallOptions",
     "ConfigurationError",
     "DecodeError",
     "HarvestClient",
@@ -103,6 +112,7 @@ __all__ = [
     "RateLimitError",
     "RateLimitTimeout",
     "RateLimiter",
+    "RequestStats",
     "ServerError",
     "SupportsAcquire",
     "TokenBucket",
@@ -111,6 +121,8 @@ __all__ = [
     "ValidationError",
     "__version__",
     "bulk",
+    "get_harvest",
+    "lifespan",
     "make_converter",
     "split_timeframe",
 ]

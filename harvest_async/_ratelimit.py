@@ -434,6 +434,7 @@ class TokenBucket:
         self, loop: asyncio.AbstractEventLoop, waiter: asyncio.Future[None], bulk: bool
     ) -> None:
         """``max_wait`` passed: the waiter leaves its queue with a `RateLimitTimeout`."""
+        self._wake(loop)  # a slot free at the deadline itself is still taken
         if waiter.done():
             return
         queue = self._bulk_waiters if bulk else self._waiters

@@ -244,6 +244,7 @@ def _pointed_at(sim: HarvestSimulator, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("HARVEST_ACCESS_TOKEN", sim.access_token)
     monkeypatch.setenv("HARVEST_ACCOUNT_ID", str(sim.account_id))
     monkeypatch.setenv("HARVEST_USER_AGENT", "harvest_async docs tests (docs@example.com)")
+    monkeypatch.setenv("HARVEST_BASE_URL", sim.base_url)
     monkeypatch.setenv("HARVEST_CLIENT_ID", sim.client_id)
     monkeypatch.setenv("HARVEST_CLIENT_SECRET", sim.client_secret)
     monkeypatch.setenv("HARVEST_REDIRECT_URI", "https://myapp.example.com/oauth/callback")
@@ -413,7 +414,7 @@ async def test_fastapi_example_lists_recent_time_entries(
 ) -> None:
     async with _fastapi_app(monkeypatch) as (sim, app, client), client() as http:
         harvest = app.state.harvest
-        assert isinstance(harvest, harvest_async.HarvestClient)
+        assert isinstance(harvest, harvest_async._client.HarvestClient)  # via ha.lifespan
         assert harvest.base_url == sim.base_url
         response = await http.get("/time-entries", params={"limit": 30})
         assert response.status_code == 200, response.text
