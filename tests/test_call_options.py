@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from aioresponses import aioresponses
+from yarl import URL
 
 import harvest_async as ha
 from harvest_async import bulk
@@ -118,8 +119,9 @@ async def test_a_view_shares_session_and_limiters_and_closing_it_closes_nothing(
             await view.users.me()
         await view.aclose()
         await harvest.users.me()  # still open
-        assert "options=" in repr(view) and TOKEN not in repr(view)
-    calls = mock.requests[("GET", __import__("yarl").URL(f"{BASE}/users/me"))]
+        assert "options=" in repr(view)
+        assert TOKEN not in repr(view)
+    calls = mock.requests[("GET", URL(f"{BASE}/users/me"))]
     assert calls[0].kwargs["timeout"].total == 5.0  # the view's timeout per attempt
     assert calls[1].kwargs["timeout"].total == 30.0  # the client's
 
@@ -269,14 +271,19 @@ async def test_on_request_reports_wait_attempts_status_and_duration(
             await harvest.with_options(max_wait=1.0, priority="bulk").users.me()
         await bucket.release(held)
     first, timed_out = stats
-    assert first.method == "GET" and first.path == "/v2/time_entries/7"
-    assert first.attempts == 2 and first.status == 200 and first.error is None
+    assert first.method == "GET"
+    assert first.path == "/v2/time_entries/7"
+    assert first.attempts == 2
+    assert first.status == 200
+    assert first.error is None
     assert first.priority == "interactive"
     # The retry waited for the slot the first attempt held: 4 s less the backoff.
     assert 3.4 <= first.limiter_wait < 4.0
     assert first.duration == pytest.approx(4.0)
-    assert timed_out.attempts == 0 and timed_out.status is None
-    assert timed_out.error == "RateLimitTimeout" and timed_out.priority == "bulk"
+    assert timed_out.attempts == 0
+    assert timed_out.status is None
+    assert timed_out.error == "RateLimitTimeout"
+    assert timed_out.priority == "bulk"
     assert timed_out.limiter_wait == pytest.approx(1.0)
 
 
@@ -299,7 +306,9 @@ async def test_on_request_never_holds_the_token_or_query_values(mock: aiorespons
     (one,) = stats
     assert one.query_keys == ("is_active", "updated_since")
     text = repr(one)
-    assert TOKEN not in text and "2025" not in text and "true" not in text
+    assert TOKEN not in text
+    assert "2025" not in text
+    assert "true" not in text
     async with make_client(on_request=boom) as harvest:  # an observer never breaks a call
         mock.get(f"{BASE}/users/me", body=ME)
         assert (await harvest.users.me()).id == 1
