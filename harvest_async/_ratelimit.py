@@ -262,6 +262,13 @@ class TokenBucket:
     the whole window). Within a lane, waiters are served in FIFO order; a cancelled
     waiter, or one past its ``max_wait``, takes no slot and leaves the queue.
 
+    Bulk requests that had to queue (the budget is saturated) are admitted at most one
+    per ``period / (capacity - reserve)`` seconds: the bulk lane's full rate, spread
+    out. Otherwise a saturating stream takes every slot the moment it frees, the slots
+    free again in clumps one ``period`` later, and an interactive call that finds the
+    reserve used up waits for the next clump; spread out, a slot frees every few
+    milliseconds and interactive calls beyond the reserve still wait that little.
+
     One instance may be shared by several clients running in the same event loop. It is
     bound to the event loop it is first used in: using it from another loop while that
     one is open raises `ConfigurationError`. Once its loop is closed (one
@@ -293,6 +300,9 @@ class TokenBucket:
         self._waiters: deque[asyncio.Future[None]] = deque()  # interactive
         self._bulk_waiters: deque[asyncio.Future[None]] = deque()
         self._paused_until = float("-inf")
+        # Queued bulk grants are spread out: one per _bulk_gap s at most.
+        self._bulk_gap = self.period / self.bulk_capacity
+        self._bulk_next_at = float("-inf")
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = float("inf")
         self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
@@ -479,11 +489,16 @@ class TokenBucket:
             if bulk and self._waiters:
                 break  # an interactive waiter is still owed the next free slot
             while waiters and self._room(now, bulk=bulk):
+                if bulk and now < self._bulk_next_at:
+                    break  # spread out: the timer comes back for it
                 waiter = waiters.popleft()
                 if waiter.done():
                     continue
                 self._take(bulk)
                 waiter.set_result(None)
+                if bulk:
+                    gap = self._bulk_gap
+                    self._bulk_next_at = max(self._bulk_next_at, now - gap) + gap
         self._schedule(loop)
 
     def _eta(self, now: float, *, bulk: bool) -> float | None:
@@ -497,7 +512,7 @@ class TokenBucket:
             quota = self._free_at(
                 self._bulk_in_flight, self._bulk_frees_at, self.bulk_capacity, now
             )
-            when = None if quota is None else max(when, quota)
+            when = None if quota is None else max(when, quota, self._bulk_next_at)
         if when is None:
             return None
         return max(when, self._paused_until) - now
