@@ -21,6 +21,7 @@ limit; the stream's share is its own rate ÷ the slots bulk work may use
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import random
 import statistics
@@ -96,10 +97,8 @@ async def scenario(sim: SimProcess, *, lanes: bool, span: float, seed: int) -> d
         server = sim.stats()
         stop.set()
         streaming.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await streaming
-        except asyncio.CancelledError:
-            pass
     gets = [s for s in stats if s.path.startswith("/v2/users/") and s.method == "GET"]
     pages = [s for s in stats if s.path == "/v2/time_entries"]
     waits = [s.limiter_wait for s in gets]
