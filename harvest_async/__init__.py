@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from ._ratelimit import RateLimiter as RateLimiter
     from ._ratelimit import SupportsAcquire as SupportsAcquire
     from ._ratelimit import TokenBucket as TokenBucket
+    from ._ratelimit import bulk_work as bulk_work
     from ._redis_ratelimit import RedisRateLimiter as RedisRateLimiter
     from ._transport import ClientClosedError as ClientClosedError
     from .resources._base import NOT_GIVEN as NOT_GIVEN
@@ -70,6 +71,7 @@ _LAZY = {
     "RateLimiter": "._ratelimit",
     "SupportsAcquire": "._ratelimit",
     "TokenBucket": "._ratelimit",
+    "bulk_work": "._ratelimit",
     "RedisRateLimiter": "._redis_ratelimit",
     "ClientClosedError": "._transport",
     "NOT_GIVEN": ".resources._base",
@@ -121,6 +123,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "bulk",
+    "bulk_work",
     "get_harvest",
     "lifespan",
     "make_converter",

@@ -209,10 +209,12 @@ def test_site_opens_from_disk() -> None:
     assert folders == []
 
 
-def test_fastapi_page_includes_the_example() -> None:
+def test_pages_include_the_examples() -> None:
+    """Each docs/examples file is shown whole on its page (and run by its own test)."""
     included = [s for s in SAMPLES if s.snippet is not None]
-    assert [(s.page, s.snippet) for s in included] == [
-        ("fastapi.md", DOCS / "examples" / "fastapi_app.py")
+    assert sorted((s.page, s.snippet) for s in included) == [
+        ("fastapi.md", DOCS / "examples" / "fastapi_app.py"),
+        ("rate-limits.md", DOCS / "examples" / "otel_tracing.py"),
     ]
 
 
