@@ -126,6 +126,17 @@ async def test_a_view_shares_session_and_limiters_and_closing_it_closes_nothing(
     assert calls[1].kwargs["timeout"].total == 30.0  # the client's
 
 
+async def test_closing_the_client_closes_its_views(mock: aioresponses) -> None:
+    mock.get(f"{BASE}/users/me", body=ME, repeat=True)
+    harvest = make_client()
+    view = harvest.with_options(max_wait=2.0)
+    await view.users.me()
+    await harvest.aclose()
+    with pytest.raises(ha.ClientClosedError):
+        await view.users.me()
+    assert len(mock.requests[("GET", URL(f"{BASE}/users/me"))]) == 1
+
+
 def resources_of(obj: Any, seen: set[int] | None = None) -> list[Resource]:
     seen = set() if seen is None else seen
     found = []
