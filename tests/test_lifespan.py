@@ -11,8 +11,11 @@ import pytest
 import harvest_async as ha
 from harvest_async.testing import HarvestSimulator
 
-fastapi = pytest.importorskip("fastapi", reason="these tests need fastapi: pip install fastapi")
-httpx = pytest.importorskip("httpx", reason="these tests need httpx: pip install httpx")
+pytest.importorskip("fastapi", reason="these tests need fastapi: pip install fastapi")
+pytest.importorskip("httpx", reason="these tests need httpx: pip install httpx")
+
+import fastapi
+import httpx
 
 
 async def test_lifespan_opens_one_client_for_the_app_and_closes_it() -> None:

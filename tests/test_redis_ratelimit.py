@@ -314,9 +314,9 @@ async def test_client_retries_an_unreachable_redis_then_raises_transport_error(
     class Counting(RedisRateLimiter):
         attempts = 0
 
-        async def acquire(self) -> Any:
+        async def acquire(self, **options: Any) -> Any:
             Counting.attempts += 1
-            return await super().acquire()
+            return await super().acquire(**options)
 
     limiter = Counting(f"redis://127.0.0.1:{closed_port()}/0", key=key, capacity=5)
     async with (
