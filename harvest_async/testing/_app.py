@@ -22,8 +22,9 @@ from ._fields import (
     parse_date,
     parse_datetime,
 )
-from ._ops import CREATE_FIELDS, UPDATE_FIELDS, Ops
+from ._ops import Ops
 from ._pagination import paginate
+from ._params import CREATE_FIELDS, UPDATE_FIELDS
 from ._ratelimit import RetryAfterFormat, RollingWindow, retry_after_value
 from ._render import encode
 from ._reports import Reports
