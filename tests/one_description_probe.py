@@ -33,11 +33,15 @@ class Probe(TypedDict):
         ``["project", "x_probe"]`` for a field of a nested reference).
     store: The kind whose record holds the value (``kind`` itself, or the referenced
         kind such as ``"projects"``).
+    via: How the value gets there: ``"world"`` (written into the stored record) or
+        ``"patch"`` (sent as a field of ``PATCH /<store>/<id>``, which the simulator
+        must accept).
     """
 
     kind: str
     path: list[str]
     store: str
+    via: str
 
 
 def dig(value: Any, path: list[str]) -> Any:
@@ -63,8 +67,8 @@ def store_value(sim: HarvestSimulator, kind: str, rid: int, field: str, value: A
     w.version += 1
 
 
-async def fetch(sim: HarvestSimulator, path: str) -> Any:
-    """The JSON the simulator serves at ``path`` (a plain HTTP client, not the library)."""
+async def fetch(sim: HarvestSimulator, path: str, method: str = "GET", body: Any = None) -> Any:
+    """The JSON the simulator answers at ``path`` (a plain HTTP client, not the library)."""
     headers = {
         "Authorization": f"Bearer {sim.access_token}",
         "Harvest-Account-Id": str(sim.account_id),
@@ -72,7 +76,7 @@ async def fetch(sim: HarvestSimulator, path: str) -> Any:
     }
     async with (
         aiohttp.ClientSession(headers=headers) as http,
-        http.get(f"{sim.base_url}/{path}") as resp,
+        http.request(method, f"{sim.base_url}/{path}", json=body) as resp,
     ):
         assert resp.status == 200, await resp.text()
         return await resp.json()
@@ -119,7 +123,10 @@ async def main(probe: Probe) -> dict[str, Any]:
         stored = rid
         if probe["store"] != probe["kind"]:
             stored = dig(sim.record(probe["kind"], rid), probe["path"][:-1])["id"]
-        store_value(sim, probe["store"], stored, probe["path"][-1], VALUE)
+        if probe["via"] == "patch":
+            await fetch(sim, f"{probe['store']}/{stored}", "PATCH", {probe["path"][-1]: VALUE})
+        else:
+            store_value(sim, probe["store"], stored, probe["path"][-1], VALUE)
         report["after"] = {name: await run(sim, probe, rid) for name, run in CONSUMERS.items()}
         report["errors"] = [repr(e) for e in sim.errors]
     return report

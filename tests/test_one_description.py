@@ -89,17 +89,17 @@ CASES = {
     "TimeEntry": (
         "models/time_entries.py",
         "TimeEntry",
-        {"kind": "time_entries", "path": [FIELD], "store": "time_entries"},
+        {"kind": "time_entries", "path": [FIELD], "store": "time_entries", "via": "world"},
     ),
     "Client": (
         "models/clients.py",
         "Client",
-        {"kind": "clients", "path": [FIELD], "store": "clients"},
+        {"kind": "clients", "path": [FIELD], "store": "clients", "via": "world"},
     ),
     "ProjectRef in TimeEntry": (
         "models/_common.py",
         "ProjectRef",
-        {"kind": "time_entries", "path": ["project", FIELD], "store": "projects"},
+        {"kind": "time_entries", "path": ["project", FIELD], "store": "projects", "via": "world"},
     ),
 }
 
@@ -140,3 +140,51 @@ def test_a_field_added_to_one_model_is_served_and_decoded(tmp_path: Path, case: 
     assert after["decoded"]["listed"] == [VALUE]
     # other records of the list still decode it as null
     assert after["decoded"]["list_values"] == sorted([repr(None), repr(VALUE)])
+
+
+def add_parameter(function: str, line: str) -> Edit:
+    """An edit adding the keyword parameter ``line`` first in ``async def <function>``."""
+
+    def edit(text: str) -> str:
+        head = re.compile(rf"(\n    async def {re.escape(function)}\(\n(?:.*\n)*?        \*,\n)")
+        return head.sub(lambda found: f"{found.group(1)}        {line}\n", text, count=1)
+
+    return edit
+
+
+def test_a_parameter_added_to_a_resource_call_is_accepted_by_the_simulator(
+    tmp_path: Path,
+) -> None:
+    # The request side: the keyword parameters of the client's calls are the fields the
+    # simulator accepts. One more parameter of `Clients.update` (and the model's field,
+    # to see it served) is all it takes for a PATCH carrying it to be stored.
+    root = scratch_package(
+        tmp_path,
+        {
+            "models/clients.py": add_field("Client", f"{FIELD}: str | None = None"),
+            "resources/clients.py": add_parameter(
+                "update", f"{FIELD}: str | NotGiven = NOT_GIVEN,"
+            ),
+        },
+    )
+    report = run_probe(
+        root, {"kind": "clients", "path": [FIELD], "store": "clients", "via": "patch"}
+    )
+    assert report["before"]["served"] == {"has_key": True, "value": None}
+    assert report["after"]["served"] == {"has_key": True, "value": VALUE}
+    assert report["after"]["decoded"]["get"] == VALUE
+
+
+async def test_without_the_parameter_the_simulator_ignores_the_field() -> None:
+    # The control for the test above: the real `Clients.update` has no such parameter.
+    from harvest_async.testing import HarvestSimulator
+
+    from .one_description_probe import fetch
+
+    async with HarvestSimulator(seed=0, rate_limit=(100_000, 1.0)) as sim:
+        rid = sim.records("clients", limit=1)[0]["id"]
+        answer = await fetch(sim, f"clients/{rid}", "PATCH", {FIELD: VALUE, "name": "Renamed"})
+        assert answer["name"] == "Renamed"
+        assert FIELD not in answer
+        assert FIELD not in sim.world.clients.get(rid)
+    assert sim.errors == []
