@@ -2,9 +2,10 @@
 
 Usage: ``python one_description_probe.py ROOT SPEC``. ``ROOT`` holds the scratch
 ``harvest_async`` (it must be the one imported); ``SPEC`` is JSON naming the probed
-field (see ``Probe``). Prints one JSON object: what each consumer made of the field.
-Each consumer is one function of ``CONSUMERS``; a new consumer of responses is a new
-function there and an assertion in the test.
+field of a record (see ``Probe``), or of a report's rows (``{"report": "time/clients",
+"field": "x_probe"}``). Prints one JSON object: what each consumer made of the field.
+Each consumer is one function of ``CONSUMERS`` (``REPORT_CONSUMERS``); a new consumer
+of responses is a new function there and an assertion in the test.
 """
 
 from __future__ import annotations
@@ -104,6 +105,54 @@ async def decoded(sim: HarvestSimulator, probe: Probe, rid: int) -> dict[str, An
     }
 
 
+#: The window of the reports probed (the seeded data spans it).
+REPORT_WINDOW = {"from": "2024-01-01", "to": "2024-12-30"}
+
+
+async def served_report(sim: HarvestSimulator, report: str, field: str) -> dict[str, Any]:
+    """A report's rows as served: how many, whether each has the key, the values."""
+    query = "&".join(f"{k}={v.replace('-', '')}" for k, v in REPORT_WINDOW.items())
+    rows = (await fetch(sim, f"reports/{report}?{query}"))["results"]
+    return {
+        "rows": len(rows),
+        "has_key": all(field in r for r in rows),
+        "values": sorted({repr(r.get(field)) for r in rows}),
+    }
+
+
+async def decoded_report(sim: HarvestSimulator, report: str, field: str) -> dict[str, Any]:
+    """A report's rows as the client decodes them (``time/clients``: by
+    ``harvest.reports.time.clients``)."""
+    async with sim.client() as harvest:
+        call: Any = harvest.reports
+        for name in report.split("/"):
+            call = getattr(call, name)
+        kwargs = {"from_": REPORT_WINDOW["from"], "to": REPORT_WINDOW["to"]}
+        if report == "project_budget":
+            kwargs = {}
+        rows = [r async for r in call(**kwargs)]
+    return {
+        "models": sorted({type(r).__name__ for r in rows}),
+        "values": sorted({repr(getattr(r, field)) for r in rows}),
+    }
+
+
+ReportConsumer = Callable[[HarvestSimulator, str, str], Awaitable[dict[str, Any]]]
+#: Every consumer of a report's rows, by name.
+REPORT_CONSUMERS: dict[str, ReportConsumer] = {
+    "served": served_report,
+    "decoded": decoded_report,
+}
+
+
+async def main_report(report: str, field: str) -> dict[str, Any]:
+    """What each consumer makes of ``field`` in the rows of ``report``."""
+    async with HarvestSimulator(seed=0, rate_limit=(100_000, 1.0)) as sim:
+        result = {name: await run(sim, report, field) for name, run in REPORT_CONSUMERS.items()}
+        result["errors"] = [repr(e) for e in sim.errors]
+    return result
+
+
 Consumer = Callable[[HarvestSimulator, Probe, int], Awaitable[dict[str, Any]]]
 #: Every consumer of the probed record, by name.
 CONSUMERS: dict[str, Consumer] = {"served": served, "decoded": decoded}
@@ -134,5 +183,9 @@ async def main(probe: Probe) -> dict[str, Any]:
 
 if __name__ == "__main__":
     check_imported_from(Path(sys.argv[1]))
-    result = asyncio.run(main(json.loads(sys.argv[2])))
+    spec = json.loads(sys.argv[2])
+    if "report" in spec:
+        result = asyncio.run(main_report(spec["report"], spec["field"]))
+    else:
+        result = asyncio.run(main(spec))
     print(json.dumps(result))

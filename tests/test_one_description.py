@@ -142,6 +142,30 @@ def test_a_field_added_to_one_model_is_served_and_decoded(tmp_path: Path, case: 
     assert after["decoded"]["list_values"] == sorted([repr(None), repr(VALUE)])
 
 
+#: (model class, report): a field added to a report row's model.
+REPORT_CASES = {
+    "time by client": ("TimeReportResult", "time/clients"),
+    "time by team": ("TimeReportResult", "time/team"),
+    "expenses by category": ("ExpenseReportResult", "expenses/categories"),
+    "uninvoiced": ("UninvoicedReportResult", "uninvoiced"),
+    "project budget": ("ProjectBudgetReportResult", "project_budget"),
+}
+
+
+@pytest.mark.parametrize("case", list(REPORT_CASES))
+def test_a_field_added_to_a_report_model_is_served_and_decoded(tmp_path: Path, case: str) -> None:
+    class_name, report = REPORT_CASES[case]
+    assert FIELD not in attrs.fields_dict(getattr(m, class_name))
+    root = scratch_package(
+        tmp_path, {"models/reports.py": add_field(class_name, f"{FIELD}: str | None = None")}
+    )
+    result = run_probe(root, {"report": report, "field": FIELD})
+    served = result["served"]
+    assert served["rows"] > 0
+    assert (served["has_key"], served["values"]) == (True, ["None"])
+    assert result["decoded"] == {"models": [class_name], "values": ["None"]}
+
+
 def add_parameter(function: str, line: str) -> Edit:
     """An edit adding the keyword parameter ``line`` first in ``async def <function>``."""
 
