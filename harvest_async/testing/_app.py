@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 
+from .. import models as m
 from ._auth import INVALID_TOKEN, TokenStore
 from ._config import Counters, Faults, RequestRecord
 from ._fields import (
@@ -563,15 +564,14 @@ class Api:
             f"Invoice ID: {number}\nIssue Date: {invoice['issue_date']}\n"
             f"Amount: {invoice['amount']}\nDue: {invoice['due_date']}\n\nThank you!\n"
         )
-        return json_response(
-            {
-                "invoice_id": invoice["id"],
-                "subject": subject,
-                "body": body,
-                "reminder": reminder,
-                "thank_you": thank_you,
-            }
-        )
+        template = {
+            "invoice_id": invoice["id"],
+            "subject": subject,
+            "body": body,
+            "reminder": reminder,
+            "thank_you": thank_you,
+        }
+        return json_response(self.w.renderer.render(m.InvoiceMessageSubjectAndBody, template))
 
     # reports
 
@@ -835,7 +835,8 @@ def build_id_app(sim: Simulated) -> web.Application:
             client_id, _, secret = pair.partition(":")
             body.setdefault("client_id", unquote(client_id))
             body.setdefault("client_secret", unquote(secret))
-        return json_response(sim.tokens.token_endpoint(body))
+        answer = sim.tokens.token_endpoint(body)
+        return json_response(sim.world.renderer.render(m.OAuthToken, answer))
 
     async def accounts(request: web.Request) -> web.StreamResponse:
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
