@@ -220,3 +220,32 @@ async def test_a_field_no_call_sends_is_ignored() -> None:
         assert body["first_name"] == "Renamed"
         assert body["telephone"] == before["telephone"]
     assert sim.errors == []
+
+
+def test_list_filters_are_the_list_calls_parameters() -> None:
+    from harvest_async.testing._app import DATE_FIELD
+    from harvest_async.testing._params import FILTERS, LIST_CALLS, UPDATED_SINCE
+
+    assert FILTERS["time_entries"] == {
+        name: (name, code)
+        for name, code in {
+            "user_id": "int",
+            "client_id": "int",
+            "project_id": "int",
+            "task_id": "int",
+            "is_billed": "bool",
+            "is_running": "bool",
+            "approval_status": "str",
+        }.items()
+    }
+    # nested and account-wide lists of one kind take the union of their filters
+    assert set(FILTERS["user_assignments"]) == {"user_id", "is_active"}
+    # the projects of an invoice's line items have their own rule
+    assert set(FILTERS["invoices"]) == {"client_id", "state"}
+    for kind, calls in LIST_CALLS.items():
+        params = _keyword_parameters(*calls)
+        assert set(FILTERS[kind]) <= params - {"per_page", "shards"}, kind
+        assert (kind in UPDATED_SINCE) == ("updated_since" in params), kind
+        # a list with a date range says which stored date it filters
+        assert (kind in DATE_FIELD) == ("from_" in params), kind
+    assert {"roles", "billable_rates", "cost_rates"}.isdisjoint(UPDATED_SINCE)

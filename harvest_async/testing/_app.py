@@ -25,7 +25,7 @@ from ._fields import (
 )
 from ._ops import Ops
 from ._pagination import paginate
-from ._params import CREATE_FIELDS, UPDATE_FIELDS
+from ._params import CREATE_FIELDS, FILTERS, UPDATE_FIELDS, UPDATED_SINCE
 from ._ratelimit import RetryAfterFormat, RollingWindow, retry_after_value
 from ._render import encode
 from ._reports import Reports
@@ -76,50 +76,13 @@ TOP_LEVEL = (
     "estimates",
 )
 
-#: Equality filters per list: query parameter -> (row field, type).
-FILTERS: dict[str, dict[str, tuple[str, str]]] = {
-    "clients": {"is_active": ("is_active", "bool")},
-    "contacts": {"client_id": ("client_id", "int")},
-    "projects": {"is_active": ("is_active", "bool"), "client_id": ("client_id", "int")},
-    "tasks": {"is_active": ("is_active", "bool")},
-    "users": {"is_active": ("is_active", "bool")},
-    "roles": {},
-    "expense_categories": {"is_active": ("is_active", "bool")},
-    "invoice_item_categories": {},
-    "estimate_item_categories": {},
-    "time_entries": {
-        "user_id": ("user_id", "int"),
-        "client_id": ("client_id", "int"),
-        "project_id": ("project_id", "int"),
-        "task_id": ("task_id", "int"),
-        "is_billed": ("is_billed", "bool"),
-        "is_running": ("is_running", "bool"),
-        "approval_status": ("approval_status", "str"),
-    },
-    "expenses": {
-        "user_id": ("user_id", "int"),
-        "client_id": ("client_id", "int"),
-        "project_id": ("project_id", "int"),
-        "is_billed": ("is_billed", "bool"),
-    },
-    "invoices": {"client_id": ("client_id", "int"), "state": ("state", "str")},
-    "estimates": {"client_id": ("client_id", "int"), "state": ("state", "str")},
-    "user_assignments": {"user_id": ("user_id", "int"), "is_active": ("is_active", "bool")},
-    "task_assignments": {"is_active": ("is_active", "bool")},
-    "invoice_messages": {},
-    "invoice_payments": {},
-    "estimate_messages": {},
-    "project_assignments": {},
-    "billable_rates": {},
-    "cost_rates": {},
-}
+#: The stored date a list's ``from``/``to`` range applies to (Harvest's rule).
 DATE_FIELD = {
     "time_entries": "spent_date",
     "expenses": "spent_date",
     "invoices": "issue_date",
     "estimates": "issue_date",
 }
-NO_UPDATED_SINCE = frozenset({"roles", "billable_rates", "cost_rates"})
 
 
 def json_response(
@@ -246,7 +209,7 @@ class Api:
             else:
                 value = text
             checks.append(_equals(field, value))
-        if kind not in NO_UPDATED_SINCE and params.get("updated_since"):
+        if kind in UPDATED_SINCE and params.get("updated_since"):
             since = parse_datetime(params["updated_since"], "updated_since")
             since_s = since.strftime("%Y-%m-%dT%H:%M:%SZ")
             hints["since"] = since.timestamp()

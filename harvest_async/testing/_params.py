@@ -1,11 +1,12 @@
-"""The fields each write accepts, read from the client's resource method signatures.
+"""What each request accepts, read from the client's resource method signatures.
 
 The resource methods of `harvest_async.resources` are the one description of every
-request: their keyword parameters are the fields of a body, and each annotation says
-the field's wire type. This module says only which client call performs each write the
-simulator serves (``time_entries`` create: `TimeEntries.create`); the fields it
-accepts, and how each is checked and converted (the type codes of
-`._fields.coerce_fields`), follow from the call's signature:
+request: their keyword parameters are the fields of a body (or a list's filters), and
+each annotation says the field's wire type. This module says only which client call
+performs each write and list the simulator serves (``time_entries`` create:
+`TimeEntries.create`); the fields a write accepts, how each is checked and converted
+(the type codes of `._fields.coerce_fields`), and the equality filters of a list
+follow from the call's signature:
 
 - ``bool`` -> ``"bool"``, ``int`` -> ``"int"``, ``str`` (or string ``Literal``) ->
   ``"str"``;
@@ -31,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal, Union
 
+from ..resources.assignments import TaskAssignmentsResource, UserAssignmentsResource
 from ..resources.clients import Clients
 from ..resources.company import CompanyResource
 from ..resources.contacts import Contacts
@@ -49,7 +51,10 @@ from ..resources.users import Users
 __all__ = [
     "CREATE_CALLS",
     "CREATE_FIELDS",
+    "FILTERS",
     "LINE_FIELDS",
+    "LIST_CALLS",
+    "UPDATED_SINCE",
     "UPDATE_CALLS",
     "UPDATE_FIELDS",
     "fields_of",
@@ -108,6 +113,44 @@ UPDATE_CALLS: dict[str, tuple[Callable[..., Any], ...]] = {
     "task_assignments": (Projects.update_task_assignment,),
     "company": (CompanyResource.update,),
     "teammates": (Users.update_teammates,),
+}
+
+
+#: The client calls that list each kind the simulator serves (a nested list and an
+#: account-wide one of the same kind take the union of their filters).
+LIST_CALLS: dict[str, tuple[Callable[..., Any], ...]] = {
+    "clients": (Clients.list,),
+    "contacts": (Contacts.list,),
+    "projects": (Projects.list,),
+    "tasks": (Tasks.list,),
+    "users": (Users.list,),
+    "roles": (Roles.list,),
+    "expense_categories": (ExpenseCategories.list,),
+    "invoice_item_categories": (InvoiceItemCategories.list,),
+    "estimate_item_categories": (EstimateItemCategories.list,),
+    "time_entries": (TimeEntries.list,),
+    "expenses": (Expenses.list,),
+    "invoices": (Invoices.list,),
+    "estimates": (Estimates.list,),
+    "user_assignments": (Projects.user_assignments, UserAssignmentsResource.list),
+    "task_assignments": (Projects.task_assignments, TaskAssignmentsResource.list),
+    "invoice_messages": (Invoices.messages,),
+    "invoice_payments": (Invoices.payments,),
+    "estimate_messages": (Estimates.messages,),
+    "project_assignments": (Users.project_assignments, Users.my_project_assignments),
+    "billable_rates": (Users.billable_rates,),
+    "cost_rates": (Users.cost_rates,),
+    "teammates": (Users.teammates,),
+}
+
+#: List parameters with rules of their own rather than equality with a stored field:
+#: paging (``per_page``, and ``shards``, which the client splits a list by and never
+#: sends), and two filters Harvest matches inside a record: a time entry's
+#: ``external_reference.id`` and the projects of an invoice's line items.
+_OWN_RULES = {
+    "*": frozenset({"per_page", "page", "shards"}),
+    "time_entries": frozenset({"external_reference_id"}),
+    "invoices": frozenset({"project_id"}),
 }
 
 
@@ -220,3 +263,23 @@ UPDATE_FIELDS: dict[str, Spec] = {kind: fields_of(*calls) for kind, calls in UPD
 LINE_FIELDS: dict[str, Spec] = {
     kind: _item_fields(UPDATE_CALLS[kind][0], "line_items") for kind in ("invoices", "estimates")
 }
+
+
+def _filters(kind: str, calls: tuple[Callable[..., Any], ...]) -> dict[str, tuple[str, str]]:
+    own = _OWN_RULES["*"] | _OWN_RULES.get(kind, frozenset())
+    return {
+        name: (name, code)
+        for name, code in fields_of(*calls).items()
+        if code in ("int", "bool", "str") and name not in own
+    }
+
+
+#: Equality filters of each list: query parameter -> (stored field, type code). Dates
+#: (``from``/``to``) and ``updated_since`` are ranges, not equalities.
+FILTERS: dict[str, dict[str, tuple[str, str]]] = {
+    kind: _filters(kind, calls) for kind, calls in LIST_CALLS.items()
+}
+#: The kinds whose lists take ``updated_since``.
+UPDATED_SINCE: frozenset[str] = frozenset(
+    kind for kind, calls in LIST_CALLS.items() if "updated_since" in fields_of(*calls)
+)
