@@ -249,3 +249,35 @@ def test_list_filters_are_the_list_calls_parameters() -> None:
         # a list with a date range says which stored date it filters
         assert (kind in DATE_FIELD) == ("from_" in params), kind
     assert {"roles", "billable_rates", "cost_rates"}.isdisjoint(UPDATED_SINCE)
+
+
+def test_each_kind_is_served_as_the_model_its_calls_decode_into() -> None:
+    import harvest_async.models as m
+    from harvest_async.resources.projects import Projects
+    from harvest_async.resources.time_entries import TimeEntries
+    from harvest_async.testing._params import (
+        REPORT_GROUPS,
+        REPORTS_SERVED_AS,
+        SERVED_AS,
+        decoded_as,
+    )
+
+    assert SERVED_AS["time_entries"] is m.TimeEntry
+    assert SERVED_AS["company"] is m.Company
+    assert SERVED_AS["project_assignments"] is m.ProjectAssignment
+    reports = dict(REPORTS_SERVED_AS)
+    assert reports == {
+        "time": m.TimeReportResult,
+        "expenses": m.ExpenseReportResult,
+        "uninvoiced": m.UninvoicedReportResult,
+        "project_budget": m.ProjectBudgetReportResult,
+    }
+    groups = dict(REPORT_GROUPS)
+    assert groups == {
+        "time": ("clients", "projects", "tasks", "team"),
+        "expenses": ("clients", "projects", "categories", "team"),
+    }
+    with pytest.raises(TypeError, match="decode into"):
+        decoded_as(TimeEntries.list, Projects.list)
+    with pytest.raises(TypeError, match="not a model"):
+        decoded_as(TimeEntries.delete)

@@ -25,7 +25,7 @@ from ._fields import (
 )
 from ._ops import Ops
 from ._pagination import paginate
-from ._params import CREATE_FIELDS, FILTERS, UPDATE_FIELDS, UPDATED_SINCE
+from ._params import CREATE_FIELDS, FILTERS, REPORT_GROUPS, UPDATE_FIELDS, UPDATED_SINCE
 from ._ratelimit import RetryAfterFormat, RollingWindow, retry_after_value
 from ._render import encode
 from ._reports import Reports
@@ -729,11 +729,11 @@ def build_api_app(sim: Simulated) -> web.Application:
         r.add_post(base, api.child_create(parent, kind))
         r.add_delete(f"{base}/{{id:\\d+}}", api.child_delete(parent, kind))
     reports = sim.reports
-    for group in ("clients", "projects", "tasks", "team"):
+    for group in REPORT_GROUPS["time"]:
         r.add_get(
             f"{v}/reports/time/{group}", api.report(functools.partial(reports.time_report, group))
         )
-    for group in ("clients", "projects", "categories", "team"):
+    for group in REPORT_GROUPS["expenses"]:
         r.add_get(
             f"{v}/reports/expenses/{group}",
             api.report(functools.partial(reports.expense_report, group)),

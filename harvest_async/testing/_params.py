@@ -32,6 +32,8 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal, Union
 
+import attrs
+
 from ..resources.assignments import TaskAssignmentsResource, UserAssignmentsResource
 from ..resources.clients import Clients
 from ..resources.company import CompanyResource
@@ -43,6 +45,7 @@ from ..resources.expenses import Expenses
 from ..resources.invoice_item_categories import InvoiceItemCategories
 from ..resources.invoices import Invoices
 from ..resources.projects import Projects
+from ..resources.reports import ExpenseReports, Reports, TimeReports
 from ..resources.roles import Roles
 from ..resources.tasks import Tasks
 from ..resources.time_entries import TimeEntries
@@ -54,6 +57,10 @@ __all__ = [
     "FILTERS",
     "LINE_FIELDS",
     "LIST_CALLS",
+    "REPORTS_SERVED_AS",
+    "REPORT_CALLS",
+    "REPORT_GROUPS",
+    "SERVED_AS",
     "UPDATED_SINCE",
     "UPDATE_CALLS",
     "UPDATE_FIELDS",
@@ -141,6 +148,20 @@ LIST_CALLS: dict[str, tuple[Callable[..., Any], ...]] = {
     "billable_rates": (Users.billable_rates,),
     "cost_rates": (Users.cost_rates,),
     "teammates": (Users.teammates,),
+}
+
+#: The client calls of each report: time and expense reports by group, named as the
+#: calls (``/reports/time/clients``: `TimeReports.clients`).
+REPORT_CALLS: dict[str, tuple[Callable[..., Any], ...]] = {
+    "time": (TimeReports.clients, TimeReports.projects, TimeReports.tasks, TimeReports.team),
+    "expenses": (
+        ExpenseReports.clients,
+        ExpenseReports.projects,
+        ExpenseReports.categories,
+        ExpenseReports.team,
+    ),
+    "uninvoiced": (Reports.uninvoiced,),
+    "project_budget": (Reports.project_budget,),
 }
 
 #: List parameters with rules of their own rather than equality with a stored field:
@@ -283,3 +304,38 @@ FILTERS: dict[str, dict[str, tuple[str, str]]] = {
 UPDATED_SINCE: frozenset[str] = frozenset(
     kind for kind, calls in LIST_CALLS.items() if "updated_since" in fields_of(*calls)
 )
+
+
+def decoded_as(*calls: Callable[..., Any]) -> type:
+    """The model the client decodes the answers of ``calls`` into (one for all of them).
+
+    Raises:
+        TypeError: the calls decode into different models, or none.
+    """
+    found: set[type] = set()
+    for call in calls:
+        answer = typing.get_type_hints(call)["return"]
+        args = typing.get_args(answer)  # Paginator[Model]
+        model = args[0] if len(args) == 1 else answer
+        if not attrs.has(model):
+            raise TypeError(f"{call.__qualname__} answers {answer!r}, not a model")
+        found.add(model)
+    if len(found) != 1:
+        raise TypeError(f"{[c.__qualname__ for c in calls]} decode into {found}")
+    return found.pop()
+
+
+#: The model each kind is served as, the one its client calls decode it into: the
+#: model's fields are the keys of the JSON objects (see `._render`).
+SERVED_AS: dict[str, type] = {
+    "company": decoded_as(CompanyResource.get),
+    **{kind: decoded_as(*calls) for kind, calls in LIST_CALLS.items()},
+}
+#: The model each report's rows are served as.
+REPORTS_SERVED_AS: dict[str, type] = {
+    report: decoded_as(*calls) for report, calls in REPORT_CALLS.items()
+}
+#: The groups of the time and expense reports (``/reports/time/<group>``).
+REPORT_GROUPS: dict[str, tuple[str, ...]] = {
+    report: tuple(call.__name__ for call in REPORT_CALLS[report]) for report in ("time", "expenses")
+}

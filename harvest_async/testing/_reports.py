@@ -15,26 +15,18 @@ from typing import Any
 
 import attrs
 
-from .. import models as m
 from ._fields import Reject, parse_bool, parse_date
+from ._params import REPORT_GROUPS, REPORTS_SERVED_AS
 from ._store import Row, fmt_date
 from ._world import World
 
-__all__ = ["REPORTS_SERVED_AS", "Reports", "report_window"]
+__all__ = ["Reports", "report_window"]
 
-#: The model each report's rows are served as. A row carries the values its report and
-#: group compute, in Harvest's order; a field of the model that no group of the report
-#: computes (a field added to the model) is served as null in every row, while one that
-#: only other groups compute (``project_id`` in a report by client) is left out, as
-#: Harvest does.
-REPORTS_SERVED_AS: dict[str, type] = {
-    "time": m.TimeReportResult,
-    "expenses": m.ExpenseReportResult,
-    "uninvoiced": m.UninvoicedReportResult,
-    "project_budget": m.ProjectBudgetReportResult,
-}
-TIME_GROUPS = ("clients", "projects", "tasks", "team")
-EXPENSE_GROUPS = ("clients", "projects", "categories", "team")
+# A report row carries the values its report and group compute, in Harvest's order; a
+# field of the report's model (`REPORTS_SERVED_AS`) that no group of the report computes
+# (a field added to the model) is served as null in every row, while one that only
+# other groups compute (``project_id`` in a report by client) is left out, as Harvest
+# does.
 
 # Aggregation keys: (user_id, project_id, task_id, client_id) for time,
 # (user_id, project_id, category_id, client_id) for expenses.
@@ -115,11 +107,11 @@ class Reports:
         self._version = -1
         # what every group computes, from rows of nothing (an id that is no record's)
         self._unclaimed_time = _unclaimed(
-            "time", {k for g in TIME_GROUPS for k in self._time_row(g, 0, "", _TimeAgg())}
+            "time", {k for g in REPORT_GROUPS["time"] for k in self._time_row(g, 0, "", _TimeAgg())}
         )
         self._unclaimed_expenses = _unclaimed(
             "expenses",
-            {k for g in EXPENSE_GROUPS for k in self._expense_row(g, 0, "", _CostAgg())},
+            {k for g in REPORT_GROUPS["expenses"] for k in self._expense_row(g, 0, "", _CostAgg())},
         )
 
     def _cached(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
