@@ -61,6 +61,7 @@ import attrs
 
 from ._converter import encode_model
 from ._errors import APIError, NotFoundError
+from ._ratelimit import Priority, RateLimiter, as_bulk, as_rate_limiter
 from ._tables import Child, Kind, Table, table_for
 from ._targets import (
     State,
@@ -248,26 +249,24 @@ class MeteredLimiter:
     """Wraps a limiter to count requests and the time spent waiting for slots."""
 
     def __init__(self, inner: Any) -> None:
-        self.inner = inner
+        self.inner: RateLimiter = as_rate_limiter(inner)
         self.requests = 0
         self.wait_seconds = 0.0
-        self._release = getattr(inner, "release", None)
-        self._pause = getattr(inner, "pause", None)
 
-    async def acquire(self) -> Any:
+    async def acquire(
+        self, *, priority: Priority | None = None, max_wait: float | None = None
+    ) -> Any:
         start = time.perf_counter()
-        handle = await self.inner.acquire()
+        handle = await self.inner.acquire(priority=priority, max_wait=max_wait)
         self.wait_seconds += time.perf_counter() - start
         self.requests += 1
         return handle
 
     async def release(self, handle: Any) -> None:
-        if self._release is not None:
-            await self._release(handle)
+        await self.inner.release(handle)
 
     async def pause(self, seconds: float) -> None:
-        if self._pause is not None:
-            await self._pause(seconds)
+        await self.inner.pause(seconds)
 
 
 #: What to do with a corrupt mirror.
@@ -900,6 +899,7 @@ def _account_of(client: HarvestClient) -> int:
     return int(client.account_id)
 
 
+@as_bulk
 async def sync_resource(
     client: HarvestClient,
     target: Target,
@@ -1061,6 +1061,7 @@ async def _confirm_gone(
 COMPANY_TABLE = table_for("company", Company)
 
 
+@as_bulk
 async def sync_company(client: HarvestClient, target: Target) -> SyncStats:
     """The company is one record: one row per account in table ``company``."""
     started = time.perf_counter()
@@ -1108,6 +1109,7 @@ def open_target(db: str | Path | Target) -> Target:
     return SQLiteTarget(text)
 
 
+@as_bulk
 async def sync_account(
     client: HarvestClient,
     db_path: str | Path | Target,
