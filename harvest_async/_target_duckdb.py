@@ -18,6 +18,7 @@ from typing import IO, Any
 from ._errors import ConfigurationError
 from ._tables import Kind, Table
 from ._targets import (
+    Between,
     State,
     StateWrite,
     SyncDatabaseError,
@@ -271,11 +272,32 @@ class DuckDBTarget:
                 [account_id, resource, state.updated_since, dt.datetime.now(dt.UTC).isoformat()],
             )
 
-    async def ids(self, table: Table, account_id: int) -> set[int]:
+    async def ids(
+        self,
+        table: Table,
+        account_id: int,
+        *,
+        between: Between | None = None,
+        updated_since: dt.datetime | None = None,
+    ) -> set[int]:
+        sql = f"SELECT id FROM {_q(table.name)} WHERE account_id = ?"
+        params: list[Any] = [account_id]
+        if between is not None:
+            column, first, last = between
+            sql += f" AND {_q(column)} BETWEEN ? AND ?"
+            params += [first, last]
+        if updated_since is not None:
+            sql += " AND updated_at >= ?"
+            params.append(updated_since)
+        return {r[0] for r in self._run(sql, params).fetchall()}
+
+    async def month_counts(self, table: Table, account_id: int, column: str) -> dict[str, int]:
         rows = self._run(
-            f"SELECT id FROM {_q(table.name)} WHERE account_id = ?", [account_id]
+            f"SELECT coalesce(strftime({_q(column)}, '%Y-%m'), ''), COUNT(*) "
+            f"FROM {_q(table.name)} WHERE account_id = ? GROUP BY 1",
+            [account_id],
         ).fetchall()
-        return {r[0] for r in rows}
+        return {r[0]: int(r[1]) for r in rows}
 
     async def delete(self, table: Table, account_id: int, ids: Sequence[int]) -> None:
         pairs = [(account_id, i) for i in ids]

@@ -8,6 +8,7 @@ to wait).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ._errors import ConfigurationError
 from ._tables import Kind, Table
 from ._targets import (
+    Between,
     State,
     StateWrite,
     SyncDatabaseError,
@@ -283,12 +285,37 @@ class PostgresTarget:
                 dt.datetime.now(dt.UTC).isoformat(),
             )
 
-    async def ids(self, table: Table, account_id: int) -> set[int]:
+    async def ids(
+        self,
+        table: Table,
+        account_id: int,
+        *,
+        between: Between | None = None,
+        updated_since: dt.datetime | None = None,
+    ) -> set[int]:
+        sql = f"SELECT id FROM {_q(table.name)} WHERE account_id = $1"
+        params: list[Any] = [account_id]
+        if between is not None:
+            column, first, last = between
+            sql += f" AND {_q(column)} BETWEEN ${len(params) + 1} AND ${len(params) + 2}"
+            params += [first, last]
+        if updated_since is not None:
+            sql += f" AND updated_at >= ${len(params) + 1}"
+            params.append(updated_since)
+        async with self._pool.acquire() as con:
+            rows = await self._run(con.fetch(sql, *params))
+        return {r[0] for r in rows}
+
+    async def month_counts(self, table: Table, account_id: int, column: str) -> dict[str, int]:
         async with self._pool.acquire() as con:
             rows = await self._run(
-                con.fetch(f"SELECT id FROM {_q(table.name)} WHERE account_id = $1", account_id)
+                con.fetch(
+                    f"SELECT coalesce(to_char({_q(column)}, 'YYYY-MM'), ''), COUNT(*) "
+                    f"FROM {_q(table.name)} WHERE account_id = $1 GROUP BY 1",
+                    account_id,
+                )
             )
-        return {r[0] for r in rows}
+        return {r[0]: int(r[1]) for r in rows}
 
     async def delete(self, table: Table, account_id: int, ids: Sequence[int]) -> None:
         async def run() -> None:

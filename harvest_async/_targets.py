@@ -27,6 +27,7 @@ from ._tables import Child, Kind, Table
 
 __all__ = [
     "STATE_COLUMNS",
+    "Between",
     "OldLayoutError",
     "State",
     "StateWrite",
@@ -34,6 +35,10 @@ __all__ = [
     "Target",
     "missing_columns",
 ]
+
+
+#: A date range of one DATE column: ``(column, first, last)``, both days included.
+Between = tuple[str, dt.date, dt.date]
 
 
 class SyncDatabaseError(HarvestError, sqlite3.DatabaseError):
@@ -145,8 +150,27 @@ class Target(Protocol):
             with another ``updated_at``.
         """
 
-    async def ids(self, table: Table, account_id: int) -> set[int]:
-        """The ids stored for the account."""
+    async def ids(
+        self,
+        table: Table,
+        account_id: int,
+        *,
+        between: Between | None = None,
+        updated_since: dt.datetime | None = None,
+    ) -> set[int]:
+        """The ids stored for the account.
+
+        Args:
+            between: Only rows whose DATE column (``(column, first, last)``) falls in
+                ``first..last`` (both included).
+            updated_since: Only rows with an ``updated_at`` at or after this time.
+        """
+
+    async def month_counts(self, table: Table, account_id: int, column: str) -> dict[str, int]:
+        """Rows stored for the account per month (``"YYYY-MM"``) of a DATE column.
+
+        Rows where the column is NULL are counted under ``""``.
+        """
 
     async def delete(self, table: Table, account_id: int, ids: Sequence[int]) -> None:
         """Delete these records (and their child rows) in one transaction."""

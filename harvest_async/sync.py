@@ -47,6 +47,7 @@ import importlib
 import inspect
 import logging
 import pkgutil
+import re
 import sqlite3
 import threading
 import time
@@ -55,7 +56,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
 
@@ -64,6 +65,7 @@ from ._errors import APIError, NotFoundError
 from ._ratelimit import Priority, RateLimiter, as_bulk, as_rate_limiter
 from ._tables import Child, Kind, Table, table_for
 from ._targets import (
+    Between,
     State,
     StateWrite,
     SyncDatabaseError,
@@ -121,6 +123,8 @@ class ResourceSpec:
             walk of the whole list. ``None`` where there is no such call.
         model: The records' model; by default the one the client's ``list`` of
             ``name`` returns.
+        windowed: Whether ``reconcile`` may count the list per date window first
+            (where `window_column` finds one); else it walks the list whole.
     """
 
     name: str
@@ -128,6 +132,7 @@ class ResourceSpec:
     incremental: bool = True
     get_one: Callable[[HarvestClient, int], Awaitable[Any]] | None = None
     model: type | None = None
+    windowed: bool = True
 
     @property
     def table(self) -> Table:
@@ -712,16 +717,38 @@ class SQLiteTarget:
                 (account_id, resource, state.updated_since, dt.datetime.now(dt.UTC).isoformat()),
             )
 
-    async def ids(self, table: Table, account_id: int) -> set[int]:
+    async def ids(
+        self,
+        table: Table,
+        account_id: int,
+        *,
+        between: Between | None = None,
+        updated_since: dt.datetime | None = None,
+    ) -> set[int]:
+        sql = f"SELECT id FROM {_quote(table.name)} WHERE account_id = ?"
+        params: list[Any] = [account_id]
+        if between is not None:
+            column, first, last = between
+            sql += f" AND {_quote(column)} BETWEEN ? AND ?"
+            params += [first.isoformat(), last.isoformat()]
+        if updated_since is not None:
+            sql += " AND updated_at >= ?"
+            params.append(format_timestamp(updated_since))
         try:
-            return {
-                row[0]
-                for row in self.db.execute(
-                    f"SELECT id FROM {_quote(table.name)} WHERE account_id = ?", (account_id,)
-                )
-            }
+            return {row[0] for row in self.db.execute(sql, params)}
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
+
+    async def month_counts(self, table: Table, account_id: int, column: str) -> dict[str, int]:
+        try:
+            rows = self.db.execute(
+                f"SELECT coalesce(substr({_quote(column)}, 1, 7), ''), COUNT(*) "
+                f"FROM {_quote(table.name)} WHERE account_id = ? GROUP BY 1",
+                (account_id,),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        return {month: int(n) for month, n in rows}
 
     async def delete(self, table: Table, account_id: int, ids: Sequence[int]) -> None:
         pairs = [(account_id, i) for i in ids]
@@ -771,6 +798,13 @@ def _offset_url(url: str | None) -> bool:
     return "page" in names and "cursor" not in names
 
 
+def _first_by_number(url: str) -> str:
+    """A ``links.next`` URL turned into its list's first page asked by number."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("cursor", "page")]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("page", "1")])))
+
+
 def _offset_paged(page: Page[Any]) -> bool:
     """Whether ``links.next`` asks for a page number (not a cursor)."""
     return _offset_url(page.next_url)
@@ -807,6 +841,7 @@ async def _walk(
     on_page: Callable[[str, int], None] | None,
     resume: State | None = None,
     record_resume: bool = False,
+    paginator: Paginator[Any] | None = None,
 ) -> _Walk:
     """Walk a list once, upserting each page in its own transaction.
 
@@ -815,12 +850,14 @@ async def _walk(
     found stable (https://help.getharvest.com/api-v2/introduction/overview/pagination/).
     ``record_resume`` keeps each page's ``links.next`` with its rows; ``resume`` starts
     from such a URL (raising `_ResumeRefused` when Harvest answers it with a 4xx).
+    ``paginator`` walks that list instead of the resource's (one date window of it).
     """
     walk = _Walk(set() if keep_ids else None)
     totals: set[int] = set()
     by_offset = False
     first_total: int | None = None
-    paginator = spec.list_all(client, since)
+    if paginator is None:
+        paginator = spec.list_all(client, since)
     if resume is not None and resume.resume_url is not None:
         paginator = paginator.starting_at(resume.resume_url)
         by_offset = _offset_url(resume.resume_url)
@@ -990,11 +1027,15 @@ async def _reconcile(
 ) -> int:
     """Delete the local rows whose records Harvest confirms are gone; return how many.
 
-    ``first`` is a full walk already done (the sync's own), else one is done here. A
-    row missing from it is deleted once a later walk that held still misses it too, or
-    a GET of its id answers 404; a GET is used when that takes fewer requests than
-    walking the list again (and when a second walk did not hold still).
+    ``first`` is a full walk already done (the sync's own). Without one, a list with
+    date windows (`window_column`) compares counts per window first
+    (`_reconcile_windows`); any other list is walked whole here.
     """
+    column = window_column(client, spec) if first is None else None
+    if column is not None:
+        deleted = await _reconcile_windows(client, target, spec, column, stats, on_page)
+        if deleted is not None:
+            return deleted
 
     async def walk_all() -> _Walk:
         return await _walk(
@@ -1013,12 +1054,40 @@ async def _reconcile(
     if first is None:
         first = await walk_all()
     assert first.ids is not None
-    gone = await target.ids(spec.table, account_id) - first.ids
+    gone = await _settle(
+        client,
+        target,
+        spec,
+        await target.ids(spec.table, account_id) - first.ids,
+        first,
+        walk_all,
+        stats,
+    )
+    if gone:
+        await target.delete(spec.table, account_id, sorted(gone))
+    return len(gone)
+
+
+async def _settle(
+    client: HarvestClient,
+    target: Target,
+    spec: ResourceSpec,
+    gone: set[int],
+    first: _Walk,
+    walk_again: Callable[[], Awaitable[_Walk]],
+    stats: SyncStats,
+) -> set[int]:
+    """The ids of ``gone`` (stored, missing from the walk ``first``) Harvest confirms gone.
+
+    An id is confirmed once a second walk that held still misses it too, or a GET of
+    it answers 404; a GET is used when that takes fewer requests than walking again
+    (and when the second walk did not hold still).
+    """
     confirmed = False
     if gone and (spec.get_one is None or len(gone) > first.pages):
-        second = await walk_all()
+        second = await walk_again()
         assert second.ids is not None
-        gone -= second.ids
+        gone = gone - second.ids
         confirmed = second.stable
     if gone and not confirmed:
         if spec.get_one is None:
@@ -1027,11 +1096,153 @@ async def _reconcile(
                 spec.name,
                 len(gone),
             )
-            return 0
+            return set()
         gone = await _confirm_gone(client, target, spec, sorted(gone), stats)
-    if gone:
-        await target.delete(spec.table, account_id, sorted(gone))
-    return len(gone)
+    return gone
+
+
+#: How ``from_``'s description in a ``list`` docstring names the date it filters on.
+_WINDOW_DOC = re.compile(r"^\s*from_: Only \w+ with (?:an? )?``(\w+)`` on or after", re.MULTILINE)
+
+
+def window_column(client: HarvestClient, spec: ResourceSpec) -> str | None:
+    """The DATE column a resource's list filters with ``from_``/``to``, if it has one.
+
+    Read from the resource's ``list`` signature (``from_``, ``to`` and ``per_page``) and
+    its documentation of ``from_`` (``spent_date`` for time entries and expenses,
+    ``issue_date`` for invoices and estimates); the column must be a DATE of the table.
+    """
+    if not spec.windowed:
+        return None
+    resource = getattr(client, spec.name, None)
+    lister = getattr(type(resource), "list", None)
+    if lister is None:
+        return None
+    if not {"from_", "to", "per_page"} <= inspect.signature(lister).parameters.keys():
+        return None
+    match = _WINDOW_DOC.search(inspect.getdoc(lister) or "")
+    if match is None:
+        return None
+    column = match.group(1)
+    return column if dict(spec.table.column_kinds).get(column) is Kind.DATE else None
+
+
+@attrs.frozen
+class _Window:
+    """Days ``first..last`` of a date column, and the rows stored in them."""
+
+    first: dt.date
+    last: dt.date
+    stored: int
+    months: tuple[str, ...]
+
+
+def _month_window(month: str, stored: int) -> _Window:
+    first = dt.date.fromisoformat(f"{month}-01")
+    following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return _Window(first, following - dt.timedelta(days=1), stored, (month,))
+
+
+def _span(windows: Sequence[_Window]) -> _Window:
+    return _Window(
+        min(w.first for w in windows),
+        max(w.last for w in windows),
+        sum(w.stored for w in windows),
+        tuple(m for w in windows for m in w.months),
+    )
+
+
+#: Rows of a window listed at once rather than counted month by month (one page).
+_LIST_BELOW = 2000
+
+
+async def _reconcile_windows(
+    client: HarvestClient,
+    target: Target,
+    spec: ResourceSpec,
+    column: str,
+    stats: SyncStats,
+    on_page: Callable[[str, int], None] | None,
+) -> int | None:
+    """Reconcile a dated list by counts first; ``None`` when it cannot be windowed.
+
+    Harvest's ``total_entries`` of a one-record page (``per_page=1``) counts a window
+    in one request. The span of the stored rows is counted whole, then per year, then
+    per month, descending only into windows whose counts differ from the rows stored;
+    only the months that still differ are listed, and their stored rows missing from
+    the listing are settled as in `_settle`
+    (https://help.getharvest.com/api-v2/introduction/overview/pagination/).
+    """
+    account_id = _account_of(client)
+    table = spec.table
+    counts = await target.month_counts(table, account_id, column)
+    if counts.get("", 0):  # rows without the date cannot be windowed
+        return None
+    if not counts:
+        return 0
+    resource = getattr(client, spec.name)
+
+    async def first_page(listing: Paginator[Any]) -> Page[Any] | None:
+        listing = listing.with_options(prefetch=0, concurrency=1)
+        async with contextlib.aclosing(listing.pages()) as pages:
+            return await anext(pages, None)
+
+    async def harvest_count(window: _Window) -> int | None:
+        listing = resource.list(from_=window.first, to=window.last, per_page=1)
+        page = await first_page(listing)
+        if page is None:
+            return 0
+        if page.total_entries is None and page.next_url is None:
+            return len(page.items)
+        if page.total_entries is None and page.next_url is not None:
+            # A cursor page may leave the count out; the same filters asked by page
+            # number (Harvest's deprecated ``page``, still answered) always count.
+            page = await first_page(listing.starting_at(_first_by_number(page.next_url)))
+        return None if page is None else page.total_entries
+
+    async def differing(windows: Sequence[_Window]) -> list[_Window]:
+        found = await asyncio.gather(*(harvest_count(w) for w in windows))
+        return [w for w, n in zip(windows, found, strict=True) if n != w.stored]
+
+    months = [_month_window(m, n) for m, n in sorted(counts.items())]
+    years: dict[int, list[_Window]] = {}
+    for month in months:
+        years.setdefault(month.first.year, []).append(month)
+    by_month = {w.months[0]: w for w in months}
+    to_list: list[_Window] = []
+    pending = await differing([_span(months)])
+    if pending and len(years) > 1:
+        pending = await differing([_span(ws) for ws in years.values()])
+    for window in pending:
+        if window.stored <= _LIST_BELOW or len(window.months) == 1:
+            to_list.append(window)
+        else:
+            to_list += await differing([by_month[m] for m in window.months])
+    deleted = 0
+    for window in to_list:
+
+        async def walk_window(window: _Window = window) -> _Walk:
+            return await _walk(
+                client,
+                target,
+                spec,
+                None,
+                stats,
+                keep_ids=True,
+                changes_only=True,
+                checkpoint=None,
+                on_page=on_page,
+                paginator=resource.list(from_=window.first, to=window.last),
+            )
+
+        listed = await walk_window()
+        assert listed.ids is not None
+        stored = await target.ids(table, account_id, between=(column, window.first, window.last))
+        gone = await _settle(client, target, spec, stored - listed.ids, listed, walk_window, stats)
+        if gone:
+            await target.delete(table, account_id, sorted(gone))
+            deleted += len(gone)
+    return deleted
 
 
 async def _confirm_gone(
