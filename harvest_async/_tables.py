@@ -39,8 +39,10 @@ __all__ = [
     "Child",
     "Column",
     "Kind",
+    "Owned",
     "Table",
     "export_columns",
+    "owned_table",
     "parse_time_of_day",
     "table_for",
 ]
@@ -320,6 +322,40 @@ def table_for(name: str, model: type) -> Table:
             for c in columns
         ]
     return Table(name, model, tuple(columns), tuple(children), has_id="id" in names)
+
+
+class Owned:
+    """A record listed under a parent (an invoice's message), with the parent's id.
+
+    Reads as the record itself, plus the attribute ``key`` (``invoice_id``) holding the
+    parent's id: what `owned_table`'s rows read.
+    """
+
+    __slots__ = ("_key", "_parent_id", "_record")
+
+    def __init__(self, record: Any, key: str, parent_id: int) -> None:
+        self._record = record
+        self._key = key
+        self._parent_id = parent_id
+
+    def __getattr__(self, name: str) -> Any:
+        if name == self._key:
+            return self._parent_id
+        return getattr(self._record, name)
+
+
+@functools.cache
+def owned_table(name: str, model: type, parent_key: str) -> Table:
+    """The table of records listed under a parent: `table_for`'s, with ``parent_key``.
+
+    Its rows are written from `Owned` records; ``parent_key`` (a BIGINT) comes right
+    after ``account_id``.
+    """
+    table = table_for(name, model)
+    if parent_key in {c.name for c in table.columns}:
+        return table
+    parent = Column(parent_key, Kind.BIGINT, _attr(parent_key), path=(parent_key,))
+    return attrs.evolve(table, columns=(parent, *table.columns))
 
 
 def export_columns(table: Table) -> tuple[Column, ...]:

@@ -279,6 +279,7 @@ class DuckDBTarget:
         *,
         between: Between | None = None,
         updated_since: dt.datetime | None = None,
+        owner: tuple[str, int] | None = None,
     ) -> set[int]:
         sql = f"SELECT id FROM {_q(table.name)} WHERE account_id = ?"
         params: list[Any] = [account_id]
@@ -286,6 +287,9 @@ class DuckDBTarget:
             column, first, last = between
             sql += f" AND {_q(column)} BETWEEN ? AND ?"
             params += [first, last]
+        if owner is not None:
+            sql += f" AND {_q(owner[0])} = ?"
+            params.append(owner[1])
         if updated_since is not None:
             sql += " AND updated_at >= ?"
             params.append(updated_since)

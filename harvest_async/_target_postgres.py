@@ -292,6 +292,7 @@ class PostgresTarget:
         *,
         between: Between | None = None,
         updated_since: dt.datetime | None = None,
+        owner: tuple[str, int] | None = None,
     ) -> set[int]:
         sql = f"SELECT id FROM {_q(table.name)} WHERE account_id = $1"
         params: list[Any] = [account_id]
@@ -299,6 +300,9 @@ class PostgresTarget:
             column, first, last = between
             sql += f" AND {_q(column)} BETWEEN ${len(params) + 1} AND ${len(params) + 2}"
             params += [first, last]
+        if owner is not None:
+            sql += f" AND {_q(owner[0])} = ${len(params) + 1}"
+            params.append(owner[1])
         if updated_since is not None:
             sql += f" AND updated_at >= ${len(params) + 1}"
             params.append(updated_since)

@@ -157,10 +157,12 @@ class Target(Protocol):
         *,
         between: Between | None = None,
         updated_since: dt.datetime | None = None,
+        owner: tuple[str, int] | None = None,
     ) -> set[int]:
         """The ids stored for the account.
 
         Args:
+            owner: Only rows whose BIGINT column (``(column, value)``) holds this value.
             between: Only rows whose DATE column (``(column, first, last)``) falls in
                 ``first..last`` (both included).
             updated_since: Only rows with an ``updated_at`` at or after this time.

@@ -63,7 +63,7 @@ import attrs
 from ._converter import encode_model
 from ._errors import APIError, NotFoundError
 from ._ratelimit import Priority, RateLimiter, as_bulk, as_rate_limiter
-from ._tables import Child, Kind, Table, table_for
+from ._tables import Child, Kind, Owned, Table, owned_table, table_for
 from ._targets import (
     Between,
     State,
@@ -217,6 +217,80 @@ RESOURCES: tuple[ResourceSpec, ...] = tuple(
         "estimates",
     )
 )
+
+
+#: The parents whose nested lists (`child_lists`) a sync mirrors: each list is fetched
+#: per parent, and only for the parents updated since that list's last run.
+CHILD_PARENTS = ("invoices", "estimates")
+
+#: A list nested under one record: ``/invoices/{invoiceId}/messages``.
+_NESTED_PATH = re.compile(r"^/(\w+)/\{(\w+)Id\}/(\w+)$")
+
+
+@attrs.frozen
+class ChildSpec:
+    """A list nested under the records of a mirrored resource (an invoice's messages).
+
+    Attributes:
+        name: Its table (``invoice_messages``).
+        parent: The parent resource (``invoices``), a client attribute.
+        parent_key: The column holding the parent's id (``invoice_id``).
+        method: The parent resource's method listing it (``messages``).
+        model: The records' model.
+    """
+
+    name: str
+    parent: str
+    parent_key: str
+    method: str
+    model: type
+
+    @property
+    def table(self) -> Table:
+        """`table_for`'s table of the model, with ``parent_key`` after ``account_id``."""
+        return owned_table(self.name, self.model, self.parent_key)
+
+    def list_for(self, client: HarvestClient, parent_id: int) -> Paginator[Any]:
+        """The list under one parent."""
+        lister = getattr(getattr(client, self.parent), self.method)
+        return lister(parent_id)  # type: ignore[no-any-return]
+
+
+@functools.cache
+def child_lists() -> tuple[ChildSpec, ...]:
+    """Every list nested under a record of `CHILD_PARENTS`, read from the resources.
+
+    A ``GET /<parent>/{<owner>Id}/<list>`` operation returning a `Paginator` of a model
+    gives the table ``<owner>_<list>`` with the column ``<owner>_id``.
+    """
+    from . import resources
+    from ._pagination import Paginator
+    from .resources._base import OPERATION_ATTR, Resource
+
+    found: dict[str, ChildSpec] = {}
+    for info in pkgutil.iter_modules(resources.__path__):
+        module = importlib.import_module(f"{resources.__name__}.{info.name}")
+        for value in vars(module).values():
+            if not (isinstance(value, type) and issubclass(value, Resource)):
+                continue
+            for attr, function in vars(value).items():
+                for method, path in getattr(function, OPERATION_ATTR, ()):
+                    match = _NESTED_PATH.match(path)
+                    if method != "GET" or match is None or match[1] not in CHILD_PARENTS:
+                        continue
+                    hint = typing.get_type_hints(function).get("return")
+                    args = typing.get_args(hint)
+                    if typing.get_origin(hint) is not Paginator or not attrs.has(args[0]):
+                        continue
+                    owner = re.sub(r"(?<!^)([A-Z])", r"_\1", match[2]).lower()
+                    name = f"{owner}_{match[3]}"
+                    found[name] = ChildSpec(name, match[1], f"{owner}_id", attr, args[0])
+    return tuple(found[name] for name in sorted(found))
+
+
+def children_of(parent: str) -> tuple[ChildSpec, ...]:
+    """The nested lists mirrored with ``parent`` (none outside `CHILD_PARENTS`)."""
+    return tuple(child for child in child_lists() if child.parent == parent)
 
 
 @attrs.define
@@ -724,6 +798,7 @@ class SQLiteTarget:
         *,
         between: Between | None = None,
         updated_since: dt.datetime | None = None,
+        owner: tuple[str, int] | None = None,
     ) -> set[int]:
         sql = f"SELECT id FROM {_quote(table.name)} WHERE account_id = ?"
         params: list[Any] = [account_id]
@@ -731,6 +806,9 @@ class SQLiteTarget:
             column, first, last = between
             sql += f" AND {_quote(column)} BETWEEN ? AND ?"
             params += [first.isoformat(), last.isoformat()]
+        if owner is not None:
+            sql += f" AND {_quote(owner[0])} = ?"
+            params.append(owner[1])
         if updated_since is not None:
             sql += " AND updated_at >= ?"
             params.append(format_timestamp(updated_since))
@@ -1268,6 +1346,79 @@ async def _confirm_gone(
     return gone
 
 
+@as_bulk
+async def sync_children(
+    client: HarvestClient,
+    target: Target,
+    child: ChildSpec,
+    *,
+    full: bool = False,
+    on_page: Callable[[str, int], None] | None = None,
+    clock: Callable[[], dt.datetime] = _utc_now,
+    concurrency: int = 4,
+) -> SyncStats:
+    """Mirror a nested list for the parents updated since its last run (all, the first time).
+
+    Run after the parent's own sync: the parents are read from the mirror (those with an
+    ``updated_at`` at or after this list's checkpoint), so an unchanged invoice costs no
+    request. Each parent's list replaces what was stored under it (rows it no longer
+    holds are deleted), in one transaction; the checkpoint (this run's start, less
+    `CHECKPOINT_OVERLAP`) is written once every parent is done.
+    """
+    started = time.perf_counter()
+    stats = SyncStats(child.name)
+    account_id = _account_of(client)
+    stored = None if full else await target.state(account_id, child.name)
+    since = None
+    if stored is not None and stored.updated_since is not None:
+        since = dt.datetime.fromisoformat(stored.updated_since)
+    stats.mode = "incremental" if since is not None else "full"
+    run_started = clock()
+    parent_table = table_for(child.parent, list_models().get(child.parent, _Record))
+    parents = sorted(await target.ids(parent_table, account_id, updated_since=since))
+    table = child.table
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(parent_id: int) -> None:
+        async with gate:
+            records: list[Any] = []
+            try:
+                async for page in child.list_for(client, parent_id).pages():
+                    records += [
+                        Owned(r, child.parent_key, parent_id)
+                        for r in page.items
+                        if getattr(r, "id", None) is not None
+                    ]
+                    stats.pages += 1
+            except NotFoundError:  # the parent went since its row was written
+                records = []
+            stats.rows_written += await target.write_page(
+                table, account_id, records, changes_only=True, state=None, resource=child.name
+            )
+            gone = await target.ids(table, account_id, owner=(child.parent_key, parent_id))
+            gone -= {r.id for r in records}
+            if gone:
+                await target.delete(table, account_id, sorted(gone))
+                stats.deleted += len(gone)
+            if on_page is not None:
+                on_page(child.name, len(records))
+
+    async with asyncio.TaskGroup() as group:
+        for parent_id in parents:
+            group.create_task(one(parent_id))
+    await target.write_page(
+        table,
+        account_id,
+        [],
+        changes_only=False,
+        state=StateWrite(done=True, updated_since=_checkpoint_text(run_started)),
+        resource=child.name,
+    )
+    stats.total_rows = await target.count(table, account_id)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
 #: The company's table: one row per account.
 COMPANY_TABLE = table_for("company", Company)
 
@@ -1333,13 +1484,17 @@ async def sync_account(
     clock: Callable[[], dt.datetime] = _utc_now,
     company: bool = True,
     wait_lock: bool = False,
+    children: bool = True,
 ) -> list[SyncStats]:
     """Mirror every resource of the client's account into a database.
 
     ``db_path`` is a SQLite file, a ``postgresql://`` URL, a ``duckdb:///`` URL, or a
     `Target` (left open). Resources are synced ``concurrency`` at a time; the client's
     rate limiter keeps the whole run within Harvest's limit. ``company=False`` leaves
-    the company out. Two syncs of one account into one database never interleave: the
+    the company out. The lists nested under a resource's records (`child_lists`: an
+    invoice's messages and payments, an estimate's messages) follow that resource,
+    fetched only for the records updated since their last run (``children=False``
+    leaves them out). Two syncs of one account into one database never interleave: the
     second waits (``wait_lock=True``) or fails with `SyncDatabaseError`.
 
     Raises:
@@ -1356,30 +1511,44 @@ async def sync_account(
     try:
         await target.open()
         await target.lock(_account_of(client), wait=wait_lock)
-        tables = [spec.table for spec in resources]
+        nested = [c for spec in resources for c in children_of(spec.name)] if children else []
+        tables = [spec.table for spec in resources] + [c.table for c in nested]
         changed = await target.prepare([COMPANY_TABLE, *tables] if company else tables)
         for name in sorted(changed):  # new columns: list the resource whole once
             _log.info("%s gained columns: its next walk is full", name)
             await target.reset(name)
         gate = asyncio.Semaphore(max(1, concurrency))
 
-        async def one(spec: ResourceSpec) -> SyncStats:
+        async def one(spec: ResourceSpec) -> list[SyncStats]:
             async with gate:
-                return await sync_resource(
-                    client,
-                    target,
-                    spec,
-                    full=full,
-                    reconcile=reconcile,
-                    on_page=on_page,
-                    clock=clock,
-                )
+                done = [
+                    await sync_resource(
+                        client,
+                        target,
+                        spec,
+                        full=full,
+                        reconcile=reconcile,
+                        on_page=on_page,
+                        clock=clock,
+                    )
+                ]
+                for child in nested:
+                    if child.parent == spec.name:
+                        done.append(
+                            await sync_children(
+                                client, target, child, full=full, on_page=on_page, clock=clock
+                            )
+                        )
+                return done
 
         # The company (one request) goes alongside the lists, not before them.
-        tasks = [asyncio.ensure_future(sync_company(client, target))] if company else []
+        async def company_row() -> list[SyncStats]:
+            return [await sync_company(client, target)]
+
+        tasks = [asyncio.ensure_future(company_row())] if company else []
         tasks += [asyncio.ensure_future(one(spec)) for spec in resources]
         try:
-            results: list[SyncStats] = await asyncio.gather(*tasks)
+            results = [s for done in await asyncio.gather(*tasks) for s in done]
         except BaseException:
             # One resource failed (or the sync was cancelled): stop the others before
             # the database closes under them.
