@@ -325,37 +325,43 @@ def table_for(name: str, model: type) -> Table:
 
 
 class Owned:
-    """A record listed under a parent (an invoice's message), with the parent's id.
+    """A record with values it does not carry: its parent's id, a report row's window.
 
-    Reads as the record itself, plus the attribute ``key`` (``invoice_id``) holding the
-    parent's id: what `owned_table`'s rows read.
+    Reads as the record itself, plus each name of ``extra`` (``invoice_id``) holding
+    its value: what `owned_table`'s rows read.
     """
 
-    __slots__ = ("_key", "_parent_id", "_record")
+    __slots__ = ("_extra", "_record")
 
-    def __init__(self, record: Any, key: str, parent_id: int) -> None:
+    def __init__(self, record: Any, extra: dict[str, Any]) -> None:
         self._record = record
-        self._key = key
-        self._parent_id = parent_id
+        self._extra = extra
 
     def __getattr__(self, name: str) -> Any:
-        if name == self._key:
-            return self._parent_id
+        extra = self._extra
+        if name in extra:
+            return extra[name]
         return getattr(self._record, name)
 
 
 @functools.cache
-def owned_table(name: str, model: type, parent_key: str) -> Table:
-    """The table of records listed under a parent: `table_for`'s, with ``parent_key``.
+def owned_table(name: str, model: type, extra: tuple[tuple[str, Kind], ...]) -> Table:
+    """`table_for`'s table with the columns ``extra`` first, read from `Owned` records.
 
-    Its rows are written from `Owned` records; ``parent_key`` (a BIGINT) comes right
-    after ``account_id``.
+    An ``id`` among them makes it the key with ``account_id``.
     """
     table = table_for(name, model)
-    if parent_key in {c.name for c in table.columns}:
-        return table
-    parent = Column(parent_key, Kind.BIGINT, _attr(parent_key), path=(parent_key,))
-    return attrs.evolve(table, columns=(parent, *table.columns))
+    present = {c.name for c in table.columns}
+    added = tuple(
+        Column(column, kind, _attr(column), path=(column,))
+        for column, kind in extra
+        if column not in present
+    )
+    return attrs.evolve(
+        table,
+        columns=(*added, *table.columns),
+        has_id=table.has_id or any(c.name == "id" for c in added),
+    )
 
 
 def export_columns(table: Table) -> tuple[Column, ...]:

@@ -179,6 +179,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="also delete local rows whose records Harvest no longer has",
     )
     sync.add_argument(
+        "--reports",
+        action="store_true",
+        help="also mirror the time, expense, uninvoiced and project budget reports, one "
+        "row set per month (the last two months pulled again each run)",
+    )
+    sync.add_argument(
+        "--reports-from",
+        type=_date,
+        help="first month of the reports on their first run (YYYY-MM-DD; default: 10 "
+        "months back)",
+    )
+    sync.add_argument(
         "--resources",
         help=f"comma-separated subset, e.g. company,clients,time_entries; of: {', '.join(NAMES)}",
     )
@@ -717,6 +729,8 @@ async def run_sync(args: argparse.Namespace) -> int:
                     clock=target.clock,
                     company=company,
                     wait_lock=args.wait_lock,
+                    reports=args.reports,
+                    reports_from=args.reports_from,
                 )
             results.append((target, stats))
             requests += limiter.requests if limiter else 0

@@ -248,7 +248,7 @@ class ChildSpec:
     @property
     def table(self) -> Table:
         """`table_for`'s table of the model, with ``parent_key`` after ``account_id``."""
-        return owned_table(self.name, self.model, self.parent_key)
+        return owned_table(self.name, self.model, ((self.parent_key, Kind.BIGINT),))
 
     def list_for(self, client: HarvestClient, parent_id: int) -> Paginator[Any]:
         """The list under one parent."""
@@ -1385,7 +1385,7 @@ async def sync_children(
             try:
                 async for page in child.list_for(client, parent_id).pages():
                     records += [
-                        Owned(r, child.parent_key, parent_id)
+                        Owned(r, {child.parent_key: parent_id})
                         for r in page.items
                         if getattr(r, "id", None) is not None
                     ]
@@ -1417,6 +1417,195 @@ async def sync_children(
     stats.total_rows = await target.count(table, account_id)
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+#: The columns a report row gains: its window (the days it covers, both included) and
+#: an ``id`` made of the window's first day and the row's position in the report.
+REPORT_COLUMNS: tuple[tuple[str, Kind], ...] = (
+    ("id", Kind.BIGINT),
+    ("window_from", Kind.DATE),
+    ("window_to", Kind.DATE),
+)
+
+#: Windows of the dated reports pulled again on every run (the latest ones still change).
+REPORT_REPULL = 2
+
+#: Months of the dated reports pulled by a first run (``reports_from`` sets another start):
+#: with the project budget, 91 report requests, within one budget of Harvest's reports
+#: limit (100 per 15 minutes).
+REPORT_FIRST_MONTHS = 10
+
+_ROWS_PER_WINDOW = 1_000_000
+
+
+@attrs.frozen
+class ReportSpec:
+    """One Harvest report mirrored into a table keyed by its window.
+
+    Attributes:
+        name: Its table (``reports_time_projects``), from the operation's path.
+        path: The client attributes leading to its method (``reports``, ``time``,
+            ``projects``).
+        model: Its rows' model.
+        dated: Whether it takes ``from_`` and ``to`` (else it is pulled whole each run,
+            its window being the run's day).
+    """
+
+    name: str
+    path: tuple[str, ...]
+    model: type
+    dated: bool
+
+    @property
+    def table(self) -> Table:
+        """`table_for`'s table of the model, after `REPORT_COLUMNS`."""
+        return owned_table(self.name, self.model, REPORT_COLUMNS)
+
+    def rows(self, client: HarvestClient, first: dt.date, last: dt.date) -> Paginator[Any]:
+        """The report's rows for one window."""
+        method: Any = client
+        for attr in self.path:
+            method = getattr(method, attr)
+        if self.dated:
+            return method(from_=first, to=last)  # type: ignore[no-any-return]
+        return method()  # type: ignore[no-any-return]
+
+
+@functools.cache
+def report_specs() -> tuple[ReportSpec, ...]:
+    """Every report operation of the client (``GET /reports/...``), read from the resources."""
+    from ._pagination import Paginator
+    from .resources import reports
+    from .resources._base import OPERATION_ATTR, Resource
+
+    found: dict[str, ReportSpec] = {}
+    for value in vars(reports).values():
+        if not (isinstance(value, type) and issubclass(value, Resource)):
+            continue
+        for function in vars(value).values():
+            for method, path in getattr(function, OPERATION_ATTR, ()):
+                if method != "GET" or not path.startswith("/reports/"):
+                    continue
+                hint = typing.get_type_hints(function).get("return")
+                args = typing.get_args(hint)
+                if typing.get_origin(hint) is not Paginator or not attrs.has(args[0]):
+                    continue
+                parts = tuple(path.strip("/").split("/"))
+                dated = {"from_", "to"} <= inspect.signature(function).parameters.keys()
+                name = "_".join(parts)
+                found[name] = ReportSpec(name, parts, args[0], dated)
+    return tuple(found[name] for name in sorted(found))
+
+
+def _month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _previous_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def report_windows(
+    today: dt.date, last_pulled: dt.date | None, first: dt.date | None = None
+) -> list[tuple[dt.date, dt.date]]:
+    """The month windows a reports run pulls: the `REPORT_REPULL` latest windows pulled
+    before, and every month after them up to ``today``'s.
+
+    A first run (``last_pulled`` is ``None``) starts at ``first``'s month, by default
+    `REPORT_FIRST_MONTHS` months back (this month included).
+    """
+    current = _month_start(today)
+    if last_pulled is not None:
+        start = _month_start(last_pulled)
+        for _ in range(REPORT_REPULL - 1):
+            start = _previous_month(start)
+    elif first is not None:
+        start = _month_start(first)
+    else:
+        start = current
+        for _ in range(REPORT_FIRST_MONTHS - 1):
+            start = _previous_month(start)
+    start = min(start, current)
+    windows = []
+    while start <= current:
+        following = _next_month(start)
+        windows.append((start, following - dt.timedelta(days=1)))
+        start = following
+    return windows
+
+
+#: The state row of the reports (the first day of the latest window pulled).
+_REPORTS_STATE = "reports"
+
+
+@as_bulk
+async def sync_reports(
+    client: HarvestClient,
+    target: Target,
+    *,
+    clock: Callable[[], dt.datetime] = _utc_now,
+    reports_from: dt.date | None = None,
+    on_page: Callable[[str, int], None] | None = None,
+) -> list[SyncStats]:
+    """Mirror Harvest's reports (`report_specs`) into tables keyed by their window.
+
+    The dated reports (time, expense, uninvoiced) are pulled per calendar month
+    (`report_windows`): a first run pulls `REPORT_FIRST_MONTHS` months (or from
+    ``reports_from``), later runs pull again the `REPORT_REPULL` latest windows and any
+    month since. Each window's rows replace the ones stored for it, in one
+    transaction. The project budget report has no window: each run stores it under the
+    run's day. Reports have their own rate limit (the client's reports limiter)
+    (https://help.getharvest.com/api-v2/introduction/overview/general/#rate-limiting).
+    """
+    account_id = _account_of(client)
+    today = clock().astimezone(dt.UTC).date()
+    stored = await target.state(account_id, _REPORTS_STATE)
+    last = None
+    if stored is not None and stored.updated_since is not None:
+        last = dt.date.fromisoformat(stored.updated_since)
+    windows = report_windows(today, last, reports_from)
+    results: list[SyncStats] = []
+    for spec in report_specs():
+        started = time.perf_counter()
+        stats = SyncStats(spec.name, mode="incremental" if last is not None else "full")
+        table = spec.table
+        for first, final in windows if spec.dated else [(today, today)]:
+            records: list[Any] = []
+            async for page in spec.rows(client, first, final).pages():
+                stats.pages += 1
+                for item in page.items:
+                    if len(records) >= _ROWS_PER_WINDOW:
+                        raise SyncDatabaseError(
+                            f"{spec.name}: more than {_ROWS_PER_WINDOW} rows in one window"
+                        )
+                    row_id = first.toordinal() * _ROWS_PER_WINDOW + len(records)
+                    extra = {"id": row_id, "window_from": first, "window_to": final}
+                    records.append(Owned(item, extra))
+            stats.rows_written += await target.write_page(
+                table, account_id, records, changes_only=False, state=None, resource=spec.name
+            )
+            stale = await target.ids(table, account_id, between=("window_from", first, first))
+            stale -= {r.id for r in records}
+            if stale:
+                await target.delete(table, account_id, sorted(stale))
+            if on_page is not None:
+                on_page(spec.name, len(records))
+        stats.total_rows = await target.count(table, account_id)
+        stats.seconds = time.perf_counter() - started
+        results.append(stats)
+    await target.write_page(
+        report_specs()[0].table,
+        account_id,
+        [],
+        changes_only=False,
+        state=StateWrite(done=True, updated_since=windows[-1][0].isoformat()),
+        resource=_REPORTS_STATE,
+    )
+    return results
 
 
 #: The company's table: one row per account.
@@ -1485,6 +1674,8 @@ async def sync_account(
     company: bool = True,
     wait_lock: bool = False,
     children: bool = True,
+    reports: bool = False,
+    reports_from: dt.date | None = None,
 ) -> list[SyncStats]:
     """Mirror every resource of the client's account into a database.
 
@@ -1494,8 +1685,9 @@ async def sync_account(
     the company out. The lists nested under a resource's records (`child_lists`: an
     invoice's messages and payments, an estimate's messages) follow that resource,
     fetched only for the records updated since their last run (``children=False``
-    leaves them out). Two syncs of one account into one database never interleave: the
-    second waits (``wait_lock=True``) or fails with `SyncDatabaseError`.
+    leaves them out). ``reports=True`` also mirrors the reports (`sync_reports`, from
+    ``reports_from`` on a first run). Two syncs of one account into one database never
+    interleave: the second waits (``wait_lock=True``) or fails with `SyncDatabaseError`.
 
     Raises:
         SyncDatabaseError: The database cannot be opened or written (the pages
@@ -1513,6 +1705,8 @@ async def sync_account(
         await target.lock(_account_of(client), wait=wait_lock)
         nested = [c for spec in resources for c in children_of(spec.name)] if children else []
         tables = [spec.table for spec in resources] + [c.table for c in nested]
+        if reports:
+            tables += [spec.table for spec in report_specs()]
         changed = await target.prepare([COMPANY_TABLE, *tables] if company else tables)
         for name in sorted(changed):  # new columns: list the resource whole once
             _log.info("%s gained columns: its next walk is full", name)
@@ -1545,7 +1739,14 @@ async def sync_account(
         async def company_row() -> list[SyncStats]:
             return [await sync_company(client, target)]
 
+        async def report_rows() -> list[SyncStats]:
+            return await sync_reports(
+                client, target, clock=clock, reports_from=reports_from, on_page=on_page
+            )
+
         tasks = [asyncio.ensure_future(company_row())] if company else []
+        if reports:
+            tasks.append(asyncio.ensure_future(report_rows()))
         tasks += [asyncio.ensure_future(one(spec)) for spec in resources]
         try:
             results = [s for done in await asyncio.gather(*tasks) for s in done]
