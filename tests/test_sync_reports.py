@@ -117,7 +117,8 @@ async def test_reports_are_stored_per_window_and_equal_harvests(tmp_path: Path) 
             rows(db, "SELECT id FROM reports_time_projects")
         )
         budget = rows(db, "SELECT window_from, window_to FROM reports_project_budget")
-        assert budget and set(budget) == {(today.isoformat(), today.isoformat())}
+        assert budget
+        assert set(budget) == {(today.isoformat(), today.isoformat())}
 
 
 async def test_the_next_run_pulls_the_last_two_windows_and_replaces_their_rows(
