@@ -187,8 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--reports-from",
         type=_date,
-        help="first month of the reports on their first run (YYYY-MM-DD; default: 10 "
-        "months back)",
+        help="first month of the reports on their first run (YYYY-MM-DD; default: 10 months back)",
     )
     sync.add_argument(
         "--resources",

@@ -883,6 +883,23 @@ def _first_by_number(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode([*query, ("page", "1")])))
 
 
+def _window_keys(url: str, first: dt.date, last: dt.date) -> tuple[str, str] | None:
+    """The query keys of ``url`` holding ``first`` and ``last`` (as the list sent them)."""
+    query = parse_qsl(urlsplit(url).query)
+    firsts = [k for k, v in query if v == first.isoformat()]
+    lasts = [k for k, v in query if v == last.isoformat()]
+    if len(firsts) != 1 or len(lasts) != 1 or firsts == lasts:
+        return None
+    return firsts[0], lasts[0]
+
+
+def _with_query(url: str, values: dict[str, dt.date]) -> str:
+    """``url`` with the query keys of ``values`` set to those days."""
+    parts = urlsplit(url)
+    query = [(k, values[k].isoformat() if k in values else v) for k, v in parse_qsl(parts.query)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def _offset_paged(page: Page[Any]) -> bool:
     """Whether ``links.next`` asks for a page number (not a cursor)."""
     return _offset_url(page.next_url)
@@ -1265,8 +1282,18 @@ async def _reconcile_windows(
         async with contextlib.aclosing(listing.pages()) as pages:
             return await anext(pages, None)
 
+    #: Once a cursor page left its count out: a counting URL by page number, and the
+    #: query keys holding its window's first and last days.
+    by_number: tuple[str, str, str] | None = None
+
     async def harvest_count(window: _Window) -> int | None:
+        nonlocal by_number
         listing = resource.list(from_=window.first, to=window.last, per_page=1)
+        if by_number is not None:
+            url, first_key, last_key = by_number
+            url = _with_query(url, {first_key: window.first, last_key: window.last})
+            page = await first_page(listing.starting_at(url))
+            return 0 if page is None else page.total_entries
         page = await first_page(listing)
         if page is None:
             return 0
@@ -1274,8 +1301,13 @@ async def _reconcile_windows(
             return len(page.items)
         if page.total_entries is None and page.next_url is not None:
             # A cursor page may leave the count out; the same filters asked by page
-            # number (Harvest's deprecated ``page``, still answered) always count.
-            page = await first_page(listing.starting_at(_first_by_number(page.next_url)))
+            # number (Harvest's deprecated ``page``, still answered) always count, so
+            # the next windows are asked that way at once.
+            url = _first_by_number(page.next_url)
+            keys = _window_keys(url, window.first, window.last)
+            if keys is not None:
+                by_number = (url, *keys)
+            page = await first_page(listing.starting_at(url))
         return None if page is None else page.total_entries
 
     async def differing(windows: Sequence[_Window]) -> list[_Window]:
