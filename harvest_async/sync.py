@@ -1085,13 +1085,13 @@ async def sync_resource(
 
     try:
         walk = await walk_once(changes_only=False, walk_since=walk_since, resume=resume)
+        if resume is not None:
+            stats.mode = "resumed"
     except _ResumeRefused:
         _log.info("%s: Harvest refused the page to resume from; listing it again", spec.name)
         stats.mode = "incremental" if since is not None else "full"
         keep_ids = reconcile and since is None
         walk = await walk_once(changes_only=False, walk_since=since, resume=None)
-    if resume is not None:
-        stats.mode = "resumed"
     for _ in range(MAX_REWALKS):
         if walk.stable:
             break

@@ -302,3 +302,42 @@ async def test_cursor_lists_are_not_walked_again_when_records_come_and_go(
         live = live_rows(sim, "time_entries")
         mirror = local_rows(db, "time_entries")
         assert {i: mirror.get(i) for i in live} == live
+
+
+@pytest.mark.parametrize("checkpointed", [False, True])
+async def test_a_cursor_harvest_refuses_falls_back_to_the_checkpoint(
+    tmp_path: Path, checkpointed: bool
+) -> None:
+    """An interrupted walk's next page that Harvest no longer accepts (a 4xx): the list
+    is walked again from the resource's checkpoint (from the start without one)."""
+    db = tmp_path / "mirror.db"
+    async with (
+        HarvestSimulator(
+            seed=5, scale=SimulatorScale(time_entries=ENTRIES), rate_limit=(100, 0.2)
+        ) as sim,
+        sim.client() as client,
+    ):
+        await sync_account(client, db, resources=TIME_ENTRIES, clock=sim.now)
+        con = sqlite3.connect(db)
+        with con:
+            if not checkpointed:
+                con.execute("DELETE FROM sync_state")
+            con.execute(
+                "INSERT INTO sync_resume (account_id, resource, url, since, total) "
+                "VALUES (?, 'time_entries', ?, NULL, NULL)",
+                (client.account_id, f"{sim.base_url.rstrip('/')}/time_entries?cursor=expired"),
+            )
+        con.close()
+        sim.requests.clear()
+        sim.advance(60)
+        stats = by_name(await sync_account(client, db, resources=TIME_ENTRIES, clock=sim.now))
+        refused = [r for r in sim.requests if "cursor=expired" in r.query]
+        assert [r.status for r in refused] == [422]
+        assert stats["time_entries"].mode == ("incremental" if checkpointed else "full")
+        walks = [r for r in sim.requests if r.path == "/v2/time_entries" and r.status == 200]
+        assert all(("updated_since" in r.query) == checkpointed for r in walks)
+        assert local_rows(db, "time_entries") == live_rows(sim, "time_entries")
+        # The refused page is forgotten: the next run does not ask for it again.
+        sim.requests.clear()
+        await sync_account(client, db, resources=TIME_ENTRIES, clock=sim.now)
+        assert not [r for r in sim.requests if "cursor=expired" in r.query]
