@@ -1262,10 +1262,11 @@ async def _reconcile_windows(
     """Reconcile a dated list by counts first; ``None`` when it cannot be windowed.
 
     Harvest's ``total_entries`` of a one-record page (``per_page=1``) counts a window
-    in one request. The span of the stored rows is counted whole, then per year, then
-    per month, descending only into windows whose counts differ from the rows stored;
-    only the months that still differ are listed, and their stored rows missing from
-    the listing are settled as in `_settle`
+    in one request. The span of the stored rows' months is counted whole; a window
+    whose count differs from the rows stored is halved (one half counted, the other's
+    count the rest), down to single months (or windows of at most `_LIST_BELOW` rows).
+    Only those are listed, and their stored rows missing from the listing are settled
+    as in `_settle`
     (https://help.getharvest.com/api-v2/introduction/overview/pagination/).
     """
     account_id = _account_of(client)
@@ -1310,24 +1311,31 @@ async def _reconcile_windows(
             page = await first_page(listing.starting_at(url))
         return None if page is None else page.total_entries
 
-    async def differing(windows: Sequence[_Window]) -> list[_Window]:
-        found = await asyncio.gather(*(harvest_count(w) for w in windows))
-        return [w for w, n in zip(windows, found, strict=True) if n != w.stored]
-
-    months = [_month_window(m, n) for m, n in sorted(counts.items())]
-    years: dict[int, list[_Window]] = {}
-    for month in months:
-        years.setdefault(month.first.year, []).append(month)
-    by_month = {w.months[0]: w for w in months}
+    # Every calendar month from the first stored one to the last (none stored: 0).
+    stored_months = sorted(counts)
+    months = [_month_window(stored_months[0], counts[stored_months[0]])]
+    while months[-1].months[0] != stored_months[-1]:
+        following = _next_month(months[-1].first).isoformat()[:7]
+        months.append(_month_window(following, counts.get(following, 0)))
     to_list: list[_Window] = []
-    pending = await differing([_span(months)])
-    if pending and len(years) > 1:
-        pending = await differing([_span(ws) for ws in years.values()])
-    for window in pending:
-        if window.stored <= _LIST_BELOW or len(window.months) == 1:
+    # Halve each window whose count differs; a half's count is asked, the other
+    # half's is the rest of its parent's (one request per halving).
+    pending = [(0, len(months), await harvest_count(_span(months)))]
+    while pending:
+        start, end, found = pending.pop()
+        window = _span(months[start:end])
+        if found == window.stored:
+            continue
+        if end - start == 1 or window.stored <= _LIST_BELOW:
             to_list.append(window)
+            continue
+        middle = (start + end) // 2
+        left = await harvest_count(_span(months[start:middle]))
+        if left is None or found is None:
+            right = await harvest_count(_span(months[middle:end]))
         else:
-            to_list += await differing([by_month[m] for m in window.months])
+            right = found - left
+        pending += [(middle, end, right), (start, middle, left)]
     deleted = 0
     for window in to_list:
 
