@@ -11,7 +11,7 @@ throttles) runs in its own process. Then:
    run is compared with a full walk of the ids (every page of the list, ``per_page=2000``,
    what a reconcile without counts costs), and the mirror is checked against Harvest.
 
-Usage: python benchmarks/bench_sync_big.py [ENTRIES]   (default 1,000,000)
+Usage: python benchmarks/bench_sync_big.py [--quick] [--json PATH]   (--quick: 100,000)
 """
 
 from __future__ import annotations
@@ -30,11 +30,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from _common import USER_AGENT  # noqa: E402
+from _common import USER_AGENT, bench_main, md_table, target  # noqa: E402
 from _simproc import SimProcess  # noqa: E402
 
+NAME = "sync_big"
+TITLE = "9. A million time entries: sync memory, reconcile by counts"
 PER_PAGE = 2000
 DELETES = 10
+TARGET_MB = 64.0
+TARGET_FEWER = 10.0
 FAST_LIMIT = (100_000, 1.0)
 
 
@@ -151,7 +155,8 @@ async def _id_walk(info: dict[str, Any]) -> int:
         return count
 
 
-def main(entries: int) -> None:
+def run(quick: bool) -> dict[str, Any]:
+    entries = 100_000 if quick else 1_000_000
     config = {
         "seed": 0,
         "time_entries": entries,
@@ -164,17 +169,10 @@ def main(entries: int) -> None:
         sim.reset()
         full = _run_child(info, db, reconcile=False)
         full_requests = sim.stats()["requests"]
-        print(
-            f"full sync: {full['rows_written']:,} rows in {full['seconds']:.1f} s, "
-            f"{full_requests} requests, client CPU {full['cpu'] / full['rows_written'] * 1e6:.1f}"
-            f" µs per row, peak RSS growth {full['growth_mb']:.1f} MB"
-            f" (peak mark reset: {full['peak_reset']})"
-        )
         month, ids = asyncio.run(_delete_in_one_month(info, db))
         sim.reset()
         rec = _run_child(info, db, reconcile=True)
-        stats = sim.stats()
-        reconcile_requests = stats["requests"]
+        reconcile_requests = sim.stats()["requests"]
         sim.reset()
         walked = asyncio.run(_id_walk(info))
         walk_requests = sim.stats()["requests"]
@@ -187,13 +185,73 @@ def main(entries: int) -> None:
             stored = con.execute("SELECT count(*) FROM time_entries").fetchone()[0]
         finally:
             con.close()
-        print(
-            f"reconcile after {len(ids)} deletes in {month}: {rec['deleted']} deleted, "
-            f"{left} of them left, {stored:,} rows stored vs {walked:,} in Harvest; "
-            f"{reconcile_requests} requests (incremental walk included) vs "
-            f"{walk_requests} for a full id walk: {walk_requests / reconcile_requests:.1f}x "
-            f"fewer; {rec['seconds']:.1f} s"
-        )
+    fewer = walk_requests / reconcile_requests
+    exact = rec["deleted"] == len(ids) and left == 0 and stored == walked
+    rows = [
+        [
+            "full sync into SQLite",
+            f"{full['rows_written']:,}",
+            full_requests,
+            f"{full['seconds']:.1f}",
+            f"{full['cpu'] / full['rows_written'] * 1e6:.1f}",
+            f"{full['growth_mb']:.1f}",
+        ],
+        [
+            f"reconcile after {len(ids)} deletes in {month}",
+            f"{rec['deleted']} deleted",
+            reconcile_requests,
+            f"{rec['seconds']:.1f}",
+            "",
+            f"{rec['growth_mb']:.1f}",
+        ],
+        [
+            "full id walk (what a reconcile without counts lists)",
+            f"{walked:,}",
+            walk_requests,
+            "",
+            "",
+            "",
+        ],
+    ]
+    return {
+        "name": NAME,
+        "title": TITLE if not quick else TITLE.replace("A million", f"{entries:,}"),
+        "setup": (__doc__ or "")
+        .split("\n\n", 1)[1]
+        .split("Usage:", 1)[0]
+        .strip()
+        .replace("``", "`"),
+        "table": md_table(
+            ["run", "rows", "requests", "seconds", "client CPU µs per row", "peak RSS growth MB"],
+            rows,
+            "lrrrrr",
+        ),
+        "targets": [
+            target(
+                f"peak RSS growth, full sync of {entries:,} entries",
+                f"{full['growth_mb']:.1f} MB",
+                f"< {TARGET_MB:g} MB",
+                full["growth_mb"] < TARGET_MB,
+            ),
+            target(
+                "reconcile requests: full id walk ÷ reconcile (its incremental walk included)",
+                f"{fewer:.1f}x ({walk_requests} / {reconcile_requests})",
+                f">= {TARGET_FEWER:g}x",
+                fewer >= TARGET_FEWER,
+            ),
+            target(
+                "mirror equals Harvest after the reconcile",
+                "yes" if exact else "no",
+                "yes",
+                exact,
+            ),
+        ],
+        "notes": [
+            f"peak mark reset before the sync: {full['peak_reset']} (else the peak so far "
+            "is the baseline)",
+            "the 10 deleted entries are the lowest ids of the busiest stored month",
+        ],
+    }
 
 
 if __name__ == "__main__":
@@ -201,4 +259,4 @@ if __name__ == "__main__":
         result = asyncio.run(_sync_child(json.loads(sys.argv[2]), sys.argv[3], sys.argv[4] == "1"))
         print(json.dumps(result))
     else:
-        main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
+        bench_main(run)
