@@ -84,17 +84,29 @@ if TYPE_CHECKING:
     from ._pagination import Page, Paginator
 
 __all__ = [
+    "CHILD_PARENTS",
     "MAX_REWALKS",
+    "REPORT_FIRST_MONTHS",
+    "REPORT_REPULL",
     "RESOURCES",
+    "ChildSpec",
     "MeteredLimiter",
+    "ReportSpec",
     "ResourceSpec",
     "SQLiteTarget",
     "SyncDatabaseError",
     "Target",
     "SyncResult",
     "SyncStats",
+    "child_lists",
+    "children_of",
     "open_target",
+    "report_specs",
+    "report_windows",
     "sync_account",
+    "sync_children",
+    "sync_reports",
+    "window_column",
 ]
 
 #: Overlap kept between runs so records updated while a run was listing are not missed
