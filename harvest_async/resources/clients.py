@@ -6,7 +6,7 @@ import datetime as dt
 
 from .._pagination import Paginator
 from ..models.clients import Client
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
+from ._base import NOT_GIVEN, NotGiven, PerPage, Resource, body, check_id, operation, query
 
 __all__ = ["Clients"]
 
@@ -20,7 +20,7 @@ class Clients(Resource):
         *,
         is_active: bool | NotGiven = NOT_GIVEN,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[Client]:
         """List clients, most recently created first.
 

@@ -26,7 +26,18 @@ from .._errors import InvalidRequestError
 from .._http import FormFile, Request
 from .._pagination import Paginator
 from ..models.expenses import Expense
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query, shown
+from ._base import (
+    NOT_GIVEN,
+    NotGiven,
+    PerPage,
+    Resource,
+    Shards,
+    body,
+    check_id,
+    operation,
+    query,
+    shown,
+)
 
 __all__ = ["Expenses", "ReadableBinary", "ReceiptSource"]
 
@@ -199,8 +210,8 @@ class Expenses(Resource):
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
         from_: dt.date | str | NotGiven = NOT_GIVEN,
         to: dt.date | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
-        shards: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
+        shards: Shards | NotGiven = NOT_GIVEN,
     ) -> Paginator[Expense]:
         """List expenses, most recent ``spent_date`` first.
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from .._pagination import Paginator
 from ..models.invoices import InvoiceItemCategory
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
+from ._base import NOT_GIVEN, NotGiven, PerPage, Resource, body, check_id, operation, query
 
 __all__ = ["InvoiceItemCategories"]
 
@@ -19,7 +19,7 @@ class InvoiceItemCategories(Resource):
         self,
         *,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[InvoiceItemCategory]:
         """List invoice item categories, most recently created first.
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
-from .._errors import InvalidRequestError
 from .._pagination import Paginator
 from ..models.projects import Project, TaskAssignment, UserAssignment
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query, shown
+from ._base import NOT_GIVEN, NotGiven, PerPage, Resource, body, check_id, operation, query
 
 __all__ = ["BillBy", "BudgetBy", "Projects"]
 
@@ -24,18 +23,6 @@ Number = Decimal | int | str | float
 BillBy = Literal["Project", "Tasks", "People", "none"]
 #: How a project is budgeted.
 BudgetBy = Literal["project", "project_cost", "task", "task_fees", "person", "none"]
-
-_BILL_BY = ("Project", "Tasks", "People", "none")
-_BUDGET_BY = ("project", "project_cost", "task", "task_fees", "person", "none")
-
-
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value is NOT_GIVEN or value is None:
-        return
-    if value not in choices:
-        raise InvalidRequestError(
-            f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {shown(value)}"
-        )
 
 
 class Projects(Resource):
@@ -55,7 +42,7 @@ class Projects(Resource):
         is_active: bool | NotGiven = NOT_GIVEN,
         client_id: int | NotGiven = NOT_GIVEN,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[Project]:
         """List projects, most recently created first.
 
@@ -135,8 +122,6 @@ class Projects(Resource):
             starts_on: Date the project starts.
             ends_on: Date the project ends.
         """
-        _check_choice("bill_by", bill_by, _BILL_BY)
-        _check_choice("budget_by", budget_by, _BUDGET_BY)
         fields = body(
             client_id=client_id,
             name=name,
@@ -215,8 +200,6 @@ class Projects(Resource):
             ends_on: Date the project ends.
         """
         pid = check_id(project_id, "project_id")
-        _check_choice("bill_by", bill_by, _BILL_BY)
-        _check_choice("budget_by", budget_by, _BUDGET_BY)
         fields = body(
             client_id=client_id,
             name=name,
@@ -259,7 +242,7 @@ class Projects(Resource):
         user_id: int | NotGiven = NOT_GIVEN,
         is_active: bool | NotGiven = NOT_GIVEN,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[UserAssignment]:
         """List the user assignments of one project.
 
@@ -376,7 +359,7 @@ class Projects(Resource):
         *,
         is_active: bool | NotGiven = NOT_GIVEN,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[TaskAssignment]:
         """List the task assignments of one project.
 

@@ -42,7 +42,7 @@ from ..models.reports import (
     TimeReportResult,
     UninvoicedReportResult,
 )
-from ._base import NOT_GIVEN, NotGiven, Resource, _check_date, operation, query, shown
+from ._base import NOT_GIVEN, NotGiven, PerPage, Resource, check_date, operation, query, shown
 
 if TYPE_CHECKING:
     from .._requester import Requester
@@ -69,8 +69,8 @@ _DAY = dt.timedelta(days=1)
 
 
 def _dates(from_: dt.date | str, to: dt.date | str) -> Timeframe:
-    start = _check_date("from_", from_)
-    end = _check_date("to", to)
+    start = check_date("from_", from_)
+    end = check_date("to", to)
     if end < start:
         raise InvalidRequestError(f"to ({end}) is before from_ ({start})")
     return start, end
@@ -162,7 +162,7 @@ class _DatedReports(Resource):
         *,
         from_: dt.date | str,
         to: dt.date | str,
-        per_page: int | NotGiven,
+        per_page: PerPage | NotGiven,
         include_fixed_fee: bool | NotGiven = NOT_GIVEN,
     ) -> Paginator[T]:
         start, end = _timeframe(from_, to, call=path)
@@ -184,7 +184,7 @@ class TimeReports(_DatedReports):
         from_: dt.date | str,
         to: dt.date | str,
         include_fixed_fee: bool | NotGiven,
-        per_page: int | NotGiven,
+        per_page: PerPage | NotGiven,
     ) -> Paginator[TimeReportResult]:
         return self._report(
             f"reports/time/{name}",
@@ -202,7 +202,7 @@ class TimeReports(_DatedReports):
         from_: dt.date | str,
         to: dt.date | str,
         include_fixed_fee: bool | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[TimeReportResult]:
         """Hours and billable amounts per client.
 
@@ -230,7 +230,7 @@ class TimeReports(_DatedReports):
         from_: dt.date | str,
         to: dt.date | str,
         include_fixed_fee: bool | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[TimeReportResult]:
         """Hours and billable amounts per project.
 
@@ -254,7 +254,7 @@ class TimeReports(_DatedReports):
         from_: dt.date | str,
         to: dt.date | str,
         include_fixed_fee: bool | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[TimeReportResult]:
         """Hours and billable amounts per task.
 
@@ -278,7 +278,7 @@ class TimeReports(_DatedReports):
         from_: dt.date | str,
         to: dt.date | str,
         include_fixed_fee: bool | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[TimeReportResult]:
         """Hours and billable amounts per team member (with weekly capacity).
 
@@ -304,7 +304,7 @@ class ExpenseReports(_DatedReports):
     """
 
     def _expenses(
-        self, name: str, from_: dt.date | str, to: dt.date | str, per_page: int | NotGiven
+        self, name: str, from_: dt.date | str, to: dt.date | str, per_page: PerPage | NotGiven
     ) -> Paginator[ExpenseReportResult]:
         return self._report(
             f"reports/expenses/{name}",
@@ -320,7 +320,7 @@ class ExpenseReports(_DatedReports):
         *,
         from_: dt.date | str,
         to: dt.date | str,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[ExpenseReportResult]:
         """Expense totals per client.
 
@@ -346,7 +346,7 @@ class ExpenseReports(_DatedReports):
         *,
         from_: dt.date | str,
         to: dt.date | str,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[ExpenseReportResult]:
         """Expense totals per project.
 
@@ -368,7 +368,7 @@ class ExpenseReports(_DatedReports):
         *,
         from_: dt.date | str,
         to: dt.date | str,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[ExpenseReportResult]:
         """Expense totals per expense category.
 
@@ -390,7 +390,7 @@ class ExpenseReports(_DatedReports):
         *,
         from_: dt.date | str,
         to: dt.date | str,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[ExpenseReportResult]:
         """Expense totals per team member.
 
@@ -428,7 +428,7 @@ class Reports(_DatedReports):
         from_: dt.date | str,
         to: dt.date | str,
         include_fixed_fee: bool | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[UninvoicedReportResult]:
         """Hours, expenses and amounts not yet invoiced, per project.
 
@@ -527,7 +527,7 @@ class Reports(_DatedReports):
         self,
         *,
         is_active: bool | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[ProjectBudgetReportResult]:
         """Budget, spent and remaining per project (projects with a budget).
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from .._pagination import Paginator
 from ..models.roles import Role
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
+from ._base import NOT_GIVEN, NotGiven, PerPage, Resource, body, check_id, operation, query
 
 __all__ = ["Roles"]
 
@@ -16,7 +16,7 @@ class Roles(Resource):
     """``harvest.roles``: list, get, create, update, delete."""
 
     @operation("GET", "/roles")
-    def list(self, *, per_page: int | NotGiven = NOT_GIVEN) -> Paginator[Role]:
+    def list(self, *, per_page: PerPage | NotGiven = NOT_GIVEN) -> Paginator[Role]:
         """List roles, most recently created first.
 
         Args:

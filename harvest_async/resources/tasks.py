@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from .._pagination import Paginator
 from ..models.tasks import Task
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
+from ._base import NOT_GIVEN, NotGiven, PerPage, Resource, body, check_id, operation, query
 
 __all__ = ["Tasks"]
 
@@ -23,7 +23,7 @@ class Tasks(Resource):
         *,
         is_active: bool | NotGiven = NOT_GIVEN,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[Task]:
         """List tasks, most recently created first.
 

@@ -10,7 +10,17 @@ from typing import Any, Literal
 from .._errors import InvalidRequestError
 from .._pagination import Paginator
 from ..models.time_entries import TimeEntry
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query, shown
+from ._base import (
+    NOT_GIVEN,
+    NotGiven,
+    PerPage,
+    Resource,
+    Shards,
+    body,
+    check_id,
+    operation,
+    query,
+)
 
 __all__ = ["TimeEntries"]
 
@@ -75,8 +85,8 @@ class TimeEntries(Resource):
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
         from_: dt.date | str | NotGiven = NOT_GIVEN,
         to: dt.date | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
-        shards: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
+        shards: Shards | NotGiven = NOT_GIVEN,
     ) -> Paginator[TimeEntry]:
         """List time entries, newest ``spent_date`` first.
 
@@ -104,15 +114,6 @@ class TimeEntries(Resource):
         Returns:
             A `Paginator` of `TimeEntry`; nothing is sent until iterated.
         """
-        if approval_status is not NOT_GIVEN and approval_status not in (
-            "unsubmitted",
-            "submitted",
-            "approved",
-        ):
-            raise InvalidRequestError(
-                "approval_status must be 'unsubmitted', 'submitted' or 'approved', "
-                f"got {shown(approval_status)}"
-            )
         filters = {
             "user_id": user_id,
             "client_id": client_id,

@@ -21,7 +21,18 @@ from .._errors import DecodeError, InvalidRequestError
 from .._http import Request
 from .._pagination import Paginator
 from ..models.users import BillableRate, CostRate, ProjectAssignment, Teammate, User
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query, shown
+from ._base import (
+    NOT_GIVEN,
+    NotGiven,
+    PerPage,
+    Resource,
+    Seconds,
+    body,
+    check_id,
+    operation,
+    query,
+    shown,
+)
 
 __all__ = ["Users"]
 
@@ -61,7 +72,7 @@ class Users(Resource):
         *,
         is_active: bool | NotGiven = NOT_GIVEN,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[User]:
         """List users, sorted by last name and then first name.
 
@@ -92,7 +103,7 @@ class Users(Resource):
         has_access_to_all_future_projects: bool | NotGiven = NOT_GIVEN,
         is_contractor: bool | NotGiven = NOT_GIVEN,
         is_active: bool | NotGiven = NOT_GIVEN,
-        weekly_capacity: int | NotGiven = NOT_GIVEN,
+        weekly_capacity: Seconds | NotGiven = NOT_GIVEN,
         default_hourly_rate: Number | NotGiven = NOT_GIVEN,
         cost_rate: Number | NotGiven = NOT_GIVEN,
         roles: Sequence[str] | NotGiven = NOT_GIVEN,
@@ -149,7 +160,7 @@ class Users(Resource):
         has_access_to_all_future_projects: bool | NotGiven = NOT_GIVEN,
         is_contractor: bool | NotGiven = NOT_GIVEN,
         is_active: bool | NotGiven = NOT_GIVEN,
-        weekly_capacity: int | NotGiven = NOT_GIVEN,
+        weekly_capacity: Seconds | NotGiven = NOT_GIVEN,
         default_hourly_rate: Number | NotGiven = NOT_GIVEN,
         cost_rate: Number | NotGiven = NOT_GIVEN,
         roles: Sequence[str] | NotGiven = NOT_GIVEN,
@@ -201,7 +212,7 @@ class Users(Resource):
 
     @operation("GET", "/users/me/project_assignments")
     def my_project_assignments(
-        self, *, per_page: int | NotGiven = NOT_GIVEN
+        self, *, per_page: PerPage | NotGiven = NOT_GIVEN
     ) -> Paginator[ProjectAssignment]:
         """List the active project assignments of the authenticated user.
 
@@ -223,7 +234,7 @@ class Users(Resource):
         user_id: int,
         *,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[ProjectAssignment]:
         """List the active project assignments of a user.
 
@@ -249,7 +260,7 @@ class Users(Resource):
 
     @operation("GET", "/users/{userId}/billable_rates")
     def billable_rates(
-        self, user_id: int, *, per_page: int | NotGiven = NOT_GIVEN
+        self, user_id: int, *, per_page: PerPage | NotGiven = NOT_GIVEN
     ) -> Paginator[BillableRate]:
         """List the billable rates of a user, oldest ``start_date`` first.
 
@@ -294,7 +305,7 @@ class Users(Resource):
 
     @operation("GET", "/users/{userId}/cost_rates")
     def cost_rates(
-        self, user_id: int, *, per_page: int | NotGiven = NOT_GIVEN
+        self, user_id: int, *, per_page: PerPage | NotGiven = NOT_GIVEN
     ) -> Paginator[CostRate]:
         """List the cost rates of a user, oldest ``start_date`` first.
 
@@ -339,7 +350,7 @@ class Users(Resource):
 
     @operation("GET", "/users/{userId}/teammates")
     def teammates(
-        self, user_id: int, *, per_page: int | NotGiven = NOT_GIVEN
+        self, user_id: int, *, per_page: PerPage | NotGiven = NOT_GIVEN
     ) -> Paginator[Teammate]:
         """List the teammates assigned to a manager (whose timesheets they can see).
 
