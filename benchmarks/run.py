@@ -43,6 +43,7 @@ BENCHMARKS = {
     "limiter": "bench_limiter.py",
     "tap_harvest": "bench_tap_harvest.py",
     "redis_limiter": "bench_redis_limiter.py",
+    "lanes": "bench_lanes.py",
 }
 
 
@@ -189,6 +190,7 @@ TITLES = {
     "limiter": "4. Limiter overhead",
     "tap_harvest": "5. tap-harvest",
     "redis_limiter": "6. Shared limiter (Redis)",
+    "lanes": "7. Priority lanes",
 }
 
 

@@ -214,12 +214,15 @@ async def open_target(args: argparse.Namespace, demo_run: int = 1) -> AsyncItera
     kwargs: dict[str, Any] = {}
     if args.base_url:
         kwargs["base_url"] = args.base_url
-    limiter = MeteredLimiter(TokenBucket(100, 15.0))
+    # The command is the only user of these budgets and all of its work is bulk: no
+    # slot is kept back for interactive calls (reserve=0).
+    limiter = MeteredLimiter(TokenBucket(100, 15.0, reserve=0))
     client = HarvestClient(
         token,
         account,
         user_agent=args.user_agent,
         rate_limiter=limiter,
+        reports_rate_limiter=TokenBucket(100, 900.0, reserve=0),
         max_retries=args.max_retries,
         **kwargs,
     )

@@ -50,6 +50,7 @@ import attrs
 
 from ._converter import encode_model
 from ._errors import HarvestError, NotFoundError
+from ._ratelimit import Priority, RateLimiter, as_bulk, as_rate_limiter
 
 if TYPE_CHECKING:
     from ._client import HarvestClient
@@ -176,26 +177,24 @@ class MeteredLimiter:
     """Wraps a limiter to count requests and the time spent waiting for slots."""
 
     def __init__(self, inner: Any) -> None:
-        self.inner = inner
+        self.inner: RateLimiter = as_rate_limiter(inner)
         self.requests = 0
         self.wait_seconds = 0.0
-        self._release = getattr(inner, "release", None)
-        self._pause = getattr(inner, "pause", None)
 
-    async def acquire(self) -> Any:
+    async def acquire(
+        self, *, priority: Priority | None = None, max_wait: float | None = None
+    ) -> Any:
         start = time.perf_counter()
-        handle = await self.inner.acquire()
+        handle = await self.inner.acquire(priority=priority, max_wait=max_wait)
         self.wait_seconds += time.perf_counter() - start
         self.requests += 1
         return handle
 
     async def release(self, handle: Any) -> None:
-        if self._release is not None:
-            await self._release(handle)
+        await self.inner.release(handle)
 
     async def pause(self, seconds: float) -> None:
-        if self._pause is not None:
-            await self._pause(seconds)
+        await self.inner.pause(seconds)
 
 
 class SyncDatabaseError(HarvestError, sqlite3.DatabaseError):
@@ -457,6 +456,7 @@ async def _walk(
     return walk
 
 
+@as_bulk
 async def sync_resource(
     client: HarvestClient,
     db: sqlite3.Connection,
@@ -612,6 +612,7 @@ async def _confirm_gone(
     return gone
 
 
+@as_bulk
 async def sync_company(client: HarvestClient, db: sqlite3.Connection) -> SyncStats:
     """The company is one record: stored with id 1 in table ``company``."""
     started = time.perf_counter()
@@ -633,6 +634,7 @@ async def sync_company(client: HarvestClient, db: sqlite3.Connection) -> SyncSta
     )
 
 
+@as_bulk
 async def sync_account(
     client: HarvestClient,
     db_path: str | Path,
