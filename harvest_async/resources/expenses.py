@@ -180,9 +180,6 @@ def _form(fields: Mapping[str, Any], receipt: FormFile) -> dict[str, str | FormF
 
 
 def _check_amount(units: Any, total_cost: Any, *, call: str, required: bool) -> None:
-    for name, value in (("units", units), ("total_cost", total_cost)):
-        if value is None:
-            raise InvalidRequestError(f"{call}: {name} must be a number, not None")
     given = [n for n, v in (("units", units), ("total_cost", total_cost)) if v is not NOT_GIVEN]
     if len(given) == 2:
         raise InvalidRequestError(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from .._pagination import Paginator
 from ..models.roles import Role
@@ -49,7 +48,7 @@ class Roles(Resource):
             name: The name of the role.
             user_ids: The ids of the users to give this role.
         """
-        fields = body(name=name, user_ids=_ids(user_ids))
+        fields = body(name=name, user_ids=user_ids)
         return await self._create(Role, "roles", fields)
 
     @operation("PATCH", "/roles/{roleId}")
@@ -68,7 +67,7 @@ class Roles(Resource):
             user_ids: The ids of the users with this role (replaces the current list).
         """
         rid = check_id(role_id, "role_id")
-        fields = body(name=name, user_ids=_ids(user_ids))
+        fields = body(name=name, user_ids=user_ids)
         return await self._update(Role, f"roles/{rid}", fields)
 
     @operation("DELETE", "/roles/{roleId}")
@@ -79,11 +78,3 @@ class Roles(Resource):
             role_id: The role to delete.
         """
         await self._delete(f"roles/{check_id(role_id, 'role_id')}")
-
-
-def _ids(value: Sequence[int] | NotGiven) -> Any:
-    """Any sequence of ids as a list (``body`` checks each id); a ``str`` stays a str and
-    is rejected by ``body``."""
-    if value is NOT_GIVEN or isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        return value
-    return list(value)

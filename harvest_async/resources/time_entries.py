@@ -32,10 +32,6 @@ def _external_reference(value: Mapping[str, Any] | NotGiven | None) -> Any:
     """Validate an ``external_reference`` object: id, group_id, account_id, permalink."""
     if value is NOT_GIVEN or value is None:
         return value
-    if not isinstance(value, Mapping):
-        raise InvalidRequestError(
-            "external_reference must be a mapping with id, group_id, account_id, permalink"
-        )
     allowed = {"id", "group_id", "account_id", "permalink"}
     unknown = set(value) - allowed
     if unknown:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from .._converter import decode_many
-from .._errors import DecodeError, InvalidRequestError
+from .._errors import DecodeError
 from .._http import Request
 from .._pagination import Paginator
 from ..models.users import BillableRate, CostRate, ProjectAssignment, Teammate, User
@@ -31,24 +31,11 @@ from ._base import (
     check_id,
     operation,
     query,
-    shown,
 )
 
 __all__ = ["Users"]
 
 Number = Decimal | int | str | float
-
-
-def _string_list(name: str, value: Sequence[str] | NotGiven) -> builtins.list[str] | NotGiven:
-    """A list of strings (``roles``, ``access_roles``): a bare string is a mistake."""
-    if value is NOT_GIVEN:
-        return value
-    if isinstance(value, (str, bytes)) or not isinstance(value, (builtins.list, tuple)):
-        raise InvalidRequestError(f"{name} must be a list of strings, got {shown(value)}")
-    for item in value:
-        if not isinstance(item, str):
-            raise InvalidRequestError(f"{name} must be a list of strings, got item {shown(item)}")
-    return builtins.list(value)
 
 
 class Users(Resource):
@@ -143,8 +130,8 @@ class Users(Resource):
             weekly_capacity=weekly_capacity,
             default_hourly_rate=default_hourly_rate,
             cost_rate=cost_rate,
-            roles=_string_list("roles", roles),
-            access_roles=_string_list("access_roles", access_roles),
+            roles=roles,
+            access_roles=access_roles,
         )
         return await self._create(User, "users", fields)
 
@@ -198,8 +185,8 @@ class Users(Resource):
             weekly_capacity=weekly_capacity,
             default_hourly_rate=default_hourly_rate,
             cost_rate=cost_rate,
-            roles=_string_list("roles", roles),
-            access_roles=_string_list("access_roles", access_roles),
+            roles=roles,
+            access_roles=access_roles,
         )
         return await self._update(User, f"users/{uid}", fields)
 
@@ -380,13 +367,7 @@ class Users(Resource):
             The manager's teammates after the change.
         """
         uid = check_id(user_id, "user_id")
-        if isinstance(teammate_ids, (str, bytes)) or not isinstance(
-            teammate_ids, (builtins.list, tuple)
-        ):
-            raise InvalidRequestError(
-                f"teammate_ids must be a list of user ids, got {shown(teammate_ids)}"
-            )
-        fields = body(teammate_ids=builtins.list(teammate_ids))
+        fields = body(teammate_ids=teammate_ids)
         envelope: Any = await self._requester.send(
             Request("PATCH", f"users/{uid}/teammates", json=fields)
         )
