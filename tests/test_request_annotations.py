@@ -27,8 +27,6 @@ from harvest_async.resources._base import (
     PerPage,
     Range,
     Resource,
-    body,
-    query,
 )
 from harvest_async.resources._documents import Documents
 from harvest_async.resources._item_categories import ItemCategories
@@ -59,19 +57,8 @@ class Scratch(Resource):
         zz_ids: Sequence[int] | NotGiven = NOT_GIVEN,
         zz_extra: Mapping[str, Any] | NotGiven = NOT_GIVEN,
     ) -> dict[str, Any]:
-        """Build the body it would send."""
-        return body(
-            thing_id=thing_id,
-            hours=hours,
-            zz_amount=zz_amount,
-            zz_day=zz_day,
-            zz_when=zz_when,
-            zz_flag=zz_flag,
-            zz_count=zz_count,
-            zz_colour=zz_colour,
-            zz_ids=zz_ids,
-            zz_extra=zz_extra,
-        )
+        """Build the body it would send: its keyword arguments, as checked."""
+        return self._body()
 
     def list(
         self,
@@ -82,7 +69,7 @@ class Scratch(Resource):
         per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> list[tuple[str, str]]:
         """Build the query it would send."""
-        return query(zz_day=zz_day, zz_flag=zz_flag, zz_ids=zz_ids, per_page=per_page)
+        return self._query()
 
 
 @pytest.fixture
@@ -110,7 +97,6 @@ async def test_a_new_parameter_is_one_annotated_line(scratch: Scratch) -> None:
         zz_extra={"a": [1, 2.5]},
     )
     assert sent == {
-        "thing_id": 7,
         "hours": "8:00",  # the annotation says str: the name means nothing
         "zz_amount": Decimal("1.50"),
         "zz_day": dt.date(2024, 1, 2),
@@ -121,7 +107,7 @@ async def test_a_new_parameter_is_one_annotated_line(scratch: Scratch) -> None:
         "zz_ids": [1, 2],
         "zz_extra": {"a": [1, Decimal("2.5")]},
     }
-    assert _json.dumps(sent).startswith('{"thing_id":7,"hours":"8:00","zz_amount":1.50,')
+    assert _json.dumps(sent).startswith('{"hours":"8:00","zz_amount":1.50,')
 
 
 def test_a_query_is_spelled_from_the_converted_values(scratch: Scratch) -> None:
@@ -176,10 +162,7 @@ def test_per_page_bounds_come_from_its_annotation(scratch: Scratch) -> None:
 async def test_none_is_null_only_where_the_annotation_says_so(scratch: Scratch) -> None:
     # nullable: sent as null; optional but not nullable: as if not given (no field, no
     # filter); required: refused.
-    assert await scratch.create(1, zz_amount=None, zz_flag=None) == {
-        "thing_id": 1,
-        "zz_amount": None,
-    }
+    assert await scratch.create(1, zz_amount=None, zz_flag=None) == {"zz_amount": None}
     assert scratch.list(zz_day=None) == []
 
 
@@ -192,6 +175,30 @@ async def test_a_coroutine_method_checks_when_awaited_and_binds_at_once(
     with pytest.raises(TypeError):
         await scratch.create(1, zz_unknown=1)  # type: ignore[call-arg]
     assert inspect.iscoroutinefunction(Scratch.create)
+
+
+async def test_a_body_is_the_keyword_arguments_of_its_own_call(scratch: Scratch) -> None:
+    class Nested(Resource):
+        async def outer(self, *, zz_a: int | NotGiven = NOT_GIVEN) -> Any:
+            """Call another checked method, then build its own body.
+
+            Args:
+                zz_a: A field.
+            """
+            inner = await self.inner(zz_b=2)
+            return inner, self._body()
+
+        async def inner(self, *, zz_b: int | NotGiven = NOT_GIVEN) -> dict[str, Any]:
+            """Build a body.
+
+            Args:
+                zz_b: A field.
+            """
+            return self._body()
+
+    assert await Nested(None).outer(zz_a=1) == ({"zz_b": 2}, {"zz_a": 1})  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="checked method"):
+        _params.call_keywords()
 
 
 def test_a_plain_method_checks_at_the_call(scratch: Scratch) -> None:

@@ -22,6 +22,7 @@ from ._params import (
     MAX_STRING,
     PerPage,
     Range,
+    call_keywords,
     check_date,
     check_int,
     check_plain,
@@ -174,6 +175,31 @@ class Resource:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+    @staticmethod
+    def _arguments(*leave_out: str, **replacing: Any) -> dict[str, Any]:
+        """The running method's keyword arguments (`call_keywords`), as its fields.
+
+        Args:
+            *leave_out: Parameters that are not fields (``shards``, a file).
+            **replacing: Fields whose value the method worked out itself (a
+                ``NOT_GIVEN`` value leaves the field out).
+        """
+        values = call_keywords()
+        for name in leave_out:
+            values.pop(name, None)
+        values.update(replacing)
+        return values
+
+    @classmethod
+    def _body(cls, *leave_out: str, **replacing: Any) -> dict[str, Any]:
+        """The JSON body of the running method: its keyword arguments (see `_arguments`)."""
+        return body(**cls._arguments(*leave_out, **replacing))
+
+    @classmethod
+    def _query(cls, *leave_out: str, **replacing: Any) -> list[tuple[str, str]]:
+        """The query of the running method: its keyword arguments (see `_arguments`)."""
+        return query(**cls._arguments(*leave_out, **replacing))
 
     def _paginate(
         self,

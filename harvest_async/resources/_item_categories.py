@@ -26,10 +26,8 @@ from ._base import (
     NotGiven,
     PerPage,
     Resource,
-    body,
     check_id,
     operation,
-    query,
 )
 
 __all__ = ["ItemCategories"]
@@ -108,7 +106,7 @@ class ItemCategories(Resource, Generic[CategoryT]):
         Returns:
             A `Paginator` of categories; nothing is sent until iterated.
         """
-        params = query(updated_since=updated_since, per_page=per_page)
+        params = self._query()
         return self._paginate(self._path, self._path, self._model, params)
 
     @operation("GET", "/{kind}_item_categories/{{Kind}Id}")
@@ -128,7 +126,7 @@ class ItemCategories(Resource, Generic[CategoryT]):
         Args:
             name: The name of the category.
         """
-        return await self._create(self._model, self._path, body(name=name))
+        return await self._create(self._model, self._path, self._body())
 
     @operation("PATCH", "/{kind}_item_categories/{{Kind}Id}")
     async def update(self, category_id: int, *, name: str | NotGiven = NOT_GIVEN) -> CategoryT:
@@ -139,7 +137,7 @@ class ItemCategories(Resource, Generic[CategoryT]):
             name: The name of the category.
         """
         cid = check_id(category_id, "category_id")
-        return await self._update(self._model, f"{self._path}/{cid}", body(name=name))
+        return await self._update(self._model, f"{self._path}/{cid}", self._body())
 
     @operation("DELETE", "/{kind}_item_categories/{{Kind}Id}")
     async def delete(self, category_id: int) -> None:

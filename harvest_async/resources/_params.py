@@ -24,11 +24,17 @@ takes it from (`body` and `query` in ``_base`` then only spell those values):
 ``None`` given for an optional parameter that cannot be null means "not given" (no
 filter, no field). An annotation of no known shape raises `TypeError`, so a new
 parameter cannot go unchecked.
+
+While a checked method runs, `call_keywords` holds its keyword-only arguments as
+checked: they are its request's fields or filters, so ``Resource._body()`` /
+``Resource._query()`` build the request without naming them again, and a new parameter
+is one line of the signature (and one of its ``Args:``).
 """
 
 from __future__ import annotations
 
 import collections.abc
+import contextvars
 import datetime as dt
 import functools
 import inspect
@@ -49,6 +55,7 @@ __all__ = [
     "Field",
     "PerPage",
     "Range",
+    "call_keywords",
     "checked",
     "field_of",
     "required_keys",
@@ -402,6 +409,36 @@ class _Signature:
 #: Set on a method `checked` wrapped.
 _CHECKED = "__harvest_checked__"
 
+#: The keyword arguments of the `checked` method running now (as checked, NOT_GIVEN
+#: left out): what `call_keywords` returns. Set for the duration of the call only.
+_KEYWORDS: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("harvest_keywords")
+
+
+def call_keywords() -> dict[str, Any]:
+    """The keyword-only arguments of the `checked` method running now, as checked.
+
+    Those left out (or given as ``NOT_GIVEN``) are absent, in signature order. A
+    method's keyword-only parameters are its request's fields or filters, so its body
+    or query is built from this without naming them again.
+
+    Raises:
+        RuntimeError: no `checked` method is running.
+    """
+    try:
+        return dict(_KEYWORDS.get())
+    except LookupError:
+        raise RuntimeError("call_keywords() is only for the body of a checked method") from None
+
+
+def _keywords(signature: inspect.Signature, bound: inspect.BoundArguments) -> dict[str, Any]:
+    return {
+        name: value
+        for name, value in bound.arguments.items()
+        if signature.parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
+        and not _is_not_given(type(value))
+    }
+
+
 FuncT = typing.TypeVar("FuncT", bound=Callable[..., Any])
 
 
@@ -420,7 +457,11 @@ def checked(func: FuncT) -> FuncT:
         @functools.wraps(func)
         async def checked_coroutine(*args: Any, **kwargs: Any) -> Any:
             bound = signature.convert(args, kwargs)
-            return await func(*bound.args, **bound.kwargs)
+            token = _KEYWORDS.set(_keywords(signature.signature, bound))
+            try:
+                return await func(*bound.args, **bound.kwargs)
+            finally:
+                _KEYWORDS.reset(token)
 
         wrapper: Callable[..., Any] = checked_coroutine
     else:
@@ -428,7 +469,11 @@ def checked(func: FuncT) -> FuncT:
         @functools.wraps(func)
         def checked_call(*args: Any, **kwargs: Any) -> Any:
             bound = signature.convert(args, kwargs)
-            return func(*bound.args, **bound.kwargs)
+            token = _KEYWORDS.set(_keywords(signature.signature, bound))
+            try:
+                return func(*bound.args, **bound.kwargs)
+            finally:
+                _KEYWORDS.reset(token)
 
         wrapper = checked_call
     setattr(wrapper, _CHECKED, True)

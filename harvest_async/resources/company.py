@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..models.company import Company
-from ._base import NOT_GIVEN, NotGiven, Resource, Seconds, body, operation
+from ._base import NOT_GIVEN, NotGiven, Resource, Seconds, operation
 
 __all__ = ["CompanyResource"]
 
@@ -30,7 +30,5 @@ class CompanyResource(Resource):
                 duration (``False``).
             weekly_capacity: Weekly capacity in seconds.
         """
-        fields = body(
-            wants_timestamp_timers=wants_timestamp_timers, weekly_capacity=weekly_capacity
-        )
+        fields = self._body()
         return await self._update(Company, "company", fields)

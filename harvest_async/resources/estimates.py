@@ -22,8 +22,7 @@ from typing import Literal, Required, TypedDict
 
 from .._pagination import Paginator
 from ..models.estimates import Estimate, EstimateMessage
-from ._base import NOT_GIVEN, NotGiven, PerPage, operation, query
-from ._base import body as make_body
+from ._base import NOT_GIVEN, NotGiven, PerPage, operation
 from ._documents import Documents, LineItemDeletion, LineItemShape, MessageRecipient
 
 __all__ = [
@@ -116,14 +115,7 @@ class Estimates(Documents[Estimate, EstimateMessage]):
         Returns:
             A `Paginator` of `Estimate`; nothing is sent until iterated.
         """
-        params = query(
-            client_id=client_id,
-            updated_since=updated_since,
-            from_=from_,
-            to=to,
-            state=state,
-            per_page=per_page,
-        )
+        params = self._query()
         return self._paginate("estimates", "estimates", Estimate, params)
 
     @operation("GET", "/estimates/{estimateId}")
@@ -167,19 +159,7 @@ class Estimates(Documents[Estimate, EstimateMessage]):
             line_items: New line items, each with ``kind`` and ``unit_price`` (and
                 optionally ``description``, ``quantity``, ``taxed``, ``taxed2``).
         """
-        fields = make_body(
-            client_id=client_id,
-            number=number,
-            purchase_order=purchase_order,
-            tax=tax,
-            tax2=tax2,
-            discount=discount,
-            subject=subject,
-            notes=notes,
-            currency=currency,
-            issue_date=issue_date,
-            line_items=_LINE_ITEMS.items(line_items, "new"),
-        )
+        fields = self._body(line_items=_LINE_ITEMS.items(line_items, "new"))
         return await self._create(Estimate, "estimates", fields)
 
     @operation("PATCH", "/estimates/{estimateId}")
@@ -219,19 +199,7 @@ class Estimates(Documents[Estimate, EstimateMessage]):
                 With a new item the PATCH is not idempotent, so it is retried only where
                 it certainly did not reach Harvest (a 429, a connection never made).
         """
-        fields = make_body(
-            client_id=client_id,
-            number=number,
-            purchase_order=purchase_order,
-            tax=tax,
-            tax2=tax2,
-            discount=discount,
-            subject=subject,
-            notes=notes,
-            currency=currency,
-            issue_date=issue_date,
-            line_items=_LINE_ITEMS.items(line_items, "any"),
-        )
+        fields = self._body(line_items=_LINE_ITEMS.items(line_items, "any"))
         return await self._patch(estimate_id, fields)
 
     @operation("DELETE", "/estimates/{estimateId}")

@@ -32,7 +32,6 @@ from ._base import (
     PerPage,
     Resource,
     Shards,
-    body,
     check_id,
     operation,
     query,
@@ -232,16 +231,7 @@ class Expenses(Resource):
         Returns:
             A `Paginator` of `Expense`; nothing is sent until iterated.
         """
-        filters = {
-            "user_id": user_id,
-            "client_id": client_id,
-            "project_id": project_id,
-            "is_billed": is_billed,
-            "updated_since": updated_since,
-            "from_": from_,
-            "to": to,
-            "per_page": per_page,
-        }
+        filters = self._arguments("shards")
         if shards is not NOT_GIVEN:
             return self._paginate_sharded(
                 "expenses", "expenses", Expense, filters, shards=shards, call="expenses.list"
@@ -297,16 +287,7 @@ class Expenses(Resource):
                 is sent).
         """
         _check_amount(units, total_cost, call="expenses.create", required=True)
-        fields = body(
-            user_id=user_id,
-            project_id=project_id,
-            expense_category_id=expense_category_id,
-            spent_date=spent_date,
-            units=units,
-            total_cost=total_cost,
-            notes=notes,
-            billable=billable,
-        )
+        fields = self._body("receipt", "receipt_filename")
         if receipt is NOT_GIVEN:
             if receipt_filename is not NOT_GIVEN:
                 raise InvalidRequestError("receipt_filename is given without a receipt")
@@ -360,16 +341,7 @@ class Expenses(Resource):
             raise InvalidRequestError(
                 "expenses.update: give receipt (attach a new one) or delete_receipt, not both"
             )
-        fields = body(
-            project_id=project_id,
-            expense_category_id=expense_category_id,
-            spent_date=spent_date,
-            units=units,
-            total_cost=total_cost,
-            notes=notes,
-            billable=billable,
-            delete_receipt=delete_receipt,
-        )
+        fields = self._body("receipt", "receipt_filename")
         if receipt is NOT_GIVEN:
             if receipt_filename is not NOT_GIVEN:
                 raise InvalidRequestError("receipt_filename is given without a receipt")

@@ -29,8 +29,7 @@ from ..models.invoices import (
     InvoiceMessageSubjectAndBody,
     InvoicePayment,
 )
-from ._base import NOT_GIVEN, NotGiven, PerPage, check_id, operation, query
-from ._base import body as make_body
+from ._base import NOT_GIVEN, NotGiven, PerPage, check_id, operation
 from ._documents import (
     Documents,
     LineItemDeletion,
@@ -254,15 +253,7 @@ class Invoices(Documents[Invoice, InvoiceMessage]):
         Returns:
             A `Paginator` of `Invoice`; nothing is sent until iterated.
         """
-        params = query(
-            client_id=client_id,
-            project_id=project_id,
-            updated_since=updated_since,
-            from_=from_,
-            to=to,
-            state=state,
-            per_page=per_page,
-        )
+        params = self._query()
         return self._paginate("invoices", "invoices", Invoice, params)
 
     @operation("GET", "/invoices/{invoiceId}")
@@ -327,22 +318,7 @@ class Invoices(Documents[Invoice, InvoiceMessage]):
                 ``expenses`` are each optional (at least one), ``from``/``to`` both or
                 neither (neither: everything unbilled).
         """
-        fields = make_body(
-            client_id=client_id,
-            retainer_id=retainer_id,
-            estimate_id=estimate_id,
-            number=number,
-            purchase_order=purchase_order,
-            tax=tax,
-            tax2=tax2,
-            discount=discount,
-            subject=subject,
-            notes=notes,
-            currency=currency,
-            issue_date=issue_date,
-            due_date=due_date,
-            payment_term=payment_term,
-            payment_options=payment_options,
+        fields = self._body(
             line_items=_LINE_ITEMS.items(line_items, "new"),
             line_items_import=_line_items_import(line_items_import),
         )
@@ -396,24 +372,7 @@ class Invoices(Documents[Invoice, InvoiceMessage]):
                 With a new item the PATCH is not idempotent, so it is retried only where
                 it certainly did not reach Harvest (a 429, a connection never made).
         """
-        fields = make_body(
-            client_id=client_id,
-            retainer_id=retainer_id,
-            estimate_id=estimate_id,
-            number=number,
-            purchase_order=purchase_order,
-            tax=tax,
-            tax2=tax2,
-            discount=discount,
-            subject=subject,
-            notes=notes,
-            currency=currency,
-            issue_date=issue_date,
-            due_date=due_date,
-            payment_term=payment_term,
-            payment_options=payment_options,
-            line_items=_LINE_ITEMS.items(line_items, "any"),
-        )
+        fields = self._body(line_items=_LINE_ITEMS.items(line_items, "any"))
         return await self._patch(invoice_id, fields)
 
     @operation("DELETE", "/invoices/{invoiceId}")
@@ -613,7 +572,7 @@ class Invoices(Documents[Invoice, InvoiceMessage]):
         iid = check_id(invoice_id, "invoice_id")
         if thank_you is True and reminder is True:
             raise InvalidRequestError("give thank_you=True or reminder=True, not both")
-        params = query(thank_you=thank_you, reminder=reminder)
+        params = self._query()
         return await self._get(InvoiceMessageSubjectAndBody, f"invoices/{iid}/messages/new", params)
 
     # -- payments ---------------------------------------------------------------------
@@ -637,7 +596,7 @@ class Invoices(Documents[Invoice, InvoiceMessage]):
             A `Paginator` of `InvoicePayment`; nothing is sent until iterated.
         """
         iid = check_id(invoice_id, "invoice_id")
-        params = query(updated_since=updated_since, per_page=per_page)
+        params = self._query()
         return self._paginate(
             f"invoices/{iid}/payments", "invoice_payments", InvoicePayment, params
         )
@@ -669,13 +628,7 @@ class Invoices(Documents[Invoice, InvoiceMessage]):
             raise InvalidRequestError(
                 "invoices.create_payment: give paid_at or paid_date, not both"
             )
-        fields = make_body(
-            amount=amount,
-            paid_at=paid_at,
-            paid_date=paid_date,
-            notes=notes,
-            send_thank_you=send_thank_you,
-        )
+        fields = self._body()
         return await self._create(InvoicePayment, f"invoices/{iid}/payments", fields)
 
     @operation("DELETE", "/invoices/{invoiceId}/payments/{paymentId}")

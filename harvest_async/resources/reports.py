@@ -430,7 +430,7 @@ class Reports(_DatedReports):
             A `Paginator` of `ProjectBudgetReportResult`; nothing is sent
             until iterated.
         """
-        params = query(is_active=is_active, per_page=per_page)
+        params = self._query()
         return self._paginate(
             "reports/project_budget", "results", ProjectBudgetReportResult, params
         )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from .._pagination import Paginator
 from ..models.roles import Role
-from ._base import NOT_GIVEN, NotGiven, PerPage, Resource, body, check_id, operation, query
+from ._base import NOT_GIVEN, NotGiven, PerPage, Resource, check_id, operation
 
 __all__ = ["Roles"]
 
@@ -24,7 +24,7 @@ class Roles(Resource):
         Returns:
             A `Paginator` of `Role`; nothing is sent until iterated.
         """
-        return self._paginate("roles", "roles", Role, query(per_page=per_page))
+        return self._paginate("roles", "roles", Role, self._query())
 
     @operation("GET", "/roles/{roleId}")
     async def get(self, role_id: int) -> Role:
@@ -48,7 +48,7 @@ class Roles(Resource):
             name: The name of the role.
             user_ids: The ids of the users to give this role.
         """
-        fields = body(name=name, user_ids=user_ids)
+        fields = self._body()
         return await self._create(Role, "roles", fields)
 
     @operation("PATCH", "/roles/{roleId}")
@@ -67,7 +67,7 @@ class Roles(Resource):
             user_ids: The ids of the users with this role (replaces the current list).
         """
         rid = check_id(role_id, "role_id")
-        fields = body(name=name, user_ids=user_ids)
+        fields = self._body()
         return await self._update(Role, f"roles/{rid}", fields)
 
     @operation("DELETE", "/roles/{roleId}")

@@ -16,7 +16,6 @@ from ._base import (
     PerPage,
     Resource,
     Shards,
-    body,
     check_id,
     operation,
     query,
@@ -110,20 +109,7 @@ class TimeEntries(Resource):
         Returns:
             A `Paginator` of `TimeEntry`; nothing is sent until iterated.
         """
-        filters = {
-            "user_id": user_id,
-            "client_id": client_id,
-            "project_id": project_id,
-            "task_id": task_id,
-            "external_reference_id": external_reference_id,
-            "is_billed": is_billed,
-            "is_running": is_running,
-            "approval_status": approval_status,
-            "updated_since": updated_since,
-            "from_": from_,
-            "to": to,
-            "per_page": per_page,
-        }
+        filters = self._arguments("shards")
         if shards is not NOT_GIVEN:
             return self._paginate_sharded(
                 "time_entries",
@@ -171,17 +157,7 @@ class TimeEntries(Resource):
             external_reference: ``{"id", "group_id", "account_id", "permalink"}``.
         """
         _check_time_fields(hours, started_time, ended_time, call="time_entries.create")
-        fields = body(
-            project_id=project_id,
-            task_id=task_id,
-            spent_date=spent_date,
-            user_id=user_id,
-            hours=hours,
-            started_time=started_time,
-            ended_time=ended_time,
-            notes=notes,
-            external_reference=_external_reference(external_reference),
-        )
+        fields = self._body(external_reference=_external_reference(external_reference))
         return await self._create(TimeEntry, "time_entries", fields)
 
     @operation("POST", "/time_entries")
@@ -282,16 +258,7 @@ class TimeEntries(Resource):
         """
         entry_id = check_id(time_entry_id, "time_entry_id")
         _check_time_fields(hours, started_time, ended_time, call="time_entries.update")
-        fields = body(
-            project_id=project_id,
-            task_id=task_id,
-            spent_date=spent_date,
-            started_time=started_time,
-            ended_time=ended_time,
-            hours=hours,
-            notes=notes,
-            external_reference=_external_reference(external_reference),
-        )
+        fields = self._body(external_reference=_external_reference(external_reference))
         return await self._update(TimeEntry, f"time_entries/{entry_id}", fields)
 
     @operation("DELETE", "/time_entries/{timeEntryId}")

@@ -27,10 +27,8 @@ from ._base import (
     PerPage,
     Resource,
     Seconds,
-    body,
     check_id,
     operation,
-    query,
 )
 
 __all__ = ["Users"]
@@ -71,7 +69,7 @@ class Users(Resource):
         Returns:
             A `Paginator` of `User`; nothing is sent until iterated.
         """
-        params = query(is_active=is_active, updated_since=updated_since, per_page=per_page)
+        params = self._query()
         return self._paginate("users", "users", User, params)
 
     @operation("GET", "/users/{userId}")
@@ -119,20 +117,7 @@ class Users(Resource):
                 ``"managed_projects_invoice_manager"``, ``"client_and_task_manager"``,
                 ``"time_and_expenses_manager"``, ``"estimates_manager"``.
         """
-        fields = body(
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            timezone=timezone,
-            has_access_to_all_future_projects=has_access_to_all_future_projects,
-            is_contractor=is_contractor,
-            is_active=is_active,
-            weekly_capacity=weekly_capacity,
-            default_hourly_rate=default_hourly_rate,
-            cost_rate=cost_rate,
-            roles=roles,
-            access_roles=access_roles,
-        )
+        fields = self._body()
         return await self._create(User, "users", fields)
 
     @operation("PATCH", "/users/{userId}")
@@ -174,20 +159,7 @@ class Users(Resource):
             access_roles: Permissions (replaces the list); see `create`.
         """
         uid = check_id(user_id, "user_id")
-        fields = body(
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            timezone=timezone,
-            has_access_to_all_future_projects=has_access_to_all_future_projects,
-            is_contractor=is_contractor,
-            is_active=is_active,
-            weekly_capacity=weekly_capacity,
-            default_hourly_rate=default_hourly_rate,
-            cost_rate=cost_rate,
-            roles=roles,
-            access_roles=access_roles,
-        )
+        fields = self._body()
         return await self._update(User, f"users/{uid}", fields)
 
     @operation("DELETE", "/users/{userId}")
@@ -210,7 +182,7 @@ class Users(Resource):
             A `Paginator` of `ProjectAssignment`; nothing is sent until
             iterated.
         """
-        params = query(per_page=per_page)
+        params = self._query()
         return self._paginate(
             "users/me/project_assignments", "project_assignments", ProjectAssignment, params
         )
@@ -235,7 +207,7 @@ class Users(Resource):
             iterated.
         """
         uid = check_id(user_id, "user_id")
-        params = query(updated_since=updated_since, per_page=per_page)
+        params = self._query()
         return self._paginate(
             f"users/{uid}/project_assignments",
             "project_assignments",
@@ -259,7 +231,7 @@ class Users(Resource):
             A `Paginator` of `BillableRate`; nothing is sent until iterated.
         """
         uid = check_id(user_id, "user_id")
-        params = query(per_page=per_page)
+        params = self._query()
         return self._paginate(f"users/{uid}/billable_rates", "billable_rates", BillableRate, params)
 
     @operation("GET", "/users/{userId}/billable_rates/{billableRateId}")
@@ -285,7 +257,7 @@ class Users(Resource):
             start_date: The date it takes effect (not in the future; default today).
         """
         uid = check_id(user_id, "user_id")
-        fields = body(amount=amount, start_date=start_date)
+        fields = self._body()
         return await self._create(BillableRate, f"users/{uid}/billable_rates", fields)
 
     # -- cost rates -------------------------------------------------------------------
@@ -304,7 +276,7 @@ class Users(Resource):
             A `Paginator` of `CostRate`; nothing is sent until iterated.
         """
         uid = check_id(user_id, "user_id")
-        params = query(per_page=per_page)
+        params = self._query()
         return self._paginate(f"users/{uid}/cost_rates", "cost_rates", CostRate, params)
 
     @operation("GET", "/users/{userId}/cost_rates/{costRateId}")
@@ -330,7 +302,7 @@ class Users(Resource):
             start_date: The date it takes effect (not in the future; default today).
         """
         uid = check_id(user_id, "user_id")
-        fields = body(amount=amount, start_date=start_date)
+        fields = self._body()
         return await self._create(CostRate, f"users/{uid}/cost_rates", fields)
 
     # -- teammates --------------------------------------------------------------------
@@ -349,7 +321,7 @@ class Users(Resource):
             A `Paginator` of `Teammate`; nothing is sent until iterated.
         """
         uid = check_id(user_id, "user_id")
-        params = query(per_page=per_page)
+        params = self._query()
         return self._paginate(f"users/{uid}/teammates", "teammates", Teammate, params)
 
     @operation("PATCH", "/users/{userId}/teammates")
@@ -367,7 +339,7 @@ class Users(Resource):
             The manager's teammates after the change.
         """
         uid = check_id(user_id, "user_id")
-        fields = body(teammate_ids=teammate_ids)
+        fields = self._body()
         envelope: Any = await self._requester.send(
             Request("PATCH", f"users/{uid}/teammates", json=fields)
         )
