@@ -51,13 +51,23 @@ from .._errors import InvalidRequestError
 from .._json import MAX_DEPTH, shown
 
 __all__ = [
+    "MAX_ID",
     "MAX_STRING",
     "Field",
     "PerPage",
     "Range",
     "call_keywords",
+    "check_bool",
+    "check_date",
+    "check_datetime",
+    "check_decimal",
+    "check_int",
+    "check_mapping",
+    "check_plain",
+    "check_text",
     "checked",
     "field_of",
+    "parameter_fields",
     "required_keys",
     "typed_fields",
 ]
