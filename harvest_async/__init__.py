@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from . import bulk as bulk
     from ._client import DEFAULT_BASE_URL as DEFAULT_BASE_URL
     from ._client import HarvestClient as HarvestClient
+    from ._closing import AsyncClosing as AsyncClosing
     from ._converter import make_converter as make_converter
     from ._errors import ClientClosedError as ClientClosedError
     from ._lifespan import get_harvest as get_harvest
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
 #: stays quick and the Redis limiter's extra is needed only by those who use it.
 _LAZY = {
     "bulk": ".bulk",
+    "AsyncClosing": "._closing",
     "DEFAULT_BASE_URL": "._client",
     "HarvestClient": "._client",
     "make_converter": "._converter",
@@ -98,6 +100,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "NOT_GIVEN",
     "APIError",
+    "AsyncClosing",
     "AuthenticationError",
     "BadRequestError",
     "CallOptions",

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._aiohttp import AiohttpTransport
 from ._auth import StaticToken, TokenProvider
+from ._closing import AsyncClosing
 from ._errors import ConfigurationError
 from ._http import DEFAULT_MAX_RESPONSE_BYTES, Transport, check_base_url, check_header_value
 from ._options import CallOptions, RequestObserver, check_options
@@ -44,7 +44,7 @@ ACCOUNT_ENV = "HARVEST_ACCOUNT_ID"
 BASE_URL_ENV = "HARVEST_BASE_URL"
 
 
-class HarvestClient:
+class HarvestClient(AsyncClosing):
     """An asyncio client for the Harvest API v2.
 
     Use it as an async context manager (or call `aclose`)::
@@ -279,17 +279,6 @@ class HarvestClient:
         open.
         """
         await self._requester.aclose()
-
-    async def __aenter__(self) -> HarvestClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 class _ClientView(HarvestClient):

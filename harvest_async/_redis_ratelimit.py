@@ -43,10 +43,10 @@ import socket
 import threading
 import weakref
 from collections.abc import Coroutine, Sequence
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ._closing import AsyncClosing
 from ._errors import ConfigurationError, ConnectionNotMadeError
 from ._ratelimit import (
     BULK,
@@ -254,7 +254,7 @@ def _describe_client(client: Any) -> str:
         return type(client).__name__
 
 
-class RedisRateLimiter:
+class RedisRateLimiter(AsyncClosing):
     """Never more than ``capacity`` requests in any rolling window of ``period`` seconds,
     for every process and host that uses the same Redis and ``key``.
 
@@ -384,17 +384,6 @@ class RedisRateLimiter:
     def using_fallback(self) -> bool:
         """Whether the fallback limiter is admitting requests (Redis was unreachable)."""
         return self._down_until is not None
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Stop; close the Redis connection if this limiter opened it from a URL.

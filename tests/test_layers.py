@@ -18,7 +18,16 @@ PACKAGE = Path(__file__).resolve().parent.parent / "harvest_async"
 #: The layers, lowest first (a module may import its own layer and those below).
 #: Modules under a package name (``models``) are matched by prefix.
 LAYERS: list[set[str]] = [
-    {"_errors", "_auth", "_json", "_version", "_ratelimit", "_redis_ratelimit", "_options"},
+    {
+        "_errors",
+        "_auth",
+        "_json",
+        "_version",
+        "_closing",
+        "_ratelimit",
+        "_redis_ratelimit",
+        "_options",
+    },
     {"_http", "_aiohttp"},
     {"_requester"},
     {"_pagination"},

@@ -6,11 +6,11 @@ import datetime as dt
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .. import AsyncClosing
 from ._app import build_api_app, build_id_app
 from ._auth import TokenStore
 from ._config import DEFAULT_PAGE_BASED, Counters, Faults, RequestRecord, SimulatorScale
@@ -30,7 +30,7 @@ DEFAULT_START = dt.datetime(2025, 1, 15, 9, 0, tzinfo=dt.UTC)
 _LAZY = ("time_entries", "expenses")
 
 
-class HarvestSimulator:
+class HarvestSimulator(AsyncClosing):
     """A Harvest API v2 server on 127.0.0.1 with seeded data, rate limits and faults.
 
     Use it as an async context manager::
@@ -209,17 +209,8 @@ class HarvestSimulator:
             await runner.cleanup()
         self.world.clock.unbind()
 
-    async def __aenter__(self) -> HarvestSimulator:
+    async def _open(self) -> None:
         await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # ------------------------------------------------------------ helpers
 
