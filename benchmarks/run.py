@@ -44,6 +44,8 @@ BENCHMARKS = {
     "tap_harvest": "bench_tap_harvest.py",
     "redis_limiter": "bench_redis_limiter.py",
     "lanes": "bench_lanes.py",
+    "sync_targets": "bench_sync_targets.py",
+    "sync_big": "bench_sync_big.py",
 }
 
 

@@ -801,6 +801,31 @@ class Paginator(Generic[T]):
         clone._ordered = ordered
         return clone
 
+    def starting_at(self, url: str) -> Paginator[T]:
+        """The same list walked from the page at ``url``, a ``links.next`` it gave.
+
+        What a sync that stopped mid-list resumes with: a cursor (or page number) kept
+        with the rows of the page before it. Harvest may refuse an old cursor (a 4xx):
+        the caller then walks the list from its start
+        (https://help.getharvest.com/api-v2/introduction/overview/pagination/).
+
+        Raises:
+            ValueError: A merged list (it has no one next page), or no URL.
+        """
+        if self.parts:
+            raise ValueError("a merged list cannot start at one page")
+        if not isinstance(url, str) or not url:
+            raise ValueError(f"url must be a links.next URL, got {url!r}")
+        lister = self._lister
+        fetch = lister.fetch
+
+        async def from_url(next_url: str | None) -> Any:
+            return await fetch(url if next_url is None else next_url)
+
+        clone = self._with(None, None, self._ordered)
+        clone._lister = _Lister(from_url, lister.key, lister.decode_items, lister.decode_body)
+        return clone
+
     @classmethod
     def merge(
         cls,

@@ -50,6 +50,7 @@ class Simulated(Protocol):
     faults: Faults
     counters: Counters
     errors: list[BaseException]
+    id_accounts: list[dict[str, Any]]
 
     def log_request(self, record: RequestRecord) -> None: ...
 
@@ -825,7 +826,8 @@ def build_id_app(sim: Simulated) -> web.Application:
                         "name": sim.world.company["name"],
                         "product": "harvest",
                         "google_sign_in_required": False,
-                    }
+                    },
+                    *({"google_sign_in_required": False, **a} for a in sim.id_accounts),
                 ],
             }
         )

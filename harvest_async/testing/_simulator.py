@@ -160,6 +160,10 @@ class HarvestSimulator(AsyncClosing):
         self.port = port
         self.base_url = ""
         self.id_base_url = ""
+        #: Further accounts Harvest ID lists for the token, after this one (``id``,
+        #: ``name``, ``product``: ``"harvest"`` or ``"forecast"``); the CLI's demo lists
+        #: a second Harvest account (another simulator) and a Forecast account.
+        self.id_accounts: list[dict[str, Any]] = []
         self._runners: list[web.AppRunner] = []
 
     def __repr__(self) -> str:
