@@ -25,8 +25,10 @@ from ._targets import (
     all_tables,
     child_rows,
     file_lock,
+    ids_query,
     missing_columns,
     old_layout,
+    quote,
     release_file_lock,
 )
 
@@ -62,8 +64,7 @@ def duckdb_path(url: str) -> str:
     return path or ":memory:"
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_q = quote
 
 
 #: Rows written by one INSERT (DuckDB's executemany runs a statement per row: slow).
@@ -281,18 +282,9 @@ class DuckDBTarget:
         updated_since: dt.datetime | None = None,
         owner: tuple[str, int] | None = None,
     ) -> set[int]:
-        sql = f"SELECT id FROM {_q(table.name)} WHERE account_id = ?"
-        params: list[Any] = [account_id]
-        if between is not None:
-            column, first, last = between
-            sql += f" AND {_q(column)} BETWEEN ? AND ?"
-            params += [first, last]
-        if owner is not None:
-            sql += f" AND {_q(owner[0])} = ?"
-            params.append(owner[1])
-        if updated_since is not None:
-            sql += " AND updated_at >= ?"
-            params.append(updated_since)
+        sql, params = ids_query(
+            table, account_id, between=between, updated_since=updated_since, owner=owner
+        )
         return {r[0] for r in self._run(sql, params).fetchall()}
 
     async def month_counts(self, table: Table, account_id: int, column: str) -> dict[str, int]:

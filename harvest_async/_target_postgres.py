@@ -24,8 +24,10 @@ from ._targets import (
     SyncDatabaseError,
     all_tables,
     child_rows,
+    ids_query,
     lock_key,
     missing_columns,
+    quote,
 )
 
 __all__ = ["POSTGRES_TYPES", "PostgresTarget", "redacted_url"]
@@ -68,8 +70,7 @@ def redacted_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_q = quote
 
 
 def _upsert(name: str, columns: Sequence[tuple[str, Kind]], key: Sequence[str]) -> str:
@@ -294,18 +295,14 @@ class PostgresTarget:
         updated_since: dt.datetime | None = None,
         owner: tuple[str, int] | None = None,
     ) -> set[int]:
-        sql = f"SELECT id FROM {_q(table.name)} WHERE account_id = $1"
-        params: list[Any] = [account_id]
-        if between is not None:
-            column, first, last = between
-            sql += f" AND {_q(column)} BETWEEN ${len(params) + 1} AND ${len(params) + 2}"
-            params += [first, last]
-        if owner is not None:
-            sql += f" AND {_q(owner[0])} = ${len(params) + 1}"
-            params.append(owner[1])
-        if updated_since is not None:
-            sql += f" AND updated_at >= ${len(params) + 1}"
-            params.append(updated_since)
+        sql, params = ids_query(
+            table,
+            account_id,
+            between=between,
+            updated_since=updated_since,
+            owner=owner,
+            mark=lambda n: f"${n}",
+        )
         async with self._pool.acquire() as con:
             rows = await self._run(con.fetch(sql, *params))
         return {r[0] for r in rows}

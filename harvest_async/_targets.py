@@ -16,7 +16,7 @@ import asyncio
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -39,6 +39,45 @@ __all__ = [
 
 #: A date range of one DATE column: ``(column, first, last)``, both days included.
 Between = tuple[str, dt.date, dt.date]
+
+
+def quote(name: str) -> str:
+    """``name`` as an SQL identifier (double quotes, inner ones doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def ids_query(
+    table: Table,
+    account_id: int,
+    *,
+    between: Between | None,
+    updated_since: dt.datetime | None,
+    owner: tuple[str, int] | None,
+    mark: Callable[[int], str] = lambda _: "?",
+    value: Callable[[Any], Any] = lambda v: v,
+) -> tuple[str, list[Any]]:
+    """The ``SELECT id`` of a target's `Target.ids` and its parameters.
+
+    Args:
+        mark: The placeholder of the n-th parameter (1-based): ``?`` or ``$n``.
+        value: A date or timestamp parameter as the driver takes it.
+    """
+    params: list[Any] = [account_id]
+    where = [f"account_id = {mark(1)}"]
+
+    def next_mark(param: Any) -> str:
+        params.append(param)
+        return mark(len(params))
+
+    if between is not None:
+        column, first, last = between
+        low, high = next_mark(value(first)), next_mark(value(last))
+        where.append(f"{quote(column)} BETWEEN {low} AND {high}")
+    if owner is not None:
+        where.append(f"{quote(owner[0])} = {next_mark(owner[1])}")
+    if updated_since is not None:
+        where.append(f"updated_at >= {next_mark(value(updated_since))}")
+    return f"SELECT id FROM {quote(table.name)} WHERE " + " AND ".join(where), params
 
 
 class SyncDatabaseError(HarvestError, sqlite3.DatabaseError):

@@ -73,8 +73,10 @@ from ._targets import (
     all_tables,
     child_rows,
     file_lock,
+    ids_query,
     missing_columns,
     old_layout,
+    quote,
     release_file_lock,
 )
 from .models.company import Company
@@ -584,8 +586,14 @@ def _encoder(kinds: Sequence[Kind]) -> Callable[[tuple[Any, ...]], tuple[Any, ..
     return encode
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_quote = quote
+
+
+def _sqlite_value(value: dt.date) -> str:
+    """A date or an aware timestamp as the SQLite mirror stores it (text)."""
+    if isinstance(value, dt.datetime):
+        return format_timestamp(value)
+    return value.isoformat()
 
 
 _SQLITE_STATE = (
@@ -812,18 +820,14 @@ class SQLiteTarget:
         updated_since: dt.datetime | None = None,
         owner: tuple[str, int] | None = None,
     ) -> set[int]:
-        sql = f"SELECT id FROM {_quote(table.name)} WHERE account_id = ?"
-        params: list[Any] = [account_id]
-        if between is not None:
-            column, first, last = between
-            sql += f" AND {_quote(column)} BETWEEN ? AND ?"
-            params += [first.isoformat(), last.isoformat()]
-        if owner is not None:
-            sql += f" AND {_quote(owner[0])} = ?"
-            params.append(owner[1])
-        if updated_since is not None:
-            sql += " AND updated_at >= ?"
-            params.append(format_timestamp(updated_since))
+        sql, params = ids_query(
+            table,
+            account_id,
+            between=between,
+            updated_since=updated_since,
+            owner=owner,
+            value=_sqlite_value,
+        )
         try:
             return {row[0] for row in self.db.execute(sql, params)}
         except sqlite3.Error as exc:
