@@ -18,16 +18,14 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-import attrs
 import msgspec
 
-from ._converter import format_datetime, get_converter, values_ok
+from ._converter import format_datetime, get_converter
 from ._errors import DecodeError, InvalidRequestError
 
 __all__ = ["MAX_DEPTH", "dumps", "encode_model", "loads", "shown"]
 
 _fast_decoder = msgspec.json.Decoder(float_hook=Decimal)
-_model_encoder = msgspec.json.Encoder(decimal_format="number")
 _decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=lambda c: _bad_constant(c))
 _encode_str = json.encoder.encode_basestring_ascii
 
@@ -175,17 +173,9 @@ def dumps(value: Any) -> str:
 
 
 def encode_model(model: Any) -> str:
-    """A model as compact JSON text: what the converter unstructures, as `dumps` writes it.
+    """A model as compact JSON text: the converter's unstructuring, written by `dumps`.
 
     Decimals are JSON numbers, dates ``YYYY-MM-DD``, timestamps UTC ISO 8601 with ``Z``;
-    every field is written (``null`` where empty). A model as the converter decodes them
-    (decimals finite and in range, ints of 64 bits, UTC timestamps) goes through
-    msgspec's C encoder, keys in alphabetical order; any other goes the converter's way
-    (which refuses what JSON cannot hold).
+    every field is written (``null`` where empty), in the model's order.
     """
-    if attrs.has(type(model)) and values_ok(model):
-        try:
-            return _model_encoder.encode(model).decode("utf-8")
-        except UnicodeEncodeError:
-            pass  # a lone surrogate (decodable JSON, not UTF-8): dumps escapes it
     return dumps(get_converter().unstructure(model))
