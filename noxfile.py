@@ -15,7 +15,7 @@ PYTHON = ["3.11"]
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the test suite."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test,redis,cli]")
     session.run("pytest", "-q", *session.posargs)
 
 
@@ -31,7 +31,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install("-e", ".[test,lint]")
+    session.install("-e", ".[test,lint,cli]")
     session.run("mypy", "--strict", "harvest_async")
 
 

@@ -36,13 +36,13 @@ if TYPE_CHECKING:
     from ._client import DEFAULT_BASE_URL as DEFAULT_BASE_URL
     from ._client import HarvestClient as HarvestClient
     from ._converter import make_converter as make_converter
+    from ._errors import ClientClosedError as ClientClosedError
     from ._pagination import Page as Page
     from ._pagination import Paginator as Paginator
     from ._ratelimit import RateLimiter as RateLimiter
     from ._ratelimit import SupportsAcquire as SupportsAcquire
     from ._ratelimit import TokenBucket as TokenBucket
     from ._redis_ratelimit import RedisRateLimiter as RedisRateLimiter
-    from ._transport import ClientClosedError as ClientClosedError
     from .resources._base import NOT_GIVEN as NOT_GIVEN
     from .resources._base import NotGiven as NotGiven
     from .resources.reports import split_timeframe as split_timeframe
@@ -62,7 +62,7 @@ _LAZY = {
     "SupportsAcquire": "._ratelimit",
     "TokenBucket": "._ratelimit",
     "RedisRateLimiter": "._redis_ratelimit",
-    "ClientClosedError": "._transport",
+    "ClientClosedError": "._errors",
     "NOT_GIVEN": ".resources._base",
     "NotGiven": ".resources._base",
     "split_timeframe": ".resources.reports",

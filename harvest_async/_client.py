@@ -6,16 +6,13 @@ import os
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._aiohttp import AiohttpTransport
+from ._auth import StaticToken, TokenProvider
 from ._errors import ConfigurationError
-from ._ratelimit import SupportsAcquire, TokenBucket
+from ._http import DEFAULT_MAX_RESPONSE_BYTES, Transport, check_base_url, check_header_value
+from ._ratelimit import SupportsAcquire, TokenBucket, as_rate_limiter
 from ._requester import Requester
-from ._transport import (
-    DEFAULT_MAX_RESPONSE_BYTES,
-    Transport,
-    check_base_url,
-    check_header_value,
-)
-from ._version import PROJECT_URL, __version__
+from ._version import USER_AGENT_ENV, default_user_agent
 from .resources.assignments import TaskAssignmentsResource, UserAssignmentsResource
 from .resources.clients import Clients
 from .resources.company import CompanyResource
@@ -34,21 +31,13 @@ from .resources.time_entries import TimeEntries
 from .resources.users import Users
 
 if TYPE_CHECKING:
-    import aiohttp
+    from ._aiohttp import ClientSession
 
-    from ._oauth import TokenProvider
-
-__all__ = ["DEFAULT_BASE_URL", "HarvestClient"]
+__all__ = ["ACCOUNT_ENV", "DEFAULT_BASE_URL", "TOKEN_ENV", "USER_AGENT_ENV", "HarvestClient"]
 
 DEFAULT_BASE_URL = "https://api.harvestapp.com/v2"
 TOKEN_ENV = "HARVEST_ACCESS_TOKEN"
 ACCOUNT_ENV = "HARVEST_ACCOUNT_ID"
-USER_AGENT_ENV = "HARVEST_USER_AGENT"
-
-
-def default_user_agent() -> str:
-    """``harvest_async/<version> (<project URL>)``: Harvest asks for a contact."""
-    return f"harvest_async/{__version__} ({PROJECT_URL})"
 
 
 class HarvestClient:
@@ -77,6 +66,10 @@ class HarvestClient:
             Without it, http is accepted on loopback addresses only.
         max_response_bytes: Larger responses fail with a ``TransportError`` (checked on
             ``Content-Length`` and while reading; never retried).
+        transport: What sends each request instead of the aiohttp transport (tests:
+            any object with ``async send(request) -> RawResponse`` and ``async
+            aclose()``, see ``harvest_async._http.Transport``); exclusive with
+            ``session``.
 
     Raises:
         ConfigurationError: a missing token or account id (naming the environment
@@ -94,12 +87,12 @@ class HarvestClient:
         reports_rate_limiter: SupportsAcquire | None = None,
         max_retries: int = 5,
         timeout: float = 30.0,
-        session: aiohttp.ClientSession | None = None,
+        session: ClientSession | None = None,
         token_provider: TokenProvider | None = None,
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        transport: Transport | None = None,
     ) -> None:
-        token = ""  # stays empty with a token_provider: each request gets its token
         if token_provider is not None:
             if access_token is not None:
                 raise ConfigurationError("give access_token or token_provider, not both")
@@ -111,7 +104,7 @@ class HarvestClient:
                 raise ConfigurationError(f"no access token: pass access_token= or set ${TOKEN_ENV}")
             if not isinstance(given, str):
                 raise ConfigurationError("access_token must be a string")
-            token = given
+            token_provider = StaticToken(given)
         account = account_id if account_id is not None else os.environ.get(ACCOUNT_ENV)
         if account is None or account == "":
             raise ConfigurationError(f"no account id: pass account_id= or set ${ACCOUNT_ENV}")
@@ -127,41 +120,41 @@ class HarvestClient:
             raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
             raise ConfigurationError(f"timeout must be a positive number, got {timeout!r}")
-        for name, limiter in (
-            ("rate_limiter", rate_limiter),
-            ("reports_rate_limiter", reports_rate_limiter),
-        ):
-            if limiter is not None and not callable(getattr(limiter, "acquire", None)):
-                raise ConfigurationError(f"{name} must have an async acquire() method")
+        general = as_rate_limiter(
+            rate_limiter if rate_limiter is not None else TokenBucket(100, 15.0)
+        )
+        reports = as_rate_limiter(
+            reports_rate_limiter if reports_rate_limiter is not None else TokenBucket(100, 900.0),
+            name="reports_rate_limiter",
+        )
         if not isinstance(allow_insecure_http, bool):
             raise ConfigurationError("allow_insecure_http must be True or False")
         url = check_base_url(base_url, allow_insecure_http=allow_insecure_http)
-        check_header_value("access_token", token)
         check_header_value("User-Agent", agent)
+        if transport is not None and session is not None:
+            raise ConfigurationError("give session or transport, not both")
 
         self.account_id = account_text
         self.user_agent = agent
         self.base_url = str(url)
-        self.rate_limiter: SupportsAcquire = rate_limiter or TokenBucket(100, 15.0)
-        self.reports_rate_limiter: SupportsAcquire = reports_rate_limiter or TokenBucket(100, 900.0)
-        self._transport = Transport(
-            headers={
-                **({"Authorization": f"Bearer {token}"} if token else {}),
-                "Harvest-Account-Id": account_text,
-                "User-Agent": agent,
-                "Accept": "application/json",
-            },
-            timeout=float(timeout),
-            session=session,
-            max_response_bytes=max_response_bytes,
+        self.rate_limiter: SupportsAcquire = rate_limiter if rate_limiter is not None else general
+        self.reports_rate_limiter: SupportsAcquire = (
+            reports_rate_limiter if reports_rate_limiter is not None else reports
+        )
+        self._transport: Transport = transport or AiohttpTransport(
+            timeout=float(timeout), session=session, max_response_bytes=max_response_bytes
         )
         self._requester = Requester(
             self._transport,
             base_url=url,
-            rate_limiter=self.rate_limiter,
-            reports_rate_limiter=self.reports_rate_limiter,
+            limiters={"general": general, "reports": reports},
             max_retries=max_retries,
-            token_provider=token_provider,
+            headers={
+                "Harvest-Account-Id": account_text,
+                "User-Agent": agent,
+                "Accept": "application/json",
+            },
+            auth=token_provider,
         )
         r = self._requester
         self.time_entries = TimeEntries(r)
@@ -210,7 +203,7 @@ class HarvestClient:
         closes. Later calls raise the same error at once. A caller's session is left
         open.
         """
-        await self._transport.aclose()
+        await self._requester.aclose()
 
     async def __aenter__(self) -> HarvestClient:
         return self

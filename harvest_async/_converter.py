@@ -24,7 +24,8 @@ import msgspec
 from cattrs.cols import list_structure_factory
 from cattrs.gen import make_dict_structure_fn
 
-from ._errors import DecodeError, InvalidRequestError
+from ._errors import DecodeError
+from ._json import TIMESTAMP_RANGE_MESSAGE, dumps, format_datetime
 
 __all__ = [
     "DECIMAL_EXPONENT_LIMIT",
@@ -35,6 +36,8 @@ __all__ = [
     "decode_json",
     "decode_json_list",
     "decode_many",
+    "encode_model",
+    "format_datetime",
     "get_converter",
     "list_body_decoder",
     "make_converter",
@@ -60,7 +63,7 @@ _INT_RANGE_MESSAGE = "an int beyond the signed 64-bit range"
 _DECIMAL_RANGE_MESSAGE = (
     f"a Decimal out of range (adjusted exponent beyond +-{DECIMAL_EXPONENT_LIMIT})"
 )
-_TIMESTAMP_RANGE_MESSAGE = "a datetime out of range once converted to UTC"
+_TIMESTAMP_RANGE_MESSAGE = TIMESTAMP_RANGE_MESSAGE
 
 
 def _checked_decimal(value: Decimal) -> Decimal:
@@ -207,25 +210,6 @@ def _strict_list_factory(conv: cattrs.Converter) -> Any:
 def _is_list_type(type_: Any) -> bool:
     origin: Any = get_origin(type_)
     return origin is list
-
-
-def format_datetime(value: dt.datetime) -> str:
-    """Format a datetime as Harvest's UTC ISO 8601 (``2017-12-31T14:59:22Z``).
-
-    A naive one is taken as UTC (as decoding takes a bare timestamp), never as the
-    machine's local time; request parameters refuse naive datetimes before this.
-
-    Raises:
-        InvalidRequestError: the datetime is out of range once converted to UTC.
-    """
-    try:
-        utc = (
-            value.replace(tzinfo=dt.UTC) if value.utcoffset() is None else value.astimezone(dt.UTC)
-        )
-    except OverflowError:
-        raise InvalidRequestError(_TIMESTAMP_RANGE_MESSAGE) from None
-    text = utc.isoformat()
-    return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text
 
 
 def make_converter() -> cattrs.Converter:
@@ -560,3 +544,14 @@ def _make_body_decoder(cls: type, key: str) -> ListBodyDecoder:
         return getattr(page, key), {name: getattr(page, name) for name in _ENVELOPE_FIELDS}
 
     return ListBodyDecoder(split, partial(decode_json_list, cls))
+
+
+def encode_model(model: Any) -> str:
+    """A model as compact JSON text: the converter's unstructuring, written by `dumps`.
+
+    The one encoder of models (sync's ``record_json``, the command line's exports).
+    Decimals are JSON numbers, dates ``YYYY-MM-DD``, timestamps UTC ISO 8601 with ``Z``;
+    every field is written (``null`` where empty), in the model's order. What JSON cannot
+    hold (a non-finite decimal, an int too long to write) is an `InvalidRequestError`.
+    """
+    return dumps(get_converter().unstructure(model))

@@ -8,13 +8,17 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
+    "ConnectionNotMadeError",
     "DecodeError",
     "HarvestError",
     "InvalidRequestError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestMayHaveBeenSent",
+    "ResponseTooLargeError",
     "ServerError",
     "TransportError",
     "ValidationError",
@@ -35,6 +39,23 @@ class InvalidRequestError(HarvestError, ValueError):
 
 class TransportError(HarvestError):
     """The request could not be completed: connection failure or timeout."""
+
+
+class ConnectionNotMadeError(TransportError):
+    """No connection was made: the request certainly did not reach Harvest."""
+
+
+class ClientClosedError(TransportError):
+    """The client was closed (``aclose()``): before the request, or while it was in flight."""
+
+
+class ResponseTooLargeError(TransportError):
+    """The response was larger than ``max_response_bytes`` (never retried: it would be
+    as large again)."""
+
+
+class RequestMayHaveBeenSent(TransportError):
+    """The connection failed after the request may have reached Harvest."""
 
 
 class DecodeError(HarvestError):

@@ -20,14 +20,16 @@ from typing import Any
 
 import msgspec
 
-from ._converter import format_datetime, get_converter
 from ._errors import DecodeError, InvalidRequestError
 
-__all__ = ["MAX_DEPTH", "dumps", "encode_model", "loads", "shown"]
+__all__ = ["MAX_DEPTH", "TIMESTAMP_RANGE_MESSAGE", "dumps", "format_datetime", "loads", "shown"]
 
 _fast_decoder = msgspec.json.Decoder(float_hook=Decimal)
 _decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=lambda c: _bad_constant(c))
 _encode_str = json.encoder.encode_basestring_ascii
+
+#: The message of a datetime that UTC cannot hold (shared with the converter's decoding).
+TIMESTAMP_RANGE_MESSAGE = "a datetime out of range once converted to UTC"
 
 #: Deepest nesting of lists and objects a request body may have (Harvest's have 3):
 #: well within Python's recursion limit, wherever on the stack the body is written.
@@ -172,10 +174,20 @@ def dumps(value: Any) -> str:
     return "".join(out)
 
 
-def encode_model(model: Any) -> str:
-    """A model as compact JSON text: the converter's unstructuring, written by `dumps`.
+def format_datetime(value: dt.datetime) -> str:
+    """Format a datetime as Harvest's UTC ISO 8601 (``2017-12-31T14:59:22Z``).
 
-    Decimals are JSON numbers, dates ``YYYY-MM-DD``, timestamps UTC ISO 8601 with ``Z``;
-    every field is written (``null`` where empty), in the model's order.
+    A naive one is taken as UTC (as decoding takes a bare timestamp), never as the
+    machine's local time; request parameters refuse naive datetimes before this.
+
+    Raises:
+        InvalidRequestError: the datetime is out of range once converted to UTC.
     """
-    return dumps(get_converter().unstructure(model))
+    try:
+        utc = (
+            value.replace(tzinfo=dt.UTC) if value.utcoffset() is None else value.astimezone(dt.UTC)
+        )
+    except OverflowError:
+        raise InvalidRequestError(TIMESTAMP_RANGE_MESSAGE) from None
+    text = utc.isoformat()
+    return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text

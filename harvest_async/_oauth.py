@@ -27,30 +27,25 @@ import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
-from ._client import USER_AGENT_ENV, default_user_agent
+from ._aiohttp import AiohttpTransport
 from ._errors import (
-    AuthenticationError,
     ConfigurationError,
     DecodeError,
     HarvestError,
     InvalidRequestError,
 )
-from ._ratelimit import SupportsAcquire, TokenBucket
+from ._http import DEFAULT_MAX_RESPONSE_BYTES, Request, check_base_url, check_header_value
+from ._ratelimit import SupportsAcquire, TokenBucket, as_rate_limiter
 from ._requester import Requester
-from ._transport import (
-    DEFAULT_MAX_RESPONSE_BYTES,
-    Transport,
-    check_base_url,
-    check_header_value,
-)
+from ._version import USER_AGENT_ENV, default_user_agent
 from .models.accounts import Accounts, OAuthToken
 from .resources._base import operation
 from .resources.accounts import AccountsResource
 
 if TYPE_CHECKING:
-    import aiohttp
+    from ._aiohttp import ClientSession
 
 __all__ = [
     "ID_BASE_URL",
@@ -58,12 +53,8 @@ __all__ = [
     "HarvestID",
     "OAuthSession",
     "TokenAnswerError",
-    "TokenProvider",
     "authorization_url",
-    "with_token_refresh",
 ]
-
-T = TypeVar("T")
 
 #: Harvest ID, where OAuth2 applications authorize and trade tokens.
 ID_BASE_URL = "https://id.getharvest.com"
@@ -304,7 +295,7 @@ class HarvestID:
         rate_limiter: SupportsAcquire | None = None,
         max_retries: int = 5,
         timeout: float = 30.0,
-        session: aiohttp.ClientSession | None = None,
+        session: ClientSession | None = None,
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
@@ -313,8 +304,9 @@ class HarvestID:
             raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
             raise ConfigurationError(f"timeout must be a positive number, got {timeout!r}")
-        if rate_limiter is not None and not callable(getattr(rate_limiter, "acquire", None)):
-            raise ConfigurationError("rate_limiter must have an async acquire() method")
+        limiter = as_rate_limiter(
+            rate_limiter if rate_limiter is not None else TokenBucket(100, 15.0)
+        )
         # As HarvestClient: the same check, message and check_base_url opt-in.
         if not isinstance(allow_insecure_http, bool):
             raise ConfigurationError("allow_insecure_http must be True or False")
@@ -323,19 +315,19 @@ class HarvestID:
         self.user_agent = agent
         self.base_url = str(url)
         self._allow_insecure_http = allow_insecure_http
-        self.rate_limiter: SupportsAcquire = rate_limiter or TokenBucket(100, 15.0)
-        self._transport = Transport(
-            headers={"User-Agent": agent, "Accept": "application/json"},
+        self.rate_limiter: SupportsAcquire = rate_limiter if rate_limiter is not None else limiter
+        transport = AiohttpTransport(
             timeout=float(timeout),
             session=session,
             max_response_bytes=max_response_bytes,  # validated there, as for HarvestClient
         )
+        # No auth of its own: token calls carry none, `accounts` brings the caller's.
         self._requester = Requester(
-            self._transport,
+            transport,
             base_url=url,
-            rate_limiter=self.rate_limiter,
-            reports_rate_limiter=self.rate_limiter,
+            limiters={"general": limiter, "reports": limiter},
             max_retries=max_retries,
+            headers={"User-Agent": agent, "Accept": "application/json"},
         )
         self._accounts = AccountsResource(self._requester)
 
@@ -374,7 +366,7 @@ class HarvestID:
         )
 
     async def _token(self, form: dict[str, str]) -> OAuthToken:
-        data = await self._requester.request("POST", TOKEN_PATH, form=form)
+        data = await self._requester.send(Request("POST", TOKEN_PATH, form=form))
         return _decode_token(data)
 
     @operation("POST", "id:/api/v2/oauth2/token")
@@ -491,7 +483,7 @@ class HarvestID:
 
     async def aclose(self) -> None:
         """Close the HTTP session the client opened (a caller's session is left open)."""
-        await self._transport.aclose()
+        await self._requester.aclose()
 
     async def __aenter__(self) -> HarvestID:
         return self
@@ -503,19 +495,6 @@ class HarvestID:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-
-@runtime_checkable
-class TokenProvider(Protocol):
-    """Where a client gets its access token, and a new one after a 401."""
-
-    async def token(self) -> str:
-        """A token to send now (refreshed first when it is about to expire)."""
-        ...
-
-    async def refresh(self, *, stale: str | None = None) -> str:
-        """A new token; ``stale`` is the one just rejected (skip if already replaced)."""
-        ...
 
 
 def _utc_now() -> dt.datetime:
@@ -770,21 +749,3 @@ class OAuthSession:
             if broken is not None:
                 raise broken
             return self._access_token
-
-
-async def with_token_refresh(provider: TokenProvider, send: Callable[[str], Awaitable[T]]) -> T:
-    """Run ``send(token)``; after a 401, refresh the token once and run it again.
-
-    A 401 means Harvest did not process the request, so even a POST may be re-sent.
-    A second 401 is raised as is.
-
-    Args:
-        provider: Where the token comes from (an `OAuthSession`).
-        send: Sends the request with the given access token.
-    """
-    token = await provider.token()
-    try:
-        return await send(token)
-    except AuthenticationError:
-        fresh = await provider.refresh(stale=token)
-    return await send(fresh)

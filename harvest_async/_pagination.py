@@ -22,6 +22,14 @@ and a ``links.next`` back to one already read is a `DecodeError` before it is se
 concurrent fetch stops at the first page whose ``links.next`` is null (pages after it
 are cancelled, their errors ignored), and a walk reads at most `page_limit` pages.
 
+How the module reads, top-down: `Page` and `parse_page` read one response; `_Walk`
+guards one walk (every ``links.next`` is admitted before it is requested: its
+`_Walk.link` is the request for the next page); `_Lister` fetches and reads one list's
+pages; `_follow` is the plain walk, page after page. Prefetch (`_ahead`), page fan-out
+(`_fan_out`) and shard merging (`_walk_merged`) are wrappers around walks, and
+`_walk_list` puts the first three together for one list. `Paginator` is the public
+iterable over one list, `_Merged` (from `Paginator.merge`) over several.
+
 Memory stays bounded: a page fetched ahead is held as its raw bytes (a fast scan reads
 its ``links`` and counts) and its items are decoded only when it reaches the caller. A
 plain walk holds at most ``prefetch`` pages ahead (``concurrency`` while fetching pages
@@ -45,6 +53,7 @@ from collections.abc import (
     Coroutine,
     Iterable,
     Iterator,
+    Sequence,
 )
 from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
@@ -277,6 +286,20 @@ class _Walk:
         self.pages += 1
         return number
 
+    def link(self, url: str | None) -> _Link | None:
+        """The request for the page ``url`` (a ``links.next``) leads to, once admitted;
+        ``None`` on the last page."""
+        return None if url is None else _Link(url, self.admit(url))
+
+
+@attrs.frozen
+class _Link:
+    """A page to request after the first: its ``links.next`` as given, and the page
+    number it must answer with (where the list is page-based)."""
+
+    url: str
+    number: int | None = None
+
 
 def _digest(url: str) -> bytes:
     return hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=16).digest()
@@ -372,6 +395,291 @@ class _Failed:
     error: BaseException
 
 
+#: What a producer hands over: ``(its tag, a page, or the end, or its failure)``.
+_Queue = asyncio.Queue[tuple[int, Any]]
+
+
+# --- reading one list's pages -------------------------------------------------------
+
+
+class _Lister(Generic[T]):
+    """How one list's pages are fetched and read: the list's own part of a `Paginator`.
+
+    A page's body becomes a `_Head`: its envelope read now, its items decoded when it
+    reaches the caller (bytes stay undecoded until then).
+    """
+
+    __slots__ = ("decode_body", "decode_items", "fetch", "key")
+
+    def __init__(
+        self,
+        fetch: PageFetcher,
+        key: str,
+        decode_items: Callable[[Any], list[T]],
+        decode_body: BodyDecoder | None,
+    ) -> None:
+        self.fetch = fetch
+        self.key = key
+        self.decode_items = decode_items
+        self.decode_body = decode_body
+
+    async def first(self) -> _Head[T]:
+        """The first page (the list's own filters)."""
+        return self.read(await self.fetch(None))
+
+    async def at(self, link: _Link) -> _Head[T]:
+        """The page ``link`` leads to; a page asked for by number must say that number."""
+        head = self.read(await self.fetch(link.url))
+        _check_number(head.page, link.number)
+        return head
+
+    def read(self, body: Any) -> _Head[T]:
+        """A fetched page with its envelope read; bytes keep their items undecoded."""
+        if isinstance(body, bytes):
+            decoder = self.decode_body
+            split = decoder.split(body) if decoder is not None else None
+            if split is not None:
+                raw, rest = split
+                rest[self.key] = raw
+                page = parse_page(rest, self.key, _no_items_yet)
+                return _Head(
+                    page, partial(self._finish, page, raw, body), first_link=_first_link(rest)
+                )
+            body = loads(body)
+        return _Head(parse_page(body, self.key, self.decode_items), first_link=_first_link(body))
+
+    def _finish(self, page: Page[T], raw: Any, body: bytes) -> Page[T]:
+        decoder = self.decode_body
+        items = decoder.items(raw) if decoder is not None else None
+        if items is None:  # left to the converter, which also reports any error
+            return parse_page(loads(body), self.key, self.decode_items)
+        return attrs.evolve(page, items=items)
+
+
+# --- walking: the plain walk, and the wrappers around it ------------------------------
+
+
+async def _follow(lister: _Lister[T], walk: _Walk, link: _Link | None) -> AsyncGenerator[_Head[T]]:
+    """The pages from ``link`` on, each ``links.next`` followed once the caller is past
+    the page that gave it (and checked by ``walk`` before it is requested)."""
+    while link is not None:
+        head = await lister.at(link)
+        next_url = head.page.next_url
+        yield head
+        del head
+        link = walk.link(next_url)
+
+
+async def _produce(
+    source: AsyncGenerator[Any], out: _Queue, room: asyncio.Semaphore, tag: int
+) -> None:
+    """Move ``source``'s items to ``out``, one permit of ``room`` per item fetched or queued.
+
+    The consumer gives a permit back as it takes an item, so at most ``room``'s size
+    items exist ahead of it. Ends with `_END`, or a `_Failed`; closes ``source``.
+    """
+    try:
+        async with contextlib.aclosing(source):
+            while True:
+                await room.acquire()
+                try:
+                    item = await anext(source)
+                except StopAsyncIteration:
+                    break
+                out.put_nowait((tag, item))
+                del item
+        out.put_nowait((tag, _END))
+    except Exception as exc:
+        out.put_nowait((tag, _Failed(exc)))
+
+
+def _ahead(
+    source: AsyncGenerator[T], size: int, tasks: set[asyncio.Task[Any]]
+) -> AsyncGenerator[T]:
+    """Prefetch: ``source`` run ``size`` items ahead of its consumer, starting now."""
+    queue: _Queue = asyncio.Queue()
+    room = asyncio.Semaphore(size)
+    _spawn(_produce(source, queue, room, 0), tasks)
+
+    async def consume() -> AsyncGenerator[T]:
+        while True:
+            _, got = await queue.get()
+            if isinstance(got, _End):
+                return
+            if isinstance(got, _Failed):
+                raise got.error
+            room.release()
+            yield got
+            del got
+
+    return consume()
+
+
+async def _fan_out(
+    lister: _Lister[T],
+    head: _Head[T],
+    urls: Iterator[tuple[int, str]],
+    walk: _Walk,
+    concurrency: int,
+    tasks: set[asyncio.Task[Any]],
+) -> AsyncGenerator[_Head[T]]:
+    """Page fan-out: ``head``, then the pages of ``urls`` fetched ``concurrency`` at a
+    time, in order.
+
+    The walk ends at the first page whose ``links.next`` is null, whatever
+    ``total_pages`` announced: fetches of pages after it are cancelled as soon as it
+    arrives (their answers, a 404 say, are never looked at) and none is started
+    (at most ``concurrency - 1`` requests are spent past the real last page).
+    """
+    pending: deque[tuple[int, asyncio.Task[_Head[T]]]] = deque()
+    end: int | None = None  # the number of the earliest page known to be the last
+
+    def last_at(number: int) -> None:
+        nonlocal end
+        if end is None or number < end:
+            end = number
+            for later, task in pending:
+                if later > number:
+                    task.cancel()
+
+    def arrived(number: int, task: asyncio.Task[_Head[T]]) -> None:
+        done = not task.cancelled() and task.exception() is None
+        if done and task.result().page.next_url is None:
+            last_at(number)
+
+    def refill() -> None:
+        while end is None and len(pending) < concurrency and not walk.full:
+            nxt = next(urls, None)
+            if nxt is None:
+                return
+            number, url = nxt
+            walk.admit(url)
+            task = _spawn(lister.at(_Link(url, number)), tasks)
+            task.add_done_callback(partial(arrived, number))
+            pending.append((number, task))
+
+    refill()
+    yield head
+    del head
+    while pending:
+        number, task = pending.popleft()
+        if end is not None and number > end:
+            break
+        fetched = await task
+        if fetched.page.next_url is None:
+            last_at(number)
+        refill()
+        yield fetched
+        del fetched
+    for _, task in pending:
+        task.cancel()
+
+
+async def _walk_list(
+    lister: _Lister[T], prefetch: int, concurrency: int, tasks: set[asyncio.Task[Any]]
+) -> AsyncGenerator[_Head[T]]:
+    """Every page of one list: the first, then fan-out where the list is page-based,
+    then ``links.next`` followed (prefetched) for whatever remains."""
+    # A frame lets go of a page when it resumes (``del``), and a page's body bytes go
+    # when the caller gets its items (`_Head.materialize`).
+    head = await lister.first()
+    walk = _Walk(head.page, head.first_link)
+    urls = page_urls(head.page) if concurrency > 1 else None
+    if urls is None:
+        rest = _rest(lister, walk, head.page.next_url, prefetch, tasks)  # prefetch starts now
+        yield head
+        del head
+    else:
+        next_url = head.page.next_url
+        async with contextlib.aclosing(
+            _fan_out(lister, head, urls, walk, concurrency, tasks)
+        ) as heads:
+            del head
+            async for head in heads:
+                next_url = head.page.next_url
+                yield head
+                del head
+        # More pages than the first page announced: follow links.next from the last.
+        rest = _rest(lister, walk, next_url, prefetch, tasks)
+    async with contextlib.aclosing(rest) as heads:
+        async for head in heads:
+            yield head
+            del head
+
+
+def _rest(
+    lister: _Lister[T],
+    walk: _Walk,
+    next_url: str | None,
+    prefetch: int,
+    tasks: set[asyncio.Task[Any]],
+) -> AsyncGenerator[_Head[T]]:
+    """The pages after one whose ``links.next`` is ``next_url``, ``prefetch`` ahead."""
+    if prefetch == 0:
+        # Nothing is checked or sent before the caller asks for the page.
+        async def lazily() -> AsyncGenerator[_Head[T]]:
+            async with contextlib.aclosing(_follow(lister, walk, walk.link(next_url))) as heads:
+                async for head in heads:
+                    yield head
+                    del head
+
+        return lazily()
+    return _ahead(_follow(lister, walk, walk.link(next_url)), prefetch, tasks)
+
+
+async def _walk_merged(
+    parts: Sequence[Paginator[T]], parallel: int, ordered: bool, tasks: set[asyncio.Task[Any]]
+) -> AsyncGenerator[_Head[T]]:
+    """Shard merging: the pages of several lists, ``parallel`` lists walked at once.
+
+    Each list fetches its next page once its previous one has gone to the caller (its
+    own prefetch off): one page ahead per list, held undecoded. ``ordered`` yields list
+    after list (later ones wait with one page each), else pages as they arrive.
+    """
+    sources = [part.with_options(prefetch=0) for part in parts]
+    shared: _Queue = asyncio.Queue()
+    queues = [asyncio.Queue() for _ in sources] if ordered else [shared] * len(sources)
+    rooms = [asyncio.Semaphore(1) for _ in sources]
+    started = 0
+
+    def start_more(limit: int) -> None:
+        nonlocal started
+        while started < min(limit, len(sources)):
+            index = started
+            _spawn(_produce(sources[index]._heads(), queues[index], rooms[index], index), tasks)
+            started += 1
+
+    start_more(parallel)
+    if ordered:
+        for index in range(len(sources)):
+            while True:
+                _, got = await queues[index].get()
+                if isinstance(got, _End):
+                    break
+                if isinstance(got, _Failed):
+                    raise got.error
+                rooms[index].release()
+                yield got
+                del got
+            start_more(index + 1 + parallel)
+        return
+    remaining = len(sources)
+    while remaining:
+        index, got = await shared.get()
+        if isinstance(got, _End):
+            remaining -= 1
+            start_more(started + 1)
+            continue
+        if isinstance(got, _Failed):
+            raise got.error
+        rooms[index].release()
+        yield got
+        del got
+
+
+# --- the public iterable ----------------------------------------------------------------
+
+
 class Paginator(Generic[T]):
     """An async iterable over every item of a list, fetched page by page.
 
@@ -407,16 +715,10 @@ class Paginator(Generic[T]):
         concurrency: int = DEFAULT_CONCURRENCY,
         decode_body: BodyDecoder | None = None,
     ) -> None:
-        self._fetch = fetch
-        self._key = key
-        self._decode_items = decode_items
-        self._decode_body = decode_body
+        self._lister = _Lister(fetch, key, decode_items, decode_body)
         self._description = description or key
         self._prefetch = _check_window("prefetch", prefetch, minimum=0)
         self._concurrency = _check_window("concurrency", concurrency, minimum=1)
-        # Set by merge(): the lists walked together, how many at once, in which order.
-        self._parts: tuple[Paginator[T], ...] | None = None
-        self._parallel = 0
         self._ordered = True
 
     def __repr__(self) -> str:
@@ -437,10 +739,10 @@ class Paginator(Generic[T]):
         """Whether a merged walk yields its lists one after another (else as pages come)."""
         return self._ordered
 
-    def _copy(self) -> Paginator[T]:
-        clone: Paginator[T] = Paginator.__new__(Paginator)
-        clone.__dict__.update(self.__dict__)
-        return clone
+    @property
+    def parts(self) -> tuple[Paginator[T], ...]:
+        """The lists a merged Paginator walks (empty for a plain list)."""
+        return ()
 
     def with_options(
         self,
@@ -466,20 +768,26 @@ class Paginator(Generic[T]):
         Returns:
             A new `Paginator`; this one is unchanged.
         """
-        clone = self._copy()
         if prefetch is not None:
-            clone._prefetch = _check_window("prefetch", prefetch, minimum=0)
+            _check_window("prefetch", prefetch, minimum=0)
         if concurrency is not None:
-            clone._concurrency = _check_window("concurrency", concurrency, minimum=1)
-        if ordered is not None:
-            if not isinstance(ordered, bool):
-                raise ValueError(f"ordered must be True or False, got {ordered!r}")
-            clone._ordered = ordered
-        if clone._parts is not None:
-            clone._parts = tuple(
-                part.with_options(prefetch=prefetch, concurrency=concurrency)
-                for part in clone._parts
-            )
+            _check_window("concurrency", concurrency, minimum=1)
+        if ordered is not None and not isinstance(ordered, bool):
+            raise ValueError(f"ordered must be True or False, got {ordered!r}")
+        return self._with(prefetch, concurrency, self._ordered if ordered is None else ordered)
+
+    def _with(self, prefetch: int | None, concurrency: int | None, ordered: bool) -> Paginator[T]:
+        lister = self._lister
+        clone = Paginator(
+            lister.fetch,
+            lister.key,
+            lister.decode_items,
+            description=self._description,
+            prefetch=self._prefetch if prefetch is None else prefetch,
+            concurrency=self._concurrency if concurrency is None else concurrency,
+            decode_body=lister.decode_body,
+        )
+        clone._ordered = ordered
         return clone
 
     @classmethod
@@ -515,50 +823,9 @@ class Paginator(Generic[T]):
         parallel = (len(lists) or 1) if concurrency is None else concurrency
         if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
             raise ValueError(f"concurrency must be a positive int, got {concurrency!r}")
-        first = lists[0] if lists else None
-        merged: Paginator[T] = Paginator.__new__(Paginator)
-        merged._fetch = _no_fetch
-        merged._key = first._key if first is not None else ""
-        merged._decode_items = _no_items
-        merged._decode_body = None
-        merged._description = description or (
-            f"{first._description} x{len(lists)}" if first is not None else "no lists"
-        )
-        merged._prefetch = first._prefetch if first is not None else DEFAULT_PREFETCH
-        merged._concurrency = first._concurrency if first is not None else DEFAULT_CONCURRENCY
-        merged._parts = lists
-        merged._parallel = parallel
-        merged._ordered = ordered
-        return merged
+        return _Merged(lists, parallel=parallel, ordered=ordered, description=description)
 
-    @property
-    def parts(self) -> tuple[Paginator[T], ...]:
-        """The lists a merged Paginator walks (empty for a plain list)."""
-        return self._parts or ()
-
-    def _head(self, envelope: Any) -> _Head[T]:
-        """A fetched page with its envelope read; bytes keep their items undecoded."""
-        if isinstance(envelope, bytes):
-            decoder = self._decode_body
-            split = decoder.split(envelope) if decoder is not None else None
-            if split is not None:
-                raw, rest = split
-                rest[self._key] = raw
-                page = parse_page(rest, self._key, _no_items_yet)
-                finish = partial(self._finish, page, raw, envelope)
-                return _Head(page, finish, first_link=_first_link(rest))
-            envelope = loads(envelope)
-        page = parse_page(envelope, self._key, self._decode_items)
-        return _Head(page, first_link=_first_link(envelope))
-
-    def _finish(self, page: Page[T], raw: Any, body: bytes) -> Page[T]:
-        decoder = self._decode_body
-        items = decoder.items(raw) if decoder is not None else None
-        if items is None:  # left to the converter, which also reports any error
-            return parse_page(loads(body), self._key, self._decode_items)
-        return attrs.evolve(page, items=items)
-
-    async def pages(self) -> AsyncGenerator[Page[T], None]:
+    async def pages(self) -> AsyncGenerator[Page[T]]:
         """Yield each `Page` in turn, following ``links.next``."""
         async with contextlib.aclosing(self._heads()) as walk:
             async for head in walk:
@@ -569,237 +836,19 @@ class Paginator(Generic[T]):
                 yield page
                 del page
 
-    def _heads(self) -> AsyncGenerator[_Head[T], None]:
-        return self._merged_heads() if self._parts is not None else self._list_heads()
-
-    async def _list_heads(self) -> AsyncGenerator[_Head[T], None]:
+    async def _heads(self) -> AsyncGenerator[_Head[T]]:
+        """The walk's pages, undecoded; every fetch still running is cancelled at the end."""
         tasks: set[asyncio.Task[Any]] = set()
         try:
-            # A frame lets go of a page when it resumes (``del``), and a page's body
-            # bytes go when the caller gets its items (`_Head.materialize`).
-            head = self._head(await self._fetch(None))
-            walk = _Walk(head.page, head.first_link)
-            urls = page_urls(head.page) if self._concurrency > 1 else None
-            skip_first = False
-            if urls is not None:
-                last = head.page
-                async with contextlib.aclosing(self._fan_out(head, urls, walk, tasks)) as heads:
-                    del head
-                    async for head in heads:
-                        last = head.page
-                        yield head
-                        del head
-                if last.next_url is None:
-                    return
-                # More pages than the first page announced: follow links.next from here.
-                head = _Head(attrs.evolve(last, items=[]))
-                skip_first = True
-            async with contextlib.aclosing(
-                self._follow(head, walk, tasks, skip_first=skip_first)
-            ) as heads:
-                del head
+            async with contextlib.aclosing(self._walk(tasks)) as heads:
                 async for head in heads:
                     yield head
                     del head
         finally:
             await _cancel_all(tasks)
 
-    async def _fan_out(
-        self,
-        head: _Head[T],
-        urls: Iterator[tuple[int, str]],
-        walk: _Walk,
-        tasks: set[asyncio.Task[Any]],
-    ) -> AsyncGenerator[_Head[T], None]:
-        """``head``, then the pages of ``urls`` fetched ``concurrency`` at a time, in order.
-
-        The walk ends at the first page whose ``links.next`` is null, whatever
-        ``total_pages`` announced: fetches of pages after it are cancelled as soon as it
-        arrives (their answers, a 404 say, are never looked at) and none is started
-        (at most ``concurrency - 1`` requests are spent past the real last page).
-        """
-        pending: deque[tuple[int, asyncio.Task[_Head[T]]]] = deque()
-        end: int | None = None  # the number of the earliest page known to be the last
-
-        def last_at(number: int) -> None:
-            nonlocal end
-            if end is None or number < end:
-                end = number
-                for later, task in pending:
-                    if later > number:
-                        task.cancel()
-
-        def arrived(number: int, task: asyncio.Task[_Head[T]]) -> None:
-            done = not task.cancelled() and task.exception() is None
-            if done and task.result().page.next_url is None:
-                last_at(number)
-
-        def refill() -> None:
-            while end is None and len(pending) < self._concurrency and not walk.full:
-                nxt = next(urls, None)
-                if nxt is None:
-                    return
-                number, url = nxt
-                walk.admit(url)
-                task = _spawn(self._fetch_page(number, url), tasks)
-                task.add_done_callback(partial(arrived, number))
-                pending.append((number, task))
-
-        refill()
-        yield head
-        del head
-        while pending:
-            number, task = pending.popleft()
-            if end is not None and number > end:
-                break
-            fetched = await task
-            if fetched.page.next_url is None:
-                last_at(number)
-            refill()
-            yield fetched
-            del fetched
-        for _, task in pending:
-            task.cancel()
-
-    async def _fetch_page(self, number: int, url: str) -> _Head[T]:
-        head = self._head(await self._fetch(url))
-        _check_number(head.page, number)
-        return head
-
-    async def _follow(
-        self,
-        head: _Head[T],
-        walk: _Walk,
-        tasks: set[asyncio.Task[Any]],
-        *,
-        skip_first: bool,
-    ) -> AsyncGenerator[_Head[T], None]:
-        """``head`` (unless ``skip_first``), then the pages ``links.next`` leads to.
-
-        Each ``links.next`` is checked by ``walk`` before it is requested, and each page
-        asked for by number is checked before it is yielded: a page never comes twice.
-        """
-
-        def next_url(current: _Head[T]) -> tuple[str, int | None] | None:
-            url = current.page.next_url
-            if url is None:
-                return None
-            return url, walk.admit(url)
-
-        def fetched_page(target: tuple[str, int | None], body: Any) -> _Head[T]:
-            fetched = self._head(body)
-            _check_number(fetched.page, target[1])
-            return fetched
-
-        if self._prefetch == 0:
-            if not skip_first:
-                yield head
-            target = next_url(head)
-            del head
-            while target is not None:
-                fetched = fetched_page(target, await self._fetch(target[0]))
-                yield fetched
-                target = next_url(fetched)
-                del fetched
-            return
-
-        queue: asyncio.Queue[_Head[T] | _End | _Failed] = asyncio.Queue()
-        room = asyncio.Semaphore(self._prefetch)
-
-        async def produce(target: tuple[str, int | None] | None) -> None:
-            # Holds a permit per page fetching or queued: with the caller's current page,
-            # at most 1 + prefetch pages exist at once.
-            try:
-                while target is not None:
-                    await room.acquire()
-                    fetched = fetched_page(target, await self._fetch(target[0]))
-                    queue.put_nowait(fetched)
-                    target = next_url(fetched)
-                    del fetched
-                queue.put_nowait(_END)
-            except Exception as exc:
-                queue.put_nowait(_Failed(exc))
-
-        _spawn(produce(next_url(head)), tasks)
-        if not skip_first:
-            yield head
-        del head
-        while True:
-            got = await queue.get()
-            if isinstance(got, _End):
-                return
-            if isinstance(got, _Failed):
-                raise got.error
-            room.release()
-            yield got
-            del got
-
-    async def _merged_heads(self) -> AsyncGenerator[_Head[T], None]:
-        # Each list fetches its next page once its previous one has gone to the caller
-        # (its own prefetch off): one page ahead per list, held undecoded.
-        parts = tuple(part.with_options(prefetch=0) for part in self._parts or ())
-        tasks: set[asyncio.Task[Any]] = set()
-        shared: asyncio.Queue[tuple[int, _Head[T] | _End | _Failed]] = asyncio.Queue()
-        queues = (
-            [shared] * len(parts)
-            if not self._ordered
-            else [asyncio.Queue[tuple[int, _Head[T] | _End | _Failed]]() for _ in parts]
-        )
-        rooms = [asyncio.Semaphore(1) for _ in parts]
-
-        async def run(index: int) -> None:
-            out = queues[index]
-            try:
-                async with contextlib.aclosing(parts[index]._heads()) as walk:
-                    while True:
-                        await rooms[index].acquire()
-                        try:
-                            head = await anext(walk)
-                        except StopAsyncIteration:
-                            break
-                        out.put_nowait((index, head))
-                        del head
-                out.put_nowait((index, _END))
-            except Exception as exc:
-                out.put_nowait((index, _Failed(exc)))
-
-        started = 0
-
-        def start_more(limit: int) -> None:
-            nonlocal started
-            while started < min(limit, len(parts)):
-                _spawn(run(started), tasks)
-                started += 1
-
-        try:
-            start_more(self._parallel)
-            if self._ordered:
-                for index in range(len(parts)):
-                    while True:
-                        _, got = await queues[index].get()
-                        if isinstance(got, _End):
-                            break
-                        if isinstance(got, _Failed):
-                            raise got.error
-                        rooms[index].release()
-                        yield got
-                        del got
-                    start_more(index + 1 + self._parallel)
-            else:
-                remaining = len(parts)
-                while remaining:
-                    index, got = await shared.get()
-                    if isinstance(got, _End):
-                        remaining -= 1
-                        start_more(started + 1)
-                        continue
-                    if isinstance(got, _Failed):
-                        raise got.error
-                    rooms[index].release()
-                    yield got
-                    del got
-        finally:
-            await _cancel_all(tasks)
+    def _walk(self, tasks: set[asyncio.Task[Any]]) -> AsyncGenerator[_Head[T]]:
+        return _walk_list(self._lister, self._prefetch, self._concurrency, tasks)
 
     async def __aiter__(self) -> AsyncIterator[T]:
         async with contextlib.aclosing(self.pages()) as pages:
@@ -813,9 +862,47 @@ class Paginator(Generic[T]):
         return [item async for item in self]
 
 
-async def _no_fetch(url: str | None) -> Any:  # pragma: no cover - a merge has no own pages
-    raise RuntimeError("a merged Paginator fetches through its parts")
+class _Merged(Paginator[T]):
+    """Several lists walked as one (`Paginator.merge`): shard merging over their walks.
 
+    It has no list of its own (the base class's constructor is for one list); its
+    prefetch and concurrency settings are those of its first list.
+    """
 
-def _no_items(items: Any) -> list[Any]:  # pragma: no cover
-    raise RuntimeError("a merged Paginator decodes through its parts")
+    def __init__(
+        self,
+        parts: tuple[Paginator[T], ...],
+        *,
+        parallel: int,
+        ordered: bool,
+        description: str,
+    ) -> None:
+        first = parts[0] if parts else None
+        self._parts = parts
+        self._parallel = parallel
+        self._ordered = ordered
+        self._description = description or (
+            f"{first._description} x{len(parts)}" if first is not None else "no lists"
+        )
+        self._prefetch = first.prefetch if first is not None else DEFAULT_PREFETCH
+        self._concurrency = first.concurrency if first is not None else DEFAULT_CONCURRENCY
+
+    @property
+    def parts(self) -> tuple[Paginator[T], ...]:
+        return self._parts
+
+    def _with(self, prefetch: int | None, concurrency: int | None, ordered: bool) -> Paginator[T]:
+        parts = tuple(
+            part.with_options(prefetch=prefetch, concurrency=concurrency) for part in self._parts
+        )
+        clone = _Merged(
+            parts, parallel=self._parallel, ordered=ordered, description=self._description
+        )
+        if prefetch is not None:
+            clone._prefetch = prefetch
+        if concurrency is not None:
+            clone._concurrency = concurrency
+        return clone
+
+    def _walk(self, tasks: set[asyncio.Task[Any]]) -> AsyncGenerator[_Head[T]]:
+        return _walk_merged(self._parts, self._parallel, self._ordered, tasks)

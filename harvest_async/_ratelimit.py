@@ -20,7 +20,14 @@ from typing import Any, Protocol, runtime_checkable
 
 from ._errors import ConfigurationError
 
-__all__ = ["MAX_PAUSE", "RateLimiter", "SupportsAcquire", "TokenBucket", "clamp_pause"]
+__all__ = [
+    "MAX_PAUSE",
+    "RateLimiter",
+    "SupportsAcquire",
+    "TokenBucket",
+    "as_rate_limiter",
+    "clamp_pause",
+]
 
 #: Longest pause a limiter accepts, in seconds: Harvest's longest window (reports) is
 #: 15 minutes, so no honest ``Retry-After`` asks for more
@@ -62,6 +69,51 @@ class RateLimiter(SupportsAcquire, Protocol):
     async def pause(self, seconds: float) -> None:
         """Admit nothing for ``seconds`` (Harvest's ``Retry-After``, at most 900 s)."""
         ...
+
+
+class _Adapted:
+    """A limiter with ``acquire`` (and perhaps one of the others) seen as a `RateLimiter`.
+
+    What it lacks does nothing: without ``release`` its slot counts from acquisition,
+    without ``pause`` a 429 pauses only the request that got it (it waits out its
+    ``Retry-After`` before its retry).
+    """
+
+    __slots__ = ("_pause", "_release", "limiter")
+
+    def __init__(self, limiter: SupportsAcquire) -> None:
+        self.limiter = limiter
+        # Looked up once, here: every request then calls through the protocol.
+        self._release = getattr(limiter, "release", None)
+        self._pause = getattr(limiter, "pause", None)
+
+    def __repr__(self) -> str:
+        return f"<{self.limiter!r} as a RateLimiter>"
+
+    async def acquire(self) -> Any:
+        return await self.limiter.acquire()
+
+    async def release(self, handle: Any) -> None:
+        if self._release is not None:
+            await self._release(handle)
+
+    async def pause(self, seconds: float) -> None:
+        if self._pause is not None:
+            await self._pause(seconds)
+
+
+def as_rate_limiter(limiter: Any, *, name: str = "rate_limiter") -> RateLimiter:
+    """``limiter`` as a full `RateLimiter` (a custom one may have ``acquire`` alone).
+
+    Raises:
+        ConfigurationError: ``limiter`` has no ``acquire`` method.
+    """
+    if not callable(getattr(limiter, "acquire", None)):
+        raise ConfigurationError(f"{name} must have an async acquire() method")
+    if callable(getattr(limiter, "release", None)) and callable(getattr(limiter, "pause", None)):
+        full: RateLimiter = limiter
+        return full
+    return _Adapted(limiter)
 
 
 class _Slot:

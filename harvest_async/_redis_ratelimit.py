@@ -42,9 +42,8 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, ConnectionNotMadeError
 from ._ratelimit import MAX_PAUSE, SupportsAcquire, clamp_pause
-from ._transport import ConnectionNotMadeError
 
 try:
     import redis.asyncio as aioredis

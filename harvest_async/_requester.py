@@ -1,47 +1,61 @@
-"""Limiter slot + send, wrapped in tenacity retries (CONTRACT.md, "Retries").
+"""Sends `Request` values: auth -> limiter slot -> retry -> transport (CONTRACT.md, "Retries").
 
-Every attempt holds its own limiter slot: a retry is a new request on Harvest's side
-and counts against the rate limit like any other.
+One request value flows through four steps, each its own small function:
+
+1. `Requester.send` runs it under the requester, so that `Requester.aclose` can stop
+   it wherever it is (waiting for a slot, backing off, on the wire);
+2. auth: the token provider's token goes into ``Authorization`` (`with_token_refresh`:
+   after a 401 one new token, one re-send);
+3. retries (tenacity): ``replay_safe`` says what may be sent again;
+4. each attempt holds its own limiter slot (a retry is a new request on Harvest's side
+   and counts against the rate limit like any other), sends through the transport,
+   redacts the secrets out of an error body and deciphers the response.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
-import re
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+import weakref
+from collections.abc import Coroutine, Mapping
+from typing import Any, TypeVar
 
+import attrs
 import tenacity
 from yarl import URL
 
+from ._auth import TokenProvider, with_token_refresh
 from ._errors import (
     APIError,
-    AuthenticationError,
-    DecodeError,
+    ClientClosedError,
+    ConfigurationError,
+    ConnectionNotMadeError,
     HarvestError,
     NotFoundError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
     TransportError,
 )
-from ._ratelimit import MAX_PAUSE, SupportsAcquire
-from ._transport import (
-    ClientClosedError,
-    ConnectionNotMadeError,
-    FormFile,
-    ResponseTooLargeError,
+from ._http import (
+    ApiRoot,
+    LimiterName,
+    RawResponse,
+    Request,
     Transport,
+    check_header_value,
     decipher_response,
+    redact,
+    request_secrets,
 )
-
-if TYPE_CHECKING:
-    from ._oauth import TokenProvider
+from ._ratelimit import MAX_PAUSE, RateLimiter
 
 __all__ = ["Requester"]
 
 logger = logging.getLogger("harvest_async")
+
+T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 #: Wait after a 429 that gave no Retry-After (Harvest's window is 15 s).
@@ -98,14 +112,17 @@ class _Wait(tenacity.wait.wait_base):
 
 
 class Requester:
-    """Sends API requests: URL building, limiter slots, retries, decoding of errors.
+    """Sends `Request` values: auth, limiter slots, retries, redaction, typed errors.
 
     Args:
-        transport: The HTTP layer.
+        transport: Sends one resolved request (`Transport`).
         base_url: API root, e.g. ``https://api.harvestapp.com/v2``.
-        rate_limiter: Admits general requests.
-        reports_rate_limiter: Admits ``/reports/...`` requests (and only those).
+        limiters: The limiter of each `LimiterName` (full `RateLimiter`\\ s:
+            adapt a custom one with `as_rate_limiter`).
         max_retries: Retries after the first attempt.
+        headers: Sent with every request (``Harvest-Account-Id``, ``User-Agent``, ...).
+        auth: Where ``Authorization`` comes from; ``None`` sends none (Harvest ID's
+            token calls), unless a request brings its own.
     """
 
     def __init__(
@@ -113,233 +130,154 @@ class Requester:
         transport: Transport,
         *,
         base_url: URL,
-        rate_limiter: SupportsAcquire,
-        reports_rate_limiter: SupportsAcquire,
+        limiters: Mapping[LimiterName, RateLimiter],
         max_retries: int,
+        headers: Mapping[str, str] | None = None,
+        auth: TokenProvider | None = None,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
-        token_provider: TokenProvider | None = None,
     ) -> None:
         self.transport = transport
-        self.base_url = base_url
-        self._base_path = base_url.path.rstrip("/")
-        # For check_next_url: what a links.next must start with, as written on the wire.
-        self._origin = str(base_url.origin())
-        authority = self._origin.partition("://")[2].lower()
-        self._authorities = {authority}
-        if base_url.explicit_port is None and base_url.port is not None:
-            self._authorities.add(f"{authority}:{base_url.port}")  # the default port, spelled
-        self._raw_prefix = base_url.raw_path.rstrip("/") + "/"
-        self.rate_limiter = rate_limiter
-        self.reports_rate_limiter = reports_rate_limiter
+        self.root = ApiRoot(base_url)
+        self.limiters = dict(limiters)
         self.max_retries = max_retries
+        self.headers = {k: check_header_value(k, v) for k, v in (headers or {}).items()}
+        self.auth = auth
         self._wait = _Wait(backoff_initial, backoff_max)
-        self.token_provider = token_provider
+        self._closed = False
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
 
-    def url_for(self, path: str) -> str:
-        """Absolute URL of an API path such as ``time_entries/1``."""
-        return str(self.base_url.with_path(f"{self._base_path}/{path.lstrip('/')}"))
+    def __repr__(self) -> str:
+        return f"<Requester {self.root.base_url} closed={self._closed}>"
+
+    @property
+    def base_url(self) -> URL:
+        return self.root.base_url
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def in_flight(self) -> int:
+        """Requests sent through `send` that have not ended yet."""
+        return len(self._in_flight)
 
     def check_next_url(self, url: Any) -> str:
-        """Accept a ``links.next`` URL only if it points at our API (the token goes there).
+        """A page's ``links.next``, checked to lie on this API (`ApiRoot.check_next_url`)."""
+        return self.root.check_next_url(url)
 
-        Accepted: an absolute ``http(s)`` URL on exactly the base URL's scheme, host and
-        port, whose path lies under the base URL's path, or a reference relative to the
-        base URL that resolves there. Refused: anything else, which includes a
-        scheme-relative ``//host/...``, credentials (``user:pass@``) in the authority,
-        another port, backslashes, spaces, control or non-ASCII characters, ``.``/``..``
-        path segments (spelled out or percent-encoded), an encoded ``/`` or ``\\`` in
-        the path, and other schemes.
+    # -- 1. run under the requester ------------------------------------------------
 
-        Returns:
-            The URL to request: the base URL's origin, the given path and query (as
-            given, byte for byte), no fragment.
+    def _check_loop(self) -> asyncio.AbstractEventLoop:
+        """The running loop, once checked to be the one this requester is bound to.
+
+        A transport's connections belong to the loop they were opened in; used from
+        another, they hang or fail deep inside. The first loop a client runs in is
+        its own for good, even once closed: create one client per loop.
+        """
+        loop = asyncio.get_running_loop()
+        ref = self._loop
+        if ref is None:
+            self._loop = weakref.ref(loop)
+        elif ref() is not loop:
+            raise ConfigurationError(
+                "the client is bound to the event loop it was first used in (its aiohttp "
+                "session belongs to that loop); create one client per loop"
+            )
+        return loop
+
+    async def send(self, request: Request) -> Any:
+        """Send ``request`` with auth and retries; return its decoded JSON.
+
+        Returns ``None`` for an empty body, the body's bytes for a ``raw_json`` request.
+
+        The request runs as a child task. If `aclose` cancels it, the caller gets
+        `ClientClosedError` ("the client was closed"), not a ``CancelledError``; if
+        the caller itself is cancelled, the child is cancelled too and has fully ended
+        (limiter slot released, connection dropped) by the time ``CancelledError``
+        reaches the caller.
+        """
+        return await self._run(self._authorized(request))
+
+    async def _run(self, operation: Coroutine[Any, Any, T]) -> T:
+        if self._closed:
+            operation.close()
+            raise ClientClosedError("the client is closed")
+        try:
+            loop = self._check_loop()
+        except ConfigurationError:
+            operation.close()
+            raise
+        task = loop.create_task(operation)
+        self._in_flight.add(task)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            caller_cancelled = current is not None and current.cancelling() > 0
+            if self._closed and task.cancelled() and not caller_cancelled:
+                raise ClientClosedError("the client was closed") from None
+            raise
+        finally:
+            self._in_flight.discard(task)
+
+    async def aclose(self) -> None:
+        """Stop what is in flight, then close the transport.
+
+        Requests running through `send` are cancelled (their callers get
+        `ClientClosedError`) and have ended before the transport closes.
 
         Raises:
-            DecodeError: on every refusal, whatever the input (never another error).
-                The message says what is wrong, never the URL (a server wrote it).
+            ConfigurationError: called from another event loop than the one the
+                requester was used in, while that loop is open. Once that loop is
+                closed, the requester is only marked closed (its connections cannot be
+                closed from another loop).
         """
-        if not isinstance(url, str):
-            raise DecodeError(f"links.next is not a string (got {type(url).__name__})")
-        if not url or any(not ("!" <= c <= "~") or c == "\\" for c in url):
-            raise DecodeError(
-                "links.next is not a plain URL (empty, or holding spaces, control or "
-                "non-ASCII characters or backslashes)"
-            )
-        base = self.base_url
-        outside = DecodeError("links.next points outside the API (another origin or path)")
-        if url.startswith("//"):
-            raise outside
-        scheme = _SCHEME.match(url)
-        if scheme is not None:
-            if scheme.group(1).lower() != base.scheme or not url.startswith("//", scheme.end()):
-                raise outside
-            rest = url[scheme.end() + 2 :]
-            cut = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
-            authority, target = rest[:cut], rest[cut:]
-            if "@" in authority or authority.lower() not in self._authorities:
-                raise outside
-        else:
-            # A reference relative to the base URL (RFC 3986 section 5.2).
-            target = url if url.startswith(("/", "?", "#")) else f"{self._raw_prefix}{url}"
-        path, _, query = target.partition("#")[0].partition("?")
-        if not path.startswith(self._raw_prefix) or not _plain_path(path):
-            raise outside
-        return f"{self._origin}{path}" + (f"?{query}" if query else "")
-
-    def _limiter_for(self, url: str) -> SupportsAcquire:
-        path = URL(url, encoded=True).path
-        if path.startswith(f"{self._base_path}/reports/") or path == f"{self._base_path}/reports":
-            return self.reports_rate_limiter
-        return self.rate_limiter
-
-    async def request(
-        self,
-        method: str,
-        path: str | None = None,
-        *,
-        url: str | None = None,
-        params: Sequence[tuple[str, str]] | None = None,
-        json_body: Any = None,
-        form: Mapping[str, str | FormFile] | None = None,
-        replay_safe: bool | None = None,
-        headers: Mapping[str, str] | None = None,
-        raw_json: bool = False,
-    ) -> Any:
-        """Send a request with retries and return its decoded JSON (``None`` if empty).
-
-        Args:
-            method: HTTP method.
-            path: API path relative to the base URL (or give ``url``).
-            url: An absolute URL already checked (``links.next``).
-            params: Query parameters, already in wire format.
-            json_body: A JSON body.
-            form: A multipart body.
-            replay_safe: Whether the request may be re-sent after it may have been
-                processed; defaults to ``method != "POST"``.
-            raw_json: Return a 2xx body as its undecoded bytes (list pages, which the
-                paginator decodes straight to models).
-        """
-        # Run under the transport so that aclose() can stop it wherever it is (waiting
-        # for a slot, backing off, on the wire): the caller then gets ClientClosedError.
-        return await self.transport.run(
-            self._authorized(
-                method,
-                path,
-                url=url,
-                params=params,
-                json_body=json_body,
-                form=form,
-                replay_safe=replay_safe,
-                headers=headers,
-                raw_json=raw_json,
-            )
-        )
-
-    async def _authorized(
-        self,
-        method: str,
-        path: str | None,
-        *,
-        url: str | None,
-        params: Sequence[tuple[str, str]] | None,
-        json_body: Any,
-        form: Mapping[str, str | FormFile] | None,
-        replay_safe: bool | None,
-        headers: Mapping[str, str] | None,
-        raw_json: bool = False,
-    ) -> Any:
-        provider = self.token_provider
-        if provider is None:
-            return await self._request(
-                method,
-                path,
-                url=url,
-                params=params,
-                json_body=json_body,
-                form=form,
-                replay_safe=replay_safe,
-                headers=headers,
-                raw_json=raw_json,
-            )
-        # OAuth2: the provider's token (refreshed before expiry); after a 401 (which
-        # Harvest did not process, so even a POST may go again) refresh once, resend once.
-        token = await provider.token()
+        if self._closed:
+            return
+        loop = asyncio.get_running_loop()
+        bound = self._loop() if self._loop is not None else None
+        if self._loop is not None and bound is not loop:
+            if bound is not None and not bound.is_closed():
+                raise ConfigurationError(
+                    "the client is bound to the event loop it was first used in; close it there"
+                )
+            self._closed = True
+            return
+        self._closed = True
+        tasks = [t for t in self._in_flight if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
         try:
-            return await self._request(
-                method,
-                path,
-                url=url,
-                params=params,
-                json_body=json_body,
-                form=form,
-                replay_safe=replay_safe,
-                headers={**(headers or {}), "Authorization": f"Bearer {token}"},
-                raw_json=raw_json,
-            )
-        except AuthenticationError:
-            token = await provider.refresh(stale=token)
-        return await self._request(
-            method,
-            path,
-            url=url,
-            params=params,
-            json_body=json_body,
-            form=form,
-            replay_safe=replay_safe,
-            headers={**(headers or {}), "Authorization": f"Bearer {token}"},
-            raw_json=raw_json,
-        )
+            if tasks:
+                await asyncio.wait(tasks)
+        finally:
+            await self.transport.aclose()
 
-    async def _request(
-        self,
-        method: str,
-        path: str | None,
-        *,
-        url: str | None,
-        params: Sequence[tuple[str, str]] | None,
-        json_body: Any,
-        form: Mapping[str, str | FormFile] | None,
-        replay_safe: bool | None,
-        headers: Mapping[str, str] | None,
-        raw_json: bool = False,
-    ) -> Any:
-        target = url if url is not None else self.url_for(path or "")
-        safe = replay_safe if replay_safe is not None else method != "POST"
-        limiter = self._limiter_for(target)
-        release = getattr(limiter, "release", None)
-        pause = getattr(limiter, "pause", None)
+    # -- 2. auth -------------------------------------------------------------------
+
+    async def _authorized(self, request: Request) -> Any:
+        request = self.root.resolve(request)
+        for name, value in request.headers.items():
+            check_header_value(name, value)
+        if self.headers:
+            request = attrs.evolve(request, headers={**self.headers, **request.headers})
+        provider = request.auth or self.auth
+        if provider is None:
+            return await self._retried(request)
+
+        async def send(token: str) -> Any:
+            bearer = {"Authorization": f"Bearer {check_header_value('access token', token)}"}
+            return await self._retried(request.with_headers(bearer))
+
+        return await with_token_refresh(provider, send)
+
+    # -- 3. retries ----------------------------------------------------------------
+
+    async def _retried(self, request: Request) -> Any:
         maybe_processed = False
-
-        async def attempt() -> Any:
-            handle = await limiter.acquire()
-            try:
-                raw = await self.transport.send(
-                    method,
-                    target,
-                    params=params,
-                    json_body=json_body,
-                    form=form,
-                    headers=headers,
-                )
-            finally:
-                if release is not None:
-                    await release(handle)
-            try:
-                return decipher_response(
-                    raw.status,
-                    raw.headers,
-                    raw.body,
-                    method=method,
-                    url=raw.url,
-                    raw_json=raw_json,
-                )
-            except RateLimitError as exc:
-                if pause is not None and not _too_long(exc):
-                    await pause(
-                        exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER
-                    )
-                raise
 
         def log_retry(state: tenacity.RetryCallState) -> None:
             nonlocal maybe_processed
@@ -349,8 +287,8 @@ class Requester:
             wait = state.next_action.sleep if state.next_action is not None else 0.0
             logger.debug(
                 "retrying %s %s in %.2f s (attempt %d of %d failed: %s)",
-                method,
-                _log_url(target),
+                request.method,
+                _log_url(request.url or request.path),
                 wait,
                 state.attempt_number,
                 self.max_retries + 1,
@@ -360,30 +298,47 @@ class Requester:
         retrying = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(self.max_retries + 1),
             wait=self._wait,
-            retry=tenacity.retry_if_exception(lambda e: _may_retry(e, replay_safe=safe)),
+            retry=tenacity.retry_if_exception(
+                lambda e: _may_retry(e, replay_safe=request.replay_safe)
+            ),
             before_sleep=log_retry,
             reraise=True,
         )
         try:
-            return await retrying(attempt)
+            return await retrying(self._attempt, request)
         except NotFoundError:
-            if method == "DELETE" and maybe_processed:
+            if request.method == "DELETE" and maybe_processed:
                 # An earlier attempt may have deleted it: the record is gone either way.
                 return None
             raise
 
+    # -- 4. one attempt: limiter slot, transport, response -------------------------
 
-#: The scheme of an absolute URL (RFC 3986 section 3.1).
-_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+    async def _attempt(self, request: Request) -> Any:
+        limiter = self.limiters[request.limiter]
+        handle = await limiter.acquire()
+        try:
+            raw = await self.transport.send(request)
+        finally:
+            await limiter.release(handle)
+        try:
+            return _decipher(request, raw)
+        except RateLimitError as exc:
+            if not _too_long(exc):
+                await limiter.pause(
+                    exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER
+                )
+            raise
 
 
-def _plain_path(path: str) -> bool:
-    """Whether no segment of ``path`` is ``.`` or ``..`` or hides a separator, decoded."""
-    for segment in path.split("/"):
-        decoded = unquote(segment)
-        if decoded in (".", "..") or "/" in decoded or "\\" in decoded:
-            return False
-    return True
+def _decipher(request: Request, raw: RawResponse) -> Any:
+    """The response's value or its typed error; secrets redacted out of an error body."""
+    body = raw.body
+    if not 200 <= raw.status < 300:
+        body = redact(body, request_secrets(request))
+    return decipher_response(
+        raw.status, raw.headers, body, method=raw.method, url=raw.url, raw_json=request.raw_json
+    )
 
 
 def _log_url(url: str) -> str:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import csv
 import datetime as dt
+import importlib.util
 import itertools
 import json
 import os
@@ -68,7 +69,11 @@ EXIT_AUTH = 3
 EXIT_NETWORK = 4
 EXIT_API = 5
 EXIT_DATABASE = 6
+EXIT_MISSING_EXTRA = 7
 EXIT_INTERRUPTED = 130
+
+#: What the command line needs beyond the client: the ``cli`` extra of pyproject.toml.
+CLI_EXTRA = ("rich",)
 
 
 class UserError(Exception):
@@ -648,6 +653,14 @@ def _one_line(exc: BaseException) -> tuple[str, int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``harvest-async`` console script."""
+    missing = [name for name in CLI_EXTRA if importlib.util.find_spec(name) is None]
+    if missing:
+        print(
+            f"harvest-async: error: the command line needs {', '.join(missing)}: install "
+            "harvest_async with its cli extra (from a clone: pip install -e '.[cli]')",
+            file=sys.stderr,
+        )
+        return EXIT_MISSING_EXTRA
     try:
         return _run(argv)
     except KeyboardInterrupt:  # at any point: start-up, the run, or its clean-up

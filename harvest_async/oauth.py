@@ -28,14 +28,8 @@ The authorization code flow, end to end::
 
 from __future__ import annotations
 
-from ._oauth import (
-    ID_BASE_URL,
-    HarvestID,
-    OAuthSession,
-    TokenProvider,
-    authorization_url,
-    with_token_refresh,
-)
+from ._auth import TokenProvider, with_token_refresh
+from ._oauth import ID_BASE_URL, HarvestID, OAuthSession, authorization_url
 from .models.accounts import Account, Accounts, AccountsUser, OAuthToken
 
 __all__ = [

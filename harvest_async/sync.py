@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from . import _json
+from ._converter import encode_model
 from ._errors import HarvestError, NotFoundError
 
 if TYPE_CHECKING:
@@ -363,7 +363,7 @@ def record_json(model: Any) -> str:
     ``YYYY-MM-DD``, timestamps as UTC ``...Z``, ``null`` kept), encoded by msgspec's
     C encoder; keys come in alphabetical order.
     """
-    return _json.encode_model(model)
+    return encode_model(model)
 
 
 def _row(model: Any) -> tuple[int, str | None, str]:

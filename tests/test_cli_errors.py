@@ -554,3 +554,44 @@ def test_importing_the_package_loads_no_http_stack() -> None:
     ).stdout.split("\n")
     assert out[0] == "[]"
     assert out[1] == "True"
+
+
+# --- the cli extra ----------------------------------------------------------------------
+
+
+def test_without_the_cli_extra_the_command_line_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "rich", None)  # as if rich were not installed
+    db = tmp_path / "demo.db"
+    assert main(["sync", *DEMO, "--db", str(db)]) == cli.EXIT_MISSING_EXTRA == 7
+    line = one_error_line(capsys)
+    assert "rich" in line
+    assert "pip install -e '.[cli]'" in line
+    assert not db.exists()  # nothing ran
+
+
+def test_the_console_script_without_rich_exits_7_on_one_line(tmp_path: Path) -> None:
+    import subprocess
+
+    code = (
+        "import sys; sys.modules['rich'] = None; "
+        "from harvest_async.__main__ import main; sys.exit(main(['--help']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert done.returncode == 7
+    assert done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "cli extra" in done.stderr
+
+
+def test_rich_is_in_the_cli_extra_not_in_the_core_dependencies() -> None:
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert not any(dep.startswith("rich") for dep in project["dependencies"])
+    assert any(dep.startswith("rich") for dep in project["optional-dependencies"]["cli"])
+    assert cli.CLI_EXTRA == ("rich",)

@@ -480,8 +480,8 @@ async def test_fastapi_example_closes_its_client(monkeypatch: pytest.MonkeyPatch
     """The lifespan closes the client it opened."""
     async with _fastapi_app(monkeypatch) as (_sim, app, _client):
         harvest = app.state.harvest
-        assert not harvest._transport.closed
-    assert harvest._transport.closed
+        assert not harvest._requester.closed
+    assert harvest._requester.closed
 
 
 def test_environment_is_restored() -> None:

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 import harvest_async as ha
-from harvest_async._transport import MAX_ERROR_BODY, MAX_ERROR_TEXT
+from harvest_async._http import MAX_ERROR_BODY, MAX_ERROR_TEXT
 
 TOKEN = "cap-test-token-0123456789/abc"
 UA = "tests (dev@example.com)"

@@ -37,8 +37,8 @@ from harvest_async._converter import (
     decode_many,
     list_body_decoder,
 )
+from harvest_async._http import decipher_response
 from harvest_async._pagination import Paginator
-from harvest_async._transport import decipher_response
 from harvest_async.resources._base import body, check_id, query, shown
 from harvest_async.resources.reports import split_timeframe
 
@@ -69,7 +69,7 @@ def via_paginator(cls: type, key: str, raw: bytes) -> list[Any]:
     decoder = list_body_decoder(cls, key)
     assert decoder is not None
     pager: Paginator[Any] = Paginator(fetch, key, partial(decode_many, cls), decode_body=decoder)
-    return pager._head(raw).materialize().items
+    return pager._lister.read(raw).materialize().items
 
 
 def every_path(cls: type, key: str, item: str) -> dict[str, Callable[[], Any]]:

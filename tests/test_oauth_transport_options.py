@@ -20,7 +20,8 @@ from aiohttp import web
 from aioresponses import aioresponses
 
 import harvest_async as ha
-from harvest_async._transport import DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLargeError
+from harvest_async._errors import ResponseTooLargeError
+from harvest_async._http import DEFAULT_MAX_RESPONSE_BYTES
 from harvest_async.oauth import HarvestID, OAuthSession, authorization_url
 
 from .conftest import ACCOUNT, TOKEN, sent_requests

@@ -1,6 +1,6 @@
 """Hostile list answers: links.next off our API, pages that loop, lists that never end.
 
-- `Requester.check_next_url` gives a `DecodeError` for anything not on the API's origin
+- `ApiRoot.check_next_url` gives a `DecodeError` for anything not on the API's origin
   and path (scheme-relative, credentials, other ports, backslashes, other schemes, dot
   segments), and nothing but a `DecodeError` or a URL on our origin for any string.
 - A walk never yields a page twice: a page-based list is tracked by page number, a
@@ -27,9 +27,8 @@ from yarl import URL
 
 import harvest_async as ha
 from harvest_async import _pagination
+from harvest_async._http import ApiRoot, Request
 from harvest_async._pagination import MAX_PAGES, PAGE_SLACK, Page, Paginator, page_limit
-from harvest_async._ratelimit import TokenBucket
-from harvest_async._requester import Requester
 
 from .conftest import BASE, sent_requests
 from .records import required_values
@@ -45,15 +44,8 @@ def client_record(ident: int) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
-def requester(base: str = BASE) -> Requester:
-    bucket = TokenBucket(100, 15.0)
-    return Requester(
-        None,  # type: ignore[arg-type]  # check_next_url sends nothing
-        base_url=URL(base),
-        rate_limiter=bucket,
-        reports_rate_limiter=bucket,
-        max_retries=0,
-    )
+def requester(base: str = BASE) -> ApiRoot:
+    return ApiRoot(URL(base))
 
 
 REFUSED = [
@@ -156,7 +148,7 @@ def test_loopback_base_accepts_its_own_port_only() -> None:
             local.check_next_url(bad)
 
 
-def _on_our_api(req: Requester, url: str) -> None:
+def _on_our_api(req: ApiRoot, url: str) -> None:
     """What an accepted links.next must be: our origin, our path, nothing else."""
     target = URL(url, encoded=True)
     base = req.base_url
@@ -166,7 +158,8 @@ def _on_our_api(req: Requester, url: str) -> None:
     assert target.raw_path.startswith("/v2/")
     assert not any(s in (".", "..") for s in target.path.split("/"))
     assert "\\" not in url
-    req._limiter_for(url)  # the requester can route it
+    # A page it leads to keeps the first page's limiter, whatever its path says.
+    assert Request("GET", "reports/time/clients").following(url).limiter == "reports"
 
 
 URL_PIECES = st.lists(

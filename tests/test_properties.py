@@ -33,9 +33,9 @@ import harvest_async as ha
 import harvest_async.models
 from harvest_async import _json
 from harvest_async._converter import decode, decode_many, get_converter
+from harvest_async._http import Request, decipher_response
 from harvest_async._pagination import parse_page
-from harvest_async._transport import decipher_response
-from harvest_async.resources.accounts import bearer
+from harvest_async.resources.accounts import token_of
 
 from .conftest import ACCOUNT, TOKEN
 from .records import required_values
@@ -292,16 +292,16 @@ class Sent(Exception):
     """Raised by the stub requester: a request would have gone out."""
 
 
-def harvest() -> tuple[ha.HarvestClient, list[tuple[Any, ...]]]:
+def harvest() -> tuple[ha.HarvestClient, list[Request]]:
     """A client whose requester records instead of sending (nothing opens a socket)."""
     client = ha.HarvestClient(access_token=TOKEN, account_id=ACCOUNT)
-    sent: list[tuple[Any, ...]] = []
+    sent: list[Request] = []
 
-    async def request(*args: Any, **kwargs: Any) -> Any:
-        sent.append((args, kwargs))
+    async def send(request: Request) -> Any:
+        sent.append(request)
         raise Sent
 
-    client._requester.request = request  # type: ignore[method-assign]
+    client._requester.send = send  # type: ignore[method-assign]
     return client, sent
 
 
@@ -326,7 +326,7 @@ def refused(call: Callable[[ha.HarvestClient], Any]) -> None:
     assert sent == []
 
 
-def accepted(call: Callable[[ha.HarvestClient], Any]) -> list[tuple[Any, ...]]:
+def accepted(call: Callable[[ha.HarvestClient], Any]) -> list[Request]:
     client, sent = harvest()
     with pytest.raises(Sent):
         drive(call(client))
@@ -399,8 +399,8 @@ def test_a_path_id_of_none_is_refused(call: Any) -> None:
 @SETTINGS
 @given(good=st.integers(min_value=1, max_value=2**63 - 1))
 def test_good_ids_go_into_the_path_as_written(good: int) -> None:
-    [(args, _)] = accepted(lambda h: h.time_entries.get(good))
-    assert args == ("GET", f"time_entries/{good}")
+    [request] = accepted(lambda h: h.time_entries.get(good))
+    assert (request.method, request.path) == ("GET", f"time_entries/{good}")
 
 
 def _not_a_date(text: str) -> bool:
@@ -520,9 +520,9 @@ def test_non_finite_or_huge_decimals_are_refused_before_sending(bad: Any, call: 
     good=st.decimals(allow_nan=False, allow_infinity=False).filter(lambda d: not _out_of_range(d))
 )
 def test_finite_decimals_go_out_as_json_numbers(good: Decimal) -> None:
-    [(_, kwargs)] = accepted(lambda h: h.time_entries.update(1, hours=good))
-    assert kwargs["json_body"] == {"hours": good}
-    assert _json.dumps(kwargs["json_body"]) == f'{{"hours":{good}}}'
+    [request] = accepted(lambda h: h.time_entries.update(1, hours=good))
+    assert request.json == {"hours": good}
+    assert _json.dumps(request.json) == f'{{"hours":{good}}}'
 
 
 LINE_BREAKING = st.builds(
@@ -551,9 +551,9 @@ def test_cr_lf_in_query_values_is_refused_before_sending(bad: str, call: Any) ->
 @given(bad=LINE_BREAKING)
 def test_cr_lf_in_a_per_call_header_value_is_refused(bad: str) -> None:
     with pytest.raises(ha.InvalidRequestError):
-        bearer(bad)
+        token_of(bad)
     with pytest.raises(ha.InvalidRequestError):
-        bearer("")
+        token_of("")
 
 
 @FEW
@@ -567,8 +567,8 @@ def test_cr_lf_in_client_header_settings_is_a_configuration_error(bad: str, whic
 
 
 def test_line_breaks_in_body_text_are_fine() -> None:
-    [(_, kwargs)] = accepted(lambda h: h.time_entries.update(1, notes="line 1\r\nline 2"))
-    assert kwargs["json_body"] == {"notes": "line 1\r\nline 2"}
+    [request] = accepted(lambda h: h.time_entries.update(1, notes="line 1\r\nline 2"))
+    assert request.json == {"notes": "line 1\r\nline 2"}
 
 
 OVERSIZE = st.builds(
@@ -594,5 +594,5 @@ def test_oversize_strings_are_refused_before_sending(bad: str, call: Any) -> Non
 
 
 def test_a_string_of_exactly_the_limit_is_sent() -> None:
-    [(_, kwargs)] = accepted(lambda h: h.clients.create(name="x" * 65_536))
-    assert len(kwargs["json_body"]["name"]) == 65_536
+    [request] = accepted(lambda h: h.clients.create(name="x" * 65_536))
+    assert len(request.json["name"]) == 65_536

@@ -20,11 +20,11 @@ from .test_docs_examples import DOCS, FENCE, README, ROOT, extract
 #: The two commands README.md opens with, byte for byte: the first installs and runs
 #: the demo sync, the second installs and runs the tests (the last line of .ci/run).
 DEMO_COMMAND = (
-    "python3 -m venv .venv && .venv/bin/pip install -q -e . && "
+    "python3 -m venv .venv && .venv/bin/pip install -q -e '.[cli]' && "
     ".venv/bin/harvest-async sync --demo --db demo.db"
 )
 TEST_COMMAND = (
-    "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test,redis]' && "
+    "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test,redis,cli]' && "
     ".venv/bin/python -m pytest -q"
 )
 
@@ -135,7 +135,7 @@ def test_dev_extra_has_everything_a_contributor_needs() -> None:
     dev = extras["dev"]
     assert any(re.match(r"nox\b", req) for req in dev)
     included = next(req for req in dev if req.startswith(f"{project['name']}["))
-    wanted = {"test", "lint", "docs", "redis"}
+    wanted = {"test", "lint", "docs", "redis", "cli"}
     assert set(included[len(project["name"]) + 1 : -1].split(",")) == wanted
     assert wanted <= set(extras)
 

@@ -32,8 +32,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import harvest_async as ha
+from harvest_async._http import decipher_response, redact
 from harvest_async._requester import _Wait
-from harvest_async._transport import decipher_response, redact
 from harvest_async.oauth import HarvestID, OAuthSession
 
 from .records import required_values

@@ -14,6 +14,7 @@ from aiohttp.client_reqrep import ConnectionKey
 from aioresponses import aioresponses
 
 import harvest_async as ha
+from harvest_async._http import Request
 
 from .conftest import ACCOUNT, BASE, TOKEN, sent_requests
 
@@ -323,8 +324,10 @@ async def test_reports_use_the_reports_limiter_only(mock: aioresponses) -> None:
             f"{BASE}/reports/uninvoiced?from=2024-01-01&to=2024-01-31",
             body='{"results": [], "links": {}}',
         )
-        await c._requester.request(
-            "GET", "reports/uninvoiced", params=[("from", "2024-01-01"), ("to", "2024-01-31")]
+        await c._requester.send(
+            Request(
+                "GET", "reports/uninvoiced", query=[("from", "2024-01-01"), ("to", "2024-01-31")]
+            )
         )
     assert (general.acquired, reports.acquired) == (1, 1)
 
@@ -340,7 +343,7 @@ async def test_429_on_reports_pauses_only_the_reports_limiter(mock: aioresponses
         url = f"{BASE}/reports/project_budget"
         mock.get(url, status=429, headers={"Retry-After": "60"})
         mock.get(url, body='{"results": []}')
-        await c._requester.request("GET", "reports/project_budget")
+        await c._requester.send(Request("GET", "reports/project_budget"))
     assert reports.paused == [60.0]
     assert general.paused == []
 

@@ -19,8 +19,8 @@ import pytest
 from aioresponses import aioresponses
 
 import harvest_async as ha
+from harvest_async._http import decipher_response, parse_retry_after
 from harvest_async._ratelimit import MAX_PAUSE
-from harvest_async._transport import decipher_response, parse_retry_after
 
 try:
     import redis.asyncio as aioredis

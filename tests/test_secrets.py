@@ -22,8 +22,8 @@ import pytest
 from aiohttp import web
 
 import harvest_async as ha
+from harvest_async._http import REDACTED, redact
 from harvest_async._requester import _Wait
-from harvest_async._transport import REDACTED, redact
 from harvest_async.models import OAuthToken
 from harvest_async.oauth import HarvestID, OAuthSession
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from harvest_async._http import Request
 from harvest_async.sync import RESOURCES, sync_account, table_counts
 from harvest_async.testing import HarvestSimulator, RequestRecord, SimulatorScale
 
@@ -82,7 +83,9 @@ async def test_records_keep_exact_decimals(tmp_path: Path) -> None:
     db = tmp_path / "mirror.db"
     async with HarvestSimulator(seed=3, rate_limit=(100, 0.2)) as sim, sim.client() as client:
         await sync_account(client, db, clock=sim.now)
-        raw = await client._requester.request("GET", "time_entries", params=[("per_page", "5")])
+        raw = await client._requester.send(
+            Request("GET", "time_entries", query=[("per_page", "5")])
+        )
     con = sqlite3.connect(db)
     for item in raw["time_entries"]:
         stored = con.execute("SELECT data FROM time_entries WHERE id = ?", (item["id"],))

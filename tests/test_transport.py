@@ -14,7 +14,7 @@ from aioresponses import aioresponses
 
 import harvest_async as ha
 from harvest_async import _json
-from harvest_async._transport import (
+from harvest_async._http import (
     FormFile,
     check_base_url,
     decipher_response,

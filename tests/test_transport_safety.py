@@ -21,14 +21,10 @@ import pytest
 from aiohttp import web
 
 import harvest_async as ha
+from harvest_async._aiohttp import DEFAULT_CONNECTION_LIMIT, AiohttpTransport
+from harvest_async._errors import ClientClosedError, RequestMayHaveBeenSent, ResponseTooLargeError
+from harvest_async._http import Request
 from harvest_async._requester import _Wait
-from harvest_async._transport import (
-    DEFAULT_CONNECTION_LIMIT,
-    ClientClosedError,
-    RequestMayHaveBeenSent,
-    ResponseTooLargeError,
-    Transport,
-)
 
 from .conftest import ACCOUNT, TOKEN
 
@@ -403,11 +399,10 @@ async def test_connections_never_exceed_the_pool_limit(
         return True
 
     server = await raw_server(held)
-    transport = Transport(headers={"Accept": "application/json"}, timeout=10.0, connection_limit=3)
+    transport = AiohttpTransport(timeout=10.0, connection_limit=3)
+    request = Request("GET", url=f"{server.url}/users/me", headers={"Accept": "application/json"})
     try:
-        responses = await asyncio.gather(
-            *(transport.send("GET", f"{server.url}/users/me") for _ in range(12))
-        )
+        responses = await asyncio.gather(*(transport.send(request) for _ in range(12)))
     finally:
         await transport.aclose()
     assert [r.status for r in responses] == [200] * 12
@@ -473,14 +468,14 @@ async def test_cancelling_a_request_in_flight_releases_everything(
     request = asyncio.create_task(client.users.me())
     await server.arrived.wait()
     assert limiter._in_flight == 1
-    assert client._transport.in_flight == 1
+    assert client._requester.in_flight == 1
     request.cancel()
     with pytest.raises(asyncio.CancelledError):
         await request
     # The slot was released: no request in flight, and it counts for `period` more.
     assert limiter._in_flight == 0
     assert limiter.in_use == 1
-    assert client._transport.in_flight == 0
+    assert client._requester.in_flight == 0
     # The connection was dropped, not left half-open.
     await server.wait_idle()
     assert server.closed_by_client == 1
@@ -520,8 +515,8 @@ async def test_a_caller_timeout_is_a_timeout_not_a_closed_client(
             async with asyncio.timeout(0.1):
                 await client.users.me()
         assert limiter._in_flight == 0
-        assert client._transport.in_flight == 0
-        assert not client._transport.closed
+        assert client._requester.in_flight == 0
+        assert not client._requester.closed
 
 
 # --- graceful shutdown -----------------------------------------------------------------------
@@ -555,7 +550,7 @@ async def test_aclose_stops_requests_in_flight_with_a_transport_error(
     waiting_for_slot = asyncio.create_task(client.clients.get(1))  # no slot left
     for _ in range(5):
         await asyncio.sleep(0)
-    assert client._transport.in_flight == 4
+    assert client._requester.in_flight == 4
 
     await client.aclose()
 
@@ -568,7 +563,7 @@ async def test_aclose_stops_requests_in_flight_with_a_transport_error(
     assert not any(t.cancelled() for t in tasks)
     assert len(server.heads) == 3  # nothing more went out: no retry, no waiting request
     assert limiter._in_flight == 0
-    assert client._transport.in_flight == 0
+    assert client._requester.in_flight == 0
     session = client._transport._session
     assert session is not None
     assert session.closed

@@ -23,6 +23,7 @@ from .._converter import (
     list_body_decoder,
 )
 from .._errors import InvalidRequestError
+from .._http import Request
 from .._json import MAX_DEPTH, shown
 from .._pagination import Paginator
 
@@ -374,14 +375,13 @@ class Resource:
         params: list[tuple[str, str]],
     ) -> Paginator[T]:
         requester = self._requester
+        # Raw bytes: the paginator decodes them straight to models (decode_body).
+        first = Request("GET", path, query=params, raw_json=True)
 
         async def fetch(next_url: str | None) -> Any:
-            # Raw bytes: the paginator decodes them straight to models (decode_body).
             if next_url is None:
-                return await requester.request("GET", path, params=params, raw_json=True)
-            return await requester.request(
-                "GET", url=requester.check_next_url(next_url), raw_json=True
-            )
+                return await requester.send(first)
+            return await requester.send(first.following(requester.check_next_url(next_url)))
 
         def decode_items(items: Any) -> list[T]:
             return decode_many(model, items)
@@ -431,10 +431,10 @@ class Resource:
     async def _get(
         self, model: type[T], path: str, params: list[tuple[str, str]] | None = None
     ) -> T:
-        return decode(model, await self._requester.request("GET", path, params=params))
+        return decode(model, await self._requester.send(Request("GET", path, query=params or ())))
 
     async def _create(self, model: type[T], path: str, fields: dict[str, Any]) -> T:
-        return decode(model, await self._requester.request("POST", path, json_body=fields))
+        return decode(model, await self._requester.send(Request("POST", path, json=fields)))
 
     async def _update(
         self, model: type[T], path: str, fields: dict[str, Any], *, replay_safe: bool = True
@@ -442,14 +442,12 @@ class Resource:
         """PATCH ``fields``; ``replay_safe=False`` for one that adds rows (not idempotent)."""
         if not fields:
             raise InvalidRequestError("update() needs at least one field to change")
-        return decode(
-            model,
-            await self._requester.request("PATCH", path, json_body=fields, replay_safe=replay_safe),
-        )
+        request = Request("PATCH", path, json=fields, replay_safe=replay_safe)
+        return decode(model, await self._requester.send(request))
 
     async def _action(self, model: type[T], method: str, path: str) -> T:
         """A body-less action (timer stop/restart): never re-sent once it may have run."""
-        return decode(model, await self._requester.request(method, path, replay_safe=False))
+        return decode(model, await self._requester.send(Request(method, path, replay_safe=False)))
 
     async def _delete(self, path: str) -> None:
         """DELETE ``path``; the call returns ``None`` whatever the 2xx answer holds.
@@ -458,7 +456,7 @@ class Resource:
         an empty body or one that is not JSON all mean "deleted".
         """
         # raw_json: a 2xx body comes back as its bytes and is dropped unparsed.
-        await self._requester.request("DELETE", path, raw_json=True)
+        await self._requester.send(Request("DELETE", path, raw_json=True))
 
 
 def split_days(first: dt.date, last: dt.date, shards: int) -> list[tuple[dt.date, dt.date]]:

@@ -10,21 +10,23 @@ carries the token being asked about as ``Authorization: Bearer`` and no
 
 from __future__ import annotations
 
+from .._auth import StaticToken
 from .._converter import decode
 from .._errors import InvalidRequestError
+from .._http import Request
 from ..models.accounts import Accounts
 from ._base import Resource, operation
 
-__all__ = ["AccountsResource", "bearer"]
+__all__ = ["AccountsResource", "token_of"]
 
 
-def bearer(access_token: str) -> dict[str, str]:
-    """An ``Authorization`` header for a token; the error never shows the token."""
+def token_of(access_token: str) -> StaticToken:
+    """The token a call is about, as its request's provider; the error never shows it."""
     if not isinstance(access_token, str) or not access_token.strip():
         raise InvalidRequestError("access_token must be a non-empty string")
     if any(c in access_token for c in "\r\n\0"):
         raise InvalidRequestError("access_token must not contain CR, LF or NUL characters")
-    return {"Authorization": f"Bearer {access_token}"}
+    return StaticToken(access_token)
 
 
 class AccountsResource(Resource):
@@ -45,7 +47,5 @@ class AccountsResource(Resource):
             InvalidRequestError: an empty token, or one with CR/LF.
             AuthenticationError: Harvest ID rejected the token (401).
         """
-        headers = bearer(access_token)
-        return decode(
-            Accounts, await self._requester.request("GET", "api/v2/accounts", headers=headers)
-        )
+        request = Request("GET", "api/v2/accounts", auth=token_of(access_token))
+        return decode(Accounts, await self._requester.send(request))

@@ -23,8 +23,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from .._converter import decode
 from .._errors import InvalidRequestError
+from .._http import FormFile, Request
 from .._pagination import Paginator
-from .._transport import FormFile
 from ..models.expenses import Expense
 from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query, shown
 
@@ -304,7 +304,7 @@ class Expenses(Resource):
                 raise InvalidRequestError("receipt_filename is given without a receipt")
             return await self._create(Expense, "expenses", fields)
         part = await _load_receipt(receipt, receipt_filename)
-        data = await self._requester.request("POST", "expenses", form=_form(fields, part))
+        data = await self._requester.send(Request("POST", "expenses", form=_form(fields, part)))
         return decode(Expense, data)
 
     @operation("PATCH", "/expenses/{expenseId}")
@@ -367,7 +367,8 @@ class Expenses(Resource):
                 raise InvalidRequestError("receipt_filename is given without a receipt")
             return await self._update(Expense, f"expenses/{eid}", fields)
         part = await _load_receipt(receipt, receipt_filename)
-        data = await self._requester.request("PATCH", f"expenses/{eid}", form=_form(fields, part))
+        request = Request("PATCH", f"expenses/{eid}", form=_form(fields, part))
+        data = await self._requester.send(request)
         return decode(Expense, data)
 
     @operation("DELETE", "/expenses/{expenseId}")

@@ -18,6 +18,7 @@ from typing import Any
 
 from .._converter import decode_many
 from .._errors import DecodeError, InvalidRequestError
+from .._http import Request
 from .._pagination import Paginator
 from ..models.users import BillableRate, CostRate, ProjectAssignment, Teammate, User
 from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query, shown
@@ -375,8 +376,8 @@ class Users(Resource):
                 f"teammate_ids must be a list of user ids, got {shown(teammate_ids)}"
             )
         fields = body(teammate_ids=builtins.list(teammate_ids))
-        envelope: Any = await self._requester.request(
-            "PATCH", f"users/{uid}/teammates", json_body=fields
+        envelope: Any = await self._requester.send(
+            Request("PATCH", f"users/{uid}/teammates", json=fields)
         )
         if not isinstance(envelope, dict) or "teammates" not in envelope:
             raise DecodeError("update_teammates: response has no 'teammates' array")

@@ -7,13 +7,13 @@ import base64
 import functools
 import json
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 
-from ._auth import INVALID_TOKEN
-from ._config import RequestRecord
+from ._auth import INVALID_TOKEN, TokenStore
+from ._config import Counters, Faults, RequestRecord
 from ._fields import (
     Reject,
     UploadedFile,
@@ -22,17 +22,35 @@ from ._fields import (
     parse_date,
     parse_datetime,
 )
-from ._ops import CREATE_FIELDS, UPDATE_FIELDS
+from ._ops import CREATE_FIELDS, UPDATE_FIELDS, Ops
 from ._pagination import paginate
-from ._ratelimit import retry_after_value
+from ._ratelimit import RetryAfterFormat, RollingWindow, retry_after_value
 from ._render import encode
+from ._reports import Reports
 from ._store import Row, Source, StaticSource
 from ._world import World
 
-if TYPE_CHECKING:
-    from ._simulator import HarvestSimulator
+__all__ = ["Simulated", "build_api_app", "build_id_app"]
 
-__all__ = ["build_api_app", "build_id_app"]
+
+class Simulated(Protocol):
+    """What the applications use of the simulator that serves them (`HarvestSimulator`)."""
+
+    account_id: int
+    world: World
+    ops: Ops
+    reports: Reports
+    general_window: RollingWindow
+    reports_window: RollingWindow
+    retry_after: RetryAfterFormat
+    page_based: frozenset[str]
+    tokens: TokenStore
+    faults: Faults
+    counters: Counters
+    errors: list[BaseException]
+
+    def log_request(self, record: RequestRecord) -> None: ...
+
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -176,7 +194,7 @@ async def read_body(request: web.Request) -> tuple[dict[str, Any], bool]:
 class Api:
     """Handlers of the API v2 side."""
 
-    def __init__(self, sim: HarvestSimulator) -> None:
+    def __init__(self, sim: Simulated) -> None:
         self.sim = sim
         self.w: World = sim.world
 
@@ -708,7 +726,7 @@ async def _truncate(request: web.Request, response: web.StreamResponse) -> web.S
     return stream
 
 
-def build_api_app(sim: HarvestSimulator) -> web.Application:
+def build_api_app(sim: Simulated) -> web.Application:
     """The API v2 application (paths under ``/v2``)."""
     api = Api(sim)
     app = web.Application(middlewares=[api.middleware], client_max_size=64 * 1024 * 1024)
@@ -771,7 +789,7 @@ def build_api_app(sim: HarvestSimulator) -> web.Application:
 # ---------------------------------------------------------------- Harvest ID
 
 
-def build_id_app(sim: HarvestSimulator) -> web.Application:
+def build_id_app(sim: Simulated) -> web.Application:
     """The Harvest ID application: OAuth2 token endpoint, accounts, authorize."""
 
     @web.middleware

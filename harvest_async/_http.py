@@ -1,15 +1,12 @@
-"""The HTTP layer: the only client module that imports aiohttp.
+"""The pure request/response core: the request value, the transport protocol, URLs,
+response deciphering and secret redaction. No I/O here (the aiohttp adapter is
+`harvest_async._aiohttp`), so every rule is unit-tested directly.
 
-It owns the headers Harvest requires
-(https://help.getharvest.com/api-v2/introduction/overview/general/), sends one request
-per call (aiohttp's own silent re-send of idempotent requests is disabled, so every
-request on the wire is one the rate limiter admitted), and turns responses into
-Python values or typed errors through the pure `decipher_response`.
+Harvest's conventions: https://help.getharvest.com/api-v2/introduction/overview/general/.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import email.utils
 import html
@@ -17,13 +14,11 @@ import ipaddress
 import math
 import re
 import sys
-import weakref
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import unquote
 
-import aiohttp
 import attrs
 from yarl import URL
 
@@ -39,23 +34,29 @@ from ._errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
-    TransportError,
     ValidationError,
 )
 
+if TYPE_CHECKING:
+    from ._auth import TokenProvider
+
 __all__ = [
-    "ClientClosedError",
-    "ConnectionNotMadeError",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "MAX_ERROR_BODY",
+    "MAX_ERROR_TEXT",
+    "REDACTED",
+    "ApiRoot",
     "FormFile",
+    "LimiterName",
     "RawResponse",
-    "RequestMayHaveBeenSent",
-    "ResponseTooLargeError",
+    "Request",
     "Transport",
     "check_base_url",
     "check_header_value",
     "decipher_response",
     "parse_retry_after",
     "redact",
+    "request_secrets",
 ]
 
 #: Longest error body text kept on an APIError.
@@ -65,10 +66,6 @@ MAX_ERROR_TEXT = 4096
 MAX_ERROR_BODY = 64 * 1024
 #: Largest response body read (a 2000-item page of time entries is about 3 MB).
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
-#: Connections open at once per session the client opens (all hosts together).
-DEFAULT_CONNECTION_LIMIT = 100
-
-T = TypeVar("T")
 
 _STATUS_ERRORS: dict[int, type[APIError]] = {
     400: BadRequestError,
@@ -79,33 +76,19 @@ _STATUS_ERRORS: dict[int, type[APIError]] = {
     429: RateLimitError,
 }
 
-
-class ConnectionNotMadeError(TransportError):
-    """No connection was made: the request certainly did not reach Harvest."""
-
-
-class ClientClosedError(TransportError):
-    """The client was closed (``aclose()``): before the request, or while it was in flight."""
+#: Which rate limiter admits a request: Harvest counts ``/reports`` apart (100 per
+#: 15 minutes) from everything else (100 per 15 seconds)
+#: (https://help.getharvest.com/api-v2/introduction/overview/general/#rate-limiting).
+LimiterName = Literal["general", "reports"]
 
 
-class ResponseTooLargeError(TransportError):
-    """The response was larger than ``max_response_bytes`` (never retried: it would be
-    as large again)."""
+def _limiter_of(request: Request) -> LimiterName:
+    path = request.path.strip("/")
+    return "reports" if path == "reports" or path.startswith("reports/") else "general"
 
 
-class RequestMayHaveBeenSent(TransportError):
-    """The connection failed after the request may have reached Harvest."""
-
-
-@attrs.frozen
-class RawResponse:
-    """One HTTP response, fully read."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    method: str
-    url: str
+def _pairs(query: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple(query)
 
 
 @attrs.frozen
@@ -115,6 +98,183 @@ class FormFile:
     content: bytes
     filename: str
     content_type: str = "application/octet-stream"
+
+
+@attrs.frozen
+class Request:
+    """One API request, as a value: built by a resource, sent by the requester.
+
+    The requester authorizes it (``Authorization`` from a token provider), takes a
+    slot of the limiter it names, retries it as ``replay_safe`` allows and hands it to
+    the transport; each step derives a new value with `attrs.evolve`, none changes it.
+    Bodies, headers and the token provider stay out of ``repr()`` (they may hold
+    secrets).
+
+    Attributes:
+        method: The HTTP method.
+        path: The API path relative to the base URL (``time_entries/1``).
+        url: The absolute URL, once resolved (or a checked ``links.next``): it wins
+            over ``path`` and ``query`` is appended to it.
+        query: Query parameters, already in wire format, in order.
+        json: A JSON body.
+        form: A multipart body (``json`` and ``form`` are exclusive).
+        headers: Headers of this request (the client's own are added when sent).
+        limiter: Which limiter admits it; by default ``"reports"`` for a path under
+            ``reports/``, else ``"general"``.
+        replay_safe: Whether it may be re-sent once it may have been processed;
+            by default every method but POST.
+        raw_json: Return a 2xx body as its undecoded bytes (list pages, which the
+            paginator decodes straight to models).
+        auth: A token provider for this request only (else the client's).
+    """
+
+    method: str
+    path: str = ""
+    url: str | None = None
+    query: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
+    json: Any = attrs.field(default=None, repr=False)
+    form: Mapping[str, str | FormFile] | None = attrs.field(default=None, repr=False)
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    limiter: LimiterName = attrs.field(default=attrs.Factory(_limiter_of, takes_self=True))
+    replay_safe: bool = attrs.field(
+        default=attrs.Factory(lambda self: self.method != "POST", takes_self=True)
+    )
+    raw_json: bool = False
+    auth: TokenProvider | None = attrs.field(default=None, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.json is not None and self.form is not None:
+            raise ValueError("a request has a JSON body or a form, not both")
+
+    def with_headers(self, headers: Mapping[str, str]) -> Request:
+        """This request with ``headers`` added (they win over its own)."""
+        return attrs.evolve(self, headers={**self.headers, **headers})
+
+    def following(self, url: str) -> Request:
+        """The request for a page's ``links.next`` (a checked absolute URL): the same
+        method, limiter and options, no query of its own (the URL carries it)."""
+        return attrs.evolve(self, url=url, query=())
+
+
+@attrs.frozen
+class RawResponse:
+    """One HTTP response, fully read (an error response's body cut to `MAX_ERROR_BODY`)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    method: str
+    url: str
+
+
+class Transport(Protocol):
+    """Sends one resolved `Request` (absolute ``url``, all headers) and reads its answer.
+
+    Sends it once (no re-send of its own: retries are the requester's, each with its
+    own limiter slot). Failures are typed: `ConnectionNotMadeError` (certainly not
+    sent), `RequestMayHaveBeenSent`, `ResponseTooLargeError`, `ClientClosedError`.
+    """
+
+    async def send(self, request: Request) -> RawResponse:
+        """Send ``request`` and read the whole response."""
+        ...
+
+    async def aclose(self) -> None:
+        """Let go of connections (nothing is in flight any more when called)."""
+        ...
+
+
+class ApiRoot:
+    """The API's base URL: paths resolved against it, ``links.next`` checked against it.
+
+    Args:
+        base_url: A base URL checked by `check_base_url`.
+    """
+
+    def __init__(self, base_url: URL) -> None:
+        self.base_url = base_url
+        self._base_path = base_url.path.rstrip("/")
+        # For check_next_url: what a links.next must start with, as written on the wire.
+        self._origin = str(base_url.origin())
+        authority = self._origin.partition("://")[2].lower()
+        self._authorities = {authority}
+        if base_url.explicit_port is None and base_url.port is not None:
+            self._authorities.add(f"{authority}:{base_url.port}")  # the default port, spelled
+        self._raw_prefix = base_url.raw_path.rstrip("/") + "/"
+
+    def __repr__(self) -> str:
+        return f"ApiRoot({str(self.base_url)!r})"
+
+    def url_for(self, path: str) -> str:
+        """Absolute URL of an API path such as ``time_entries/1``."""
+        return str(self.base_url.with_path(f"{self._base_path}/{path.lstrip('/')}"))
+
+    def resolve(self, request: Request) -> Request:
+        """``request`` with its absolute ``url`` (kept if it has one already)."""
+        if request.url is not None:
+            return request
+        return attrs.evolve(request, url=self.url_for(request.path))
+
+    def check_next_url(self, url: Any) -> str:
+        """Accept a ``links.next`` URL only if it points at our API (the token goes there).
+
+        Accepted: an absolute ``http(s)`` URL on exactly the base URL's scheme, host and
+        port, whose path lies under the base URL's path, or a reference relative to the
+        base URL that resolves there. Refused: anything else, which includes a
+        scheme-relative ``//host/...``, credentials (``user:pass@``) in the authority,
+        another port, backslashes, spaces, control or non-ASCII characters, ``.``/``..``
+        path segments (spelled out or percent-encoded), an encoded ``/`` or ``\\`` in
+        the path, and other schemes
+        (https://help.getharvest.com/api-v2/introduction/overview/pagination/).
+
+        Returns:
+            The URL to request: the base URL's origin, the given path and query (as
+            given, byte for byte), no fragment.
+
+        Raises:
+            DecodeError: on every refusal, whatever the input (never another error).
+                The message says what is wrong, never the URL (a server wrote it).
+        """
+        if not isinstance(url, str):
+            raise DecodeError(f"links.next is not a string (got {type(url).__name__})")
+        if not url or any(not ("!" <= c <= "~") or c == "\\" for c in url):
+            raise DecodeError(
+                "links.next is not a plain URL (empty, or holding spaces, control or "
+                "non-ASCII characters or backslashes)"
+            )
+        base = self.base_url
+        outside = DecodeError("links.next points outside the API (another origin or path)")
+        if url.startswith("//"):
+            raise outside
+        scheme = _SCHEME.match(url)
+        if scheme is not None:
+            if scheme.group(1).lower() != base.scheme or not url.startswith("//", scheme.end()):
+                raise outside
+            rest = url[scheme.end() + 2 :]
+            cut = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
+            authority, target = rest[:cut], rest[cut:]
+            if "@" in authority or authority.lower() not in self._authorities:
+                raise outside
+        else:
+            # A reference relative to the base URL (RFC 3986 section 5.2).
+            target = url if url.startswith(("/", "?", "#")) else f"{self._raw_prefix}{url}"
+        path, _, query = target.partition("#")[0].partition("?")
+        if not path.startswith(self._raw_prefix) or not _plain_path(path):
+            raise outside
+        return f"{self._origin}{path}" + (f"?{query}" if query else "")
+
+
+#: The scheme of an absolute URL (RFC 3986 section 3.1).
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def _plain_path(path: str) -> bool:
+    """Whether no segment of ``path`` is ``.`` or ``..`` or hides a separator, decoded."""
+    for segment in path.split("/"):
+        decoded = unquote(segment)
+        if decoded in (".", "..") or "/" in decoded or "\\" in decoded:
+            return False
+    return True
 
 
 def check_header_value(name: str, value: str) -> str:
@@ -335,12 +495,11 @@ _MIN_SECRET_LENGTH = 8
 REDACTED = b"<redacted>"
 
 
-def _request_secrets(
-    headers: Mapping[str, str], form: Mapping[str, str | FormFile] | None
-) -> list[bytes]:
+def request_secrets(request: Request) -> list[bytes]:
     """The secrets a request carries: its bearer token and secret form fields."""
     found: list[str] = []
-    auth = headers.get("Authorization")
+    form = request.form
+    auth = request.headers.get("Authorization")
     if auth:
         scheme, _, credentials = auth.partition(" ")
         found.append(credentials.strip() or scheme)
@@ -528,278 +687,3 @@ def redact(body: bytes, secrets: Sequence[bytes]) -> bytes:
         return _json.dumps(clean).encode("utf-8") if cleaner.changed else body
     except (RecursionError, HarvestError, ValueError, TypeError):
         return REDACTED
-
-
-def _no_resend_middleware() -> Any:
-    """A per-request middleware that lets aiohttp send the request once only.
-
-    aiohttp re-sends an idempotent request by itself when a kept-alive connection turns
-    out closed. That re-send would bypass the rate limiter, so it is stopped here and
-    the failure reaches our retry policy, which takes a new limiter slot.
-    """
-    calls = 0
-
-    async def once(req: aiohttp.ClientRequest, handler: Any) -> aiohttp.ClientResponse:
-        nonlocal calls
-        calls += 1
-        if calls > 1:
-            raise aiohttp.ServerDisconnectedError("connection closed; re-send left to retries")
-        response: aiohttp.ClientResponse = await handler(req)
-        return response
-
-    return once
-
-
-class Transport:
-    """Sends requests over one aiohttp session.
-
-    Args:
-        headers: Headers sent with every request (validated for CR/LF).
-        timeout: Seconds allowed for each request, connect to last byte.
-        session: A caller-owned session; used as is and never closed here.
-        max_response_bytes: Responses larger than this fail with
-            `ResponseTooLargeError` (checked on ``Content-Length`` and while reading).
-        connection_limit: Connections the session this transport opens keeps at most.
-    """
-
-    def __init__(
-        self,
-        *,
-        headers: Mapping[str, str],
-        timeout: float,
-        session: aiohttp.ClientSession | None = None,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        connection_limit: int = DEFAULT_CONNECTION_LIMIT,
-    ) -> None:
-        for name, value in (
-            ("max_response_bytes", max_response_bytes),
-            ("connection_limit", connection_limit),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigurationError(f"{name} must be an int >= 1, got {value!r}")
-        self._headers = {k: check_header_value(k, v) for k, v in headers.items()}
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session = session
-        self._owns_session = session is None
-        self._max_response_bytes = max_response_bytes
-        self._connection_limit = connection_limit
-        self._closed = False
-        self._in_flight: set[asyncio.Task[Any]] = set()
-        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
-
-    def __repr__(self) -> str:
-        return f"<Transport owns_session={self._owns_session} closed={self._closed}>"
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    @property
-    def in_flight(self) -> int:
-        """Operations started through `run` that have not ended yet."""
-        return len(self._in_flight)
-
-    def _check_loop(self) -> asyncio.AbstractEventLoop:
-        """The running loop, once checked to be the one this transport is bound to.
-
-        An aiohttp session (and its connections) belongs to the loop it was opened in;
-        used from another, it hangs or fails deep inside. The first loop a transport
-        runs in is its own for good, even once closed: create one client per loop.
-        """
-        loop = asyncio.get_running_loop()
-        ref = self._loop
-        if ref is None:
-            self._loop = weakref.ref(loop)
-        elif ref() is not loop:
-            raise ConfigurationError(
-                "the client is bound to the event loop it was first used in (its aiohttp "
-                "session belongs to that loop); create one client per loop"
-            )
-        return loop
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._closed:
-            raise ClientClosedError("the client is closed")
-        self._check_loop()
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connection_limit),
-                json_serialize=_json.dumps,
-            )
-        return self._session
-
-    async def run(self, operation: Coroutine[Any, Any, T]) -> T:
-        """Run one operation (a request with its retries) so `aclose` can stop it.
-
-        The operation runs as a child task. If `aclose` cancels it, the caller
-        gets `ClientClosedError` ("the client was closed"), not a
-        ``CancelledError``; if the caller itself is cancelled, the child is cancelled
-        too and has fully ended (limiter slot released, connection dropped) by the time
-        ``CancelledError`` reaches the caller.
-        """
-        if self._closed:
-            operation.close()
-            raise ClientClosedError("the client is closed")
-        try:
-            loop = self._check_loop()
-        except ConfigurationError:
-            operation.close()
-            raise
-        task = loop.create_task(operation)
-        self._in_flight.add(task)
-        try:
-            return await task
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            caller_cancelled = current is not None and current.cancelling() > 0
-            if self._closed and task.cancelled() and not caller_cancelled:
-                raise ClientClosedError("the client was closed") from None
-            raise
-        finally:
-            self._in_flight.discard(task)
-
-    async def send(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Sequence[tuple[str, str]] | None = None,
-        json_body: Any = None,
-        form: Mapping[str, str | FormFile] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> RawResponse:
-        """Send one request and read its whole response.
-
-        Raises:
-            ConnectionNotMadeError: no connection could be made (safe to re-send).
-            RequestMayHaveBeenSent: the connection broke or timed out after sending.
-            ResponseTooLargeError: the response was larger than allowed.
-            ClientClosedError: the transport is closed.
-        """
-        session = self._get_session()
-        request_headers = dict(self._headers)
-        if headers:
-            request_headers.update({k: check_header_value(k, v) for k, v in headers.items()})
-        data: Any = None
-        if json_body is not None:
-            data = _json.dumps(json_body).encode("utf-8")
-            request_headers["Content-Type"] = "application/json"
-        elif form is not None:
-            data = aiohttp.FormData()
-            for key, value in form.items():
-                if isinstance(value, FormFile):
-                    data.add_field(
-                        key,
-                        value.content,
-                        filename=value.filename,
-                        content_type=value.content_type,
-                    )
-                else:
-                    data.add_field(key, value)
-        target = URL(url, encoded=True)
-        if params:
-            target = target.extend_query(list(params))
-        # Per-request middlewares replace the session's own: keep a caller's.
-        middlewares = (*getattr(session, "_middlewares", ()), _no_resend_middleware())
-        try:
-            async with session.request(
-                method,
-                target,
-                headers=request_headers,
-                data=data,
-                timeout=self._timeout,
-                allow_redirects=False,
-                middlewares=middlewares,
-            ) as response:
-                length = response.content_length
-                if length is not None and length > self._max_response_bytes:
-                    raise ResponseTooLargeError(
-                        f"response of {length} bytes exceeds the "
-                        f"{self._max_response_bytes}-byte limit"
-                    )
-                if 200 <= response.status < 300:
-                    body = await self._read(response)
-                else:
-                    body = redact(
-                        await self._read(response, error=True),
-                        _request_secrets(request_headers, form),
-                    )
-                return RawResponse(
-                    status=response.status,
-                    headers=response.headers,
-                    body=body,
-                    method=method,
-                    url=str(target),
-                )
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            raise ConnectionNotMadeError(
-                f"cannot connect to {target.host}: {type(exc).__name__}: {exc}"
-            ) from None
-        except TimeoutError:
-            raise RequestMayHaveBeenSent(
-                f"{method} {_safe_url(target)} timed out after {self._timeout.total} s"
-            ) from None
-        except aiohttp.ClientPayloadError as exc:
-            raise RequestMayHaveBeenSent(
-                f"{method} {_safe_url(target)}: response body cut off ({exc})"
-            ) from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise RequestMayHaveBeenSent(
-                f"{method} {_safe_url(target)} failed: {type(exc).__name__}: {exc}"
-            ) from None
-
-    async def _read(self, response: aiohttp.ClientResponse, *, error: bool = False) -> bytes:
-        """The whole body; for an ``error`` response its first `MAX_ERROR_BODY` bytes."""
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_chunked(256 * 1024):
-            size += len(chunk)
-            if error and size >= MAX_ERROR_BODY:
-                chunks.append(chunk)
-                # Cut (never valid JSON then): kept as text, redacted, cut again.
-                return b"".join(chunks)[:MAX_ERROR_BODY]
-            if size > self._max_response_bytes:
-                raise ResponseTooLargeError(
-                    f"response exceeds the {self._max_response_bytes}-byte limit"
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    async def aclose(self) -> None:
-        """Stop what is in flight, then close the session if this transport opened it.
-
-        Requests running through `run` are cancelled (their callers get
-        `ClientClosedError`) and have ended before the session is closed.
-
-        Raises:
-            ConfigurationError: called from another event loop than the one the
-                transport was used in, while that loop is open. Once that loop is
-                closed, the transport is only marked closed (its session cannot be
-                closed from another loop).
-        """
-        if self._closed:
-            return
-        loop = asyncio.get_running_loop()
-        bound = self._loop() if self._loop is not None else None
-        if self._loop is not None and bound is not loop:
-            if bound is not None and not bound.is_closed():
-                raise ConfigurationError(
-                    "the client is bound to the event loop it was first used in; close it there"
-                )
-            self._closed = True
-            return
-        self._closed = True
-        tasks = [t for t in self._in_flight if t is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        try:
-            if tasks:
-                await asyncio.wait(tasks)
-        finally:
-            if self._owns_session and self._session is not None:
-                await self._session.close()
-
-
-def _safe_url(url: URL) -> str:
-    """``url`` for a message: no credentials, no query (it may be a server's ``links.next``)."""
-    return str(url.with_user(None).with_password(None).with_query(None).with_fragment(None))
