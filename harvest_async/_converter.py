@@ -25,7 +25,7 @@ from cattrs.cols import list_structure_factory
 from cattrs.gen import make_dict_structure_fn
 
 from ._errors import DecodeError
-from ._json import TIMESTAMP_RANGE_MESSAGE, dumps, format_datetime
+from ._json import TIMESTAMP_RANGE_MESSAGE, dumps, format_datetime, loads
 
 __all__ = [
     "DECIMAL_EXPONENT_LIMIT",
@@ -471,35 +471,57 @@ def _utf8_checked(body: bytes) -> None:
         body.decode("utf-8")
 
 
-def decode_json(cls: type[T], body: bytes) -> T:
-    """One record of ``cls`` from the bytes of a JSON object.
+def _msgspec_refused(exc: BaseException) -> bool:
+    """Whether msgspec refused the JSON text itself (not its fit to the model)."""
+    return type(exc) is msgspec.DecodeError
+
+
+def decode_json(cls: type[T], body: bytes | None) -> T:
+    """One record of ``cls`` from the bytes of a JSON object (a response body).
+
+    msgspec builds the model from the bytes (`_check` then holds it to the converter's
+    rules). A text msgspec refuses as JSON is read by `loads`, which words the error,
+    or (lone surrogate escapes, which only the standard library takes) gives the JSON
+    the converter structures.
 
     Raises:
         DecodeError: the body is not a JSON object of ``cls``: the message names the
             model and field (a required one missing or null, a wrong type), never a value.
     """
+    if body is None:  # an empty 2xx body
+        return decode(cls, body)
     try:
         _utf8_checked(body)
         record: T = _json_decoder(cls).decode(body)
         _check([record], cls)
     except (*_BODY_ERRORS, _FieldError) as exc:
-        error = _body_error(cls, exc)
+        if _msgspec_refused(exc):
+            refused = True
+        else:
+            refused, error = False, _body_error(cls, exc)
     else:
         return record
+    if refused:
+        return decode(cls, loads(body))
     raise error  # outside the handler: no chained exception holding the body
 
 
 def decode_json_list(cls: type[T], body: bytes | msgspec.Raw) -> list[T]:
-    """Records of ``cls`` from the bytes of a JSON array (`decode_json` item by item)."""
+    """Records of ``cls`` from the bytes of a JSON array, as `decode_json` reads one."""
     try:
         if isinstance(body, bytes):
             _utf8_checked(body)
         records: list[T] = _json_decoder(list[cls]).decode(body)  # type: ignore[valid-type]
         _check(records, cls)
     except (*_BODY_ERRORS, _FieldError) as exc:
-        error = _body_error(cls, exc)
+        if _msgspec_refused(exc):
+            refused = True
+        else:
+            refused, error = False, _body_error(cls, exc)
     else:
         return records
+    if refused:
+        return decode_many(cls, loads(bytes(body)))
     raise error
 
 
@@ -514,7 +536,7 @@ class ListBodyDecoder:
     """
 
     split: Callable[[bytes], tuple[Any, dict[str, Any]] | None]
-    items: Callable[[Any], list[Any] | None]
+    items: Callable[[Any], list[Any]]
 
 
 _body_decoders: dict[tuple[type, str], ListBodyDecoder] = {}
