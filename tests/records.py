@@ -11,11 +11,15 @@ import json
 import types
 import typing
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
-__all__ = ["complete", "required_values"]
+from harvest_async._converter import decode
+
+__all__ = ["build", "complete", "required_values"]
+
+T = TypeVar("T")
 
 _PLAIN: dict[Any, Any] = {
     int: 1,
@@ -52,3 +56,8 @@ def complete(cls: type, item: str) -> str:
         return item
     rest = body[1:].strip()
     return "{" + filler + ("" if rest == "}" else ", ") + rest
+
+
+def build(cls: type[T], **fields: Any) -> T:
+    """A ``cls`` with plain values in its required fields and ``fields`` given as they are."""
+    return attrs.evolve(decode(cls, required_values(cls)), **fields)
