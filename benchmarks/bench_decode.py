@@ -59,10 +59,10 @@ def _page_path() -> tuple[Callable[[bytes], Any], str]:
     pager = client.time_entries.list(per_page=2000)
 
     def paginator_path(data: bytes) -> Any:
-        return pager._head(data).materialize()
+        return pager._lister.read(data).materialize()
 
     return paginator_path, (
-        "`client.time_entries.list()._head(body).materialize()` (the paginator's own "
+        "`client.time_entries.list()._lister.read(body).materialize()` (the paginator's own "
         "path: envelope scan, then the fast path from bytes to `TimeEntry` models)"
     )
 

@@ -43,6 +43,9 @@ BENCHMARKS = {
     "limiter": "bench_limiter.py",
     "tap_harvest": "bench_tap_harvest.py",
     "redis_limiter": "bench_redis_limiter.py",
+    "lanes": "bench_lanes.py",
+    "sync_targets": "bench_sync_targets.py",
+    "sync_big": "bench_sync_big.py",
 }
 
 
@@ -189,6 +192,7 @@ TITLES = {
     "limiter": "4. Limiter overhead",
     "tap_harvest": "5. tap-harvest",
     "redis_limiter": "6. Shared limiter (Redis)",
+    "lanes": "7. Priority lanes",
 }
 
 

@@ -25,6 +25,7 @@ from ._errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RateLimitTimeout,
     ServerError,
     TransportError,
     ValidationError,
@@ -35,13 +36,19 @@ if TYPE_CHECKING:
     from . import bulk as bulk
     from ._client import DEFAULT_BASE_URL as DEFAULT_BASE_URL
     from ._client import HarvestClient as HarvestClient
+    from ._closing import AsyncClosing as AsyncClosing
     from ._converter import make_converter as make_converter
     from ._errors import ClientClosedError as ClientClosedError
+    from ._lifespan import get_harvest as get_harvest
+    from ._lifespan import lifespan as lifespan
+    from ._options import CallOptions as CallOptions
+    from ._options import RequestStats as RequestStats
     from ._pagination import Page as Page
     from ._pagination import Paginator as Paginator
     from ._ratelimit import RateLimiter as RateLimiter
     from ._ratelimit import SupportsAcquire as SupportsAcquire
     from ._ratelimit import TokenBucket as TokenBucket
+    from ._ratelimit import bulk_work as bulk_work
     from ._redis_ratelimit import RedisRateLimiter as RedisRateLimiter
     from .resources._base import NOT_GIVEN as NOT_GIVEN
     from .resources._base import NotGiven as NotGiven
@@ -53,14 +60,20 @@ if TYPE_CHECKING:
 #: stays quick and the Redis limiter's extra is needed only by those who use it.
 _LAZY = {
     "bulk": ".bulk",
+    "AsyncClosing": "._closing",
     "DEFAULT_BASE_URL": "._client",
     "HarvestClient": "._client",
     "make_converter": "._converter",
+    "CallOptions": "._options",
+    "RequestStats": "._options",
+    "lifespan": "._lifespan",
+    "get_harvest": "._lifespan",
     "Page": "._pagination",
     "Paginator": "._pagination",
     "RateLimiter": "._ratelimit",
     "SupportsAcquire": "._ratelimit",
     "TokenBucket": "._ratelimit",
+    "bulk_work": "._ratelimit",
     "RedisRateLimiter": "._redis_ratelimit",
     "ClientClosedError": "._errors",
     "NOT_GIVEN": ".resources._base",
@@ -87,8 +100,10 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "NOT_GIVEN",
     "APIError",
+    "AsyncClosing",
     "AuthenticationError",
     "BadRequestError",
+    "CallOptions",
     "ConfigurationError",
     "DecodeError",
     "HarvestClient",
@@ -100,7 +115,9 @@ __all__ = [
     "Paginator",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimitTimeout",
     "RateLimiter",
+    "RequestStats",
     "ServerError",
     "SupportsAcquire",
     "TokenBucket",
@@ -109,6 +126,9 @@ __all__ = [
     "ValidationError",
     "__version__",
     "bulk",
+    "bulk_work",
+    "get_harvest",
+    "lifespan",
     "make_converter",
     "split_timeframe",
 ]

@@ -130,13 +130,16 @@ class AiohttpTransport:
             target = target.extend_query(list(request.query))
         # Per-request middlewares replace the session's own: keep a caller's.
         middlewares = (*getattr(session, "_middlewares", ()), _no_resend_middleware())
+        limit = self._timeout
+        if request.timeout is not None:  # this request's own (``with_options(timeout=)``)
+            limit = aiohttp.ClientTimeout(total=request.timeout)
         try:
             async with session.request(
                 method,
                 target,
                 headers=headers,
                 data=data,
-                timeout=self._timeout,
+                timeout=limit,
                 allow_redirects=False,
                 middlewares=middlewares,
             ) as response:
@@ -160,7 +163,7 @@ class AiohttpTransport:
             ) from None
         except TimeoutError:
             raise RequestMayHaveBeenSent(
-                f"{method} {_safe_url(target)} timed out after {self._timeout.total} s"
+                f"{method} {_safe_url(target)} timed out after {limit.total} s"
             ) from None
         except aiohttp.ClientPayloadError as exc:
             raise RequestMayHaveBeenSent(

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._aiohttp import AiohttpTransport
 from ._auth import StaticToken, TokenProvider
+from ._closing import AsyncClosing
 from ._errors import ConfigurationError
 from ._http import DEFAULT_MAX_RESPONSE_BYTES, Transport, check_base_url, check_header_value
-from ._ratelimit import SupportsAcquire, TokenBucket, as_rate_limiter
+from ._options import CallOptions, RequestObserver, check_options
+from ._ratelimit import Priority, SupportsAcquire, TokenBucket, as_rate_limiter
 from ._requester import Requester
 from ._version import USER_AGENT_ENV, default_user_agent
 from .resources.assignments import TaskAssignmentsResource, UserAssignmentsResource
@@ -35,12 +36,15 @@ if TYPE_CHECKING:
 
 __all__ = ["ACCOUNT_ENV", "DEFAULT_BASE_URL", "TOKEN_ENV", "USER_AGENT_ENV", "HarvestClient"]
 
+_UNSET: Any = object()
+
 DEFAULT_BASE_URL = "https://api.harvestapp.com/v2"
 TOKEN_ENV = "HARVEST_ACCESS_TOKEN"
 ACCOUNT_ENV = "HARVEST_ACCOUNT_ID"
+BASE_URL_ENV = "HARVEST_BASE_URL"
 
 
-class HarvestClient:
+class HarvestClient(AsyncClosing):
     """An asyncio client for the Harvest API v2.
 
     Use it as an async context manager (or call `aclose`)::
@@ -54,7 +58,10 @@ class HarvestClient:
         account_id: Harvest account id; default ``$HARVEST_ACCOUNT_ID``.
         user_agent: Sent as ``User-Agent``; default ``$HARVEST_USER_AGENT``, then
             ``harvest_async/<version> (<project URL>)``.
-        base_url: API root; https, or http on a loopback address only.
+        base_url: API root; https, or http on a loopback address only. Default
+            ``$HARVEST_BASE_URL``, then ``https://api.harvestapp.com/v2`` (point it at
+            ``python -m harvest_async.testing serve`` to run an app unchanged against
+            the simulator).
         rate_limiter: Admits general requests; default ``TokenBucket(100, 15.0)``.
         reports_rate_limiter: Admits ``/reports/...``; default ``TokenBucket(100, 900.0)``.
         max_retries: Retries after the first attempt of a request.
@@ -70,6 +77,11 @@ class HarvestClient:
             any object with ``async send(request) -> RawResponse`` and ``async
             aclose()``, see ``harvest_async._http.Transport``); exclusive with
             ``session``.
+        max_wait: Seconds a call may wait for rate-limit slots (all its attempts
+            together); past it `RateLimitTimeout` is raised and nothing is sent.
+            Default ``None``: wait as long as it takes. See `with_options`.
+        on_request: Called with a `RequestStats` as each call ends (limiter
+            wait, attempts, status, duration; never the token or query values).
 
     Raises:
         ConfigurationError: a missing token or account id (naming the environment
@@ -82,7 +94,7 @@ class HarvestClient:
         account_id: str | int | None = None,
         *,
         user_agent: str | None = None,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         rate_limiter: SupportsAcquire | None = None,
         reports_rate_limiter: SupportsAcquire | None = None,
         max_retries: int = 5,
@@ -92,6 +104,8 @@ class HarvestClient:
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         transport: Transport | None = None,
+        max_wait: float | None = None,
+        on_request: RequestObserver | None = None,
     ) -> None:
         if token_provider is not None:
             if access_token is not None:
@@ -120,6 +134,11 @@ class HarvestClient:
             raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
             raise ConfigurationError(f"timeout must be a positive number, got {timeout!r}")
+        check_options(max_wait=max_wait)
+        if on_request is not None and not callable(on_request):
+            raise ConfigurationError("on_request must be a callable taking a RequestStats")
+        if base_url is None:
+            base_url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         general = as_rate_limiter(
             rate_limiter if rate_limiter is not None else TokenBucket(100, 15.0)
         )
@@ -155,8 +174,14 @@ class HarvestClient:
                 "Accept": "application/json",
             },
             auth=token_provider,
+            max_wait=None if max_wait is None else float(max_wait),
+            observer=on_request,
         )
-        r = self._requester
+        self._attach(self._requester)
+
+    def _attach(self, r: Requester) -> None:
+        """Make the resources, each sending through ``r``."""
+        self._requester = r
         self.time_entries = TimeEntries(r)
         self.projects = Projects(r)
         self.clients = Clients(r)
@@ -184,6 +209,56 @@ class HarvestClient:
         """
         return cls(account_id=account_id, token_provider=session, **kwargs)
 
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        max_wait: float | None = _UNSET,
+        priority: Priority | None = None,
+    ) -> HarvestClient:
+        """A light view of this client with other per-call options.
+
+        The view shares this client's session, connection pool, limiters and token (no
+        new connection is made); every resource method and `Paginator` of the view
+        uses its options. Closing the view does nothing: close the client. Keywords
+        left out keep this client's value.
+
+        Example:
+            >>> fast = harvest.with_options(timeout=5.0, max_wait=2.0)
+            >>> me = await fast.users.me()
+
+        Args:
+            timeout: Seconds allowed per attempt.
+            max_retries: Retries after the first attempt.
+            max_wait: Seconds a call may wait for rate-limit slots; ``None`` removes a
+                limit set on the client.
+            priority: ``"interactive"`` or ``"bulk"`` for every request of the view
+                (default: interactive, bulk inside the library's bulk work).
+
+        Raises:
+            ConfigurationError: a value out of range.
+        """
+        changes: dict[str, Any] = {
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "priority": priority,
+        }
+        requester = self._requester.with_options(**changes)
+        if max_wait is None:
+            requester = requester.without_max_wait()
+        elif max_wait is not _UNSET:
+            requester = requester.with_options(max_wait=max_wait)
+        view: HarvestClient = object.__new__(_ClientView)
+        view.__dict__.update(self.__dict__)
+        view._attach(requester)
+        return view
+
+    @property
+    def options(self) -> CallOptions:
+        """The per-call options of this client (or view): see `with_options`."""
+        return self._requester.options
+
     def __repr__(self) -> str:
         return (
             f"HarvestClient(account_id={self.account_id!r}, base_url={self.base_url!r}, "
@@ -205,13 +280,12 @@ class HarvestClient:
         """
         await self._requester.aclose()
 
-    async def __aenter__(self) -> HarvestClient:
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+class _ClientView(HarvestClient):
+    """A `HarvestClient.with_options` view: the client's session, other options."""
+
+    def __repr__(self) -> str:
+        return f"{super().__repr__()[:-1]}, options={self.options!r})"
+
+    async def aclose(self) -> None:
+        """Nothing to close: the view's session belongs to the client it came from."""

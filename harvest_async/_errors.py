@@ -163,6 +163,41 @@ class RateLimitError(APIError):
         self.retry_after = retry_after
 
 
+class RateLimitTimeout(RateLimitError):
+    """No limiter slot came within the call's ``max_wait``: nothing was sent.
+
+    The call gave up its place in the limiter's queue. ``status`` is 429 (the answer
+    Harvest would have given had it been sent at once), ``retry_after`` the seconds the
+    limiter still expected the wait to last, when it knew (else ``None``).
+
+    Attributes:
+        waited: Seconds the call waited for a slot before giving up.
+        priority: The call's lane, ``"interactive"`` or ``"bulk"``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 429,
+        method: str = "",
+        url: str = "",
+        body: Any = None,
+        retry_after: float | None = None,
+        waited: float = 0.0,
+        priority: str = "interactive",
+    ) -> None:
+        super().__init__(
+            message, status=status, method=method, url=url, body=body, retry_after=retry_after
+        )
+        self.waited = waited
+        self.priority = priority
+
+    def __str__(self) -> str:
+        where = f" ({self.method} {self.url})" if self.method else ""
+        return f"{self.message}{where}"
+
+
 class ServerError(APIError):
     """5xx after retries ran out."""
 
@@ -182,6 +217,7 @@ for _public in (
     NotFoundError,
     ValidationError,
     RateLimitError,
+    RateLimitTimeout,
     ServerError,
 ):
     _public.__module__ = "harvest_async"

@@ -39,6 +39,7 @@ from ._errors import (
 
 if TYPE_CHECKING:
     from ._auth import TokenProvider
+    from ._ratelimit import Priority
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -126,6 +127,10 @@ class Request:
         raw_json: Return a 2xx body as its undecoded bytes (list pages, which the
             paginator decodes straight to models).
         auth: A token provider for this request only (else the client's).
+        priority: The limiter lane (``None``: the requester's choice, see
+            ``HarvestClient.with_options``).
+        max_wait: Seconds it may wait for limiter slots, all attempts together.
+        timeout: Seconds allowed per attempt (``None``: the transport's).
     """
 
     method: str
@@ -141,6 +146,9 @@ class Request:
     )
     raw_json: bool = False
     auth: TokenProvider | None = attrs.field(default=None, repr=False, eq=False)
+    priority: Priority | None = None
+    max_wait: float | None = None
+    timeout: float | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.json is not None and self.form is not None:

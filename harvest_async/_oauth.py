@@ -26,10 +26,10 @@ import os
 import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._aiohttp import AiohttpTransport
+from ._closing import AsyncClosing
 from ._errors import (
     ConfigurationError,
     DecodeError,
@@ -249,7 +249,7 @@ def _decode_token(data: Any) -> OAuthToken:
     )
 
 
-class HarvestID:
+class HarvestID(AsyncClosing):
     """An asyncio client for Harvest ID (``https://id.getharvest.com``).
 
     It runs on the same core as `HarvestClient` (transport, rate
@@ -484,17 +484,6 @@ class HarvestID:
     async def aclose(self) -> None:
         """Close the HTTP session the client opened (a caller's session is left open)."""
         await self._requester.aclose()
-
-    async def __aenter__(self) -> HarvestID:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def _utc_now() -> dt.datetime:

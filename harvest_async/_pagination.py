@@ -62,6 +62,7 @@ import attrs
 
 from ._errors import DecodeError
 from ._json import loads
+from ._ratelimit import bulk_work
 
 __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_PREFETCH", "Page", "Paginator"]
 
@@ -327,8 +328,15 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
         task.exception()
 
 
-def _spawn(coro: Coroutine[Any, Any, T], tasks: set[asyncio.Task[Any]]) -> asyncio.Task[T]:
-    task = asyncio.create_task(coro)
+def _spawn(
+    coro: Coroutine[Any, Any, T], tasks: set[asyncio.Task[Any]], *, bulk: bool = False
+) -> asyncio.Task[T]:
+    """A task of the walk; ``bulk``: its requests go in the limiters' bulk lane."""
+    if bulk:
+        with bulk_work():  # the task copies this context: its requests are bulk
+            task = asyncio.create_task(coro)
+    else:
+        task = asyncio.create_task(coro)
     tasks.add(task)
     task.add_done_callback(tasks.discard)
     task.add_done_callback(_retrieve)
@@ -554,7 +562,8 @@ async def _fan_out(
                 return
             number, url = nxt
             walk.admit(url)
-            task = _spawn(lister.at(_Link(url, number)), tasks)
+            # Page fan-out is bulk work: interactive calls go first.
+            task = _spawn(lister.at(_Link(url, number)), tasks, bulk=True)
             task.add_done_callback(partial(arrived, number))
             pending.append((number, task))
 
@@ -646,7 +655,9 @@ async def _walk_merged(
         nonlocal started
         while started < min(limit, len(sources)):
             index = started
-            _spawn(_produce(sources[index]._heads(), queues[index], rooms[index], index), tasks)
+            heads = sources[index]._heads()
+            # Shards are bulk work: interactive calls go first.
+            _spawn(_produce(heads, queues[index], rooms[index], index), tasks, bulk=True)
             started += 1
 
     start_more(parallel)
@@ -788,6 +799,31 @@ class Paginator(Generic[T]):
             decode_body=lister.decode_body,
         )
         clone._ordered = ordered
+        return clone
+
+    def starting_at(self, url: str) -> Paginator[T]:
+        """The same list walked from the page at ``url``, a ``links.next`` it gave.
+
+        What a sync that stopped mid-list resumes with: a cursor (or page number) kept
+        with the rows of the page before it. Harvest may refuse an old cursor (a 4xx):
+        the caller then walks the list from its start
+        (https://help.getharvest.com/api-v2/introduction/overview/pagination/).
+
+        Raises:
+            ValueError: A merged list (it has no one next page), or no URL.
+        """
+        if self.parts:
+            raise ValueError("a merged list cannot start at one page")
+        if not isinstance(url, str) or not url:
+            raise ValueError(f"url must be a links.next URL, got {url!r}")
+        lister = self._lister
+        fetch = lister.fetch
+
+        async def from_url(next_url: str | None) -> Any:
+            return await fetch(url if next_url is None else next_url)
+
+        clone = self._with(None, None, self._ordered)
+        clone._lister = _Lister(from_url, lister.key, lister.decode_items, lister.decode_body)
         return clone
 
     @classmethod

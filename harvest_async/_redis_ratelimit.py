@@ -14,6 +14,11 @@ keys live in one slot):
   server time, in microseconds, at which each slot stops counting: ``acquire`` adds it
   with ``now + lease`` (a worker that dies mid-request frees it when the lease ends),
   ``release`` moves it to ``now + period``. Members whose score has passed are purged.
+- ``{K}:bulk``: the same, for the slots taken by bulk requests only (they may hold at
+  most ``capacity - reserve`` slots of a window).
+- ``{K}:waiting``: interactive callers waiting for a slot, scored by when their entry
+  lapses (refreshed at every look, so a dead waiter lapses within seconds): while any is
+  listed, no bulk request is admitted, so a free slot goes to interactive work first.
 - ``{K}:pause``: the server time (microseconds) until which nothing is admitted, never
   more than `MAX_PAUSE` (900 s) ahead; a value further ahead (or unreadable) is ignored
   and deleted, so no broken ``Retry-After`` can hold every worker back for long.
@@ -38,12 +43,25 @@ import socket
 import threading
 import weakref
 from collections.abc import Coroutine, Sequence
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ._closing import AsyncClosing
 from ._errors import ConfigurationError, ConnectionNotMadeError
-from ._ratelimit import MAX_PAUSE, SupportsAcquire, clamp_pause
+from ._ratelimit import (
+    BULK,
+    DEFAULT_RESERVE,
+    MAX_PAUSE,
+    Priority,
+    SupportsAcquire,
+    acquire_slot,
+    check_max_wait,
+    check_priority,
+    check_reserve,
+    clamp_pause,
+    current_priority,
+    timeout_error,
+)
 
 try:
     import redis.asyncio as aioredis
@@ -64,43 +82,89 @@ logger = logging.getLogger("harvest_async.redis")
 #: is a lower bound (an in-flight slot frees ``period`` after a release nobody can
 #: foresee), so a waiter looks again at least this often.
 MAX_POLL = 1.0
+#: A bulk caller behind interactive waiters looks again this often (seconds).
+_WAITER_POLL = 0.005
+#: An interactive waiter's entry lapses this long after its last look (seconds), so a
+#: waiter that died holds bulk work back for no longer.
+_WAITER_TTL = 3 * MAX_POLL
 
 _US = 1_000_000
 
-# KEYS: slots, pause. ARGV: capacity, lease_us, period_us, member, max_pause_us.
-# Returns {1, now} granted; {0, wait_us} full; {2, wait_us} paused. A pause further
-# ahead than max_pause_us (or not a number) is broken: it is deleted, not obeyed.
+# KEYS: slots, pause, bulk, waiting. ARGV: capacity, lease_us, period_us, member,
+# max_pause_us, bulk (0/1), bulk_capacity, waiter, waiter_ttl_us.
+# Returns {1, now} granted; {0, wait_us} full; {2, wait_us} paused; {3, 0} a bulk
+# request behind interactive waiters. A pause further ahead than max_pause_us (or not a
+# number) is broken: it is deleted, not obeyed. An interactive caller refused is listed
+# in KEYS[4] (until now + waiter_ttl_us); granted, it is taken off.
 _ACQUIRE = """
 local now_t = redis.call('TIME')
 local now = tonumber(now_t[1]) * 1000000 + tonumber(now_t[2])
 local capacity = tonumber(ARGV[1])
+local bulk = ARGV[6] == '1'
+local function refused(status, wait)
+  if not bulk then
+    local lapse = now + tonumber(ARGV[9])
+    redis.call('ZADD', KEYS[4], lapse, ARGV[8])
+    redis.call('PEXPIRE', KEYS[4], math.ceil(tonumber(ARGV[9]) / 1000) + 1000)
+  end
+  return {status, wait}
+end
 local paused_until = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
 if not (paused_until - now <= tonumber(ARGV[5])) then
   redis.call('DEL', KEYS[2])
 elseif paused_until > now then
-  return {2, paused_until - now}
+  return refused(2, paused_until - now)
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+if bulk and redis.call('ZCARD', KEYS[4]) > 0 then
+  return {3, 0}
+end
 local count = redis.call('ZCARD', KEYS[1])
-if count < capacity then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[4])
+local room = count < capacity
+local bulk_count = 0
+if bulk then
+  bulk_count = redis.call('ZCARD', KEYS[3])
+  room = room and bulk_count < tonumber(ARGV[7])
+end
+if room then
+  local until_ = now + tonumber(ARGV[2])
+  redis.call('ZADD', KEYS[1], until_, ARGV[4])
   local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
   redis.call('PEXPIRE', KEYS[1], math.ceil((tonumber(last[2]) - now) / 1000) + 1000)
+  if bulk then
+    redis.call('ZADD', KEYS[3], until_, ARGV[4])
+    local blast = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
+    redis.call('PEXPIRE', KEYS[3], math.ceil((tonumber(blast[2]) - now) / 1000) + 1000)
+  else
+    redis.call('ZREM', KEYS[4], ARGV[8])
+  end
   return {1, now}
 end
-local kth = redis.call('ZRANGE', KEYS[1], count - capacity, count - capacity, 'WITHSCORES')
-local frees = math.min(tonumber(kth[2]), now + tonumber(ARGV[3]))
-return {0, math.max(frees - now, 1)}
+local frees = now + tonumber(ARGV[3])
+if count >= capacity then
+  local kth = redis.call('ZRANGE', KEYS[1], count - capacity, count - capacity, 'WITHSCORES')
+  frees = math.min(tonumber(kth[2]), frees)
+else
+  local quota = tonumber(ARGV[7])
+  local kth = redis.call('ZRANGE', KEYS[3], bulk_count - quota, bulk_count - quota, 'WITHSCORES')
+  frees = math.min(tonumber(kth[2]), frees)
+end
+return refused(0, math.max(frees - now, 1))
 """
 
-# KEYS: slots. ARGV: period_us, member. The slot counts for ``period`` from now; if its
-# lease ran out meanwhile it is added back (the request did happen).
+# KEYS: slots, bulk. ARGV: period_us, member, bulk (0/1). The slot counts for
+# ``period`` from now; if its lease ran out meanwhile it is added back (the request did
+# happen).
 _RELEASE = """
 local now_t = redis.call('TIME')
 local now = tonumber(now_t[1]) * 1000000 + tonumber(now_t[2])
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-redis.call('PEXPIRE', KEYS[1], math.ceil((tonumber(last[2]) - now) / 1000) + 1000)
+for i = 1, (ARGV[3] == '1' and 2 or 1) do
+  redis.call('ZADD', KEYS[i], now + tonumber(ARGV[1]), ARGV[2])
+  local last = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
+  redis.call('PEXPIRE', KEYS[i], math.ceil((tonumber(last[2]) - now) / 1000) + 1000)
+end
 return 1
 """
 
@@ -136,11 +200,12 @@ class RedisUnavailableError(ConnectionNotMadeError):
 
 
 class _RedisSlot:
-    __slots__ = ("limiter", "member", "released")
+    __slots__ = ("bulk", "limiter", "member", "released")
 
-    def __init__(self, limiter: RedisRateLimiter, member: str) -> None:
+    def __init__(self, limiter: RedisRateLimiter, member: str, bulk: bool = False) -> None:
         self.limiter = limiter
         self.member = member
+        self.bulk = bulk
         self.released = False
 
     def __repr__(self) -> str:
@@ -189,7 +254,7 @@ def _describe_client(client: Any) -> str:
         return type(client).__name__
 
 
-class RedisRateLimiter:
+class RedisRateLimiter(AsyncClosing):
     """Never more than ``capacity`` requests in any rolling window of ``period`` seconds,
     for every process and host that uses the same Redis and ``key``.
 
@@ -197,8 +262,12 @@ class RedisRateLimiter:
     Redis: a slot is held from `acquire` (before the request is sent) until
     ``period`` seconds after `release` (its response arrived or it failed), on the
     Redis server's clock. A 429 seen by any worker (`pause`) holds back all of
-    them. A worker that dies mid-request frees its slot when ``lease`` runs out. Callers
-    in one process wait in FIFO order; a cancelled waiter takes no slot.
+    them. A worker that dies mid-request frees its slot when ``lease`` runs out.
+
+    Lanes work across processes as in `TokenBucket`: bulk requests hold at most
+    ``capacity - reserve`` slots of any window, and none is admitted while an
+    interactive caller of any process waits. Callers of one process and lane wait in
+    FIFO order; a cancelled waiter, or one past its ``max_wait``, takes no slot.
 
     Redis unreachable or slower than ``timeout``: `acquire` raises
     `RedisUnavailableError` (a `TransportError`), unless a
@@ -220,6 +289,8 @@ class RedisRateLimiter:
             (raise instead).
         timeout: Seconds allowed for each Redis call.
         recheck: While on the fallback, seconds between attempts to use Redis again.
+        reserve: Slots of each window kept for interactive requests (default 10, at
+            most ``capacity - 1``).
     """
 
     def __init__(
@@ -233,10 +304,14 @@ class RedisRateLimiter:
         fallback: SupportsAcquire | None = None,
         timeout: float = 2.0,
         recheck: float = 5.0,
+        reserve: int = DEFAULT_RESERVE,
     ) -> None:
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
             raise ConfigurationError(f"capacity must be a positive int, got {capacity!r}")
         self.capacity = capacity
+        self.reserve = check_reserve(reserve, capacity)
+        #: Slots of a window bulk requests may hold at once, across every process.
+        self.bulk_capacity = capacity - self.reserve
         self.period = _positive("period", period)
         self.lease = self.period + 60.0 if lease is None else _positive("lease", lease)
         if self.lease < self.period:
@@ -281,12 +356,17 @@ class RedisRateLimiter:
 
         self._slots_key = f"{{{key}}}:slots"
         self._pause_key = f"{{{key}}}:pause"
+        self._bulk_key = f"{{{key}}}:bulk"
+        self._waiting_key = f"{{{key}}}:waiting"
         self._acquire_script = self._redis.register_script(_ACQUIRE)
         self._release_script = self._redis.register_script(_RELEASE)
         self._pause_script = self._redis.register_script(_PAUSE)
         self._count_script = self._redis.register_script(_COUNT)
         self._member_prefix = f"{socket.gethostname()}:{os.getpid()}:"
+        # One queue per lane: a bulk caller polling Redis never holds back an
+        # interactive one of this process.
         self._lock = asyncio.Lock()
+        self._bulk_lock = asyncio.Lock()
         self._paused_until = float("-inf")  # loop time; this process's view of pause()
         self._down_until: float | None = None  # loop time; on the fallback until then
         self._background: set[asyncio.Task[Any]] = set()
@@ -304,17 +384,6 @@ class RedisRateLimiter:
     def using_fallback(self) -> bool:
         """Whether the fallback limiter is admitting requests (Redis was unreachable)."""
         return self._down_until is not None
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Stop; close the Redis connection if this limiter opened it from a URL.
@@ -340,49 +409,96 @@ class RedisRateLimiter:
 
     # -- the protocol --------------------------------------------------------------
 
-    async def acquire(self) -> _RedisSlot | _FallbackSlot:
-        """Wait for a slot in the shared budget, FIFO behind this process's waiters.
+    async def acquire(
+        self, *, priority: Priority | None = None, max_wait: float | None = None
+    ) -> _RedisSlot | _FallbackSlot:
+        """Wait for a slot in the shared budget: interactive callers first.
+
+        Args:
+            priority: ``"interactive"`` or ``"bulk"``; default the context's
+                (bulk inside the library's bulk work, else interactive).
+            max_wait: Seconds to wait at most (``None``: as long as it takes).
 
         Returns:
             The handle to pass to `release` once the request has ended.
 
         Raises:
+            RateLimitTimeout: no slot within ``max_wait``; nothing was taken.
             RedisUnavailableError: Redis is unreachable and there is no ``fallback``.
             RuntimeError: the limiter was closed.
             ConfigurationError: the limiter is bound to another event loop.
         """
+        lane = current_priority() if priority is None else check_priority(priority)
+        deadline_in = check_max_wait(max_wait)
         self._check_open()
         loop = self._running_loop()
-        async with self._lock:
-            while True:
-                self._check_open()
-                now = loop.time()
-                if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now + _jitter(0.0))
-                    continue
-                if self._down_until is not None and now < self._down_until:
-                    return await self._acquire_fallback()
-                member = self._member_prefix + secrets.token_hex(8)
-                try:
-                    status, value = await self._run_acquire(member)
-                except RedisUnavailableError as exc:
-                    if self.fallback is None:
-                        raise
-                    self._enter_fallback(loop, exc)
-                    continue
-                if self._down_until is not None:
-                    self._down_until = None
-                    logger.info(
-                        "Redis at %s answers again: rate limit %r is shared again",
-                        self._where,
-                        self.key,
-                    )
-                if status == 1:
-                    return _RedisSlot(self, member)
-                wait = value / _US
-                if status == 0:
-                    wait = min(wait, MAX_POLL)
-                await asyncio.sleep(wait + _jitter(wait))
+        if deadline_in is None:
+            return await self._acquire(loop, lane, None)
+        start = loop.time()
+        eta: list[float] = []
+        try:
+            async with asyncio.timeout(deadline_in):
+                return await self._acquire(loop, lane, eta)
+        except TimeoutError:
+            raise timeout_error(
+                lane, deadline_in, loop.time() - start, eta[-1] if eta else None
+            ) from None
+
+    async def _acquire(
+        self, loop: asyncio.AbstractEventLoop, lane: Priority, eta: list[float] | None
+    ) -> _RedisSlot | _FallbackSlot:
+        bulk = lane == BULK
+        waiter = self._member_prefix + "w" + secrets.token_hex(8)
+        listed = False
+        try:
+            async with self._bulk_lock if bulk else self._lock:
+                while True:
+                    self._check_open()
+                    now = loop.time()
+                    if now < self._paused_until:
+                        await asyncio.sleep(self._paused_until - now + _jitter(0.0))
+                        continue
+                    if self._down_until is not None and now < self._down_until:
+                        return await self._acquire_fallback(lane)
+                    member = self._member_prefix + secrets.token_hex(8)
+                    try:
+                        status, value = await self._run_acquire(member, bulk, waiter)
+                    except RedisUnavailableError as exc:
+                        if self.fallback is None:
+                            raise
+                        self._enter_fallback(loop, exc)
+                        continue
+                    if self._down_until is not None:
+                        self._down_until = None
+                        logger.info(
+                            "Redis at %s answers again: rate limit %r is shared again",
+                            self._where,
+                            self.key,
+                        )
+                    if status == 1:
+                        listed = False
+                        return _RedisSlot(self, member, bulk)
+                    listed = not bulk
+                    wait = value / _US
+                    if eta is not None:
+                        eta.append(wait)
+                    if status == 3:
+                        wait = _WAITER_POLL  # behind interactive callers: look again soon
+                    elif status == 0:
+                        wait = min(wait, MAX_POLL)
+                    await asyncio.sleep(wait + _jitter(wait))
+        finally:
+            if listed and not self._closed:
+                # Left without a slot (cancelled, timed out, failed): unlist at once so
+                # bulk work need not wait for the entry to lapse.
+                self._spawn(self._unlist(waiter))
+
+    async def _unlist(self, waiter: str) -> None:
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._redis.zrem(self._waiting_key, waiter)
+        except (TimeoutError, RedisError, OSError) as exc:
+            logger.debug("could not unlist waiter %s of %r: %s", waiter, self.key, exc)
 
     async def release(self, handle: Any) -> None:
         """Mark the request's end: its slot counts for ``period`` seconds more.
@@ -408,7 +524,7 @@ class RedisRateLimiter:
             logger.debug("%r is closed: slot %s frees when its lease ends", self, handle.member)
             return
         # Shielded: a caller cancelled now must not leave the slot on its lease.
-        await asyncio.shield(self._spawn(self._release_remote(handle.member)))
+        await asyncio.shield(self._spawn(self._release_remote(handle.member, handle.bulk)))
 
     async def pause(self, seconds: float) -> None:
         """Hold back every acquisition, in every process sharing the key, for ``seconds``.
@@ -479,17 +595,20 @@ class RedisRateLimiter:
                 f"{type(exc).__name__}: {exc}"
             ) from exc
 
-    async def _run_acquire(self, member: str) -> tuple[int, int]:
+    async def _run_acquire(self, member: str, bulk: bool, waiter: str) -> tuple[int, int]:
         args = [
             self.capacity,
             round(self.lease * _US),
             round(self.period * _US),
             member,
             round(MAX_PAUSE * _US),
+            1 if bulk else 0,
+            self.bulk_capacity,
+            waiter,
+            round(_WAITER_TTL * _US),
         ]
-        task = self._spawn(
-            self._call(self._acquire_script, [self._slots_key, self._pause_key], args)
-        )
+        keys = [self._slots_key, self._pause_key, self._bulk_key, self._waiting_key]
+        task = self._spawn(self._call(self._acquire_script, keys, args))
         try:
             # Shielded, so a cancel never cuts a script's answer off mid-way.
             result = await asyncio.shield(task)
@@ -504,10 +623,12 @@ class RedisRateLimiter:
         status, value = int(result[0]), int(result[1])
         return status, value
 
-    async def _release_remote(self, member: str) -> None:
+    async def _release_remote(self, member: str, bulk: bool) -> None:
         try:
             await self._call(
-                self._release_script, [self._slots_key], [round(self.period * _US), member]
+                self._release_script,
+                [self._slots_key, self._bulk_key],
+                [round(self.period * _US), member, 1 if bulk else 0],
             )
         except RedisUnavailableError as exc:
             logger.warning(
@@ -532,12 +653,13 @@ class RedisRateLimiter:
         try:
             async with asyncio.timeout(self.timeout):
                 await self._redis.zrem(self._slots_key, member)
+                await self._redis.zrem(self._bulk_key, member)
         except (TimeoutError, RedisError, OSError) as exc:
             logger.debug("could not drop unused slot %s of %r: %s", member, self.key, exc)
 
-    async def _acquire_fallback(self) -> _FallbackSlot:
+    async def _acquire_fallback(self, lane: Priority) -> _FallbackSlot:
         assert self.fallback is not None
-        return _FallbackSlot(self, await self.fallback.acquire())
+        return _FallbackSlot(self, await acquire_slot(self.fallback, priority=lane, max_wait=None))
 
     def _enter_fallback(self, loop: asyncio.AbstractEventLoop, exc: Exception) -> None:
         if self._down_until is None:

@@ -15,6 +15,7 @@ One request value flows through four steps, each its own small function:
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import random
 import weakref
@@ -34,6 +35,7 @@ from ._errors import (
     HarvestError,
     NotFoundError,
     RateLimitError,
+    RateLimitTimeout,
     ResponseTooLargeError,
     ServerError,
     TransportError,
@@ -49,7 +51,8 @@ from ._http import (
     redact,
     request_secrets,
 )
-from ._ratelimit import MAX_PAUSE, RateLimiter
+from ._options import CallOptions, RequestObserver, RequestStats, check_options
+from ._ratelimit import MAX_PAUSE, RateLimiter, current_priority
 
 __all__ = ["Requester"]
 
@@ -79,7 +82,7 @@ def _may_retry(exc: BaseException, *, replay_safe: bool) -> bool:
     timer stop/restart) retry only where the request certainly did not reach Harvest: a
     429 or a connection never made.
     """
-    if isinstance(exc, (ClientClosedError, ResponseTooLargeError)):
+    if isinstance(exc, (ClientClosedError, ResponseTooLargeError, RateLimitTimeout)):
         return False
     if isinstance(exc, RateLimitError):
         return not _too_long(exc)
@@ -123,6 +126,8 @@ class Requester:
         headers: Sent with every request (``Harvest-Account-Id``, ``User-Agent``, ...).
         auth: Where ``Authorization`` comes from; ``None`` sends none (Harvest ID's
             token calls), unless a request brings its own.
+        max_wait: Seconds a call may wait for limiter slots (``None``: no limit).
+        observer: Called with each finished call's `RequestStats`.
     """
 
     def __init__(
@@ -136,20 +141,45 @@ class Requester:
         auth: TokenProvider | None = None,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
+        max_wait: float | None = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         self.transport = transport
         self.root = ApiRoot(base_url)
         self.limiters = dict(limiters)
-        self.max_retries = max_retries
+        self.options = CallOptions(timeout=None, max_retries=max_retries, max_wait=max_wait)
         self.headers = {k: check_header_value(k, v) for k, v in (headers or {}).items()}
         self.auth = auth
+        self.observer = observer
         self._wait = _Wait(backoff_initial, backoff_max)
-        self._closed = False
-        self._in_flight: set[asyncio.Task[Any]] = set()
-        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+        # Shared by every view (`with_options`): closing one requester closes them all.
+        self._life = _Life()
 
     def __repr__(self) -> str:
-        return f"<Requester {self.root.base_url} closed={self._closed}>"
+        return f"<Requester {self.root.base_url} closed={self.closed}>"
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first attempt, for requests sent through this requester."""
+        return self.options.max_retries
+
+    def with_options(self, **changes: Any) -> Requester:
+        """A view sharing transport, limiters, token and life, with other `CallOptions`.
+
+        Keywords given as ``None`` keep the current value.
+
+        Raises:
+            ConfigurationError: a value out of range.
+        """
+        view = copy.copy(self)
+        view.options = attrs.evolve(self.options, **check_options(**changes))
+        return view
+
+    def without_max_wait(self) -> Requester:
+        """A view whose calls wait for limiter slots as long as it takes."""
+        view = copy.copy(self)
+        view.options = attrs.evolve(self.options, max_wait=None)
+        return view
 
     @property
     def base_url(self) -> URL:
@@ -157,12 +187,12 @@ class Requester:
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._life.closed
 
     @property
     def in_flight(self) -> int:
         """Requests sent through `send` that have not ended yet."""
-        return len(self._in_flight)
+        return len(self._life.in_flight)
 
     def check_next_url(self, url: Any) -> str:
         """A page's ``links.next``, checked to lie on this API (`ApiRoot.check_next_url`)."""
@@ -178,9 +208,9 @@ class Requester:
         its own for good, even once closed: create one client per loop.
         """
         loop = asyncio.get_running_loop()
-        ref = self._loop
+        ref = self._life.loop
         if ref is None:
-            self._loop = weakref.ref(loop)
+            self._life.loop = weakref.ref(loop)
         elif ref() is not loop:
             raise ConfigurationError(
                 "the client is bound to the event loop it was first used in (its aiohttp "
@@ -199,10 +229,11 @@ class Requester:
         (limiter slot released, connection dropped) by the time ``CancelledError``
         reaches the caller.
         """
-        return await self._run(self._authorized(request))
+        return await self._run(self._observed(request))
 
     async def _run(self, operation: Coroutine[Any, Any, T]) -> T:
-        if self._closed:
+        life = self._life
+        if life.closed:
             operation.close()
             raise ClientClosedError("the client is closed")
         try:
@@ -211,17 +242,17 @@ class Requester:
             operation.close()
             raise
         task = loop.create_task(operation)
-        self._in_flight.add(task)
+        life.in_flight.add(task)
         try:
             return await task
         except asyncio.CancelledError:
             current = asyncio.current_task()
             caller_cancelled = current is not None and current.cancelling() > 0
-            if self._closed and task.cancelled() and not caller_cancelled:
+            if life.closed and task.cancelled() and not caller_cancelled:
                 raise ClientClosedError("the client was closed") from None
             raise
         finally:
-            self._in_flight.discard(task)
+            life.in_flight.discard(task)
 
     async def aclose(self) -> None:
         """Stop what is in flight, then close the transport.
@@ -235,19 +266,20 @@ class Requester:
                 closed, the requester is only marked closed (its connections cannot be
                 closed from another loop).
         """
-        if self._closed:
+        life = self._life
+        if life.closed:
             return
         loop = asyncio.get_running_loop()
-        bound = self._loop() if self._loop is not None else None
-        if self._loop is not None and bound is not loop:
+        bound = life.loop() if life.loop is not None else None
+        if life.loop is not None and bound is not loop:
             if bound is not None and not bound.is_closed():
                 raise ConfigurationError(
                     "the client is bound to the event loop it was first used in; close it there"
                 )
-            self._closed = True
+            life.closed = True
             return
-        self._closed = True
-        tasks = [t for t in self._in_flight if t is not asyncio.current_task()]
+        life.closed = True
+        tasks = [t for t in life.in_flight if t is not asyncio.current_task()]
         for task in tasks:
             task.cancel()
         try:
@@ -256,9 +288,57 @@ class Requester:
         finally:
             await self.transport.aclose()
 
-    # -- 2. auth -------------------------------------------------------------------
+    # -- 2. options and observation ----------------------------------------------
 
-    async def _authorized(self, request: Request) -> Any:
+    async def _observed(self, request: Request) -> Any:
+        """``request`` with this view's options filled in, reported to the observer."""
+        options = self.options
+        request = attrs.evolve(
+            request,
+            priority=request.priority or options.priority or current_priority(),
+            max_wait=request.max_wait if request.max_wait is not None else options.max_wait,
+            timeout=request.timeout if request.timeout is not None else options.timeout,
+        )
+        if self.observer is None:
+            return await self._authorized(request, _Tally())
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        tally = _Tally()
+        error: str | None = None
+        try:
+            return await self._authorized(request, tally)
+        except BaseException as exc:
+            error = type(exc).__name__
+            raise
+        finally:
+            url = URL(self.root.resolve(request).url or "", encoded=True)
+            keys = [key for key, _ in url.query.items()] + [key for key, _ in request.query]
+            self._report(
+                RequestStats(
+                    method=request.method,
+                    path=url.path,
+                    query_keys=tuple(dict.fromkeys(keys)),
+                    priority=request.priority or "interactive",
+                    attempts=tally.attempts,
+                    limiter_wait=tally.waited,
+                    duration=loop.time() - started,
+                    status=tally.status,
+                    error=error,
+                    reports=request.limiter == "reports",
+                )
+            )
+
+    def _report(self, stats: RequestStats) -> None:
+        observer = self.observer
+        assert observer is not None
+        try:
+            observer(stats)
+        except Exception:
+            logger.exception("the on_request observer failed (the request is not affected)")
+
+    # -- 3. auth -------------------------------------------------------------------
+
+    async def _authorized(self, request: Request, tally: _Tally) -> Any:
         request = self.root.resolve(request)
         for name, value in request.headers.items():
             check_header_value(name, value)
@@ -266,17 +346,17 @@ class Requester:
             request = attrs.evolve(request, headers={**self.headers, **request.headers})
         provider = request.auth or self.auth
         if provider is None:
-            return await self._retried(request)
+            return await self._retried(request, tally)
 
         async def send(token: str) -> Any:
             bearer = {"Authorization": f"Bearer {check_header_value('access token', token)}"}
-            return await self._retried(request.with_headers(bearer))
+            return await self._retried(request.with_headers(bearer), tally)
 
         return await with_token_refresh(provider, send)
 
-    # -- 3. retries ----------------------------------------------------------------
+    # -- 4. retries ----------------------------------------------------------------
 
-    async def _retried(self, request: Request) -> Any:
+    async def _retried(self, request: Request, tally: _Tally) -> Any:
         maybe_processed = False
 
         def log_retry(state: tenacity.RetryCallState) -> None:
@@ -305,20 +385,33 @@ class Requester:
             reraise=True,
         )
         try:
-            return await retrying(self._attempt, request)
+            return await retrying(self._attempt, request, tally)
         except NotFoundError:
             if request.method == "DELETE" and maybe_processed:
                 # An earlier attempt may have deleted it: the record is gone either way.
                 return None
             raise
 
-    # -- 4. one attempt: limiter slot, transport, response -------------------------
+    # -- 5. one attempt: limiter slot, transport, response -------------------------
 
-    async def _attempt(self, request: Request) -> Any:
+    async def _attempt(self, request: Request, tally: _Tally) -> Any:
         limiter = self.limiters[request.limiter]
-        handle = await limiter.acquire()
+        max_wait = request.max_wait
+        if max_wait is not None:  # one deadline for all attempts together
+            max_wait = max(0.0, max_wait - tally.waited)
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        try:
+            handle = await limiter.acquire(priority=request.priority, max_wait=max_wait)
+        except RateLimitTimeout as exc:
+            exc.method, exc.url = request.method, _log_url(request.url or request.path)
+            raise
+        finally:
+            tally.waited += loop.time() - asked
+        tally.attempts += 1
         try:
             raw = await self.transport.send(request)
+            tally.status = raw.status
         finally:
             await limiter.release(handle)
         try:
@@ -329,6 +422,28 @@ class Requester:
                     exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER
                 )
             raise
+
+
+class _Life:
+    """What every view of one requester shares: closed or not, in flight, its loop."""
+
+    __slots__ = ("closed", "in_flight", "loop")
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.in_flight: set[asyncio.Task[Any]] = set()
+        self.loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+
+
+class _Tally:
+    """One call's attempts, limiter wait and last status (for `RequestStats`)."""
+
+    __slots__ = ("attempts", "status", "waited")
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.waited = 0.0
+        self.status: int | None = None
 
 
 def _decipher(request: Request, raw: RawResponse) -> Any:

@@ -32,6 +32,7 @@ from typing import Any, Generic, TypeVar, cast
 import attrs
 
 from ._pagination import Paginator
+from ._ratelimit import bulk_work
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -172,7 +173,8 @@ async def map(  # bulk.map, as in the issue (shadows the builtin in this module)
 
     def start() -> asyncio.Task[Outcome[I, R]] | None:
         for index, item in source:
-            task = asyncio.create_task(call(index, item))
+            with bulk_work():  # the task copies this context: its requests are bulk
+                task = asyncio.create_task(call(index, item))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             task.add_done_callback(_retrieve)

@@ -41,12 +41,17 @@ from ._errors import (
     TransportError,
 )
 from ._ratelimit import TokenBucket
+from ._tables import Kind, export_columns
+from ._tables import Table as SyncTable
+from .models.accounts import Account, Accounts
 from .sync import (
+    COMPANY_TABLE,
     RESOURCES,
     MeteredLimiter,
     ResourceSpec,
     SyncDatabaseError,
     SyncStats,
+    format_timestamp,
     record_json,
     sync_account,
 )
@@ -129,7 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"harvest-async {__version__}")
     common = _Parser(add_help=False)
     common.add_argument("--token", help="access token (default: $HARVEST_ACCESS_TOKEN)")
-    common.add_argument("--account-id", help="account id (default: $HARVEST_ACCOUNT_ID)")
+    common.add_argument(
+        "--account-id",
+        action="append",
+        help="account id (default: $HARVEST_ACCOUNT_ID); sync takes it more than once",
+    )
     common.add_argument("--user-agent", help="User-Agent (default: $HARVEST_USER_AGENT)")
     common.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
     common.add_argument(
@@ -143,13 +152,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sync = sub.add_parser("sync", parents=[common], help="mirror every resource into SQLite")
-    sync.add_argument("--db", required=True, help="SQLite file to write")
+    sync = sub.add_parser(
+        "sync", parents=[common], help="mirror every resource into SQLite, PostgreSQL or DuckDB"
+    )
+    sync.add_argument(
+        "--db",
+        required=True,
+        help="SQLite file, postgresql://user@host:port/db, or duckdb:///path.duckdb",
+    )
+    sync.add_argument(
+        "--all-accounts",
+        action="store_true",
+        help="sync every Harvest account of the token (listed by Harvest ID; Forecast "
+        "accounts are skipped)",
+    )
+    sync.add_argument(
+        "--wait-lock",
+        action="store_true",
+        help="wait for another sync of the same account into the same database to finish "
+        "(default: exit with code 6)",
+    )
     sync.add_argument("--full", action="store_true", help="ignore checkpoints, list all")
     sync.add_argument(
         "--reconcile",
         action="store_true",
         help="also delete local rows whose records Harvest no longer has",
+    )
+    sync.add_argument(
+        "--reports",
+        action="store_true",
+        help="also mirror the time, expense, uninvoiced and project budget reports, one "
+        "row set per month (the last two months pulled again each run)",
+    )
+    sync.add_argument(
+        "--reports-from",
+        type=_date,
+        help="first month of the reports on their first run (YYYY-MM-DD; default: 10 months back)",
     )
     sync.add_argument(
         "--resources",
@@ -167,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--from", dest="from_", type=_date, help="first date (YYYY-MM-DD)")
     export.add_argument("--to", type=_date, help="last date (YYYY-MM-DD)")
     export.add_argument("--updated-since", type=_timestamp, help="ISO 8601 timestamp")
-    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.add_argument("--format", choices=["jsonl", "csv", "parquet"], default="jsonl")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     return parser
 
@@ -208,23 +246,163 @@ async def open_target(args: argparse.Namespace, demo_run: int = 1) -> AsyncItera
     token = args.token if args.token is not None else os.environ.get(TOKEN_ENV)
     if not token:
         raise UserError(f"no access token: give --token or set ${TOKEN_ENV}")
-    account = args.account_id if args.account_id is not None else os.environ.get(ACCOUNT_ENV)
+    given = args.account_id or []
+    if len(given) > 1:
+        raise UserError(f"{args.command} takes one --account-id")
+    account = given[0] if given else os.environ.get(ACCOUNT_ENV)
     if not account:
         raise UserError(f"no account id: give --account-id or set ${ACCOUNT_ENV}")
     kwargs: dict[str, Any] = {}
     if args.base_url:
         kwargs["base_url"] = args.base_url
-    limiter = MeteredLimiter(TokenBucket(100, 15.0))
+    # The command is the only user of these budgets and all of its work is bulk: no
+    # slot is kept back for interactive calls (reserve=0).
+    limiter = MeteredLimiter(TokenBucket(100, 15.0, reserve=0))
     client = HarvestClient(
         token,
         account,
         user_agent=args.user_agent,
         rate_limiter=limiter,
+        reports_rate_limiter=TokenBucket(100, 900.0, reserve=0),
         max_retries=args.max_retries,
         **kwargs,
     )
     async with client:
         yield Target(client, "Harvest", _utc_now)
+
+
+def _many_accounts(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "all_accounts", False)) or len(args.account_id or []) > 1
+
+
+def _account_ids(args: argparse.Namespace) -> set[int]:
+    wanted: set[int] = set()
+    for text in args.account_id or []:
+        if not text.strip().isdigit():
+            raise UserError(f"--account-id must be a number, got {text!r}")
+        wanted.add(int(text))
+    return wanted
+
+
+def _harvest_accounts(listed: Accounts, wanted: set[int], quiet: bool) -> list[Account]:
+    """The Harvest accounts (``product == "harvest"``) to sync, of those a token reaches."""
+    harvest = [a for a in listed.accounts or [] if a.product == "harvest" and a.id is not None]
+    for other in listed.accounts or []:
+        if other.product != "harvest" and not quiet:
+            print(
+                f"harvest-async: skipping {other.product} account {other.id} ({other.name})",
+                file=sys.stderr,
+            )
+    if wanted:
+        unknown = wanted - {a.id for a in harvest}
+        if unknown:
+            known = ", ".join(str(a.id) for a in harvest) or "none"
+            raise UserError(
+                f"account(s) {', '.join(map(str, sorted(unknown)))} are not Harvest accounts "
+                f"of this token (its Harvest accounts: {known})"
+            )
+        harvest = [a for a in harvest if a.id in wanted]
+    if not harvest:
+        raise UserError("the token reaches no Harvest account")
+    return harvest
+
+
+#: The demo's second Harvest account, and its Forecast account (skipped by a sync).
+DEMO_SECOND_SEED = 2025
+DEMO_FORECAST_ID = 1_000_001
+
+
+def demo_second_settings() -> dict[str, Any]:
+    """The demo's second Harvest account: a smaller team."""
+    from .testing import SimulatorScale
+
+    return {
+        "seed": DEMO_SECOND_SEED,
+        "scale": SimulatorScale(
+            users=8,
+            clients=4,
+            projects=10,
+            time_entries=5_000,
+            expenses=300,
+            invoices=20,
+            estimates=8,
+        ),
+    }
+
+
+@contextlib.asynccontextmanager
+async def open_accounts(args: argparse.Namespace, demo_run: int = 1) -> AsyncIterator[list[Target]]:
+    """One `Target` per account to sync: the one of `open_target`, or with
+    ``--all-accounts`` / several ``--account-id`` the token's Harvest accounts, listed by
+    Harvest ID (https://help.getharvest.com/api-v2/authentication-api/authentication/authentication/),
+    each client with a rate limiter of its own (Harvest's limits are per account).
+
+    The demo offers two Harvest accounts (two simulators) and a Forecast account.
+    """
+    if not _many_accounts(args):
+        async with open_target(args, demo_run) as one:
+            yield [one]
+        return
+    from ._oauth import HarvestID
+
+    wanted = _account_ids(args)
+    async with contextlib.AsyncExitStack() as stack:
+        if args.demo:
+            from .testing import HarvestSimulator
+
+            first = HarvestSimulator(**demo_settings())
+            changes = apply_demo_changes(first, demo_run)
+            second = HarvestSimulator(**demo_second_settings())
+            first.id_accounts = [
+                {
+                    "id": second.account_id,
+                    "name": second.world.company["name"],
+                    "product": "harvest",
+                },
+                {"id": DEMO_FORECAST_ID, "name": "Demo Forecast", "product": "forecast"},
+            ]
+            await stack.enter_async_context(first)
+            await stack.enter_async_context(second)
+            sims = {first.account_id: first, second.account_id: second}
+            harvest_id = await stack.enter_async_context(HarvestID(base_url=first.id_base_url))
+            listed = await harvest_id.accounts(first.access_token)
+            targets = []
+            for account in _harvest_accounts(listed, wanted, args.quiet):
+                sim = sims[account.id]  # type: ignore[index]
+                client = sim.client(
+                    rate_limiter=MeteredLimiter(sim.new_rate_limiter()),
+                    max_retries=args.max_retries,
+                )
+                await stack.enter_async_context(client)
+                targets.append(
+                    Target(
+                        client,
+                        f"demo account {account.id}",
+                        sim.now,
+                        changes if sim is first else None,
+                    )
+                )
+            yield targets
+            return
+        token = args.token if args.token is not None else os.environ.get(TOKEN_ENV)
+        if not token:
+            raise UserError(f"no access token: give --token or set ${TOKEN_ENV}")
+        harvest_id = await stack.enter_async_context(HarvestID(user_agent=args.user_agent))
+        listed = await harvest_id.accounts(token)
+        kwargs: dict[str, Any] = {"base_url": args.base_url} if args.base_url else {}
+        targets = []
+        for account in _harvest_accounts(listed, wanted, args.quiet):
+            client = HarvestClient(
+                token,
+                account.id,
+                user_agent=args.user_agent,
+                rate_limiter=MeteredLimiter(TokenBucket(100, 15.0)),
+                max_retries=args.max_retries,
+                **kwargs,
+            )
+            await stack.enter_async_context(client)
+            targets.append(Target(client, f"Harvest account {account.id}", _utc_now))
+        yield targets
 
 
 #: Seeds the demo account: the same account on every machine.
@@ -334,6 +512,18 @@ def _demo_news(run: int, changes: DemoChanges) -> str:
     )
 
 
+def demo_db_file(db: str) -> Path | None:
+    """The file of a ``--db`` (SQLite or DuckDB); ``None`` for a server (PostgreSQL)."""
+    if db.startswith(("postgresql://", "postgres://")):
+        return None
+    if db.startswith("duckdb://"):
+        from ._target_duckdb import duckdb_path
+
+        path = duckdb_path(db)
+        return None if path == ":memory:" else Path(path)
+    return Path(db.removeprefix("sqlite:///"))
+
+
 def demo_state_path(db: str | Path) -> Path:
     """The file next to a demo mirror that counts the demo runs synced into it."""
     return Path(f"{db}.demo-state.json")
@@ -364,7 +554,7 @@ def write_demo_run(db: str | Path, run: int) -> None:
 
 
 @contextlib.contextmanager
-def _replacing(path: str | Path) -> Iterator[IO[str]]:
+def _replacing(path: str | Path, *, binary: bool = False) -> Iterator[IO[Any]]:
     """A file written next to ``path`` that replaces it only once the block succeeds.
 
     On an error (or Ctrl-C) the partial file is removed and ``path`` is left as it was.
@@ -378,8 +568,12 @@ def _replacing(path: str | Path) -> Iterator[IO[str]]:
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror}") from None
     try:
-        with open(fd, "w", encoding="utf-8", newline="") as out:
-            yield out
+        if binary:
+            with open(fd, "wb") as raw:
+                yield raw
+        else:
+            with open(fd, "w", encoding="utf-8", newline="") as out:
+                yield out
         if target.exists():
             shutil.copymode(target, temp)
         else:
@@ -513,46 +707,49 @@ async def run_sync(args: argparse.Namespace) -> int:
         raise UserError("--concurrency must be at least 1")
     tty = sys.stdout.isatty()
     started = time.perf_counter()
-    demo_run = read_demo_run(args.db) if args.demo else 1
-    async with open_target(args, demo_run) as target:
-        client = target.client
-        limiter = client.rate_limiter if isinstance(client.rate_limiter, MeteredLimiter) else None
-        with Progress(tty and not args.quiet, limiter, _limit_of(client.rate_limiter)) as bar:
-            stats = await sync_account(
-                client,
-                args.db,
-                resources=specs,
-                full=args.full,
-                reconcile=args.reconcile,
-                concurrency=args.concurrency,
-                on_page=bar.page,
-                clock=target.clock,
-                company=company,
-            )
-        requests = limiter.requests if limiter else 0
-        waited = limiter.wait_seconds if limiter else 0.0
-    if target.demo_changes is not None:
-        write_demo_run(args.db, demo_run)
-        if not args.quiet:
-            print(_demo_news(demo_run, target.demo_changes), file=sys.stderr)
-    _print_summary(
-        stats, time.perf_counter() - started, requests, waited, target.name, sys.stdout, tty
-    )
+    demo_file = demo_db_file(args.db)
+    demo_run = read_demo_run(demo_file) if args.demo and demo_file is not None else 1
+    results: list[tuple[Target, list[SyncStats]]] = []
+    requests, waited = 0, 0.0
+    async with open_accounts(args, demo_run) as targets:
+        for target in targets:  # one account at a time, each with its own limiter
+            client = target.client
+            metered = client.rate_limiter
+            limiter = metered if isinstance(metered, MeteredLimiter) else None
+            with Progress(tty and not args.quiet, limiter, _limit_of(metered)) as bar:
+                stats = await sync_account(
+                    client,
+                    args.db,
+                    resources=specs,
+                    full=args.full,
+                    reconcile=args.reconcile,
+                    concurrency=args.concurrency,
+                    on_page=bar.page,
+                    clock=target.clock,
+                    company=company,
+                    wait_lock=args.wait_lock,
+                    reports=args.reports,
+                    reports_from=args.reports_from,
+                )
+            results.append((target, stats))
+            requests += limiter.requests if limiter else 0
+            waited += limiter.wait_seconds if limiter else 0.0
+    for target, _ in results:
+        if target.demo_changes is not None and demo_file is not None:
+            write_demo_run(demo_file, demo_run)
+            if not args.quiet:
+                print(_demo_news(demo_run, target.demo_changes), file=sys.stderr)
+    seconds = time.perf_counter() - started
+    if len(results) == 1:
+        target, stats = results[0]
+        _print_summary(stats, seconds, requests, waited, target.name, sys.stdout, tty)
+    else:
+        rows = [
+            attrs.evolve(s, name=f"{t.client.account_id}/{s.name}") for t, st in results for s in st
+        ]
+        names = ", ".join(t.name for t, _ in results)
+        _print_summary(rows, seconds, requests, waited, names, sys.stdout, tty)
     return 0
-
-
-def _flatten(record: dict[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in record.items():
-        if value is None:
-            out[key] = ""
-        elif isinstance(value, (dict, list)):
-            out[key] = json.dumps(value, separators=(",", ":"), default=str)
-        elif isinstance(value, bool):
-            out[key] = "true" if value else "false"
-        else:
-            out[key] = str(value)
-    return out
 
 
 async def run_export(args: argparse.Namespace) -> int:
@@ -571,12 +768,31 @@ async def run_export(args: argparse.Namespace) -> int:
         if name == COMPANY:
             raise UserError("--updated-since does not apply to company")
         filters["updated_since"] = args.updated_since
+    parquet = args.format == "parquet"
+    if parquet:
+        if not args.output:
+            raise UserError("--format parquet writes a file: give -o FILE")
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise UserError(
+                "--format parquet needs pyarrow, in the parquet extra "
+                "(from a clone: pip install -e '.[parquet]')"
+            ) from None
+    if name == COMPANY:
+        table = COMPANY_TABLE
+    else:
+        (table,) = [spec.table for spec in RESOURCES if spec.name == name]
     with contextlib.ExitStack() as stack:
         # Written to a file next to the target, which replaces it only once complete.
-        out = stack.enter_context(_replacing(args.output)) if args.output else sys.stdout
+        out = (
+            stack.enter_context(_replacing(args.output, binary=parquet))
+            if args.output
+            else sys.stdout
+        )
         count = 0
         async with open_target(args) as target:
-            writer = _Writer(out, args.format)
+            writer = _Writer(out, args.format, table)
             if name == COMPANY:
                 writer.write(await target.client.company.get())
                 count = 1
@@ -584,28 +800,97 @@ async def run_export(args: argparse.Namespace) -> int:
                 async for item in getattr(target.client, name).list(**filters):
                     writer.write(item)
                     count += 1
+            writer.close()
     if args.output and not args.quiet:
         print(f"wrote {count:,} {name} to {args.output}", file=sys.stderr)
     return 0
 
 
 class _Writer:
-    """Writes records as JSON Lines or CSV (the header from the first record's fields)."""
+    """Writes records as JSON Lines, CSV or Parquet.
 
-    def __init__(self, out: IO[str], fmt: str) -> None:
+    CSV and Parquet have the columns of the record's sync table (`export_columns`):
+    nested records flattened to ``<field>_<subfield>`` (``project_name``), lists as
+    JSON text. CSV writes decimals exactly, booleans as ``true``/``false``, timestamps
+    as UTC ``...Z``; Parquet keeps the types (decimal128(38, 12), date32, UTC
+    timestamps, time64, booleans, int64), a row group per `PARQUET_ROWS` records.
+    """
+
+    def __init__(self, out: IO[Any], fmt: str, table: SyncTable) -> None:
         self.out = out
-        self.csv = fmt == "csv"
-        self._writer: csv.DictWriter[str] | None = None
+        self.format = fmt
+        self.columns = export_columns(table)
+        self._csv: Any = None
+        self._parquet: Any = None
+        self._batch: list[list[Any]] = [[] for _ in self.columns]
+        self._held = 0
 
     def write(self, item: Any) -> None:
-        if not self.csv:
+        if self.format == "jsonl":
             self.out.write(record_json(item) + "\n")
             return
-        if self._writer is None:
-            fields = [f.name for f in attrs.fields(type(item))]
-            self._writer = csv.DictWriter(self.out, fieldnames=fields, extrasaction="ignore")
-            self._writer.writeheader()
-        self._writer.writerow(_flatten(json.loads(record_json(item))))
+        if self.format == "csv":
+            if self._csv is None:
+                self._csv = csv.writer(self.out)
+                self._csv.writerow([c.name for c in self.columns])
+            self._csv.writerow([_csv_cell(c.kind, c.get(item)) for c in self.columns])
+            return
+        for values, column in zip(self._batch, self.columns, strict=True):
+            values.append(column.get(item))
+        self._held += 1
+        if self._held >= PARQUET_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pa.schema([(c.name, _arrow_type(pa, c.kind)) for c in self.columns])
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(self.out, schema)
+        arrays = [
+            pa.array(values, type=schema.field(i).type) for i, values in enumerate(self._batch)
+        ]
+        self._parquet.write_table(pa.Table.from_arrays(arrays, schema=schema))
+        self._batch = [[] for _ in self.columns]
+        self._held = 0
+
+    def close(self) -> None:
+        """Finish the file (Parquet: the last row group and the footer)."""
+        if self.format != "parquet":
+            return
+        if self._held or self._parquet is None:
+            self._flush()
+        self._parquet.close()
+
+
+#: Records per Parquet row group.
+PARQUET_ROWS = 10_000
+
+
+def _csv_cell(kind: Kind, value: Any) -> str:
+    if value is None:
+        return ""
+    if kind is Kind.BOOLEAN:
+        return "true" if value else "false"
+    if kind is Kind.TIMESTAMPTZ:
+        return format_timestamp(value)
+    if kind in (Kind.DATE, Kind.TIME):
+        return str(value.isoformat())
+    return str(value)
+
+
+def _arrow_type(pa: Any, kind: Kind) -> Any:
+    return {
+        Kind.BIGINT: pa.int64(),
+        Kind.NUMERIC: pa.decimal128(38, 12),
+        Kind.TEXT: pa.string(),
+        Kind.BOOLEAN: pa.bool_(),
+        Kind.DATE: pa.date32(),
+        Kind.TIMESTAMPTZ: pa.timestamp("us", tz="UTC"),
+        Kind.TIME: pa.time64("us"),
+        Kind.JSON: pa.string(),
+    }[kind]
 
 
 #: Client keywords and the options that set them, for messages of `HarvestClient`.

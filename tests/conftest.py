@@ -56,6 +56,12 @@ def sent_requests(mock: aioresponses) -> list[Sent]:
     return [s for _, s in calls]
 
 
+@pytest.fixture(autouse=True)
+def _no_base_url_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``$HARVEST_BASE_URL`` of the developer's shell never redirects the tests."""
+    monkeypatch.delenv("HARVEST_BASE_URL", raising=False)
+
+
 @pytest.fixture
 def mock() -> Iterator[aioresponses]:
     with aioresponses() as m:

@@ -1,11 +1,15 @@
 """Runs one ``sync_account`` in its own process, so a test can SIGKILL it mid-run.
 
 Usage: python -m tests.sync_driver BASE_URL TOKEN ACCOUNT_ID DB CAPACITY PERIOD
+
+``DB`` is anything ``sync_account`` takes (a SQLite path, a ``postgresql://`` or
+``duckdb:///`` URL). Prints one JSON line: the rows written per resource.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 
 import harvest_async as ha
@@ -22,7 +26,8 @@ async def main(
         user_agent="sync-test (dev@example.com)",
         rate_limiter=ha.TokenBucket(capacity, period),
     ) as client:
-        await sync_account(client, db)
+        stats = await sync_account(client, db)
+    print(json.dumps({s.name: s.rows_written for s in stats}))
 
 
 if __name__ == "__main__":

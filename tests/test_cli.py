@@ -68,8 +68,8 @@ def test_export_jsonl_and_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     table = list(csv.DictReader(io.StringIO(out.read_text())))
     assert table
     assert all("2025-01-01" <= row["spent_date"] <= "2025-01-10" for row in table)
-    assert {"id", "hours", "project", "spent_date"} <= set(table[0])
-    json.loads(table[0]["project"])  # nested objects are JSON in their cell
+    assert {"id", "hours", "project_id", "project_name", "spent_date"} <= set(table[0])
+    assert "project" not in table[0]  # nested records are flattened into columns
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,7 @@ def digest(path: Path) -> str:
 def rows(db: Path, table: str) -> list[tuple[Any, ...]]:
     con = sqlite3.connect(db)
     try:
-        return list(con.execute(f'SELECT id, updated_at, data FROM "{table}" ORDER BY id'))
+        return list(con.execute(f'SELECT * FROM "{table}" ORDER BY id'))
     finally:
         con.close()
 

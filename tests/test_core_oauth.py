@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Any
 
 import pytest
 from aioresponses import aioresponses
@@ -29,7 +30,7 @@ def auths(mock: aioresponses) -> list[tuple[str, str, str | None]]:
     )
 
 
-def by_token(url, **kwargs):
+def by_token(url: Any, **kwargs: Any) -> Any:
     from aioresponses import CallbackResult
 
     if kwargs["headers"].get("Authorization") == "Bearer OLD":
@@ -37,7 +38,9 @@ def by_token(url, **kwargs):
     return CallbackResult(status=200, body=ME)
 
 
-async def make(expires_at: dt.datetime | None = None):
+async def make(
+    expires_at: dt.datetime | None = None,
+) -> tuple[HarvestID, OAuthSession, ha.HarvestClient]:
     hid = HarvestID(max_retries=0)
     session = OAuthSession(
         harvest_id=hid,

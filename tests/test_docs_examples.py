@@ -209,10 +209,12 @@ def test_site_opens_from_disk() -> None:
     assert folders == []
 
 
-def test_fastapi_page_includes_the_example() -> None:
+def test_pages_include_the_examples() -> None:
+    """Each docs/examples file is shown whole on its page (and run by its own test)."""
     included = [s for s in SAMPLES if s.snippet is not None]
-    assert [(s.page, s.snippet) for s in included] == [
-        ("fastapi.md", DOCS / "examples" / "fastapi_app.py")
+    assert sorted((s.page, s.snippet) for s in included) == [
+        ("fastapi.md", DOCS / "examples" / "fastapi_app.py"),
+        ("rate-limits.md", DOCS / "examples" / "otel_tracing.py"),
     ]
 
 
@@ -244,6 +246,7 @@ def _pointed_at(sim: HarvestSimulator, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("HARVEST_ACCESS_TOKEN", sim.access_token)
     monkeypatch.setenv("HARVEST_ACCOUNT_ID", str(sim.account_id))
     monkeypatch.setenv("HARVEST_USER_AGENT", "harvest_async docs tests (docs@example.com)")
+    monkeypatch.setenv("HARVEST_BASE_URL", sim.base_url)
     monkeypatch.setenv("HARVEST_CLIENT_ID", sim.client_id)
     monkeypatch.setenv("HARVEST_CLIENT_SECRET", sim.client_secret)
     monkeypatch.setenv("HARVEST_REDIRECT_URI", "https://myapp.example.com/oauth/callback")
@@ -413,7 +416,7 @@ async def test_fastapi_example_lists_recent_time_entries(
 ) -> None:
     async with _fastapi_app(monkeypatch) as (sim, app, client), client() as http:
         harvest = app.state.harvest
-        assert isinstance(harvest, harvest_async.HarvestClient)
+        assert isinstance(harvest, harvest_async._client.HarvestClient)  # via ha.lifespan
         assert harvest.base_url == sim.base_url
         response = await http.get("/time-entries", params={"limit": 30})
         assert response.status_code == 200, response.text

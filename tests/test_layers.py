@@ -18,13 +18,38 @@ PACKAGE = Path(__file__).resolve().parent.parent / "harvest_async"
 #: The layers, lowest first (a module may import its own layer and those below).
 #: Modules under a package name (``models``) are matched by prefix.
 LAYERS: list[set[str]] = [
-    {"_errors", "_auth", "_json", "_version", "_ratelimit", "_redis_ratelimit"},
+    {
+        "_errors",
+        "_auth",
+        "_json",
+        "_version",
+        "_closing",
+        "_ratelimit",
+        "_redis_ratelimit",
+        "_options",
+    },
     {"_http", "_aiohttp"},
     {"_requester"},
     {"_pagination"},
     {"_converter", "models"},
     {"resources"},
-    {"", "_client", "_oauth", "oauth", "bulk", "sync", "cli", "__main__", "_coverage", "testing"},
+    {
+        "",
+        "_client",
+        "_lifespan",
+        "_oauth",
+        "oauth",
+        "bulk",
+        "sync",
+        "_tables",
+        "_targets",
+        "_target_postgres",
+        "_target_duckdb",
+        "cli",
+        "__main__",
+        "_coverage",
+        "testing",
+    },
 ]
 
 #: The one module outside testing/ that may import aiohttp.

@@ -28,7 +28,7 @@ from harvest_async.testing import HarvestSimulator
 from .conftest import ACCOUNT, BASE, TOKEN, sent_requests
 
 UA = "line item retry tests (dev@example.com)"
-HUNDRED = {"kind": "Service", "description": "Extra hour", "unit_price": Decimal("100")}
+HUNDRED: Any = {"kind": "Service", "description": "Extra hour", "unit_price": Decimal("100")}
 
 # -------------------------------------------------------------------- against the simulator
 
@@ -252,7 +252,7 @@ async def rclient() -> AsyncIterator[ha.HarvestClient]:
 
 
 def connect_error() -> aiohttp.ClientConnectorError:
-    key = ConnectionKey("api.harvestapp.com", 443, True, None, None, None, None)
+    key = ConnectionKey("api.harvestapp.com", 443, True, True, None, None, None)
     return aiohttp.ClientConnectorError(key, OSError(111, "Connection refused"))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -113,9 +114,9 @@ async def test_aiohttp_does_not_resend_behind_the_limiter() -> None:
     class Counting(ha.TokenBucket):
         acquired = 0
 
-        async def acquire(self) -> object:
+        async def acquire(self, **options: Any) -> Any:
             Counting.acquired += 1
-            return await super().acquire()
+            return await super().acquire(**options)
 
     limiter = Counting(100, 15)
     async with (

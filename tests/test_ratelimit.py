@@ -10,6 +10,7 @@ import asyncio
 import bisect
 from collections import deque
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -91,7 +92,7 @@ class TextbookBucket:
         self.tokens = float(capacity)
         self.stamp: float | None = None
 
-    async def acquire(self) -> None:
+    async def acquire(self, *, priority: Any = None, max_wait: float | None = None) -> None:
         loop = asyncio.get_running_loop()
         while True:
             now = loop.time()
@@ -119,7 +120,7 @@ class CountAtAcquire:
         self.period = period
         self.stamps: deque[float] = deque()
 
-    async def acquire(self) -> None:
+    async def acquire(self, *, priority: Any = None, max_wait: float | None = None) -> None:
         loop = asyncio.get_running_loop()
         while True:
             now = loop.time()

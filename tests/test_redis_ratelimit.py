@@ -314,9 +314,9 @@ async def test_client_retries_an_unreachable_redis_then_raises_transport_error(
     class Counting(RedisRateLimiter):
         attempts = 0
 
-        async def acquire(self) -> Any:
+        async def acquire(self, **options: Any) -> Any:
             Counting.attempts += 1
-            return await super().acquire()
+            return await super().acquire(**options)
 
     limiter = Counting(f"redis://127.0.0.1:{closed_port()}/0", key=key, capacity=5)
     async with (
@@ -635,3 +635,95 @@ def test_redis_rate_limiter_is_exported_lazily() -> None:
     assert getattr(ha, name) is RedisRateLimiter
     # Not in __all__: `from harvest_async import *` must work without redis installed.
     assert name not in ha.__all__
+
+
+# -- lanes and deadlines: bulk holds at most capacity - reserve slots of a window across
+# every instance, an interactive waiter of any instance goes before bulk ones, and
+# max_wait gives up without a slot.
+
+
+async def test_bulk_holds_at_most_capacity_minus_reserve_across_instances(
+    make: MakeLimiter,
+) -> None:
+    one, two = (make(capacity=5, period=30.0, reserve=2) for _ in range(2))
+    assert one.bulk_capacity == 3
+    held = [await one.acquire(priority="bulk"), await two.acquire(priority="bulk")]
+    held.append(await two.acquire(priority="bulk"))
+    with pytest.raises(ha.RateLimitTimeout):
+        await one.acquire(priority="bulk", max_wait=0.3)  # 2 slots free, but reserved
+    held += [await one.acquire(), await two.acquire()]  # interactive: at once
+    assert await one.in_use() == 5
+    for handle, limiter in zip(held, [one, two, two, one, two], strict=True):
+        await limiter.release(handle)
+
+
+async def test_an_interactive_waiter_of_any_instance_goes_before_bulk(
+    make: MakeLimiter,
+) -> None:
+    period = 0.4
+    bulk_side, user_side = (make(capacity=2, period=period, reserve=0) for _ in range(2))
+    held = [await bulk_side.acquire(), await bulk_side.acquire()]
+    order: list[str] = []
+
+    async def wait(limiter: Any, lane: str) -> None:
+        handle = await limiter.acquire(priority=lane)
+        order.append(lane)
+        await limiter.release(handle)
+
+    bulk = [asyncio.create_task(wait(bulk_side, "bulk")) for _ in range(2)]
+    await asyncio.sleep(0.05)  # the bulk waiters are first in time
+    user = asyncio.create_task(wait(user_side, "interactive"))
+    await asyncio.sleep(0.05)
+    for handle in held:
+        await bulk_side.release(handle)
+    await asyncio.wait_for(asyncio.gather(user, *bulk), 5)
+    assert order[0] == "interactive"
+
+
+async def test_max_wait_gives_up_takes_no_slot_and_unlists_the_waiter(
+    make: MakeLimiter, admin: Any, key: str
+) -> None:
+    limiter = make(capacity=1, period=30.0)
+    held = await limiter.acquire()
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    with pytest.raises(ha.RateLimitTimeout) as caught:
+        await limiter.acquire(max_wait=0.3)
+    assert 0.3 <= loop.time() - start < 1.5
+    assert caught.value.priority == "interactive"
+    assert await limiter.in_use() == 1
+
+    async def unlisted() -> bool:
+        return int(await admin.zcard(f"{{{key}}}:waiting")) == 0
+
+    await wait_for(unlisted)  # bulk work need not wait for the entry to lapse
+    await limiter.release(held)
+
+
+async def test_mixed_lanes_keep_the_window_across_instances(make: MakeLimiter) -> None:
+    capacity, period, reserve = 6, 0.25, 2
+    limiters = [make(capacity=capacity, period=period, reserve=reserve) for _ in range(3)]
+    spans: list[tuple[float, float, str]] = []
+    rng = random.Random(11)
+    loop = asyncio.get_running_loop()
+
+    async def one(i: int) -> None:
+        lane = "bulk" if i % 3 else "interactive"
+        limiter = limiters[i % 3]
+        handle = await limiter.acquire(priority=lane)  # type: ignore[arg-type]
+        start = loop.time()
+        await asyncio.sleep(rng.uniform(0.0, 0.02))
+        end = loop.time()
+        await limiter.release(handle)
+        spans.append((start, end + period, lane))
+
+    await asyncio.gather(*(one(i) for i in range(48)))
+    assert max_overlap([(s + EPS, e - EPS) for s, e, _ in spans]) <= capacity
+    bulk = [(s + EPS, e - EPS) for s, e, lane in spans if lane == "bulk"]
+    assert max_overlap(bulk) <= capacity - reserve
+    assert len(bulk) == 32
+
+
+async def test_bad_lane_is_a_typed_error(make: MakeLimiter) -> None:
+    with pytest.raises(ha.InvalidRequestError, match="priority"):
+        await make(capacity=2, period=1.0).acquire(priority="later")  # type: ignore[arg-type]

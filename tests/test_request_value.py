@@ -40,7 +40,7 @@ class Counting:
         self.released: list[Any] = []
         self.paused: list[float] = []
 
-    async def acquire(self) -> int:
+    async def acquire(self, *, priority: Any = None, max_wait: float | None = None) -> int:
         self.acquired += 1
         return self.acquired
 
@@ -192,6 +192,7 @@ def test_a_full_limiter_is_used_as_is_and_an_acquire_only_one_is_adapted_once() 
 
     adapted = as_rate_limiter(AcquireOnly())
     assert isinstance(adapted, RateLimiter)
+    assert as_rate_limiter(adapted) is adapted  # adapted once, never wrapped twice
     with pytest.raises(ha.ConfigurationError, match="reports_rate_limiter"):
         as_rate_limiter(object(), name="reports_rate_limiter")
     with pytest.raises(ha.ConfigurationError, match="rate_limiter must have"):

@@ -618,7 +618,7 @@ async def test_by_window_takes_only_dated_reports_of_this_client(
             other.reports.time.projects,  # another client's
             TimeReports.projects,  # not bound
             lambda **k: reports.time.projects(**k),
-            reports.time._time,
+            reports.time._by,
             None,
         ]
         for report in not_dated:

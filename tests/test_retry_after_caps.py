@@ -372,7 +372,9 @@ async def test_redis_limiter_pauses_every_worker_at_most_900_seconds(
         ttl = await admin.pttl(_pause_key(key))
         assert 899_000 < ttl <= 901_000  # the pause's 900 s plus the 1 s margin
         server_now = await admin.time()
-        until = int(await admin.get(_pause_key(key)))
+        stored = await admin.get(_pause_key(key))
+        assert stored is not None
+        until = int(stored)
         assert until - (server_now[0] * 1_000_000 + server_now[1]) <= MAX_PAUSE * 1_000_000
 
 

@@ -306,3 +306,40 @@ async def test_references_follow_renames_and_plans_are_built_once(
         if e["user"]["id"] == uid:
             assert e["user"]["name"].startswith("Renamed ")
     assert any(e["project"]["id"] == pid for e in page["time_entries"])
+
+
+REPORT_SHAPES = {
+    "time/clients": ["client_id", "client_name"],
+    "time/projects": ["project_id", "project_name", "client_id", "client_name"],
+    "time/tasks": ["task_id", "task_name"],
+    "time/team": ["user_id", "user_name", "is_contractor"],
+    "expenses/clients": ["client_id", "client_name"],
+    "expenses/projects": ["client_id", "client_name", "project_id", "project_name"],
+    "expenses/categories": ["expense_category_id", "expense_category_name"],
+    "expenses/team": ["user_id", "user_name", "is_contractor"],
+}
+
+
+@pytest.mark.parametrize("report", list(REPORT_SHAPES))
+async def test_report_rows_carry_their_groups_fields_of_the_model(
+    sim: HarvestSimulator, report: str
+) -> None:
+    # Each group's rows carry its own identity and the totals, as Harvest sends them;
+    # every key is a field of the report's model.
+    model = m.TimeReportResult if report.startswith("time") else m.ExpenseReportResult
+    async with session(sim) as http:
+        body = await get(
+            http, f"{sim.base_url}/reports/{report}", **{"from": "20240101", "to": "20241230"}
+        )
+    rows = body["results"]
+    assert rows
+    totals = (
+        ["total_hours", "billable_hours", "currency", "billable_amount"]
+        if report.startswith("time")
+        else ["total_amount", "billable_amount", "currency"]
+    )
+    for row in rows:
+        assert set(row) <= set(field_names(model))
+        assert list(row)[: len(REPORT_SHAPES[report])] == REPORT_SHAPES[report]
+        extra = {"weekly_capacity", "avatar_url"} if report == "time/team" else set()
+        assert set(row) == {*REPORT_SHAPES[report], *totals, *extra}

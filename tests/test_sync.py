@@ -60,9 +60,7 @@ async def test_full_then_incremental_then_reconcile(tmp_path: Path) -> None:
         assert by_name["clients"].rows_written == 1  # only what changed
         assert by_name["time_entries"].rows_written == 0
         con = sqlite3.connect(db)
-        name = con.execute(
-            "SELECT json_extract(data, '$.name') FROM clients WHERE id = ?", (some_client,)
-        ).fetchone()[0]
+        name = con.execute("SELECT name FROM clients WHERE id = ?", (some_client,)).fetchone()[0]
         assert name == "Renamed Co"
         assert (
             con.execute("SELECT COUNT(*) FROM tasks WHERE id = ?", (new_task.id,)).fetchone()[0]
@@ -88,9 +86,8 @@ async def test_records_keep_exact_decimals(tmp_path: Path) -> None:
         )
     con = sqlite3.connect(db)
     for item in raw["time_entries"]:
-        stored = con.execute("SELECT data FROM time_entries WHERE id = ?", (item["id"],))
-        text = stored.fetchone()[0]
-        assert f'"hours":{item["hours"]}' in text
+        stored = con.execute("SELECT hours FROM time_entries WHERE id = ?", (item["id"],))
+        assert stored.fetchone()[0] == str(item["hours"])
     con.close()
 
 

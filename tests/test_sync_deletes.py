@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 
 from harvest_async.sync import MAX_REWALKS, RESOURCES, ResourceSpec, SyncStats, sync_account
@@ -14,6 +15,8 @@ from harvest_async.testing import HarvestSimulator, RequestRecord, SimulatorScal
 
 ENTRIES = 5000  # three pages of 2000
 TIME_ENTRIES = [spec for spec in RESOURCES if spec.name == "time_entries"]
+#: The time entries reconciled by walking the whole list (no counts per date window).
+WHOLE = [attrs.evolve(spec, windowed=False) for spec in TIME_ENTRIES]
 
 
 def local_rows(db: Path, table: str) -> dict[int, str | None]:
@@ -161,7 +164,7 @@ async def test_sync_then_a_second_sync_leaves_no_live_record_out(tmp_path: Path)
 async def test_reconcile_never_deletes_a_live_row_its_walk_skipped(tmp_path: Path) -> None:
     db = tmp_path / "mirror.db"
     async with simulator() as sim, sim.client() as client:
-        await sync_account(client, db, resources=TIME_ENTRIES, clock=sim.now)
+        await sync_account(client, db, resources=WHOLE, clock=sim.now)
         assert local_rows(db, "time_entries") == live_rows(sim, "time_entries")
 
         # Reconcile's id walk skips a live record: a delete between its pages.
@@ -171,7 +174,7 @@ async def test_reconcile_never_deletes_a_live_row_its_walk_skipped(tmp_path: Pat
             lambda r: gets.append(r.path) if r.path.startswith("/v2/time_entries/") else None
         )
         stats = by_name(
-            await sync_account(client, db, resources=TIME_ENTRIES, reconcile=True, clock=sim.now)
+            await sync_account(client, db, resources=WHOLE, reconcile=True, clock=sim.now)
         )
         assert len(deleted) == 1
         live = live_rows(sim, "time_entries")
@@ -181,7 +184,7 @@ async def test_reconcile_never_deletes_a_live_row_its_walk_skipped(tmp_path: Pat
         assert len(gets) == 1  # the missing id was checked by a GET, which found it
 
         stats = by_name(
-            await sync_account(client, db, resources=TIME_ENTRIES, reconcile=True, clock=sim.now)
+            await sync_account(client, db, resources=WHOLE, reconcile=True, clock=sim.now)
         )
         assert stats["time_entries"].deleted == 1
         assert local_rows(db, "time_entries") == live_rows(sim, "time_entries")
@@ -242,7 +245,7 @@ async def test_reconcile_without_get_keeps_rows_a_changing_second_walk_misses(
 ) -> None:
     """Absent from two walks, but the second one did not hold still either: kept."""
     db = tmp_path / "mirror.db"
-    no_get = [ResourceSpec(spec.name, spec.list_all) for spec in TIME_ENTRIES]
+    no_get = [ResourceSpec(spec.name, spec.list_all, windowed=False) for spec in TIME_ENTRIES]
     async with simulator() as sim, sim.client() as client:
         await sync_account(client, db, resources=no_get, clock=sim.now)
         gone = page_one_ids(sim, 1)
@@ -299,3 +302,42 @@ async def test_cursor_lists_are_not_walked_again_when_records_come_and_go(
         live = live_rows(sim, "time_entries")
         mirror = local_rows(db, "time_entries")
         assert {i: mirror.get(i) for i in live} == live
+
+
+@pytest.mark.parametrize("checkpointed", [False, True])
+async def test_a_cursor_harvest_refuses_falls_back_to_the_checkpoint(
+    tmp_path: Path, checkpointed: bool
+) -> None:
+    """An interrupted walk's next page that Harvest no longer accepts (a 4xx): the list
+    is walked again from the resource's checkpoint (from the start without one)."""
+    db = tmp_path / "mirror.db"
+    async with (
+        HarvestSimulator(
+            seed=5, scale=SimulatorScale(time_entries=ENTRIES), rate_limit=(100, 0.2)
+        ) as sim,
+        sim.client() as client,
+    ):
+        await sync_account(client, db, resources=TIME_ENTRIES, clock=sim.now)
+        con = sqlite3.connect(db)
+        with con:
+            if not checkpointed:
+                con.execute("DELETE FROM sync_state")
+            con.execute(
+                "INSERT INTO sync_resume (account_id, resource, url, since, total) "
+                "VALUES (?, 'time_entries', ?, NULL, NULL)",
+                (client.account_id, f"{sim.base_url.rstrip('/')}/time_entries?cursor=expired"),
+            )
+        con.close()
+        sim.requests.clear()
+        sim.advance(60)
+        stats = by_name(await sync_account(client, db, resources=TIME_ENTRIES, clock=sim.now))
+        refused = [r for r in sim.requests if "cursor=expired" in r.query]
+        assert [r.status for r in refused] == [422]
+        assert stats["time_entries"].mode == ("incremental" if checkpointed else "full")
+        walks = [r for r in sim.requests if r.path == "/v2/time_entries" and r.status == 200]
+        assert all(("updated_since" in r.query) == checkpointed for r in walks)
+        assert local_rows(db, "time_entries") == live_rows(sim, "time_entries")
+        # The refused page is forgotten: the next run does not ask for it again.
+        sim.requests.clear()
+        await sync_account(client, db, resources=TIME_ENTRIES, clock=sim.now)
+        assert not [r for r in sim.requests if "cursor=expired" in r.query]

@@ -211,8 +211,8 @@ def test_allow_insecure_http_is_an_explicit_opt_in() -> None:
             access_token=TOKEN,
             account_id=ACCOUNT,
             base_url="http://harvest-proxy.internal/v2",
-            allow_insecure_http="yes",
-        )  # type: ignore[arg-type]
+            allow_insecure_http="yes",  # type: ignore[arg-type]
+        )
 
 
 @pytest.mark.parametrize(
@@ -377,7 +377,7 @@ async def test_the_client_session_has_a_bounded_pool(
     server = await raw_server(answer_ok)
     async with client_for(server.url) as client:
         await client.users.me()
-        session = client._transport._session
+        session = client._transport._session  # type: ignore[attr-defined]
         assert session is not None
         assert session.connector is not None
         assert session.connector.limit == DEFAULT_CONNECTION_LIMIT == 100
@@ -481,7 +481,7 @@ async def test_cancelling_a_request_in_flight_releases_everything(
     assert server.closed_by_client == 1
     assert other_tasks() - before == set()
     await client.aclose()
-    session = client._transport._session
+    session = client._transport._session  # type: ignore[attr-defined]
     assert session is not None
     assert session.closed
 
@@ -564,7 +564,7 @@ async def test_aclose_stops_requests_in_flight_with_a_transport_error(
     assert len(server.heads) == 3  # nothing more went out: no retry, no waiting request
     assert limiter._in_flight == 0
     assert client._requester.in_flight == 0
-    session = client._transport._session
+    session = client._transport._session  # type: ignore[attr-defined]
     assert session is not None
     assert session.closed
     await server.wait_idle()

@@ -6,6 +6,10 @@ harvest_async where the library is installed in .venv:
     .venv/bin/pip install fastapi uvicorn
     .venv/bin/uvicorn --app-dir docs/examples fastapi_app:app
 
+Against the simulator instead, unchanged: start `python -m harvest_async.testing serve
+--port 8080` and export the HARVEST_BASE_URL, HARVEST_ACCESS_TOKEN and
+HARVEST_ACCOUNT_ID it prints.
+
 - GET  /time-entries?limit=20&since=2025-01-01  the newest time entries
 - POST /time-entries                            create one (JSON body)
 """
@@ -13,9 +17,9 @@ harvest_async where the library is installed in .venv:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import math
 from decimal import Decimal
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -23,26 +27,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 import harvest_async as ha
+from harvest_async import get_harvest
 from harvest_async.models import TimeEntry
 
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # One client per process, opened at start-up and closed at shutdown: every request
-    # shares its connection pool and its rate limiter (Harvest's 100 requests per 15 s).
-    async with ha.HarvestClient(user_agent="Timesheet app (ops@example.com)") as harvest:
-        app.state.harvest = harvest
-        yield
-
-
-app = FastAPI(title="Timesheet", lifespan=lifespan)
-
-
-def get_harvest(request: Request) -> ha.HarvestClient:
-    """The shared client, as a dependency."""
-    harvest: ha.HarvestClient = request.app.state.harvest
-    return harvest
-
+# One client per process, opened at start-up and closed at shutdown (on app.state):
+# every request shares its connection pool and its rate limiter (Harvest's 100 requests
+# per 15 s). Token, account and base URL come from $HARVEST_*. A user waits at most 2 s
+# for a rate-limit slot; past that the call fails with RateLimitTimeout (a 503 below).
+app = FastAPI(
+    title="Timesheet",
+    lifespan=partial(ha.lifespan, user_agent="Timesheet app (ops@example.com)", max_wait=2.0),
+)
 
 Harvest = Annotated[ha.HarvestClient, Depends(get_harvest)]
 
@@ -120,8 +115,9 @@ async def not_found(request: Request, exc: ha.NotFoundError) -> JSONResponse:
 
 @app.exception_handler(ha.RateLimitError)
 async def throttled(request: Request, exc: ha.RateLimitError) -> JSONResponse:
-    # Only after the client's own retries ran out: ask our caller to come back later.
-    retry_after = str(int(exc.retry_after or 15) + 1)
+    # A 429 that outlived the client's retries, or no slot within max_wait
+    # (ha.RateLimitTimeout, nothing sent): ask our caller to come back later.
+    retry_after = str(math.ceil(exc.retry_after or 15))
     return JSONResponse(
         {"detail": "Harvest is busy, try again later"},
         status_code=503,

@@ -8,40 +8,51 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import inspect
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TypeVar
 
 import attrs
 
-from .._converter import (
-    DECIMAL_EXPONENT_LIMIT,
-    DECIMAL_INT_LIMIT,
-    INT_MAX,
-    INT_MIN,
-    decode_json,
-    decode_many,
-    format_datetime,
-    list_body_decoder,
-)
+from .._converter import decode_json, decode_many, format_datetime, list_body_decoder
 from .._errors import DecodeError, InvalidRequestError
 from .._http import Request
-from .._json import MAX_DEPTH, loads, shown
+from .._json import loads, shown
 from .._pagination import Paginator
+from ._params import (
+    MAX_ID,
+    MAX_STRING,
+    PerPage,
+    Range,
+    call_keywords,
+    check_date,
+    check_int,
+    check_plain,
+    checked,
+    typed_fields,
+)
 
 if TYPE_CHECKING:
     from .._requester import Requester
 
 __all__ = [
+    "MAX_ID",
+    "MAX_STRING",
     "NOT_GIVEN",
     "NotGiven",
+    "PerPage",
+    "Range",
     "Resource",
+    "Seconds",
+    "Shards",
+    "check_date",
     "body",
     "check_id",
     "operation",
     "query",
     "require",
     "shown",
+    "typed_fields",
 ]
 
 T = TypeVar("T")
@@ -84,230 +95,15 @@ NOT_GIVEN: Final = NotGiven.NOT_GIVEN
 
 #: Most date shards one list may be cut into.
 MAX_SHARDS = 100
-#: Largest id accepted (Harvest ids are 64-bit integers).
-MAX_ID = INT_MAX
-#: Longest string accepted in a query or body value.
-MAX_STRING = 65536
-
-_DATE_NAMES = frozenset(
-    {
-        "from",
-        "to",
-        "spent_date",
-        "issue_date",
-        "due_date",
-        "paid_date",
-        "sent_date",
-        "starts_on",
-        "ends_on",
-        "period_start",
-        "period_end",
-        "start_date",
-        "end_date",
-    }
-)
-_DATETIME_NAMES = frozenset({"updated_since", "paid_at", "timer_started_at"})
-_STRING_ID_NAMES = frozenset({"external_reference_id"})
-_BOOL_PREFIXES = (
-    "is_",
-    "has_",
-    "wants_",
-    "use_",
-    "notify_",
-    "show_",
-    "send_",
-    "attach_",
-    "include_",
-    "budget_is_",
-)
-_BOOL_NAMES = frozenset(
-    {
-        "billable",
-        "active",
-        "billable_by_default",
-        "cost_budget_include_expenses",
-        "delete_receipt",
-        "thank_you",
-        "reminder",
-        "taxed",
-        "taxed2",
-        "budgeted",
-    }
-)
-_INT_NAMES = frozenset({"weekly_capacity", "per_page", "page"})
-_DECIMAL_NAMES = frozenset(
-    {
-        "hours",
-        "total_cost",
-        "units",
-        "amount",
-        "hourly_rate",
-        "budget",
-        "cost_budget",
-        "fee",
-        "unit_price",
-        "quantity",
-        "tax",
-        "tax2",
-        "discount",
-        "default_hourly_rate",
-        "cost_rate",
-        "over_budget_notification_percentage",
-        "default_cost_rate",
-    }
-)
+#: ``shards`` of a sharded list: 1..`MAX_SHARDS` date ranges.
+Shards = Annotated[int, Range(1, MAX_SHARDS)]
+#: A duration in whole seconds (``weekly_capacity``).
+Seconds = Annotated[int, Range(0, MAX_ID)]
 
 
 def check_id(value: Any, name: str = "id") -> int:
     """A Harvest id: a positive int (``"1/../x"`` or ``True`` are rejected)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRequestError(f"{name} must be a positive int, got {shown(value)}")
-    if not 0 < value <= MAX_ID:
-        raise InvalidRequestError(f"{name} must be a positive int, got {shown(value)}")
-    return value
-
-
-def _check_date(name: str, value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        raise InvalidRequestError(f"{name} takes a date, not a datetime: {shown(value)}")
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise InvalidRequestError(f"{name} must be a date (YYYY-MM-DD), got {shown(value)}")
-
-
-def _check_datetime(name: str, value: Any) -> dt.datetime:
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise InvalidRequestError(
-                f"{name} must be an ISO 8601 timestamp, got {shown(value)}"
-            ) from None
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise InvalidRequestError(
-                f"{name} must be an aware datetime (with a time zone), got {shown(value)}"
-            )
-        try:
-            value.astimezone(dt.UTC)  # what is sent: year 10000 in UTC cannot be
-        except OverflowError:
-            raise InvalidRequestError(
-                f"{name} is out of range once converted to UTC: {shown(value)}"
-            ) from None
-        return value
-    raise InvalidRequestError(f"{name} must be a datetime, got {shown(value)}")
-
-
-def _check_decimal(name: str, value: Any) -> Decimal:
-    if isinstance(value, bool):
-        raise InvalidRequestError(f"{name} must be a number, got {shown(value)}")
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, int):
-        if not -DECIMAL_INT_LIMIT < value < DECIMAL_INT_LIMIT:  # no Decimal of 10**6 digits
-            raise InvalidRequestError(f"{name} is out of range: {shown(value)}")
-        result = Decimal(value)
-    elif isinstance(value, (float, str)):
-        try:
-            result = Decimal(repr(value) if isinstance(value, float) else value.strip())
-        except InvalidOperation:
-            raise InvalidRequestError(
-                f"{name} must be a decimal number, got {shown(value)}"
-            ) from None
-    else:
-        raise InvalidRequestError(f"{name} must be a decimal number, got {shown(value)}")
-    if not result.is_finite():
-        raise InvalidRequestError(f"{name} must be a finite number, got {shown(value)}")
-    if abs(result.adjusted()) > DECIMAL_EXPONENT_LIMIT:
-        raise InvalidRequestError(f"{name} is out of range: {shown(value)}")
-    return result
-
-
-def _check_str(name: str, value: str) -> str:
-    if len(value) > MAX_STRING:
-        raise InvalidRequestError(f"{name} is longer than {MAX_STRING} characters")
-    if "\0" in value:
-        raise InvalidRequestError(f"{name} must not contain NUL characters")
-    return value
-
-
-def _is_bool_name(name: str) -> bool:
-    return name.startswith(_BOOL_PREFIXES) or name in _BOOL_NAMES
-
-
-def _check_int(name: str, value: int) -> int:
-    if not INT_MIN <= value <= INT_MAX:
-        raise InvalidRequestError(
-            f"{name} is out of range (Harvest's integers are 64-bit): {shown(value)}"
-        )
-    return value
-
-
-def _check_plain(name: str, value: Any, depth: int = 0) -> Any:
-    """Validate a value that has no Harvest-specific type (strings, numbers, nesting)."""
-    if value is None or isinstance(value, (bool, Decimal)):
-        return value
-    if isinstance(value, int):
-        return _check_int(name, value)
-    if isinstance(value, str):
-        return _check_str(name, value)
-    if isinstance(value, float):
-        return _check_decimal(name, value)
-    if isinstance(value, dt.datetime):
-        return _check_datetime(name, value)
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, (list, tuple, Mapping)) and depth >= MAX_DEPTH:
-        raise InvalidRequestError(f"{name} is nested more than {MAX_DEPTH} levels deep")
-    if isinstance(value, (list, tuple)):
-        return [_check_plain(name, item, depth + 1) for item in value]
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if isinstance(key, int) and not isinstance(key, bool):
-                key = str(_check_int(f"{name} key", key))
-            text = str(key)
-            out[text] = _check_plain(f"{name}.{text}", item, depth + 1)
-        return out
-    raise InvalidRequestError(f"{name}: cannot send a {type(value).__name__}: {shown(value)}")
-
-
-def _check_value(name: str, value: Any) -> Any:
-    """Validate one argument by its Harvest field name; return it in a JSON-able form."""
-    if value is None:
-        return None
-    if name in _STRING_ID_NAMES:
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise InvalidRequestError(f"{name} must be a string, got {shown(value)}")
-        if isinstance(value, int):
-            value = str(_check_int(name, value))
-        return _check_str(name, value)
-    if name.endswith("_id") or name == "id":
-        return check_id(value, name)
-    if name.endswith("_ids"):
-        if not isinstance(value, (list, tuple)):
-            raise InvalidRequestError(f"{name} must be a list of ids, got {shown(value)}")
-        return [check_id(item, name) for item in value]
-    if name in _DATE_NAMES:
-        return _check_date(name, value)
-    if name in _DATETIME_NAMES:
-        return _check_datetime(name, value)
-    if name in _DECIMAL_NAMES:
-        return _check_decimal(name, value)
-    if _is_bool_name(name):
-        if not isinstance(value, bool):
-            raise InvalidRequestError(f"{name} must be True or False, got {shown(value)}")
-        return value
-    if name in _INT_NAMES:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidRequestError(f"{name} must be an int, got {shown(value)}")
-        return _check_int(name, value)
-    return _check_plain(name, value)
+    return check_int(name, value)
 
 
 def _wire_name(name: str) -> str:
@@ -315,13 +111,17 @@ def _wire_name(name: str) -> str:
 
 
 def body(**fields: Any) -> dict[str, Any]:
-    """A JSON body of the fields the caller gave (``NOT_GIVEN`` ones are left out)."""
+    """A JSON body of the fields the caller gave (``NOT_GIVEN`` ones are left out).
+
+    The values are those the method's checks returned (`Resource` checks every argument
+    by its annotation before the method runs); here they are only made JSON-able.
+    """
     out: dict[str, Any] = {}
     for name, value in fields.items():
         if value is NOT_GIVEN:
             continue
         wire = _wire_name(name)
-        out[wire] = _check_value(wire, value)
+        out[wire] = check_plain(wire, value)
     return out
 
 
@@ -345,29 +145,63 @@ def _query_text(name: str, value: Any) -> str:
 def query(**filters: Any) -> list[tuple[str, str]]:
     """Query parameters of the filters the caller gave, in Harvest's formats.
 
-    ``None`` and ``NOT_GIVEN`` both mean "no filter".
+    ``None`` and ``NOT_GIVEN`` both mean "no filter". The values are those the method's
+    checks returned: a date goes out as ``YYYY-MM-DD``, a datetime in UTC, a bool as
+    ``true``/``false``, a list comma-separated.
     """
     out: list[tuple[str, str]] = []
     for name, value in filters.items():
         if value is NOT_GIVEN or value is None:
             continue
         wire = _wire_name(name)
-        if wire == "per_page":
-            per_page = check_id(value, "per_page")
-            if per_page > 2000:
-                raise InvalidRequestError(f"per_page must be 1..2000, got {per_page}")
-        out.append((wire, _query_text(wire, _check_value(wire, value))))
+        out.append((wire, _query_text(wire, check_plain(wire, value))))
     return out
 
 
 class Resource:
-    """Base of every resource: holds the requester and the shared request helpers."""
+    """Base of every resource: holds the requester and the shared request helpers.
+
+    Every public method of a subclass is `checked`: each argument is checked and
+    converted by its annotation before the method's body runs, so the signature alone
+    says what a parameter accepts and how it is sent.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, member in list(vars(cls).items()):
+            if not name.startswith("_") and inspect.isfunction(member):
+                setattr(cls, name, checked(member))
 
     def __init__(self, requester: Requester) -> None:
         self._requester = requester
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+    @staticmethod
+    def _arguments(*leave_out: str, **replacing: Any) -> dict[str, Any]:
+        """The running method's keyword arguments (`call_keywords`), as its fields.
+
+        Args:
+            *leave_out: Parameters that are not fields (``shards``, a file).
+            **replacing: Fields whose value the method worked out itself (a
+                ``NOT_GIVEN`` value leaves the field out).
+        """
+        values = call_keywords()
+        for name in leave_out:
+            values.pop(name, None)
+        values.update(replacing)
+        return values
+
+    @classmethod
+    def _body(cls, *leave_out: str, **replacing: Any) -> dict[str, Any]:
+        """The JSON body of the running method: its keyword arguments (see `_arguments`)."""
+        return body(**cls._arguments(*leave_out, **replacing))
+
+    @classmethod
+    def _query(cls, *leave_out: str, **replacing: Any) -> list[tuple[str, str]]:
+        """The query of the running method: its keyword arguments (see `_arguments`)."""
+        return query(**cls._arguments(*leave_out, **replacing))
 
     def _paginate(
         self,
@@ -421,7 +255,7 @@ class Resource:
         start, end = filters.get("from_", NOT_GIVEN), filters.get("to", NOT_GIVEN)
         if start is NOT_GIVEN or start is None or end is NOT_GIVEN or end is None:
             raise InvalidRequestError(f"{call}: shards= needs both from_ and to")
-        first, last = _check_date("from", start), _check_date("to", end)
+        first, last = check_date("from", start), check_date("to", end)
         if last < first:
             raise InvalidRequestError(f"{call}: to ({last}) is before from_ ({first})")
         parts = [

@@ -12,7 +12,7 @@ import datetime as dt
 
 from .._pagination import Paginator
 from ..models.projects import TaskAssignment, UserAssignment
-from ._base import NOT_GIVEN, NotGiven, Resource, operation, query
+from ._base import NOT_GIVEN, NotGiven, PerPage, Resource, operation
 
 __all__ = ["TaskAssignmentsResource", "UserAssignmentsResource"]
 
@@ -26,7 +26,7 @@ class TaskAssignmentsResource(Resource):
         *,
         is_active: bool | NotGiven = NOT_GIVEN,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[TaskAssignment]:
         """List the task assignments of every project, most recently created first.
 
@@ -38,7 +38,7 @@ class TaskAssignmentsResource(Resource):
         Returns:
             A `Paginator` of `TaskAssignment`; nothing is sent until iterated.
         """
-        params = query(is_active=is_active, updated_since=updated_since, per_page=per_page)
+        params = self._query()
         return self._paginate("task_assignments", "task_assignments", TaskAssignment, params)
 
 
@@ -52,7 +52,7 @@ class UserAssignmentsResource(Resource):
         user_id: int | NotGiven = NOT_GIVEN,
         is_active: bool | NotGiven = NOT_GIVEN,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[UserAssignment]:
         """List the user assignments of every project, most recently created first.
 
@@ -65,10 +65,5 @@ class UserAssignmentsResource(Resource):
         Returns:
             A `Paginator` of `UserAssignment`; nothing is sent until iterated.
         """
-        params = query(
-            user_id=user_id,
-            is_active=is_active,
-            updated_since=updated_since,
-            per_page=per_page,
-        )
+        params = self._query()
         return self._paginate("user_assignments", "user_assignments", UserAssignment, params)

@@ -6,7 +6,7 @@ import datetime as dt
 
 from .._pagination import Paginator
 from ..models.clients import Client
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
+from ._base import NOT_GIVEN, NotGiven, PerPage, Resource, check_id, operation
 
 __all__ = ["Clients"]
 
@@ -20,7 +20,7 @@ class Clients(Resource):
         *,
         is_active: bool | NotGiven = NOT_GIVEN,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[Client]:
         """List clients, most recently created first.
 
@@ -29,7 +29,7 @@ class Clients(Resource):
             updated_since: Only clients updated since this aware datetime.
             per_page: Records per page, 1..2000.
         """
-        params = query(is_active=is_active, updated_since=updated_since, per_page=per_page)
+        params = self._query()
         return self._paginate("clients", "clients", Client, params)
 
     @operation("GET", "/clients/{clientId}")
@@ -54,7 +54,7 @@ class Clients(Resource):
             address: Multi-line address of the client.
             currency: ISO 4217 currency code (default: the company's currency).
         """
-        fields = body(name=name, is_active=is_active, address=address, currency=currency)
+        fields = self._body()
         return await self._create(Client, "clients", fields)
 
     @operation("PATCH", "/clients/{clientId}")
@@ -77,7 +77,7 @@ class Clients(Resource):
             currency: ISO 4217 currency code.
         """
         cid = check_id(client_id, "client_id")
-        fields = body(name=name, is_active=is_active, address=address, currency=currency)
+        fields = self._body()
         return await self._update(Client, f"clients/{cid}", fields)
 
     @operation("DELETE", "/clients/{clientId}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..models.company import Company
-from ._base import NOT_GIVEN, NotGiven, Resource, body, operation
+from ._base import NOT_GIVEN, NotGiven, Resource, Seconds, operation
 
 __all__ = ["CompanyResource"]
 
@@ -21,7 +21,7 @@ class CompanyResource(Resource):
         self,
         *,
         wants_timestamp_timers: bool | NotGiven = NOT_GIVEN,
-        weekly_capacity: int | NotGiven = NOT_GIVEN,
+        weekly_capacity: Seconds | NotGiven = NOT_GIVEN,
     ) -> Company:
         """Change company settings (only the given fields are sent).
 
@@ -30,7 +30,5 @@ class CompanyResource(Resource):
                 duration (``False``).
             weekly_capacity: Weekly capacity in seconds.
         """
-        fields = body(
-            wants_timestamp_timers=wants_timestamp_timers, weekly_capacity=weekly_capacity
-        )
+        fields = self._body()
         return await self._update(Company, "company", fields)

@@ -6,7 +6,7 @@ import datetime as dt
 
 from .._pagination import Paginator
 from ..models.contacts import Contact
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
+from ._base import NOT_GIVEN, NotGiven, PerPage, Resource, check_id, operation
 
 __all__ = ["Contacts"]
 
@@ -20,7 +20,7 @@ class Contacts(Resource):
         *,
         client_id: int | NotGiven = NOT_GIVEN,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[Contact]:
         """List contacts, most recently created first.
 
@@ -32,7 +32,7 @@ class Contacts(Resource):
         Returns:
             A `Paginator` of `Contact`; nothing is sent until iterated.
         """
-        params = query(client_id=client_id, updated_since=updated_since, per_page=per_page)
+        params = self._query()
         return self._paginate("contacts", "contacts", Contact, params)
 
     @operation("GET", "/contacts/{contactId}")
@@ -69,16 +69,7 @@ class Contacts(Resource):
             phone_mobile: The contact's mobile phone number.
             fax: The contact's fax number.
         """
-        fields = body(
-            client_id=client_id,
-            title=title,
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            phone_office=phone_office,
-            phone_mobile=phone_mobile,
-            fax=fax,
-        )
+        fields = self._body()
         return await self._create(Contact, "contacts", fields)
 
     @operation("PATCH", "/contacts/{contactId}")
@@ -109,16 +100,7 @@ class Contacts(Resource):
             fax: The contact's fax number.
         """
         cid = check_id(contact_id, "contact_id")
-        fields = body(
-            client_id=client_id,
-            title=title,
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            phone_office=phone_office,
-            phone_mobile=phone_mobile,
-            fax=fax,
-        )
+        fields = self._body()
         return await self._update(Contact, f"contacts/{cid}", fields)
 
     @operation("DELETE", "/contacts/{contactId}")

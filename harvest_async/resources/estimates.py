@@ -15,24 +15,15 @@ through the estimate's ``line_items`` array (an item without ``id`` is created, 
 from __future__ import annotations
 
 import datetime as dt
+import typing
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Literal, Required, TypedDict
 
 from .._pagination import Paginator
 from ..models.estimates import Estimate, EstimateMessage
-from ._base import NOT_GIVEN, NotGiven, Resource, check_id, operation, query
-from ._base import body as make_body
-from .invoices import (
-    LineItemDeletion,
-    MessageRecipient,
-    _adds_rows,
-    _check_choice,
-    _deletions,
-    _line_items,
-    _message_fields,
-    _recipients,
-)
+from ._base import NOT_GIVEN, NotGiven, PerPage, operation
+from ._documents import Documents, LineItemDeletion, LineItemShape, MessageRecipient
 
 __all__ = [
     "EstimateEventType",
@@ -51,10 +42,6 @@ Number = Decimal | int | str | float
 EstimateState = Literal["draft", "sent", "accepted", "declined"]
 #: ``event_type`` of an estimate message: mark accepted, declined, re-opened or sent.
 EstimateEventType = Literal["accept", "decline", "re-open", "send"]
-
-_STATES = ("draft", "sent", "accepted", "declined")
-_EVENT_TYPES = ("accept", "decline", "re-open", "send")
-_LINE_ITEM_FIELDS = ("kind", "description", "quantity", "unit_price", "taxed", "taxed2")
 
 
 class NewEstimateLineItem(TypedDict, total=False):
@@ -84,7 +71,10 @@ class EstimateLineItemChange(TypedDict, total=False):
 EstimateLineItemParams = NewEstimateLineItem | EstimateLineItemChange | LineItemDeletion
 
 
-class Estimates(Resource):
+_LINE_ITEMS = LineItemShape.of(NewEstimateLineItem, EstimateLineItemChange)
+
+
+class Estimates(Documents[Estimate, EstimateMessage]):
     """``harvest.estimates``: list, get, create, update, delete, line items and messages.
 
     Line items: ``line_items=`` on `create` / `update`,
@@ -92,6 +82,12 @@ class Estimates(Resource):
     Messages: `messages`, `create_message`, `delete_message`, and the
     events `mark_as_sent`, `accept`, `decline`, `reopen`.
     """
+
+    _path = "estimates"
+    _model = Estimate
+    _message_model = EstimateMessage
+    _shape = _LINE_ITEMS
+    _events = typing.get_args(EstimateEventType)
 
     # -- estimates --------------------------------------------------------------------
 
@@ -104,7 +100,7 @@ class Estimates(Resource):
         from_: dt.date | str | NotGiven = NOT_GIVEN,
         to: dt.date | str | NotGiven = NOT_GIVEN,
         state: EstimateState | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[Estimate]:
         """List estimates, most recently issued first.
 
@@ -119,15 +115,7 @@ class Estimates(Resource):
         Returns:
             A `Paginator` of `Estimate`; nothing is sent until iterated.
         """
-        _check_choice("state", state, _STATES)
-        params = query(
-            client_id=client_id,
-            updated_since=updated_since,
-            from_=from_,
-            to=to,
-            state=state,
-            per_page=per_page,
-        )
+        params = self._query()
         return self._paginate("estimates", "estimates", Estimate, params)
 
     @operation("GET", "/estimates/{estimateId}")
@@ -137,7 +125,7 @@ class Estimates(Resource):
         Args:
             estimate_id: The estimate.
         """
-        return await self._get(Estimate, f"estimates/{check_id(estimate_id, 'estimate_id')}")
+        return await self._get_document(estimate_id)
 
     @operation("POST", "/estimates")
     async def create(
@@ -171,19 +159,7 @@ class Estimates(Resource):
             line_items: New line items, each with ``kind`` and ``unit_price`` (and
                 optionally ``description``, ``quantity``, ``taxed``, ``taxed2``).
         """
-        fields = make_body(
-            client_id=client_id,
-            number=number,
-            purchase_order=purchase_order,
-            tax=tax,
-            tax2=tax2,
-            discount=discount,
-            subject=subject,
-            notes=notes,
-            currency=currency,
-            issue_date=issue_date,
-            line_items=_line_items(line_items, _LINE_ITEM_FIELDS, "new"),
-        )
+        fields = self._body(line_items=_LINE_ITEMS.items(line_items, "new"))
         return await self._create(Estimate, "estimates", fields)
 
     @operation("PATCH", "/estimates/{estimateId}")
@@ -223,23 +199,8 @@ class Estimates(Resource):
                 With a new item the PATCH is not idempotent, so it is retried only where
                 it certainly did not reach Harvest (a 429, a connection never made).
         """
-        eid = check_id(estimate_id, "estimate_id")
-        fields = make_body(
-            client_id=client_id,
-            number=number,
-            purchase_order=purchase_order,
-            tax=tax,
-            tax2=tax2,
-            discount=discount,
-            subject=subject,
-            notes=notes,
-            currency=currency,
-            issue_date=issue_date,
-            line_items=_line_items(line_items, _LINE_ITEM_FIELDS, "any"),
-        )
-        return await self._update(
-            Estimate, f"estimates/{eid}", fields, replay_safe=not _adds_rows(fields)
-        )
+        fields = self._body(line_items=_LINE_ITEMS.items(line_items, "any"))
+        return await self._patch(estimate_id, fields)
 
     @operation("DELETE", "/estimates/{estimateId}")
     async def delete(self, estimate_id: int) -> None:
@@ -248,7 +209,7 @@ class Estimates(Resource):
         Args:
             estimate_id: The estimate to delete.
         """
-        await self._delete(f"estimates/{check_id(estimate_id, 'estimate_id')}")
+        await self._delete_document(estimate_id)
 
     # -- line items (through PATCH /estimates/{estimateId}) ---------------------------
 
@@ -270,12 +231,7 @@ class Estimates(Resource):
         Returns:
             The updated `Estimate`.
         """
-        eid = check_id(estimate_id, "estimate_id")
-        items = _line_items(line_items, _LINE_ITEM_FIELDS, "new")
-        # Adds rows: never re-sent once it may have reached Harvest.
-        return await self._update(
-            Estimate, f"estimates/{eid}", {"line_items": items}, replay_safe=False
-        )
+        return await self._patch_line_items(estimate_id, line_items, "new")
 
     @operation("PATCH", "/estimates/{estimateId}")
     async def update_line_items(
@@ -290,9 +246,7 @@ class Estimates(Resource):
         Returns:
             The updated `Estimate`.
         """
-        eid = check_id(estimate_id, "estimate_id")
-        items = _line_items(line_items, _LINE_ITEM_FIELDS, "change")
-        return await self._update(Estimate, f"estimates/{eid}", {"line_items": items})
+        return await self._patch_line_items(estimate_id, line_items, "change")
 
     @operation("PATCH", "/estimates/{estimateId}")
     async def delete_line_items(
@@ -307,9 +261,7 @@ class Estimates(Resource):
         Returns:
             The updated `Estimate`.
         """
-        eid = check_id(estimate_id, "estimate_id")
-        items = _deletions(line_item_ids)
-        return await self._update(Estimate, f"estimates/{eid}", {"line_items": items})
+        return await self._patch_line_items(estimate_id, line_item_ids, "delete")
 
     # -- messages ---------------------------------------------------------------------
 
@@ -319,7 +271,7 @@ class Estimates(Resource):
         estimate_id: int,
         *,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[EstimateMessage]:
         """List the messages (and events) of one estimate.
 
@@ -332,11 +284,7 @@ class Estimates(Resource):
             A `Paginator` of `EstimateMessage`; nothing is sent until
             iterated.
         """
-        eid = check_id(estimate_id, "estimate_id")
-        params = query(updated_since=updated_since, per_page=per_page)
-        return self._paginate(
-            f"estimates/{eid}/messages", "estimate_messages", EstimateMessage, params
-        )
+        return self._messages(estimate_id, updated_since, per_page)
 
     @operation("POST", "/estimates/{estimateId}/messages")
     async def create_message(
@@ -365,19 +313,17 @@ class Estimates(Resource):
             send_me_a_copy: Send a copy to the current user.
             event_type: ``"accept"``, ``"decline"``, ``"re-open"`` or ``"send"``.
         """
-        eid = check_id(estimate_id, "estimate_id")
-        fields = _message_fields(
+        return await self._send_message(
+            estimate_id,
             event_type,
-            _EVENT_TYPES,
             {
-                "recipients": _recipients(recipients),
+                "recipients": recipients,
                 "subject": subject,
                 "body": body,
                 "send_me_a_copy": send_me_a_copy,
             },
             call="estimates.create_message",
         )
-        return await self._create(EstimateMessage, f"estimates/{eid}/messages", fields)
 
     async def _event(self, estimate_id: int, event_type: EstimateEventType) -> EstimateMessage:
         return await self.create_message(estimate_id, event_type=event_type)
@@ -426,6 +372,4 @@ class Estimates(Resource):
             estimate_id: The estimate.
             message_id: The message to delete.
         """
-        eid = check_id(estimate_id, "estimate_id")
-        mid = check_id(message_id, "message_id")
-        await self._delete(f"estimates/{eid}/messages/{mid}")
+        await self._delete_message(estimate_id, message_id)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from .._pagination import Paginator
 from ..models.expenses import ExpenseCategory
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
+from ._base import NOT_GIVEN, NotGiven, PerPage, Resource, check_id, operation
 
 __all__ = ["ExpenseCategories"]
 
@@ -23,7 +23,7 @@ class ExpenseCategories(Resource):
         *,
         is_active: bool | NotGiven = NOT_GIVEN,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[ExpenseCategory]:
         """List expense categories, most recently created first.
 
@@ -35,7 +35,7 @@ class ExpenseCategories(Resource):
         Returns:
             A `Paginator` of `ExpenseCategory`; nothing is sent until iterated.
         """
-        params = query(is_active=is_active, updated_since=updated_since, per_page=per_page)
+        params = self._query()
         return self._paginate("expense_categories", "expense_categories", ExpenseCategory, params)
 
     @operation("GET", "/expense_categories/{expenseCategoryId}")
@@ -66,7 +66,7 @@ class ExpenseCategories(Resource):
             unit_price: The price of one unit (unit-based categories).
             is_active: Whether the category is active (Harvest's default ``True``).
         """
-        fields = body(name=name, unit_name=unit_name, unit_price=unit_price, is_active=is_active)
+        fields = self._body()
         return await self._create(ExpenseCategory, "expense_categories", fields)
 
     @operation("PATCH", "/expense_categories/{expenseCategoryId}")
@@ -89,7 +89,7 @@ class ExpenseCategories(Resource):
             is_active: Whether the category is active or archived.
         """
         cid = check_id(expense_category_id, "expense_category_id")
-        fields = body(name=name, unit_name=unit_name, unit_price=unit_price, is_active=is_active)
+        fields = self._body()
         return await self._update(ExpenseCategory, f"expense_categories/{cid}", fields)
 
     @operation("DELETE", "/expense_categories/{expenseCategoryId}")

@@ -25,7 +25,17 @@ from .._errors import InvalidRequestError
 from .._http import FormFile, Request
 from .._pagination import Paginator
 from ..models.expenses import Expense
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query, shown
+from ._base import (
+    NOT_GIVEN,
+    NotGiven,
+    PerPage,
+    Resource,
+    Shards,
+    check_id,
+    operation,
+    query,
+    shown,
+)
 
 __all__ = ["Expenses", "ReadableBinary", "ReceiptSource"]
 
@@ -168,9 +178,6 @@ def _form(fields: Mapping[str, Any], receipt: FormFile) -> dict[str, str | FormF
 
 
 def _check_amount(units: Any, total_cost: Any, *, call: str, required: bool) -> None:
-    for name, value in (("units", units), ("total_cost", total_cost)):
-        if value is None:
-            raise InvalidRequestError(f"{call}: {name} must be a number, not None")
     given = [n for n, v in (("units", units), ("total_cost", total_cost)) if v is not NOT_GIVEN]
     if len(given) == 2:
         raise InvalidRequestError(
@@ -198,8 +205,8 @@ class Expenses(Resource):
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
         from_: dt.date | str | NotGiven = NOT_GIVEN,
         to: dt.date | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
-        shards: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
+        shards: Shards | NotGiven = NOT_GIVEN,
     ) -> Paginator[Expense]:
         """List expenses, most recent ``spent_date`` first.
 
@@ -223,16 +230,7 @@ class Expenses(Resource):
         Returns:
             A `Paginator` of `Expense`; nothing is sent until iterated.
         """
-        filters = {
-            "user_id": user_id,
-            "client_id": client_id,
-            "project_id": project_id,
-            "is_billed": is_billed,
-            "updated_since": updated_since,
-            "from_": from_,
-            "to": to,
-            "per_page": per_page,
-        }
+        filters = self._arguments("shards")
         if shards is not NOT_GIVEN:
             return self._paginate_sharded(
                 "expenses", "expenses", Expense, filters, shards=shards, call="expenses.list"
@@ -288,16 +286,7 @@ class Expenses(Resource):
                 is sent).
         """
         _check_amount(units, total_cost, call="expenses.create", required=True)
-        fields = body(
-            user_id=user_id,
-            project_id=project_id,
-            expense_category_id=expense_category_id,
-            spent_date=spent_date,
-            units=units,
-            total_cost=total_cost,
-            notes=notes,
-            billable=billable,
-        )
+        fields = self._body("receipt", "receipt_filename")
         if receipt is NOT_GIVEN:
             if receipt_filename is not NOT_GIVEN:
                 raise InvalidRequestError("receipt_filename is given without a receipt")
@@ -350,16 +339,7 @@ class Expenses(Resource):
             raise InvalidRequestError(
                 "expenses.update: give receipt (attach a new one) or delete_receipt, not both"
             )
-        fields = body(
-            project_id=project_id,
-            expense_category_id=expense_category_id,
-            spent_date=spent_date,
-            units=units,
-            total_cost=total_cost,
-            notes=notes,
-            billable=billable,
-            delete_receipt=delete_receipt,
-        )
+        fields = self._body("receipt", "receipt_filename")
         if receipt is NOT_GIVEN:
             if receipt_filename is not NOT_GIVEN:
                 raise InvalidRequestError("receipt_filename is given without a receipt")

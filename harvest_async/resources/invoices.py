@@ -10,14 +10,14 @@ through the invoice's ``line_items`` array (an item without ``id`` is created, o
 ``id`` is changed, one with ``id`` and ``"_destroy": True`` is deleted). Use
 ``line_items=`` on `Invoices.create` / `Invoices.update`, or the helpers
 `Invoices.create_line_items`, `Invoices.update_line_items` and
-`Invoices.delete_line_items`. The shape checks here are shared with estimates.
+`Invoices.delete_line_items`. What invoices share with estimates is in ``_documents``.
 """
 
 from __future__ import annotations
 
-import builtins
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+import typing
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal, Required, TypedDict
 
@@ -29,8 +29,15 @@ from ..models.invoices import (
     InvoiceMessageSubjectAndBody,
     InvoicePayment,
 )
-from ._base import NOT_GIVEN, NotGiven, Resource, check_id, operation, query, shown
-from ._base import body as make_body
+from ._base import NOT_GIVEN, NotGiven, PerPage, check_id, operation
+from ._documents import (
+    Documents,
+    LineItemDeletion,
+    LineItemShape,
+    MessageRecipient,
+    nested,
+)
+from ._params import Field, typed_fields
 
 __all__ = [
     "ExpensesImport",
@@ -65,13 +72,6 @@ TimeSummaryType = Literal["project", "task", "people", "detailed"]
 #: How imported expenses are summarized per line item.
 ExpensesSummaryType = Literal["project", "category", "people", "detailed"]
 
-_STATES = ("draft", "open", "paid", "closed")
-_EVENT_TYPES = ("close", "draft", "re-open", "send")
-_PAYMENT_TERMS = ("upon receipt", "net 15", "net 30", "net 45", "net 60", "custom")
-_PAYMENT_OPTIONS = ("ach", "credit_card", "paypal")
-_TIME_SUMMARY_TYPES = ("project", "task", "people", "detailed")
-_EXPENSES_SUMMARY_TYPES = ("project", "category", "people", "detailed")
-
 
 class NewInvoiceLineItem(TypedDict, total=False):
     """A line item to add to an invoice (no ``id``)."""
@@ -98,22 +98,8 @@ class InvoiceLineItemChange(TypedDict, total=False):
     taxed2: bool
 
 
-class LineItemDeletion(TypedDict):
-    """Deletes the line item ``id``: ``{"id": 53341928, "_destroy": True}``."""
-
-    id: int
-    _destroy: Literal[True]
-
-
 #: Any entry of an invoice's ``line_items`` array.
 InvoiceLineItemParams = NewInvoiceLineItem | InvoiceLineItemChange | LineItemDeletion
-
-
-class MessageRecipient(TypedDict, total=False):
-    """A recipient of an invoice or estimate message."""
-
-    email: Required[str]
-    name: str
 
 
 #: Tracked time to import: ``summary_type`` and an optional ``from``/``to`` range (both or
@@ -149,193 +135,14 @@ class LineItemsImport(TypedDict, total=False):
     expenses: ExpensesImport
 
 
-# -- shared checks (also used by estimates) ------------------------------------------
+_IMPORT = typed_fields(LineItemsImport)
+_TIME_IMPORT = typed_fields(TimeImport)
+_EXPENSES_IMPORT = typed_fields(ExpensesImport)
 
 
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    """Reject a value outside ``choices`` (``NOT_GIVEN`` and ``None`` pass)."""
-    if value is NOT_GIVEN or value is None:
-        return
-    if value not in choices:
-        raise InvalidRequestError(
-            f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {shown(value)}"
-        )
-
-
-def _field(where: str, name: str, value: Any) -> Any:
-    """Validate one nested field by its Harvest name, naming where it sits on error."""
-    try:
-        return make_body(**{name: value})[name]
-    except InvalidRequestError as exc:
-        raise InvalidRequestError(f"{where}: {exc}") from None
-
-
-def _sequence(name: str, value: Any) -> Sequence[Any]:
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (builtins.list, tuple)):
-        raise InvalidRequestError(f"{name} must be a list, got {shown(value)}")
-    return value
-
-
-_LineItemMode = Literal["new", "change", "delete", "any"]
-
-
-def _line_item(
-    where: str, item: Any, fields: Collection[str], mode: _LineItemMode
-) -> dict[str, Any]:
-    """Check one ``line_items`` entry and return it in wire form."""
-    if not isinstance(item, Mapping):
-        raise InvalidRequestError(f"{where} must be a mapping, got {shown(item)}")
-    keys = set(item)
-    if not all(isinstance(k, str) for k in keys):
-        raise InvalidRequestError(f"{where} has a non-string key")
-    unknown = keys - set(fields) - {"id", "_destroy"}
-    if unknown:
-        raise InvalidRequestError(
-            f"{where} has unknown keys {sorted(unknown)}; allowed: "
-            f"{sorted({'id', '_destroy', *fields})}"
-        )
-    if "_destroy" in item:
-        if item["_destroy"] is not True:
-            raise InvalidRequestError(
-                f"{where}: _destroy must be True, got {shown(item['_destroy'])}"
-            )
-        if mode not in ("delete", "any"):
-            raise InvalidRequestError(
-                f"{where}: cannot delete a line item here (no '_destroy' allowed)"
-            )
-        if keys != {"id", "_destroy"}:
-            raise InvalidRequestError(
-                f"{where}: a deletion is exactly {{'id': ..., '_destroy': True}}"
-            )
-        return {"id": check_id(item["id"], f"{where}.id"), "_destroy": True}
-    if mode == "delete":
-        raise InvalidRequestError(f"{where}: a deletion needs '_destroy': True")
-    out: dict[str, Any] = {}
-    if "id" in item:
-        if mode == "new":
-            raise InvalidRequestError(
-                f"{where}: a new line item has no 'id' (use update_line_items to change one)"
-            )
-        out["id"] = check_id(item["id"], f"{where}.id")
-        if len(keys) == 1:
-            raise InvalidRequestError(f"{where}: gives no field to change")
-    else:
-        if mode == "change":
-            raise InvalidRequestError(f"{where}: a change needs the line item's 'id'")
-        missing = [k for k in ("kind", "unit_price") if item.get(k) is None]
-        if missing:
-            raise InvalidRequestError(f"{where}: a new line item requires {', '.join(missing)}")
-    for key in fields:
-        if key not in item:
-            continue
-        value = item[key]
-        if key == "kind" and (not isinstance(value, str) or not value.strip()):
-            raise InvalidRequestError(
-                f"{where}: kind must be the name of an item category, got {shown(value)}"
-            )
-        if key in ("quantity", "unit_price", "taxed", "taxed2") and value is None:
-            raise InvalidRequestError(f"{where}: {key} must not be None")
-        if key == "description" and value is not None and not isinstance(value, str):
-            raise InvalidRequestError(f"{where}: description must be a string, got {shown(value)}")
-        out[key] = _field(where, key, value)
-    return out
-
-
-def _line_items(
-    value: Any, fields: Collection[str], mode: _LineItemMode, name: str = "line_items"
-) -> Any:
-    """Check a ``line_items`` array (``NOT_GIVEN`` passes) and return it in wire form."""
-    if value is NOT_GIVEN:
-        return value
-    items = _sequence(name, value)
-    if not items:
-        raise InvalidRequestError(f"{name} must hold at least one line item")
-    return [_line_item(f"{name}[{i}]", item, fields, mode) for i, item in enumerate(items)]
-
-
-def _adds_rows(fields: Mapping[str, Any]) -> bool:
-    """Whether a PATCH body creates line items (an entry without ``id``).
-
-    Such a PATCH is not idempotent: sent twice, it adds the items twice. It goes with
-    ``replay_safe=False`` (re-sent only where it certainly did not reach Harvest); one
-    that only changes or deletes items by ``id`` may be re-sent.
-    """
-    items = fields.get("line_items", NOT_GIVEN)
-    if not isinstance(items, builtins.list):
-        return False
-    return any(isinstance(item, Mapping) and "id" not in item for item in items)
-
-
-def _deletions(line_item_ids: Any) -> builtins.list[dict[str, Any]]:
-    ids = _sequence("line_item_ids", line_item_ids)
-    if not ids:
-        raise InvalidRequestError("line_item_ids must hold at least one id")
-    return [
-        {"id": check_id(item, f"line_item_ids[{i}]"), "_destroy": True}
-        for i, item in enumerate(ids)
-    ]
-
-
-def _recipients(value: Any) -> Any:
-    """Check ``recipients``: a non-empty list of ``{"email", "name"?}``."""
-    if value is NOT_GIVEN:
-        return value
-    items = _sequence("recipients", value)
-    if not items:
-        raise InvalidRequestError("recipients must hold at least one recipient")
-    out = []
-    for i, item in enumerate(items):
-        where = f"recipients[{i}]"
-        if not isinstance(item, Mapping):
-            raise InvalidRequestError(f"{where} must be a mapping with email (and name)")
-        unknown = set(item) - {"email", "name"}
-        if unknown:
-            raise InvalidRequestError(
-                f"{where} has unknown keys {sorted(map(str, unknown))}; allowed: email, name"
-            )
-        email = item.get("email")
-        if (
-            not isinstance(email, str)
-            or "@" not in email.strip("@")
-            or len(email) > 254
-            or any(c.isspace() or ord(c) < 32 for c in email)
-        ):
-            raise InvalidRequestError(
-                f"{where}: email must be an email address, got {shown(email)}"
-            )
-        recipient: dict[str, Any] = {}
-        if "name" in item:
-            name = item["name"]
-            if name is not None and not isinstance(name, str):
-                raise InvalidRequestError(f"{where}: name must be a string, got {shown(name)}")
-            recipient["name"] = _field(where, "name", name)
-        recipient["email"] = email
-        out.append(recipient)
-    return out
-
-
-def _message_fields(
-    event_type: Any, choices: tuple[str, ...], message: dict[str, Any], *, call: str
-) -> dict[str, Any]:
-    """The body of a message: an event (``event_type`` alone) or a message to send."""
-    _check_choice("event_type", event_type, choices)
-    if event_type is NOT_GIVEN or event_type is None:
-        if message.get("recipients", NOT_GIVEN) is NOT_GIVEN:
-            raise InvalidRequestError(
-                f"{call}: sending a message requires recipients "
-                f"(or give event_type={' / '.join(repr(c) for c in choices)})"
-            )
-        return make_body(event_type=event_type, **message)
-    given = sorted(k for k, v in message.items() if v is not NOT_GIVEN)
-    if given:
-        raise InvalidRequestError(
-            f"{call}: event_type={event_type!r} only records an event and sends no email; "
-            f"leave out {', '.join(given)}"
-        )
-    return make_body(event_type=event_type)
-
-
-def _import_dates(where: str, part: Mapping[str, Any], out: dict[str, Any]) -> None:
+def _import_dates(
+    where: str, part: Mapping[str, Any], fields: Mapping[str, Field], out: dict[str, Any]
+) -> None:
     if "from" in part and "from_" in part:
         raise InvalidRequestError(f"{where}: give 'from' or 'from_', not both")
     start = part.get("from", part.get("from_", NOT_GIVEN))
@@ -346,37 +153,30 @@ def _import_dates(where: str, part: Mapping[str, Any], out: dict[str, Any]) -> N
         )
     if start is NOT_GIVEN:
         return
-    start_date = _field(where, "from", start)
-    end_date = _field(where, "to", end)
+    start_date = nested(where, fields, "from", start)
+    end_date = nested(where, fields, "to", end)
     if start_date > end_date:
         raise InvalidRequestError(f"{where}: 'from' ({start_date}) is after 'to' ({end_date})")
     out["from"] = start_date
     out["to"] = end_date
 
 
-def _import_part(
-    where: str, part: Any, choices: tuple[str, ...], extra: tuple[str, ...]
-) -> dict[str, Any]:
+def _import_part(where: str, part: Any, fields: Mapping[str, Field]) -> dict[str, Any]:
+    """One of ``time`` / ``expenses``: its keys and their types are its TypedDict's."""
     if not isinstance(part, Mapping):
         raise InvalidRequestError(f"{where} must be a mapping with summary_type")
-    allowed = {"summary_type", "from", "from_", "to", *extra}
-    unknown = set(part) - allowed
+    unknown = set(part) - set(fields) - {"from_"}
     if unknown:
         raise InvalidRequestError(
-            f"{where} has unknown keys {sorted(map(str, unknown))}; "
-            f"allowed: {sorted(allowed - {'from_'})}"
+            f"{where} has unknown keys {sorted(map(str, unknown))}; allowed: {sorted(fields)}"
         )
-    summary = part.get("summary_type")
-    if summary not in choices:
-        raise InvalidRequestError(
-            f"{where}.summary_type must be one of {', '.join(repr(c) for c in choices)}; "
-            f"got {shown(summary)}"
-        )
-    out: dict[str, Any] = {"summary_type": summary}
-    _import_dates(where, part, out)
-    for key in extra:
+    out: dict[str, Any] = {
+        "summary_type": nested(where, fields, "summary_type", part.get("summary_type"))
+    }
+    _import_dates(where, part, fields, out)
+    for key in fields.keys() - {"summary_type", "from", "to"}:
         if key in part:
-            out[key] = _field(where, key, part[key])
+            out[key] = nested(where, fields, key, part[key])
     return out
 
 
@@ -385,59 +185,30 @@ def _line_items_import(value: Any) -> Any:
     if value is NOT_GIVEN:
         return value
     where = "line_items_import"
-    if not isinstance(value, Mapping):
-        raise InvalidRequestError(f"{where} must be a mapping with project_ids, time, expenses")
-    unknown = set(value) - {"project_ids", "time", "expenses"}
+    unknown = set(value) - set(_IMPORT)
     if unknown:
         raise InvalidRequestError(
-            f"{where} has unknown keys {sorted(map(str, unknown))}; "
-            "allowed: project_ids, time, expenses"
+            f"{where} has unknown keys {sorted(map(str, unknown))}; allowed: {', '.join(_IMPORT)}"
         )
     project_ids = value.get("project_ids")
     if project_ids is None:
         raise InvalidRequestError(f"{where} requires project_ids")
-    out: dict[str, Any] = {"project_ids": _field(where, "project_ids", project_ids)}
+    out: dict[str, Any] = {"project_ids": nested(where, _IMPORT, "project_ids", project_ids)}
     if not out["project_ids"]:
         raise InvalidRequestError(f"{where}.project_ids must hold at least one project id")
     if value.get("time") is None and value.get("expenses") is None:
         raise InvalidRequestError(f"{where} needs time, expenses or both to import")
     if value.get("time") is not None:
-        out["time"] = _import_part(f"{where}.time", value["time"], _TIME_SUMMARY_TYPES, ())
+        out["time"] = _import_part(f"{where}.time", value["time"], _TIME_IMPORT)
     if value.get("expenses") is not None:
-        out["expenses"] = _import_part(
-            f"{where}.expenses",
-            value["expenses"],
-            _EXPENSES_SUMMARY_TYPES,
-            ("attach_receipt",),
-        )
+        out["expenses"] = _import_part(f"{where}.expenses", value["expenses"], _EXPENSES_IMPORT)
     return out
 
 
-def _payment_options(value: Any) -> Any:
-    if value is NOT_GIVEN or value is None:
-        return value
-    options = _sequence("payment_options", value)
-    for option in options:
-        if option not in _PAYMENT_OPTIONS:
-            raise InvalidRequestError(
-                "payment_options items must be 'ach', 'credit_card' or 'paypal'; "
-                f"got {shown(option)}"
-            )
-    return builtins.list(options)
+_LINE_ITEMS = LineItemShape.of(NewInvoiceLineItem, InvoiceLineItemChange)
 
 
-_INVOICE_LINE_ITEM_FIELDS = (
-    "project_id",
-    "kind",
-    "description",
-    "quantity",
-    "unit_price",
-    "taxed",
-    "taxed2",
-)
-
-
-class Invoices(Resource):
+class Invoices(Documents[Invoice, InvoiceMessage]):
     """``harvest.invoices``: list, get, create, update, delete, and per-invoice collections.
 
     Line items: ``line_items=`` on `create` / `update`,
@@ -447,6 +218,12 @@ class Invoices(Resource):
     `mark_as_closed`, `mark_as_reopened`, `mark_as_draft`.
     Payments: `payments`, `create_payment`, `delete_payment`.
     """
+
+    _path = "invoices"
+    _model = Invoice
+    _message_model = InvoiceMessage
+    _shape = _LINE_ITEMS
+    _events = typing.get_args(InvoiceEventType)
 
     # -- invoices ---------------------------------------------------------------------
 
@@ -460,7 +237,7 @@ class Invoices(Resource):
         from_: dt.date | str | NotGiven = NOT_GIVEN,
         to: dt.date | str | NotGiven = NOT_GIVEN,
         state: InvoiceState | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[Invoice]:
         """List invoices, most recently issued first.
 
@@ -476,16 +253,7 @@ class Invoices(Resource):
         Returns:
             A `Paginator` of `Invoice`; nothing is sent until iterated.
         """
-        _check_choice("state", state, _STATES)
-        params = query(
-            client_id=client_id,
-            project_id=project_id,
-            updated_since=updated_since,
-            from_=from_,
-            to=to,
-            state=state,
-            per_page=per_page,
-        )
+        params = self._query()
         return self._paginate("invoices", "invoices", Invoice, params)
 
     @operation("GET", "/invoices/{invoiceId}")
@@ -495,7 +263,7 @@ class Invoices(Resource):
         Args:
             invoice_id: The invoice.
         """
-        return await self._get(Invoice, f"invoices/{check_id(invoice_id, 'invoice_id')}")
+        return await self._get_document(invoice_id)
 
     @operation("POST", "/invoices")
     async def create(
@@ -550,24 +318,8 @@ class Invoices(Resource):
                 ``expenses`` are each optional (at least one), ``from``/``to`` both or
                 neither (neither: everything unbilled).
         """
-        _check_choice("payment_term", payment_term, _PAYMENT_TERMS)
-        fields = make_body(
-            client_id=client_id,
-            retainer_id=retainer_id,
-            estimate_id=estimate_id,
-            number=number,
-            purchase_order=purchase_order,
-            tax=tax,
-            tax2=tax2,
-            discount=discount,
-            subject=subject,
-            notes=notes,
-            currency=currency,
-            issue_date=issue_date,
-            due_date=due_date,
-            payment_term=payment_term,
-            payment_options=_payment_options(payment_options),
-            line_items=_line_items(line_items, _INVOICE_LINE_ITEM_FIELDS, "new"),
+        fields = self._body(
+            line_items=_LINE_ITEMS.items(line_items, "new"),
             line_items_import=_line_items_import(line_items_import),
         )
         return await self._create(Invoice, "invoices", fields)
@@ -620,29 +372,8 @@ class Invoices(Resource):
                 With a new item the PATCH is not idempotent, so it is retried only where
                 it certainly did not reach Harvest (a 429, a connection never made).
         """
-        iid = check_id(invoice_id, "invoice_id")
-        _check_choice("payment_term", payment_term, _PAYMENT_TERMS)
-        fields = make_body(
-            client_id=client_id,
-            retainer_id=retainer_id,
-            estimate_id=estimate_id,
-            number=number,
-            purchase_order=purchase_order,
-            tax=tax,
-            tax2=tax2,
-            discount=discount,
-            subject=subject,
-            notes=notes,
-            currency=currency,
-            issue_date=issue_date,
-            due_date=due_date,
-            payment_term=payment_term,
-            payment_options=_payment_options(payment_options),
-            line_items=_line_items(line_items, _INVOICE_LINE_ITEM_FIELDS, "any"),
-        )
-        return await self._update(
-            Invoice, f"invoices/{iid}", fields, replay_safe=not _adds_rows(fields)
-        )
+        fields = self._body(line_items=_LINE_ITEMS.items(line_items, "any"))
+        return await self._patch(invoice_id, fields)
 
     @operation("DELETE", "/invoices/{invoiceId}")
     async def delete(self, invoice_id: int) -> None:
@@ -651,7 +382,7 @@ class Invoices(Resource):
         Args:
             invoice_id: The invoice to delete.
         """
-        await self._delete(f"invoices/{check_id(invoice_id, 'invoice_id')}")
+        await self._delete_document(invoice_id)
 
     # -- line items (through PATCH /invoices/{invoiceId}) -----------------------------
 
@@ -674,12 +405,7 @@ class Invoices(Resource):
         Returns:
             The updated `Invoice`.
         """
-        iid = check_id(invoice_id, "invoice_id")
-        items = _line_items(line_items, _INVOICE_LINE_ITEM_FIELDS, "new")
-        # Adds rows: never re-sent once it may have reached Harvest.
-        return await self._update(
-            Invoice, f"invoices/{iid}", {"line_items": items}, replay_safe=False
-        )
+        return await self._patch_line_items(invoice_id, line_items, "new")
 
     @operation("PATCH", "/invoices/{invoiceId}")
     async def update_line_items(
@@ -694,9 +420,7 @@ class Invoices(Resource):
         Returns:
             The updated `Invoice`.
         """
-        iid = check_id(invoice_id, "invoice_id")
-        items = _line_items(line_items, _INVOICE_LINE_ITEM_FIELDS, "change")
-        return await self._update(Invoice, f"invoices/{iid}", {"line_items": items})
+        return await self._patch_line_items(invoice_id, line_items, "change")
 
     @operation("PATCH", "/invoices/{invoiceId}")
     async def delete_line_items(self, invoice_id: int, *, line_item_ids: Sequence[int]) -> Invoice:
@@ -709,9 +433,7 @@ class Invoices(Resource):
         Returns:
             The updated `Invoice`.
         """
-        iid = check_id(invoice_id, "invoice_id")
-        items = _deletions(line_item_ids)
-        return await self._update(Invoice, f"invoices/{iid}", {"line_items": items})
+        return await self._patch_line_items(invoice_id, line_item_ids, "delete")
 
     # -- messages ---------------------------------------------------------------------
 
@@ -721,7 +443,7 @@ class Invoices(Resource):
         invoice_id: int,
         *,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[InvoiceMessage]:
         """List the messages (and events) of one invoice.
 
@@ -733,11 +455,7 @@ class Invoices(Resource):
         Returns:
             A `Paginator` of `InvoiceMessage`; nothing is sent until iterated.
         """
-        iid = check_id(invoice_id, "invoice_id")
-        params = query(updated_since=updated_since, per_page=per_page)
-        return self._paginate(
-            f"invoices/{iid}/messages", "invoice_messages", InvoiceMessage, params
-        )
+        return self._messages(invoice_id, updated_since, per_page)
 
     @operation("POST", "/invoices/{invoiceId}/messages")
     async def create_message(
@@ -772,12 +490,11 @@ class Invoices(Resource):
             thank_you: Send a thank-you message.
             event_type: ``"close"``, ``"draft"``, ``"re-open"`` or ``"send"``.
         """
-        iid = check_id(invoice_id, "invoice_id")
-        fields = _message_fields(
+        return await self._send_message(
+            invoice_id,
             event_type,
-            _EVENT_TYPES,
             {
-                "recipients": _recipients(recipients),
+                "recipients": recipients,
                 "subject": subject,
                 "body": body,
                 "include_link_to_client_invoice": include_link_to_client_invoice,
@@ -787,7 +504,6 @@ class Invoices(Resource):
             },
             call="invoices.create_message",
         )
-        return await self._create(InvoiceMessage, f"invoices/{iid}/messages", fields)
 
     async def _event(self, invoice_id: int, event_type: InvoiceEventType) -> InvoiceMessage:
         return await self.create_message(invoice_id, event_type=event_type)
@@ -836,9 +552,7 @@ class Invoices(Resource):
             invoice_id: The invoice.
             message_id: The message to delete.
         """
-        iid = check_id(invoice_id, "invoice_id")
-        mid = check_id(message_id, "message_id")
-        await self._delete(f"invoices/{iid}/messages/{mid}")
+        await self._delete_message(invoice_id, message_id)
 
     @operation("GET", "/invoices/{invoiceId}/messages/new")
     async def message_template(
@@ -856,12 +570,9 @@ class Invoices(Resource):
             reminder: The payment reminder template.
         """
         iid = check_id(invoice_id, "invoice_id")
-        for name, value in (("thank_you", thank_you), ("reminder", reminder)):
-            if value is not NOT_GIVEN and not isinstance(value, bool):
-                raise InvalidRequestError(f"{name} must be True or False, got {shown(value)}")
         if thank_you is True and reminder is True:
             raise InvalidRequestError("give thank_you=True or reminder=True, not both")
-        params = query(thank_you=thank_you, reminder=reminder)
+        params = self._query()
         return await self._get(InvoiceMessageSubjectAndBody, f"invoices/{iid}/messages/new", params)
 
     # -- payments ---------------------------------------------------------------------
@@ -872,7 +583,7 @@ class Invoices(Resource):
         invoice_id: int,
         *,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[InvoicePayment]:
         """List the payments recorded against one invoice.
 
@@ -885,7 +596,7 @@ class Invoices(Resource):
             A `Paginator` of `InvoicePayment`; nothing is sent until iterated.
         """
         iid = check_id(invoice_id, "invoice_id")
-        params = query(updated_since=updated_since, per_page=per_page)
+        params = self._query()
         return self._paginate(
             f"invoices/{iid}/payments", "invoice_payments", InvoicePayment, params
         )
@@ -917,15 +628,7 @@ class Invoices(Resource):
             raise InvalidRequestError(
                 "invoices.create_payment: give paid_at or paid_date, not both"
             )
-        if amount is None:
-            raise InvalidRequestError("invoices.create_payment requires amount")
-        fields = make_body(
-            amount=amount,
-            paid_at=paid_at,
-            paid_date=paid_date,
-            notes=notes,
-            send_thank_you=send_thank_you,
-        )
+        fields = self._body()
         return await self._create(InvoicePayment, f"invoices/{iid}/payments", fields)
 
     @operation("DELETE", "/invoices/{invoiceId}/payments/{paymentId}")

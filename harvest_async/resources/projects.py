@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
-from .._errors import InvalidRequestError
 from .._pagination import Paginator
 from ..models.projects import Project, TaskAssignment, UserAssignment
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query, shown
+from ._base import NOT_GIVEN, NotGiven, PerPage, Resource, check_id, operation
 
 __all__ = ["BillBy", "BudgetBy", "Projects"]
 
@@ -24,18 +23,6 @@ Number = Decimal | int | str | float
 BillBy = Literal["Project", "Tasks", "People", "none"]
 #: How a project is budgeted.
 BudgetBy = Literal["project", "project_cost", "task", "task_fees", "person", "none"]
-
-_BILL_BY = ("Project", "Tasks", "People", "none")
-_BUDGET_BY = ("project", "project_cost", "task", "task_fees", "person", "none")
-
-
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value is NOT_GIVEN or value is None:
-        return
-    if value not in choices:
-        raise InvalidRequestError(
-            f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {shown(value)}"
-        )
 
 
 class Projects(Resource):
@@ -55,7 +42,7 @@ class Projects(Resource):
         is_active: bool | NotGiven = NOT_GIVEN,
         client_id: int | NotGiven = NOT_GIVEN,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[Project]:
         """List projects, most recently created first.
 
@@ -68,12 +55,7 @@ class Projects(Resource):
         Returns:
             A `Paginator` of `Project`; nothing is sent until iterated.
         """
-        params = query(
-            is_active=is_active,
-            client_id=client_id,
-            updated_since=updated_since,
-            per_page=per_page,
-        )
+        params = self._query()
         return self._paginate("projects", "projects", Project, params)
 
     @operation("GET", "/projects/{projectId}")
@@ -135,30 +117,7 @@ class Projects(Resource):
             starts_on: Date the project starts.
             ends_on: Date the project ends.
         """
-        _check_choice("bill_by", bill_by, _BILL_BY)
-        _check_choice("budget_by", budget_by, _BUDGET_BY)
-        fields = body(
-            client_id=client_id,
-            name=name,
-            is_billable=is_billable,
-            bill_by=bill_by,
-            budget_by=budget_by,
-            code=code,
-            is_active=is_active,
-            is_fixed_fee=is_fixed_fee,
-            hourly_rate=hourly_rate,
-            budget=budget,
-            budget_is_monthly=budget_is_monthly,
-            notify_when_over_budget=notify_when_over_budget,
-            over_budget_notification_percentage=over_budget_notification_percentage,
-            show_budget_to_all=show_budget_to_all,
-            cost_budget=cost_budget,
-            cost_budget_include_expenses=cost_budget_include_expenses,
-            fee=fee,
-            notes=notes,
-            starts_on=starts_on,
-            ends_on=ends_on,
-        )
+        fields = self._body()
         return await self._create(Project, "projects", fields)
 
     @operation("PATCH", "/projects/{projectId}")
@@ -215,30 +174,7 @@ class Projects(Resource):
             ends_on: Date the project ends.
         """
         pid = check_id(project_id, "project_id")
-        _check_choice("bill_by", bill_by, _BILL_BY)
-        _check_choice("budget_by", budget_by, _BUDGET_BY)
-        fields = body(
-            client_id=client_id,
-            name=name,
-            code=code,
-            is_active=is_active,
-            is_billable=is_billable,
-            is_fixed_fee=is_fixed_fee,
-            bill_by=bill_by,
-            hourly_rate=hourly_rate,
-            budget=budget,
-            budget_by=budget_by,
-            budget_is_monthly=budget_is_monthly,
-            notify_when_over_budget=notify_when_over_budget,
-            over_budget_notification_percentage=over_budget_notification_percentage,
-            show_budget_to_all=show_budget_to_all,
-            cost_budget=cost_budget,
-            cost_budget_include_expenses=cost_budget_include_expenses,
-            fee=fee,
-            notes=notes,
-            starts_on=starts_on,
-            ends_on=ends_on,
-        )
+        fields = self._body()
         return await self._update(Project, f"projects/{pid}", fields)
 
     @operation("DELETE", "/projects/{projectId}")
@@ -259,7 +195,7 @@ class Projects(Resource):
         user_id: int | NotGiven = NOT_GIVEN,
         is_active: bool | NotGiven = NOT_GIVEN,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[UserAssignment]:
         """List the user assignments of one project.
 
@@ -274,12 +210,7 @@ class Projects(Resource):
             A `Paginator` of `UserAssignment`; nothing is sent until iterated.
         """
         pid = check_id(project_id, "project_id")
-        params = query(
-            user_id=user_id,
-            is_active=is_active,
-            updated_since=updated_since,
-            per_page=per_page,
-        )
+        params = self._query()
         return self._paginate(
             f"projects/{pid}/user_assignments", "user_assignments", UserAssignment, params
         )
@@ -316,14 +247,7 @@ class Projects(Resource):
             budget: Budget, when the project is budgeted by person.
         """
         pid = check_id(project_id, "project_id")
-        fields = body(
-            user_id=user_id,
-            is_active=is_active,
-            is_project_manager=is_project_manager,
-            use_default_rates=use_default_rates,
-            hourly_rate=hourly_rate,
-            budget=budget,
-        )
+        fields = self._body()
         return await self._create(UserAssignment, f"projects/{pid}/user_assignments", fields)
 
     @operation("PATCH", "/projects/{projectId}/user_assignments/{userAssignmentId}")
@@ -351,13 +275,7 @@ class Projects(Resource):
         """
         pid = check_id(project_id, "project_id")
         aid = check_id(user_assignment_id, "user_assignment_id")
-        fields = body(
-            is_active=is_active,
-            is_project_manager=is_project_manager,
-            use_default_rates=use_default_rates,
-            hourly_rate=hourly_rate,
-            budget=budget,
-        )
+        fields = self._body()
         return await self._update(UserAssignment, f"projects/{pid}/user_assignments/{aid}", fields)
 
     @operation("DELETE", "/projects/{projectId}/user_assignments/{userAssignmentId}")
@@ -376,7 +294,7 @@ class Projects(Resource):
         *,
         is_active: bool | NotGiven = NOT_GIVEN,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[TaskAssignment]:
         """List the task assignments of one project.
 
@@ -390,7 +308,7 @@ class Projects(Resource):
             A `Paginator` of `TaskAssignment`; nothing is sent until iterated.
         """
         pid = check_id(project_id, "project_id")
-        params = query(is_active=is_active, updated_since=updated_since, per_page=per_page)
+        params = self._query()
         return self._paginate(
             f"projects/{pid}/task_assignments", "task_assignments", TaskAssignment, params
         )
@@ -424,13 +342,7 @@ class Projects(Resource):
             budget: Budget, when the project is budgeted by task or task fees.
         """
         pid = check_id(project_id, "project_id")
-        fields = body(
-            task_id=task_id,
-            is_active=is_active,
-            billable=billable,
-            hourly_rate=hourly_rate,
-            budget=budget,
-        )
+        fields = self._body()
         return await self._create(TaskAssignment, f"projects/{pid}/task_assignments", fields)
 
     @operation("PATCH", "/projects/{projectId}/task_assignments/{taskAssignmentId}")
@@ -456,9 +368,7 @@ class Projects(Resource):
         """
         pid = check_id(project_id, "project_id")
         aid = check_id(task_assignment_id, "task_assignment_id")
-        fields = body(
-            is_active=is_active, billable=billable, hourly_rate=hourly_rate, budget=budget
-        )
+        fields = self._body()
         return await self._update(TaskAssignment, f"projects/{pid}/task_assignments/{aid}", fields)
 
     @operation("DELETE", "/projects/{projectId}/task_assignments/{taskAssignmentId}")

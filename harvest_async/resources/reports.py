@@ -31,8 +31,10 @@ Rows are per window: a project busy in two windows appears once in each.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
+import typing
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from .._errors import InvalidRequestError
 from .._pagination import Paginator
@@ -42,7 +44,7 @@ from ..models.reports import (
     TimeReportResult,
     UninvoicedReportResult,
 )
-from ._base import NOT_GIVEN, NotGiven, Resource, _check_date, operation, query, shown
+from ._base import NOT_GIVEN, NotGiven, PerPage, Resource, check_date, operation, query, shown
 
 if TYPE_CHECKING:
     from .._requester import Requester
@@ -69,8 +71,8 @@ _DAY = dt.timedelta(days=1)
 
 
 def _dates(from_: dt.date | str, to: dt.date | str) -> Timeframe:
-    start = _check_date("from_", from_)
-    end = _check_date("to", to)
+    start = check_date("from_", from_)
+    end = check_date("to", to)
     if end < start:
         raise InvalidRequestError(f"to ({end}) is before from_ ({start})")
     return start, end
@@ -154,6 +156,38 @@ def _window_rows(
     return rows()
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+S = TypeVar("S")
+
+
+def _group(
+    report: Callable[Concatenate[S, str, P], R], group: str, summary: str
+) -> Callable[Concatenate[S, P], R]:
+    """``report`` with its group set: the method ``harvest.reports.<kind>.<group>``.
+
+    The method's signature, annotations and ``Args:`` are ``report``'s but for its
+    ``group`` parameter; its ``@operation`` mark is ``GET /reports/<kind>/<group>``.
+    """
+    kind = report.__qualname__.split(".")[0].removesuffix("Reports").lower()
+    kind = "expenses" if kind == "expense" else kind
+
+    def call(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return report(self, group, *args, **kwargs)
+
+    signature = inspect.signature(report)
+    call.__name__ = group
+    call.__qualname__ = f"{report.__qualname__.split('.')[0]}.{group}"
+    call.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p for p in signature.parameters.values() if p.name != "group"]
+    )
+    hints = typing.get_type_hints(report, include_extras=True)
+    call.__annotations__ = {k: v for k, v in hints.items() if k != "group"}
+    shared = (report.__doc__ or "").split("\n\n", 1)[1]
+    call.__doc__ = f"{summary}\n\n{shared}"
+    return operation("GET", f"/reports/{kind}/{group}")(call)
+
+
 class _DatedReports(Resource):
     def _report(
         self,
@@ -162,7 +196,7 @@ class _DatedReports(Resource):
         *,
         from_: dt.date | str,
         to: dt.date | str,
-        per_page: int | NotGiven,
+        per_page: PerPage | NotGiven,
         include_fixed_fee: bool | NotGiven = NOT_GIVEN,
     ) -> Paginator[T]:
         start, end = _timeframe(from_, to, call=path)
@@ -178,33 +212,16 @@ class TimeReports(_DatedReports):
     longer spans, pass it to `Reports.by_window`.
     """
 
-    def _time(
+    def _by(
         self,
-        name: str,
-        from_: dt.date | str,
-        to: dt.date | str,
-        include_fixed_fee: bool | NotGiven,
-        per_page: int | NotGiven,
-    ) -> Paginator[TimeReportResult]:
-        return self._report(
-            f"reports/time/{name}",
-            TimeReportResult,
-            from_=from_,
-            to=to,
-            include_fixed_fee=include_fixed_fee,
-            per_page=per_page,
-        )
-
-    @operation("GET", "/reports/time/clients")
-    def clients(
-        self,
+        group: str,
         *,
         from_: dt.date | str,
         to: dt.date | str,
         include_fixed_fee: bool | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[TimeReportResult]:
-        """Hours and billable amounts per client.
+        """Hours and billable amounts per ``group`` (``/reports/time/<group>``).
 
         Args:
             from_: Only time entries with a ``spent_date`` on or after this date.
@@ -221,79 +238,19 @@ class TimeReports(_DatedReports):
             InvalidRequestError: a bad date, ``to`` before ``from_``, or ``to`` more
                 than 365 days after ``from_``.
         """
-        return self._time("clients", from_, to, include_fixed_fee, per_page)
+        return self._report(
+            f"reports/time/{group}",
+            TimeReportResult,
+            from_=from_,
+            to=to,
+            include_fixed_fee=include_fixed_fee,
+            per_page=per_page,
+        )
 
-    @operation("GET", "/reports/time/projects")
-    def projects(
-        self,
-        *,
-        from_: dt.date | str,
-        to: dt.date | str,
-        include_fixed_fee: bool | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
-    ) -> Paginator[TimeReportResult]:
-        """Hours and billable amounts per project.
-
-        Args:
-            from_: Only time entries with a ``spent_date`` on or after this date.
-            to: Only time entries with a ``spent_date`` on or before this date
-                (at most 365 days after ``from_``).
-            include_fixed_fee: Also compute billable amounts for fixed-fee projects.
-            per_page: Rows per page, 1..2000 (Harvest's default 2000).
-
-        Returns:
-            A `Paginator` of `TimeReportResult`; nothing is sent until
-            iterated.
-        """
-        return self._time("projects", from_, to, include_fixed_fee, per_page)
-
-    @operation("GET", "/reports/time/tasks")
-    def tasks(
-        self,
-        *,
-        from_: dt.date | str,
-        to: dt.date | str,
-        include_fixed_fee: bool | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
-    ) -> Paginator[TimeReportResult]:
-        """Hours and billable amounts per task.
-
-        Args:
-            from_: Only time entries with a ``spent_date`` on or after this date.
-            to: Only time entries with a ``spent_date`` on or before this date
-                (at most 365 days after ``from_``).
-            include_fixed_fee: Also compute billable amounts for fixed-fee projects.
-            per_page: Rows per page, 1..2000 (Harvest's default 2000).
-
-        Returns:
-            A `Paginator` of `TimeReportResult`; nothing is sent until
-            iterated.
-        """
-        return self._time("tasks", from_, to, include_fixed_fee, per_page)
-
-    @operation("GET", "/reports/time/team")
-    def team(
-        self,
-        *,
-        from_: dt.date | str,
-        to: dt.date | str,
-        include_fixed_fee: bool | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
-    ) -> Paginator[TimeReportResult]:
-        """Hours and billable amounts per team member (with weekly capacity).
-
-        Args:
-            from_: Only time entries with a ``spent_date`` on or after this date.
-            to: Only time entries with a ``spent_date`` on or before this date
-                (at most 365 days after ``from_``).
-            include_fixed_fee: Also compute billable amounts for fixed-fee projects.
-            per_page: Rows per page, 1..2000 (Harvest's default 2000).
-
-        Returns:
-            A `Paginator` of `TimeReportResult`; nothing is sent until
-            iterated.
-        """
-        return self._time("team", from_, to, include_fixed_fee, per_page)
+    clients = _group(_by, "clients", "Hours and billable amounts per client.")
+    projects = _group(_by, "projects", "Hours and billable amounts per project.")
+    tasks = _group(_by, "tasks", "Hours and billable amounts per task.")
+    team = _group(_by, "team", "Hours and billable amounts per team member (with weekly capacity).")
 
 
 class ExpenseReports(_DatedReports):
@@ -303,26 +260,15 @@ class ExpenseReports(_DatedReports):
     longer spans, pass it to `Reports.by_window`.
     """
 
-    def _expenses(
-        self, name: str, from_: dt.date | str, to: dt.date | str, per_page: int | NotGiven
-    ) -> Paginator[ExpenseReportResult]:
-        return self._report(
-            f"reports/expenses/{name}",
-            ExpenseReportResult,
-            from_=from_,
-            to=to,
-            per_page=per_page,
-        )
-
-    @operation("GET", "/reports/expenses/clients")
-    def clients(
+    def _by(
         self,
+        group: str,
         *,
         from_: dt.date | str,
         to: dt.date | str,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[ExpenseReportResult]:
-        """Expense totals per client.
+        """Expense totals per ``group`` (``/reports/expenses/<group>``).
 
         Args:
             from_: Only expenses with a ``spent_date`` on or after this date.
@@ -338,73 +284,18 @@ class ExpenseReports(_DatedReports):
             InvalidRequestError: a bad date, ``to`` before ``from_``, or ``to`` more
                 than 365 days after ``from_``.
         """
-        return self._expenses("clients", from_, to, per_page)
+        return self._report(
+            f"reports/expenses/{group}",
+            ExpenseReportResult,
+            from_=from_,
+            to=to,
+            per_page=per_page,
+        )
 
-    @operation("GET", "/reports/expenses/projects")
-    def projects(
-        self,
-        *,
-        from_: dt.date | str,
-        to: dt.date | str,
-        per_page: int | NotGiven = NOT_GIVEN,
-    ) -> Paginator[ExpenseReportResult]:
-        """Expense totals per project.
-
-        Args:
-            from_: Only expenses with a ``spent_date`` on or after this date.
-            to: Only expenses with a ``spent_date`` on or before this date (at most
-                365 days after ``from_``).
-            per_page: Rows per page, 1..2000 (Harvest's default 2000).
-
-        Returns:
-            A `Paginator` of `ExpenseReportResult`; nothing is sent until
-            iterated.
-        """
-        return self._expenses("projects", from_, to, per_page)
-
-    @operation("GET", "/reports/expenses/categories")
-    def categories(
-        self,
-        *,
-        from_: dt.date | str,
-        to: dt.date | str,
-        per_page: int | NotGiven = NOT_GIVEN,
-    ) -> Paginator[ExpenseReportResult]:
-        """Expense totals per expense category.
-
-        Args:
-            from_: Only expenses with a ``spent_date`` on or after this date.
-            to: Only expenses with a ``spent_date`` on or before this date (at most
-                365 days after ``from_``).
-            per_page: Rows per page, 1..2000 (Harvest's default 2000).
-
-        Returns:
-            A `Paginator` of `ExpenseReportResult`; nothing is sent until
-            iterated.
-        """
-        return self._expenses("categories", from_, to, per_page)
-
-    @operation("GET", "/reports/expenses/team")
-    def team(
-        self,
-        *,
-        from_: dt.date | str,
-        to: dt.date | str,
-        per_page: int | NotGiven = NOT_GIVEN,
-    ) -> Paginator[ExpenseReportResult]:
-        """Expense totals per team member.
-
-        Args:
-            from_: Only expenses with a ``spent_date`` on or after this date.
-            to: Only expenses with a ``spent_date`` on or before this date (at most
-                365 days after ``from_``).
-            per_page: Rows per page, 1..2000 (Harvest's default 2000).
-
-        Returns:
-            A `Paginator` of `ExpenseReportResult`; nothing is sent until
-            iterated.
-        """
-        return self._expenses("team", from_, to, per_page)
+    clients = _group(_by, "clients", "Expense totals per client.")
+    projects = _group(_by, "projects", "Expense totals per project.")
+    categories = _group(_by, "categories", "Expense totals per expense category.")
+    team = _group(_by, "team", "Expense totals per team member.")
 
 
 class Reports(_DatedReports):
@@ -428,7 +319,7 @@ class Reports(_DatedReports):
         from_: dt.date | str,
         to: dt.date | str,
         include_fixed_fee: bool | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[UninvoicedReportResult]:
         """Hours, expenses and amounts not yet invoiced, per project.
 
@@ -527,7 +418,7 @@ class Reports(_DatedReports):
         self,
         *,
         is_active: bool | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[ProjectBudgetReportResult]:
         """Budget, spent and remaining per project (projects with a budget).
 
@@ -539,7 +430,7 @@ class Reports(_DatedReports):
             A `Paginator` of `ProjectBudgetReportResult`; nothing is sent
             until iterated.
         """
-        params = query(is_active=is_active, per_page=per_page)
+        params = self._query()
         return self._paginate(
             "reports/project_budget", "results", ProjectBudgetReportResult, params
         )

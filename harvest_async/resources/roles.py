@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from .._pagination import Paginator
 from ..models.roles import Role
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
+from ._base import NOT_GIVEN, NotGiven, PerPage, Resource, check_id, operation
 
 __all__ = ["Roles"]
 
@@ -16,7 +15,7 @@ class Roles(Resource):
     """``harvest.roles``: list, get, create, update, delete."""
 
     @operation("GET", "/roles")
-    def list(self, *, per_page: int | NotGiven = NOT_GIVEN) -> Paginator[Role]:
+    def list(self, *, per_page: PerPage | NotGiven = NOT_GIVEN) -> Paginator[Role]:
         """List roles, most recently created first.
 
         Args:
@@ -25,7 +24,7 @@ class Roles(Resource):
         Returns:
             A `Paginator` of `Role`; nothing is sent until iterated.
         """
-        return self._paginate("roles", "roles", Role, query(per_page=per_page))
+        return self._paginate("roles", "roles", Role, self._query())
 
     @operation("GET", "/roles/{roleId}")
     async def get(self, role_id: int) -> Role:
@@ -49,7 +48,7 @@ class Roles(Resource):
             name: The name of the role.
             user_ids: The ids of the users to give this role.
         """
-        fields = body(name=name, user_ids=_ids(user_ids))
+        fields = self._body()
         return await self._create(Role, "roles", fields)
 
     @operation("PATCH", "/roles/{roleId}")
@@ -68,7 +67,7 @@ class Roles(Resource):
             user_ids: The ids of the users with this role (replaces the current list).
         """
         rid = check_id(role_id, "role_id")
-        fields = body(name=name, user_ids=_ids(user_ids))
+        fields = self._body()
         return await self._update(Role, f"roles/{rid}", fields)
 
     @operation("DELETE", "/roles/{roleId}")
@@ -79,11 +78,3 @@ class Roles(Resource):
             role_id: The role to delete.
         """
         await self._delete(f"roles/{check_id(role_id, 'role_id')}")
-
-
-def _ids(value: Sequence[int] | NotGiven) -> Any:
-    """Any sequence of ids as a list (``body`` checks each id); a ``str`` stays a str and
-    is rejected by ``body``."""
-    if value is NOT_GIVEN or isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        return value
-    return list(value)

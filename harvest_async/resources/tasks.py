@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from .._pagination import Paginator
 from ..models.tasks import Task
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query
+from ._base import NOT_GIVEN, NotGiven, PerPage, Resource, check_id, operation
 
 __all__ = ["Tasks"]
 
@@ -23,7 +23,7 @@ class Tasks(Resource):
         *,
         is_active: bool | NotGiven = NOT_GIVEN,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[Task]:
         """List tasks, most recently created first.
 
@@ -35,7 +35,7 @@ class Tasks(Resource):
         Returns:
             A `Paginator` of `Task`; nothing is sent until iterated.
         """
-        params = query(is_active=is_active, updated_since=updated_since, per_page=per_page)
+        params = self._query()
         return self._paginate("tasks", "tasks", Task, params)
 
     @operation("GET", "/tasks/{taskId}")
@@ -64,13 +64,7 @@ class Tasks(Resource):
             is_default: Add it to future projects automatically (default ``False``).
             is_active: Whether it is active (default ``True``).
         """
-        fields = body(
-            name=name,
-            billable_by_default=billable_by_default,
-            default_hourly_rate=default_hourly_rate,
-            is_default=is_default,
-            is_active=is_active,
-        )
+        fields = self._body()
         return await self._create(Task, "tasks", fields)
 
     @operation("PATCH", "/tasks/{taskId}")
@@ -95,13 +89,7 @@ class Tasks(Resource):
             is_active: Whether it is active or archived.
         """
         tid = check_id(task_id, "task_id")
-        fields = body(
-            name=name,
-            billable_by_default=billable_by_default,
-            default_hourly_rate=default_hourly_rate,
-            is_default=is_default,
-            is_active=is_active,
-        )
+        fields = self._body()
         return await self._update(Task, f"tasks/{tid}", fields)
 
     @operation("DELETE", "/tasks/{taskId}")

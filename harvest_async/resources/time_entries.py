@@ -10,7 +10,16 @@ from typing import Any, Literal
 from .._errors import InvalidRequestError
 from .._pagination import Paginator
 from ..models.time_entries import TimeEntry
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query, shown
+from ._base import (
+    NOT_GIVEN,
+    NotGiven,
+    PerPage,
+    Resource,
+    Shards,
+    check_id,
+    operation,
+    query,
+)
 
 __all__ = ["TimeEntries"]
 
@@ -22,10 +31,6 @@ def _external_reference(value: Mapping[str, Any] | NotGiven | None) -> Any:
     """Validate an ``external_reference`` object: id, group_id, account_id, permalink."""
     if value is NOT_GIVEN or value is None:
         return value
-    if not isinstance(value, Mapping):
-        raise InvalidRequestError(
-            "external_reference must be a mapping with id, group_id, account_id, permalink"
-        )
     allowed = {"id", "group_id", "account_id", "permalink"}
     unknown = set(value) - allowed
     if unknown:
@@ -75,8 +80,8 @@ class TimeEntries(Resource):
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
         from_: dt.date | str | NotGiven = NOT_GIVEN,
         to: dt.date | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
-        shards: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
+        shards: Shards | NotGiven = NOT_GIVEN,
     ) -> Paginator[TimeEntry]:
         """List time entries, newest ``spent_date`` first.
 
@@ -104,29 +109,7 @@ class TimeEntries(Resource):
         Returns:
             A `Paginator` of `TimeEntry`; nothing is sent until iterated.
         """
-        if approval_status is not NOT_GIVEN and approval_status not in (
-            "unsubmitted",
-            "submitted",
-            "approved",
-        ):
-            raise InvalidRequestError(
-                "approval_status must be 'unsubmitted', 'submitted' or 'approved', "
-                f"got {shown(approval_status)}"
-            )
-        filters = {
-            "user_id": user_id,
-            "client_id": client_id,
-            "project_id": project_id,
-            "task_id": task_id,
-            "external_reference_id": external_reference_id,
-            "is_billed": is_billed,
-            "is_running": is_running,
-            "approval_status": approval_status,
-            "updated_since": updated_since,
-            "from_": from_,
-            "to": to,
-            "per_page": per_page,
-        }
+        filters = self._arguments("shards")
         if shards is not NOT_GIVEN:
             return self._paginate_sharded(
                 "time_entries",
@@ -174,17 +157,7 @@ class TimeEntries(Resource):
             external_reference: ``{"id", "group_id", "account_id", "permalink"}``.
         """
         _check_time_fields(hours, started_time, ended_time, call="time_entries.create")
-        fields = body(
-            project_id=project_id,
-            task_id=task_id,
-            spent_date=spent_date,
-            user_id=user_id,
-            hours=hours,
-            started_time=started_time,
-            ended_time=ended_time,
-            notes=notes,
-            external_reference=_external_reference(external_reference),
-        )
+        fields = self._body(external_reference=_external_reference(external_reference))
         return await self._create(TimeEntry, "time_entries", fields)
 
     @operation("POST", "/time_entries")
@@ -285,16 +258,7 @@ class TimeEntries(Resource):
         """
         entry_id = check_id(time_entry_id, "time_entry_id")
         _check_time_fields(hours, started_time, ended_time, call="time_entries.update")
-        fields = body(
-            project_id=project_id,
-            task_id=task_id,
-            spent_date=spent_date,
-            started_time=started_time,
-            ended_time=ended_time,
-            hours=hours,
-            notes=notes,
-            external_reference=_external_reference(external_reference),
-        )
+        fields = self._body(external_reference=_external_reference(external_reference))
         return await self._update(TimeEntry, f"time_entries/{entry_id}", fields)
 
     @operation("DELETE", "/time_entries/{timeEntryId}")

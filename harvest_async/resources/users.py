@@ -15,27 +15,22 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
-from .._errors import InvalidRequestError
 from .._http import Request
 from .._pagination import Paginator
 from ..models.users import BillableRate, CostRate, ProjectAssignment, Teammate, User
-from ._base import NOT_GIVEN, NotGiven, Resource, body, check_id, operation, query, shown
+from ._base import (
+    NOT_GIVEN,
+    NotGiven,
+    PerPage,
+    Resource,
+    Seconds,
+    check_id,
+    operation,
+)
 
 __all__ = ["Users"]
 
 Number = Decimal | int | str | float
-
-
-def _string_list(name: str, value: Sequence[str] | NotGiven) -> builtins.list[str] | NotGiven:
-    """A list of strings (``roles``, ``access_roles``): a bare string is a mistake."""
-    if value is NOT_GIVEN:
-        return value
-    if isinstance(value, (str, bytes)) or not isinstance(value, (builtins.list, tuple)):
-        raise InvalidRequestError(f"{name} must be a list of strings, got {shown(value)}")
-    for item in value:
-        if not isinstance(item, str):
-            raise InvalidRequestError(f"{name} must be a list of strings, got item {shown(item)}")
-    return builtins.list(value)
 
 
 class Users(Resource):
@@ -59,7 +54,7 @@ class Users(Resource):
         *,
         is_active: bool | NotGiven = NOT_GIVEN,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[User]:
         """List users, sorted by last name and then first name.
 
@@ -71,7 +66,7 @@ class Users(Resource):
         Returns:
             A `Paginator` of `User`; nothing is sent until iterated.
         """
-        params = query(is_active=is_active, updated_since=updated_since, per_page=per_page)
+        params = self._query()
         return self._paginate("users", "users", User, params)
 
     @operation("GET", "/users/{userId}")
@@ -90,7 +85,7 @@ class Users(Resource):
         has_access_to_all_future_projects: bool | NotGiven = NOT_GIVEN,
         is_contractor: bool | NotGiven = NOT_GIVEN,
         is_active: bool | NotGiven = NOT_GIVEN,
-        weekly_capacity: int | NotGiven = NOT_GIVEN,
+        weekly_capacity: Seconds | NotGiven = NOT_GIVEN,
         default_hourly_rate: Number | NotGiven = NOT_GIVEN,
         cost_rate: Number | NotGiven = NOT_GIVEN,
         roles: Sequence[str] | NotGiven = NOT_GIVEN,
@@ -119,20 +114,7 @@ class Users(Resource):
                 ``"managed_projects_invoice_manager"``, ``"client_and_task_manager"``,
                 ``"time_and_expenses_manager"``, ``"estimates_manager"``.
         """
-        fields = body(
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            timezone=timezone,
-            has_access_to_all_future_projects=has_access_to_all_future_projects,
-            is_contractor=is_contractor,
-            is_active=is_active,
-            weekly_capacity=weekly_capacity,
-            default_hourly_rate=default_hourly_rate,
-            cost_rate=cost_rate,
-            roles=_string_list("roles", roles),
-            access_roles=_string_list("access_roles", access_roles),
-        )
+        fields = self._body()
         return await self._create(User, "users", fields)
 
     @operation("PATCH", "/users/{userId}")
@@ -147,7 +129,7 @@ class Users(Resource):
         has_access_to_all_future_projects: bool | NotGiven = NOT_GIVEN,
         is_contractor: bool | NotGiven = NOT_GIVEN,
         is_active: bool | NotGiven = NOT_GIVEN,
-        weekly_capacity: int | NotGiven = NOT_GIVEN,
+        weekly_capacity: Seconds | NotGiven = NOT_GIVEN,
         default_hourly_rate: Number | NotGiven = NOT_GIVEN,
         cost_rate: Number | NotGiven = NOT_GIVEN,
         roles: Sequence[str] | NotGiven = NOT_GIVEN,
@@ -174,20 +156,7 @@ class Users(Resource):
             access_roles: Permissions (replaces the list); see `create`.
         """
         uid = check_id(user_id, "user_id")
-        fields = body(
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            timezone=timezone,
-            has_access_to_all_future_projects=has_access_to_all_future_projects,
-            is_contractor=is_contractor,
-            is_active=is_active,
-            weekly_capacity=weekly_capacity,
-            default_hourly_rate=default_hourly_rate,
-            cost_rate=cost_rate,
-            roles=_string_list("roles", roles),
-            access_roles=_string_list("access_roles", access_roles),
-        )
+        fields = self._body()
         return await self._update(User, f"users/{uid}", fields)
 
     @operation("DELETE", "/users/{userId}")
@@ -199,7 +168,7 @@ class Users(Resource):
 
     @operation("GET", "/users/me/project_assignments")
     def my_project_assignments(
-        self, *, per_page: int | NotGiven = NOT_GIVEN
+        self, *, per_page: PerPage | NotGiven = NOT_GIVEN
     ) -> Paginator[ProjectAssignment]:
         """List the active project assignments of the authenticated user.
 
@@ -210,7 +179,7 @@ class Users(Resource):
             A `Paginator` of `ProjectAssignment`; nothing is sent until
             iterated.
         """
-        params = query(per_page=per_page)
+        params = self._query()
         return self._paginate(
             "users/me/project_assignments", "project_assignments", ProjectAssignment, params
         )
@@ -221,7 +190,7 @@ class Users(Resource):
         user_id: int,
         *,
         updated_since: dt.datetime | str | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
+        per_page: PerPage | NotGiven = NOT_GIVEN,
     ) -> Paginator[ProjectAssignment]:
         """List the active project assignments of a user.
 
@@ -235,7 +204,7 @@ class Users(Resource):
             iterated.
         """
         uid = check_id(user_id, "user_id")
-        params = query(updated_since=updated_since, per_page=per_page)
+        params = self._query()
         return self._paginate(
             f"users/{uid}/project_assignments",
             "project_assignments",
@@ -247,7 +216,7 @@ class Users(Resource):
 
     @operation("GET", "/users/{userId}/billable_rates")
     def billable_rates(
-        self, user_id: int, *, per_page: int | NotGiven = NOT_GIVEN
+        self, user_id: int, *, per_page: PerPage | NotGiven = NOT_GIVEN
     ) -> Paginator[BillableRate]:
         """List the billable rates of a user, oldest ``start_date`` first.
 
@@ -259,7 +228,7 @@ class Users(Resource):
             A `Paginator` of `BillableRate`; nothing is sent until iterated.
         """
         uid = check_id(user_id, "user_id")
-        params = query(per_page=per_page)
+        params = self._query()
         return self._paginate(f"users/{uid}/billable_rates", "billable_rates", BillableRate, params)
 
     @operation("GET", "/users/{userId}/billable_rates/{billableRateId}")
@@ -285,14 +254,14 @@ class Users(Resource):
             start_date: The date it takes effect (not in the future; default today).
         """
         uid = check_id(user_id, "user_id")
-        fields = body(amount=amount, start_date=start_date)
+        fields = self._body()
         return await self._create(BillableRate, f"users/{uid}/billable_rates", fields)
 
     # -- cost rates -------------------------------------------------------------------
 
     @operation("GET", "/users/{userId}/cost_rates")
     def cost_rates(
-        self, user_id: int, *, per_page: int | NotGiven = NOT_GIVEN
+        self, user_id: int, *, per_page: PerPage | NotGiven = NOT_GIVEN
     ) -> Paginator[CostRate]:
         """List the cost rates of a user, oldest ``start_date`` first.
 
@@ -304,7 +273,7 @@ class Users(Resource):
             A `Paginator` of `CostRate`; nothing is sent until iterated.
         """
         uid = check_id(user_id, "user_id")
-        params = query(per_page=per_page)
+        params = self._query()
         return self._paginate(f"users/{uid}/cost_rates", "cost_rates", CostRate, params)
 
     @operation("GET", "/users/{userId}/cost_rates/{costRateId}")
@@ -330,14 +299,14 @@ class Users(Resource):
             start_date: The date it takes effect (not in the future; default today).
         """
         uid = check_id(user_id, "user_id")
-        fields = body(amount=amount, start_date=start_date)
+        fields = self._body()
         return await self._create(CostRate, f"users/{uid}/cost_rates", fields)
 
     # -- teammates --------------------------------------------------------------------
 
     @operation("GET", "/users/{userId}/teammates")
     def teammates(
-        self, user_id: int, *, per_page: int | NotGiven = NOT_GIVEN
+        self, user_id: int, *, per_page: PerPage | NotGiven = NOT_GIVEN
     ) -> Paginator[Teammate]:
         """List the teammates assigned to a manager (whose timesheets they can see).
 
@@ -349,7 +318,7 @@ class Users(Resource):
             A `Paginator` of `Teammate`; nothing is sent until iterated.
         """
         uid = check_id(user_id, "user_id")
-        params = query(per_page=per_page)
+        params = self._query()
         return self._paginate(f"users/{uid}/teammates", "teammates", Teammate, params)
 
     @operation("PATCH", "/users/{userId}/teammates")
@@ -367,12 +336,6 @@ class Users(Resource):
             The manager's teammates after the change.
         """
         uid = check_id(user_id, "user_id")
-        if isinstance(teammate_ids, (str, bytes)) or not isinstance(
-            teammate_ids, (builtins.list, tuple)
-        ):
-            raise InvalidRequestError(
-                f"teammate_ids must be a list of user ids, got {shown(teammate_ids)}"
-            )
-        fields = body(teammate_ids=builtins.list(teammate_ids))
+        fields = self._body()
         request = Request("PATCH", f"users/{uid}/teammates", json=fields)
         return await self._records(Teammate, request, "teammates", "update_teammates")

@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 
+from .. import models as m
 from ._auth import INVALID_TOKEN, TokenStore
 from ._config import Counters, Faults, RequestRecord
 from ._fields import (
@@ -22,8 +23,9 @@ from ._fields import (
     parse_date,
     parse_datetime,
 )
-from ._ops import CREATE_FIELDS, UPDATE_FIELDS, Ops
+from ._ops import Ops
 from ._pagination import paginate
+from ._params import CREATE_FIELDS, FILTERS, REPORT_GROUPS, UPDATE_FIELDS, UPDATED_SINCE
 from ._ratelimit import RetryAfterFormat, RollingWindow, retry_after_value
 from ._render import encode
 from ._reports import Reports
@@ -48,6 +50,7 @@ class Simulated(Protocol):
     faults: Faults
     counters: Counters
     errors: list[BaseException]
+    id_accounts: list[dict[str, Any]]
 
     def log_request(self, record: RequestRecord) -> None: ...
 
@@ -74,50 +77,13 @@ TOP_LEVEL = (
     "estimates",
 )
 
-#: Equality filters per list: query parameter -> (row field, type).
-FILTERS: dict[str, dict[str, tuple[str, str]]] = {
-    "clients": {"is_active": ("is_active", "bool")},
-    "contacts": {"client_id": ("client_id", "int")},
-    "projects": {"is_active": ("is_active", "bool"), "client_id": ("client_id", "int")},
-    "tasks": {"is_active": ("is_active", "bool")},
-    "users": {"is_active": ("is_active", "bool")},
-    "roles": {},
-    "expense_categories": {"is_active": ("is_active", "bool")},
-    "invoice_item_categories": {},
-    "estimate_item_categories": {},
-    "time_entries": {
-        "user_id": ("user_id", "int"),
-        "client_id": ("client_id", "int"),
-        "project_id": ("project_id", "int"),
-        "task_id": ("task_id", "int"),
-        "is_billed": ("is_billed", "bool"),
-        "is_running": ("is_running", "bool"),
-        "approval_status": ("approval_status", "str"),
-    },
-    "expenses": {
-        "user_id": ("user_id", "int"),
-        "client_id": ("client_id", "int"),
-        "project_id": ("project_id", "int"),
-        "is_billed": ("is_billed", "bool"),
-    },
-    "invoices": {"client_id": ("client_id", "int"), "state": ("state", "str")},
-    "estimates": {"client_id": ("client_id", "int"), "state": ("state", "str")},
-    "user_assignments": {"user_id": ("user_id", "int"), "is_active": ("is_active", "bool")},
-    "task_assignments": {"is_active": ("is_active", "bool")},
-    "invoice_messages": {},
-    "invoice_payments": {},
-    "estimate_messages": {},
-    "project_assignments": {},
-    "billable_rates": {},
-    "cost_rates": {},
-}
+#: The stored date a list's ``from``/``to`` range applies to (Harvest's rule).
 DATE_FIELD = {
     "time_entries": "spent_date",
     "expenses": "spent_date",
     "invoices": "issue_date",
     "estimates": "issue_date",
 }
-NO_UPDATED_SINCE = frozenset({"roles", "billable_rates", "cost_rates"})
 
 
 def json_response(
@@ -244,7 +210,7 @@ class Api:
             else:
                 value = text
             checks.append(_equals(field, value))
-        if kind not in NO_UPDATED_SINCE and params.get("updated_since"):
+        if kind in UPDATED_SINCE and params.get("updated_since"):
             since = parse_datetime(params["updated_since"], "updated_since")
             since_s = since.strftime("%Y-%m-%dT%H:%M:%SZ")
             hints["since"] = since.timestamp()
@@ -562,15 +528,14 @@ class Api:
             f"Invoice ID: {number}\nIssue Date: {invoice['issue_date']}\n"
             f"Amount: {invoice['amount']}\nDue: {invoice['due_date']}\n\nThank you!\n"
         )
-        return json_response(
-            {
-                "invoice_id": invoice["id"],
-                "subject": subject,
-                "body": body,
-                "reminder": reminder,
-                "thank_you": thank_you,
-            }
-        )
+        template = {
+            "invoice_id": invoice["id"],
+            "subject": subject,
+            "body": body,
+            "reminder": reminder,
+            "thank_you": thank_you,
+        }
+        return json_response(self.w.renderer.render(m.InvoiceMessageSubjectAndBody, template))
 
     # reports
 
@@ -765,11 +730,11 @@ def build_api_app(sim: Simulated) -> web.Application:
         r.add_post(base, api.child_create(parent, kind))
         r.add_delete(f"{base}/{{id:\\d+}}", api.child_delete(parent, kind))
     reports = sim.reports
-    for group in ("clients", "projects", "tasks", "team"):
+    for group in REPORT_GROUPS["time"]:
         r.add_get(
             f"{v}/reports/time/{group}", api.report(functools.partial(reports.time_report, group))
         )
-    for group in ("clients", "projects", "categories", "team"):
+    for group in REPORT_GROUPS["expenses"]:
         r.add_get(
             f"{v}/reports/expenses/{group}",
             api.report(functools.partial(reports.expense_report, group)),
@@ -834,7 +799,8 @@ def build_id_app(sim: Simulated) -> web.Application:
             client_id, _, secret = pair.partition(":")
             body.setdefault("client_id", unquote(client_id))
             body.setdefault("client_secret", unquote(secret))
-        return json_response(sim.tokens.token_endpoint(body))
+        answer = sim.tokens.token_endpoint(body)
+        return json_response(sim.world.renderer.render(m.OAuthToken, answer))
 
     async def accounts(request: web.Request) -> web.StreamResponse:
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
@@ -860,7 +826,8 @@ def build_id_app(sim: Simulated) -> web.Application:
                         "name": sim.world.company["name"],
                         "product": "harvest",
                         "google_sign_in_required": False,
-                    }
+                    },
+                    *({"google_sign_in_required": False, **a} for a in sim.id_accounts),
                 ],
             }
         )

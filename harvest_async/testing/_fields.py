@@ -150,11 +150,6 @@ def _coerce(name: str, kind: str, value: Any, form: bool) -> Any:
         if isinstance(value, str):
             return parse_datetime(value, name).strftime("%Y-%m-%dT%H:%M:%SZ")
         raise _bad(name)
-    if kind == "time":
-        if isinstance(value, str):
-            parse_minutes(value, name)
-            return value
-        raise _bad(name)
     if kind == "ints":
         if isinstance(value, list) and all(
             isinstance(v, int) and not isinstance(v, bool) for v in value

@@ -9,204 +9,11 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from ._fields import Reject, UploadedFile, coerce_fields, parse_minutes, require
+from ._params import LINE_FIELDS
 from ._store import Row, fmt_date, fmt_ts
 from ._world import World, compute_estimate_amounts, compute_invoice_amounts, money
 
-__all__ = ["CREATE_FIELDS", "UPDATE_FIELDS", "Ops"]
-
-_PROJECT_FIELDS = {
-    "client_id": "int",
-    "name": "str",
-    "code": "str",
-    "is_active": "bool",
-    "is_billable": "bool",
-    "is_fixed_fee": "bool",
-    "bill_by": "str",
-    "hourly_rate": "num",
-    "budget": "num",
-    "budget_by": "str",
-    "budget_is_monthly": "bool",
-    "notify_when_over_budget": "bool",
-    "over_budget_notification_percentage": "num",
-    "show_budget_to_all": "bool",
-    "cost_budget": "num",
-    "cost_budget_include_expenses": "bool",
-    "fee": "num",
-    "notes": "str",
-    "starts_on": "date",
-    "ends_on": "date",
-}
-_USER_FIELDS = {
-    "first_name": "str",
-    "last_name": "str",
-    "email": "str",
-    "telephone": "str",
-    "timezone": "str",
-    "has_access_to_all_future_projects": "bool",
-    "is_contractor": "bool",
-    "is_active": "bool",
-    "weekly_capacity": "int",
-    "default_hourly_rate": "num",
-    "cost_rate": "num",
-    "roles": "strs",
-    "access_roles": "strs",
-}
-_TIME_FIELDS = {
-    "project_id": "int",
-    "task_id": "int",
-    "spent_date": "date",
-    "started_time": "time",
-    "ended_time": "time",
-    "hours": "num",
-    "notes": "str",
-    "external_reference": "obj",
-}
-_EXPENSE_FIELDS = {
-    "project_id": "int",
-    "expense_category_id": "int",
-    "spent_date": "date",
-    "units": "num",
-    "total_cost": "num",
-    "notes": "str",
-    "billable": "bool",
-    "receipt": "file",
-}
-_INVOICE_FIELDS = {
-    "client_id": "int",
-    "estimate_id": "int",
-    "retainer_id": "int",
-    "number": "str",
-    "purchase_order": "str",
-    "tax": "num",
-    "tax2": "num",
-    "discount": "num",
-    "subject": "str",
-    "notes": "str",
-    "currency": "str",
-    "issue_date": "date",
-    "due_date": "date",
-    "payment_term": "str",
-    "payment_options": "strs",
-    "line_items": "objs",
-}
-_ESTIMATE_FIELDS = {
-    "client_id": "int",
-    "number": "str",
-    "purchase_order": "str",
-    "tax": "num",
-    "tax2": "num",
-    "discount": "num",
-    "subject": "str",
-    "notes": "str",
-    "currency": "str",
-    "issue_date": "date",
-    "line_items": "objs",
-}
-_LINE_FIELDS = {
-    "id": "int",
-    "project_id": "int",
-    "kind": "str",
-    "description": "str",
-    "quantity": "num",
-    "unit_price": "num",
-    "taxed": "bool",
-    "taxed2": "bool",
-    "_destroy": "bool",
-}
-
-#: Writable fields of each kind on create (name -> type code of ``coerce_fields``).
-CREATE_FIELDS: dict[str, dict[str, str]] = {
-    "clients": {"name": "str", "is_active": "bool", "address": "str", "currency": "str"},
-    "contacts": {
-        "client_id": "int",
-        "title": "str",
-        "first_name": "str",
-        "last_name": "str",
-        "email": "str",
-        "phone_office": "str",
-        "phone_mobile": "str",
-        "fax": "str",
-    },
-    "projects": _PROJECT_FIELDS,
-    "tasks": {
-        "name": "str",
-        "billable_by_default": "bool",
-        "default_hourly_rate": "num",
-        "is_default": "bool",
-        "is_active": "bool",
-    },
-    "users": _USER_FIELDS,
-    "roles": {"name": "str", "user_ids": "ints"},
-    "expense_categories": {
-        "name": "str",
-        "unit_name": "str",
-        "unit_price": "num",
-        "is_active": "bool",
-    },
-    "invoice_item_categories": {"name": "str", "use_as_service": "bool", "use_as_expense": "bool"},
-    "estimate_item_categories": {"name": "str"},
-    "time_entries": {"user_id": "int", **_TIME_FIELDS},
-    "expenses": {"user_id": "int", **_EXPENSE_FIELDS},
-    "invoices": {**_INVOICE_FIELDS, "line_items_import": "obj"},
-    "estimates": _ESTIMATE_FIELDS,
-    "user_assignments": {
-        "user_id": "int",
-        "is_active": "bool",
-        "is_project_manager": "bool",
-        "use_default_rates": "bool",
-        "hourly_rate": "num",
-        "budget": "num",
-    },
-    "task_assignments": {
-        "task_id": "int",
-        "is_active": "bool",
-        "billable": "bool",
-        "hourly_rate": "num",
-        "budget": "num",
-    },
-    "invoice_messages": {
-        "event_type": "str",
-        "recipients": "objs",
-        "subject": "str",
-        "body": "str",
-        "include_link_to_client_invoice": "bool",
-        "attach_pdf": "bool",
-        "send_me_a_copy": "bool",
-        "thank_you": "bool",
-    },
-    "estimate_messages": {
-        "event_type": "str",
-        "recipients": "objs",
-        "subject": "str",
-        "body": "str",
-        "send_me_a_copy": "bool",
-    },
-    "invoice_payments": {
-        "amount": "num",
-        "paid_at": "datetime",
-        "paid_date": "date",
-        "notes": "str",
-        "send_thank_you": "bool",
-    },
-    "billable_rates": {"amount": "num", "start_date": "date"},
-    "cost_rates": {"amount": "num", "start_date": "date"},
-}
-
-#: Writable fields of each kind on update.
-UPDATE_FIELDS: dict[str, dict[str, str]] = {
-    **CREATE_FIELDS,
-    "time_entries": _TIME_FIELDS,
-    "expenses": {**_EXPENSE_FIELDS, "delete_receipt": "bool"},
-    "invoices": _INVOICE_FIELDS,
-    "user_assignments": {
-        k: v for k, v in CREATE_FIELDS["user_assignments"].items() if k != "user_id"
-    },
-    "task_assignments": {
-        k: v for k, v in CREATE_FIELDS["task_assignments"].items() if k != "task_id"
-    },
-    "company": {"wants_timestamp_timers": "bool", "weekly_capacity": "int"},
-    "teammates": {"teammate_ids": "ints"},
-}
+__all__ = ["Ops"]
 
 _UNIQUE_NAMES = (
     "clients",
@@ -828,8 +635,15 @@ class Ops:
         w.time_entries.put(row)
         return row
 
+    def _check_times(self, d: dict[str, Any]) -> None:
+        """422 for a ``started_time`` / ``ended_time`` that is not a time of day."""
+        for key in ("started_time", "ended_time"):
+            if d.get(key) is not None:
+                parse_minutes(d[key], key)
+
     def _create_time_entries(self, d: dict[str, Any]) -> Row:
         require(d, "project_id", "task_id", "spent_date")
+        self._check_times(d)
         w = self.w
         user, project, ua, ta = self._assignment(
             _pick(d, "user_id", w.me_id), d["project_id"], d["task_id"]
@@ -876,6 +690,7 @@ class Ops:
         for key in ("project_id", "task_id", "spent_date"):
             if key in d:
                 require(d, key)
+        self._check_times(d)
         if "project_id" in d or "task_id" in d:
             project_id: int = d["project_id"] if "project_id" in d else row["project_id"]
             task_id: int = d["task_id"] if "task_id" in d else row["task_id"]
@@ -1038,7 +853,7 @@ class Ops:
     def _lines(self, current: list[Row], given: list[dict[str, Any]], invoice: bool) -> list[Row]:
         lines = [dict(li) for li in current]
         for raw in given:
-            li = coerce_fields(_LINE_FIELDS, raw)
+            li = coerce_fields(LINE_FIELDS["invoices" if invoice else "estimates"], raw)
             if li.get("project_id") is not None:
                 self._get("projects", li["project_id"], "Project")
             if li.get("id") is not None:

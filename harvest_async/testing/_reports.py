@@ -13,11 +13,20 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+import attrs
+
 from ._fields import Reject, parse_bool, parse_date
+from ._params import REPORT_GROUPS, REPORTS_SERVED_AS
 from ._store import Row, fmt_date
 from ._world import World
 
 __all__ = ["Reports", "report_window"]
+
+# A report row carries the values its report and group compute, in Harvest's order; a
+# field of the report's model (`REPORTS_SERVED_AS`) that no group of the report computes
+# (a field added to the model) is served as null in every row, while one that only
+# other groups compute (``project_id`` in a report by client) is left out, as Harvest
+# does.
 
 # Aggregation keys: (user_id, project_id, task_id, client_id) for time,
 # (user_id, project_id, category_id, client_id) for expenses.
@@ -77,6 +86,18 @@ def report_window(params: dict[str, str]) -> tuple[dt.date, dt.date]:
     return start, end
 
 
+def _unclaimed(report: str, claimed: set[str]) -> dict[str, None]:
+    """The fields of a report's model that none of its rows computes, as nulls."""
+    model = REPORTS_SERVED_AS[report]
+    return {f.name: None for f in attrs.fields(model) if f.name not in claimed}
+
+
+def _served(report: str, rows: list[Row]) -> list[Row]:
+    """Rows of a report of one shape, with the fields of its model none of them computes."""
+    extra = _unclaimed(report, set(rows[0])) if rows else {}
+    return [{**r, **extra} for r in rows] if extra else rows
+
+
 class Reports:
     """Computes report rows for a `World`."""
 
@@ -84,6 +105,14 @@ class Reports:
         self.w = world
         self._cache: dict[tuple[Any, ...], Any] = {}
         self._version = -1
+        # what every group computes, from rows of nothing (an id that is no record's)
+        self._unclaimed_time = _unclaimed(
+            "time", {k for g in REPORT_GROUPS["time"] for k in self._time_row(g, 0, "", _TimeAgg())}
+        )
+        self._unclaimed_expenses = _unclaimed(
+            "expenses",
+            {k for g in REPORT_GROUPS["expenses"] for k in self._expense_row(g, 0, "", _CostAgg())},
+        )
 
     def _cached(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
         if self._version != self.w.version:
@@ -233,6 +262,71 @@ class Reports:
             return self.w.user_name(row)
         return str(row["name"])
 
+    def _time_row(self, group: str, gid: int, currency: str, g: _TimeAgg) -> Row:
+        """One row of a time report by ``group`` (Harvest's keys, in Harvest's order)."""
+        w = self.w
+        totals = {
+            "total_hours": _hours(g.total_hh),
+            "billable_hours": _hours(g.bill_hh),
+            "currency": currency,
+            "billable_amount": _amount(g.bill_amt, 10000),
+        }
+        if group == "clients":
+            return {"client_id": gid, "client_name": self._name("clients", gid), **totals}
+        if group == "projects":
+            p = w.live_or_tomb("projects", gid) or {}
+            return {
+                "project_id": gid,
+                "project_name": p.get("name"),
+                "client_id": p.get("client_id"),
+                "client_name": self._name("clients", p.get("client_id") or 0),
+                **totals,
+            }
+        if group == "tasks":
+            return {"task_id": gid, "task_name": self._name("tasks", gid), **totals}
+        u = w.live_or_tomb("users", gid) or {}
+        return {
+            "user_id": gid,
+            "user_name": self._name("users", gid),
+            "is_contractor": u.get("is_contractor"),
+            **totals,
+            "weekly_capacity": u.get("weekly_capacity"),
+            "avatar_url": u.get("avatar_url"),
+        }
+
+    def _expense_row(self, group: str, gid: int, currency: str, g: _CostAgg) -> Row:
+        """One row of an expense report by ``group`` (Harvest's keys, in Harvest's order)."""
+        w = self.w
+        totals = {
+            "total_amount": _amount(g.total, 100),
+            "billable_amount": _amount(g.billable, 100),
+            "currency": currency,
+        }
+        if group == "clients":
+            return {"client_id": gid, "client_name": self._name("clients", gid), **totals}
+        if group == "projects":
+            p = w.live_or_tomb("projects", gid) or {}
+            return {
+                "client_id": p.get("client_id"),
+                "client_name": self._name("clients", p.get("client_id") or 0),
+                "project_id": gid,
+                "project_name": p.get("name"),
+                **totals,
+            }
+        if group == "categories":
+            return {
+                "expense_category_id": gid,
+                "expense_category_name": self._name("expense_categories", gid),
+                **totals,
+            }
+        u = w.live_or_tomb("users", gid) or {}
+        return {
+            "user_id": gid,
+            "user_name": self._name("users", gid),
+            "is_contractor": u.get("is_contractor"),
+            **totals,
+        }
+
     def time_report(self, group: str, params: dict[str, str]) -> list[Row]:
         """Rows of ``/reports/time/{clients,projects,tasks,team}``."""
         start, end = report_window(params)
@@ -249,42 +343,11 @@ class Reports:
             g.total_hh += a.total_hh
             g.bill_hh += a.bill_hh
             g.bill_amt += a.bill_amt
-        w = self.w
-        rows: list[Row] = []
-        for (gid, currency), g in groups.items():
-            totals = {
-                "total_hours": _hours(g.total_hh),
-                "billable_hours": _hours(g.bill_hh),
-                "currency": currency,
-                "billable_amount": _amount(g.bill_amt, 10000),
-            }
-            if group == "clients":
-                rows.append({"client_id": gid, "client_name": self._name("clients", gid), **totals})
-            elif group == "projects":
-                p = w.live_or_tomb("projects", gid) or {}
-                rows.append(
-                    {
-                        "project_id": gid,
-                        "project_name": p.get("name"),
-                        "client_id": p.get("client_id"),
-                        "client_name": self._name("clients", p.get("client_id") or 0),
-                        **totals,
-                    }
-                )
-            elif group == "tasks":
-                rows.append({"task_id": gid, "task_name": self._name("tasks", gid), **totals})
-            else:
-                u = w.live_or_tomb("users", gid) or {}
-                rows.append(
-                    {
-                        "user_id": gid,
-                        "user_name": self._name("users", gid),
-                        "is_contractor": u.get("is_contractor"),
-                        **totals,
-                        "weekly_capacity": u.get("weekly_capacity"),
-                        "avatar_url": u.get("avatar_url"),
-                    }
-                )
+        unclaimed = self._unclaimed_time
+        rows = [
+            {**self._time_row(group, gid, currency, g), **unclaimed}
+            for (gid, currency), g in groups.items()
+        ]
         name_key = {
             "clients": "client_name",
             "projects": "project_name",
@@ -309,45 +372,11 @@ class Reports:
             g = groups[(gid, self._currency(client_id))]
             g.total += a.total
             g.billable += a.billable
-        w = self.w
-        rows: list[Row] = []
-        for (gid, currency), g in groups.items():
-            totals = {
-                "total_amount": _amount(g.total, 100),
-                "billable_amount": _amount(g.billable, 100),
-                "currency": currency,
-            }
-            if group == "clients":
-                rows.append({"client_id": gid, "client_name": self._name("clients", gid), **totals})
-            elif group == "projects":
-                p = w.live_or_tomb("projects", gid) or {}
-                rows.append(
-                    {
-                        "client_id": p.get("client_id"),
-                        "client_name": self._name("clients", p.get("client_id") or 0),
-                        "project_id": gid,
-                        "project_name": p.get("name"),
-                        **totals,
-                    }
-                )
-            elif group == "categories":
-                rows.append(
-                    {
-                        "expense_category_id": gid,
-                        "expense_category_name": self._name("expense_categories", gid),
-                        **totals,
-                    }
-                )
-            else:
-                u = w.live_or_tomb("users", gid) or {}
-                rows.append(
-                    {
-                        "user_id": gid,
-                        "user_name": self._name("users", gid),
-                        "is_contractor": u.get("is_contractor"),
-                        **totals,
-                    }
-                )
+        unclaimed = self._unclaimed_expenses
+        rows = [
+            {**self._expense_row(group, gid, currency, g), **unclaimed}
+            for (gid, currency), g in groups.items()
+        ]
         name_key = {
             "clients": "client_name",
             "projects": "project_name",
@@ -390,7 +419,7 @@ class Reports:
                 }
             )
         rows.sort(key=lambda r: (str(r["client_name"] or ""), str(r["project_name"])))
-        return rows
+        return _served("uninvoiced", rows)
 
     def project_budget(self, params: dict[str, str]) -> list[Row]:
         """Rows of ``/reports/project_budget``: projects with a budget, over all time."""
@@ -423,4 +452,4 @@ class Reports:
                     "budget_remaining": round(p["budget"] - spent, 2),
                 }
             )
-        return rows
+        return _served("project_budget", rows)

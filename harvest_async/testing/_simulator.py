@@ -6,11 +6,11 @@ import datetime as dt
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .. import AsyncClosing
 from ._app import build_api_app, build_id_app
 from ._auth import TokenStore
 from ._config import DEFAULT_PAGE_BASED, Counters, Faults, RequestRecord, SimulatorScale
@@ -30,7 +30,7 @@ DEFAULT_START = dt.datetime(2025, 1, 15, 9, 0, tzinfo=dt.UTC)
 _LAZY = ("time_entries", "expenses")
 
 
-class HarvestSimulator:
+class HarvestSimulator(AsyncClosing):
     """A Harvest API v2 server on 127.0.0.1 with seeded data, rate limits and faults.
 
     Use it as an async context manager::
@@ -63,6 +63,8 @@ class HarvestSimulator:
         truncate_rate: Share of API answers cut short of their ``Content-Length``.
         max_log: Requests kept in `requests` (the oldest are dropped).
         host: Interface to listen on.
+        port: Port of the API server (0: a free one); the Harvest ID server always
+            takes a free port.
 
     Attributes:
         base_url: ``http://127.0.0.1:PORT/v2`` once started.
@@ -96,6 +98,7 @@ class HarvestSimulator:
         truncate_rate: float = 0.0,
         max_log: int = 100_000,
         host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
         if isinstance(scale, int) and not isinstance(scale, bool):
             scale = SimulatorScale().times(scale)
@@ -152,8 +155,15 @@ class HarvestSimulator:
         self.counters = Counters()
         self.errors: list[BaseException] = []
         self.host = host
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be an int from 0 to 65535, got {port!r}")
+        self.port = port
         self.base_url = ""
         self.id_base_url = ""
+        #: Further accounts Harvest ID lists for the token, after this one (``id``,
+        #: ``name``, ``product``: ``"harvest"`` or ``"forecast"``); the CLI's demo lists
+        #: a second Harvest account (another simulator) and a Forecast account.
+        self.id_accounts: list[dict[str, Any]] = []
         self._runners: list[web.AppRunner] = []
 
     def __repr__(self) -> str:
@@ -178,11 +188,11 @@ class HarvestSimulator:
         self.faults.bind(loop.time)
         urls = []
         try:
-            for app in (build_api_app(self), build_id_app(self)):
+            for app, port in ((build_api_app(self), self.port), (build_id_app(self), 0)):
                 runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
                 await runner.setup()
                 self._runners.append(runner)
-                site = web.TCPSite(runner, self.host, 0)
+                site = web.TCPSite(runner, self.host, port)
                 await site.start()
                 port = runner.addresses[0][1]
                 urls.append(f"http://{self.host}:{port}")
@@ -199,17 +209,8 @@ class HarvestSimulator:
             await runner.cleanup()
         self.world.clock.unbind()
 
-    async def __aenter__(self) -> HarvestSimulator:
+    async def _open(self) -> None:
         await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # ------------------------------------------------------------ helpers
 

@@ -5,8 +5,9 @@ Stored rows hold Harvest's scalar fields plus the ids of what they point at
 rendered from the live records when a row is served, so renaming a client shows in its
 projects, like on Harvest. Deleted records leave a tombstone for the references that
 still point at them. What is served is the client's own models' fields (see
-`._render`): this module says only which model each kind is, which table a stored
-``<field>_id`` points at, and the values computed rather than stored.
+`._render`), each kind as the model its client calls decode it into
+(`._params.SERVED_AS`): this module says only which table a stored ``<field>_id``
+points at, and the values computed rather than stored.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, NamedTuple
 from .. import models as m
 from ._config import SimulatorScale
 from ._pagination import PageIndex, track_sources
+from ._params import SERVED_AS
 from ._render import Renderer, decode, encode
 from ._store import (
     LazyTable,
@@ -32,33 +34,6 @@ from ._store import (
 )
 
 __all__ = ["SERVED_AS", "STORED_REFS", "ExCombo", "TeCombo", "World"]
-
-#: The model each kind is served as: its fields are the keys of the JSON objects.
-SERVED_AS: dict[str, type] = {
-    "company": m.Company,
-    "clients": m.Client,
-    "contacts": m.Contact,
-    "projects": m.Project,
-    "tasks": m.Task,
-    "users": m.User,
-    "teammates": m.Teammate,
-    "roles": m.Role,
-    "user_assignments": m.UserAssignment,
-    "task_assignments": m.TaskAssignment,
-    "project_assignments": m.ProjectAssignment,
-    "expense_categories": m.ExpenseCategory,
-    "invoice_item_categories": m.InvoiceItemCategory,
-    "estimate_item_categories": m.EstimateItemCategory,
-    "billable_rates": m.BillableRate,
-    "cost_rates": m.CostRate,
-    "time_entries": m.TimeEntry,
-    "expenses": m.Expense,
-    "invoices": m.Invoice,
-    "estimates": m.Estimate,
-    "invoice_messages": m.InvoiceMessage,
-    "estimate_messages": m.EstimateMessage,
-    "invoice_payments": m.InvoicePayment,
-}
 
 #: The table a stored ``<field>_id`` points at (``None``: no table, only the id is kept).
 STORED_REFS: dict[str, str | None] = {
