@@ -103,26 +103,24 @@ def _structure_date(value: Any, _: type) -> dt.date:
         return value
     if not isinstance(value, str):
         raise TypeError(f"expected a date string, got {type(value).__name__}")
-    return dt.date.fromisoformat(value)
+    return _rfc3339(value, dt.date)
 
 
-def _parse_datetime(text: str) -> dt.datetime:
-    """RFC 3339 as msgspec reads it (so list pages decoded by msgspec agree), else ISO."""
-    try:
-        parsed: dt.datetime = _rfc3339(text, dt.datetime)
-    except msgspec.ValidationError:
-        return dt.datetime.fromisoformat(text)
+def _rfc3339(text: str, type_: type[T]) -> T:
+    """``text`` read as msgspec reads it from bytes (RFC 3339), so both paths agree.
+
+    Raises:
+        ValueError: not an RFC 3339 date or timestamp (msgspec's ValidationError is one).
+    """
+    parsed: T = msgspec.convert(text, type_)
     return parsed
-
-
-_rfc3339 = msgspec.convert
 
 
 def _structure_datetime(value: Any, _: type) -> dt.datetime:
     if isinstance(value, dt.datetime):
         parsed = value
     elif isinstance(value, str):
-        parsed = _parse_datetime(value)
+        parsed = _rfc3339(value, dt.datetime)
     else:
         raise TypeError(f"expected a timestamp string, got {type(value).__name__}")
     tzinfo = parsed.tzinfo
