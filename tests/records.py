@@ -17,7 +17,7 @@ import attrs
 
 from harvest_async._converter import decode
 
-__all__ = ["build", "complete", "required_values"]
+__all__ = ["build", "complete", "record", "required_values"]
 
 T = TypeVar("T")
 
@@ -61,3 +61,8 @@ def complete(cls: type, item: str) -> str:
 def build(cls: type[T], **fields: Any) -> T:
     """A ``cls`` with plain values in its required fields and ``fields`` given as they are."""
     return attrs.evolve(decode(cls, required_values(cls)), **fields)
+
+
+def record(cls: type, **fields: Any) -> dict[str, Any]:
+    """A JSON object (as Python values) of ``cls``: its required fields, then ``fields``."""
+    return {**required_values(cls), **fields}
