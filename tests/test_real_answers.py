@@ -173,7 +173,7 @@ async def test_delete_accepts_any_200_body(
     mock: aioresponses, client: ha.HarvestClient, body: str, kind: str
 ) -> None:
     mock.delete("https://api.harvestapp.com/v2/tasks/7", status=200, body=body, content_type=kind)
-    assert await client.tasks.delete(7) is None
+    await client.tasks.delete(7)
     assert len(sent_requests(mock)) == 1
 
 
