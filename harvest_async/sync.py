@@ -501,9 +501,9 @@ class _Checkpointer:
 def record_json(model: Any) -> str:
     """The record as JSON text (decimals as numbers, exactly as Harvest sent them).
 
-    The same JSON as the converter's unstructuring through `_json.dumps` (dates as
-    ``YYYY-MM-DD``, timestamps as UTC ``...Z``, ``null`` kept), encoded by msgspec's
-    C encoder; keys come in alphabetical order.
+    The library's one encoder of models (`encode_model`): the converter's unstructuring
+    written by `_json.dumps` (dates as ``YYYY-MM-DD``, timestamps as UTC ``...Z``,
+    ``null`` kept), keys in the model's field order.
     """
     return encode_model(model)
 

@@ -26,9 +26,11 @@ from yarl import URL
 import harvest_async as ha
 from harvest_async import bulk
 from harvest_async._pagination import Paginator, page_urls
+from harvest_async.models import TimeEntry
 from harvest_async.resources._base import split_days
 
 from .conftest import ACCOUNT, BASE, TOKEN, sent_requests
+from .records import complete, record
 
 # ---------------------------------------------------------------------------
 # A fake list: answers pages after virtual delays or gates, counts what is in flight
@@ -275,7 +277,9 @@ async def test_cancelled_prefetch_gives_its_limiter_slot_back(mock: aioresponses
 
     mock.get(
         f"{BASE}/time_entries?per_page=1",
-        body=json.dumps({"time_entries": [{"id": 1}], "page": 1, "links": {"next": second}}),
+        body=json.dumps(
+            {"time_entries": [record(TimeEntry, id=1)], "page": 1, "links": {"next": second}}
+        ),
     )
     mock.get(second, callback=never)
     async with ha.HarvestClient(
@@ -446,8 +450,9 @@ async def test_page_based_over_http_sends_page_numbers_built_from_links_next(
 ) -> None:
     def body(n: int) -> str:
         nxt = f'"{BASE}/clients?is_active=true&page={n + 1}&per_page=1"' if n < 3 else "null"
+        item = complete(ha.models.Client, f'{{"id": {n}}}')
         return (
-            f'{{"clients": [{{"id": {n}}}], "per_page": 1, "total_pages": 3,'
+            f'{{"clients": [{item}], "per_page": 1, "total_pages": 3,'
             f' "total_entries": 3, "page": {n}, "links": {{"next": {nxt}}}}}'
         )
 
@@ -472,7 +477,7 @@ async def test_cursor_list_over_http_follows_links_next_as_given(
         re.compile(rf"^{re.escape(BASE)}/time_entries\?per_page=1$"),
         body=json.dumps(
             {
-                "time_entries": [{"id": 3}],
+                "time_entries": [record(TimeEntry, id=3)],
                 "page": 1,
                 "total_pages": 3,
                 "per_page": 1,
@@ -484,7 +489,7 @@ async def test_cursor_list_over_http_follows_links_next_as_given(
         f"{BASE}/time_entries?cursor=c2&per_page=1",
         body=json.dumps(
             {
-                "time_entries": [{"id": 2}],
+                "time_entries": [record(TimeEntry, id=2)],
                 "page": None,
                 "total_pages": None,
                 "links": {"next": f"{BASE}/time_entries?cursor=c3&per_page=1"},
@@ -494,7 +499,12 @@ async def test_cursor_list_over_http_follows_links_next_as_given(
     mock.get(
         f"{BASE}/time_entries?cursor=c3&per_page=1",
         body=json.dumps(
-            {"time_entries": [{"id": 1}], "page": 3, "total_pages": 3, "links": {"next": None}}
+            {
+                "time_entries": [record(TimeEntry, id=1)],
+                "page": 3,
+                "total_pages": 3,
+                "links": {"next": None},
+            }
         ),
     )
     entries = await client.time_entries.list(per_page=1).collect()
@@ -617,8 +627,8 @@ def test_split_days_covers_every_day_exactly_once(first: dt.date, days: int, sha
     assert max(sizes) - min(sizes) <= 1
 
 
-def entry_json(ident: int, day: dt.date) -> dict[str, Any]:
-    return {"id": ident, "spent_date": day.isoformat(), "hours": 1.25}
+def entry_json(ident: int, day: dt.date, cls: type = TimeEntry) -> dict[str, Any]:
+    return record(cls, id=ident, spent_date=day.isoformat(), hours=1.25)
 
 
 def dated_list(mock: aioresponses, key: str, records: list[dict[str, Any]]) -> None:
@@ -670,7 +680,9 @@ async def test_expense_shards_cover_every_expense_once(
     client: ha.HarvestClient, mock: aioresponses
 ) -> None:
     start = dt.date(2023, 12, 30)
-    records = [entry_json(i, start + dt.timedelta(days=i % 5)) for i in range(1, 40)]
+    records = [
+        entry_json(i, start + dt.timedelta(days=i % 5), ha.models.Expense) for i in range(1, 40)
+    ]
     dated_list(mock, "expenses", records)
     expenses = await client.expenses.list(from_=start, to="2024-01-03", shards=10).collect()
     assert sorted(e.id for e in expenses) == list(range(1, 40))
@@ -873,7 +885,10 @@ async def test_fetch_ids_over_http_keeps_missing_ones_as_errors(
     client: ha.HarvestClient, mock: aioresponses
 ) -> None:
     for ident in (11, 13):
-        mock.get(f"{BASE}/time_entries/{ident}", body=f'{{"id": {ident}, "hours": 2.5}}')
+        mock.get(
+            f"{BASE}/time_entries/{ident}",
+            body=complete(TimeEntry, f'{{"id": {ident}, "hours": 2.5}}'),
+        )
     mock.get(f"{BASE}/time_entries/12", status=404, body='{"message": "Not found"}')
     fetched = await bulk.fetch_ids(client.time_entries.get, [11, 12, 13], concurrency=3)
     assert [e.id for e in fetched.values()] == [11, 13]
@@ -891,7 +906,9 @@ async def test_stream_lists_merges_one_list_per_project(
             f"{BASE}/projects/{pid}/user_assignments",
             body=json.dumps(
                 {
-                    "user_assignments": [{"id": pid * 10 + k} for k in (1, 2)],
+                    "user_assignments": [
+                        record(ha.models.UserAssignment, id=pid * 10 + k) for k in (1, 2)
+                    ],
                     "page": 1,
                     "total_pages": 1,
                     "links": {"next": None},

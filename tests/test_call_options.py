@@ -19,8 +19,9 @@ from harvest_async.resources._base import Resource
 from harvest_async.testing import HarvestSimulator
 
 from .conftest import ACCOUNT, BASE, TOKEN, sent_requests
+from .records import complete
 
-ME = '{"id": 1, "first_name": "Ada"}'
+ME = complete(ha.models.User, '{"id": 1, "first_name": "Ada"}')
 
 
 def make_client(**kwargs: Any) -> ha.HarvestClient:
@@ -274,7 +275,7 @@ async def test_on_request_reports_wait_attempts_status_and_duration(
     stats: list[ha.RequestStats] = []
     bucket = ha.TokenBucket(1, 4.0, reserve=0)
     mock.get(f"{BASE}/time_entries/7", status=502, body="bad gateway")
-    mock.get(f"{BASE}/time_entries/7", body='{"id": 7}')
+    mock.get(f"{BASE}/time_entries/7", body=complete(ha.models.TimeEntry, '{"id": 7}'))
     async with make_client(rate_limiter=bucket, on_request=stats.append) as harvest:
         await harvest.time_entries.get(7)
         held = await bucket.acquire()

@@ -13,9 +13,10 @@ import harvest_async as ha
 from harvest_async.oauth import HarvestID, OAuthSession
 
 from .conftest import BASE, sent_requests
+from .records import complete
 
 TOKEN_URL = "https://id.getharvest.com/api/v2/oauth2/token"
-ME = '{"id": 1, "first_name": "Jane"}'
+ME = complete(ha.models.User, '{"id": 1, "first_name": "Jane"}')
 NEW = '{"access_token": "NEW", "refresh_token": "R2", "expires_in": 3600}'
 EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 

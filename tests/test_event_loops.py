@@ -20,6 +20,7 @@ from aioresponses import aioresponses
 import harvest_async as ha
 
 from .conftest import ACCOUNT, BASE, TOKEN, sent_requests
+from .records import complete
 from .redis_server import INSTALL_HINT, RedisServer, find_redis_server
 
 try:
@@ -28,7 +29,7 @@ except ImportError:  # pragma: no cover - the redis extra is part of the test ex
     RedisRateLimiter = None  # type: ignore[assignment,misc]
 
 JOIN_TIMEOUT = 20.0
-ME = '{"id": 1, "first_name": "Ada"}'
+ME = complete(ha.models.User, '{"id": 1, "first_name": "Ada"}')
 
 
 def in_other_loop(work: Callable[[], Awaitable[Any]]) -> BaseException | Any:

@@ -49,6 +49,7 @@ from harvest_async.resources import _base
 from harvest_async.sync import record_json
 
 from .conftest import BASE
+from .records import build, complete, required_values
 from .shared import AIRBYTE_RECORDS, OPENAPI, needs, shared_params
 from .test_models import EXAMPLES, RECORDS, SCHEMA_MODELS, STREAM_MODELS
 
@@ -385,11 +386,19 @@ def page_body(key: str, items: str | bytes, tail: str | bytes = "") -> bytes:
     )
 
 
-def entry(fields: str) -> str:
-    return "{" + fields + "}"
+def entry(fields: str, cls: type = models.TimeEntry) -> str:
+    """A ``cls`` record: ``fields``, after every field it requires (``fields`` win)."""
+    return complete(cls, "{" + fields + "}")
 
 
 TE = "time_entries"
+INVOICE = models.Invoice
+ASSIGNMENT = models.ProjectAssignment
+ASSIGNED_TASK = models.ProjectAssignmentTaskAssignment
+#: A time entry's JSON text up to its closing brace (every required field, ``"id": 1``).
+TE_OPEN = complete(models.TimeEntry, '{"id": 1}').encode()[:-1]
+ENTRY_1 = complete(models.TimeEntry, '{"id": 1}')
+ENTRY_2 = complete(models.TimeEntry, '{"id": 2}')
 
 #: (id, body) for TimeEntry pages under "time_entries".
 ENTRY_CASES: list[Any] = [
@@ -537,13 +546,13 @@ ENTRY_CASES: list[Any] = [
     ("surrogate-in-unknown", page_body(TE, entry('"id": 1, "zzz": "\\ud800"'))),
     ("surrogate-in-envelope", page_body(TE, entry('"id": 1'), ', "zzz": "\\ud800"')),
     # invalid UTF-8
-    ("bad-utf8-in-notes", page_body(TE, b'{"id": 1, "notes": "a\xffb"}')),
-    ("overlong-utf8-in-notes", page_body(TE, b'{"id": 1, "notes": "\xc0\xaf"}')),
-    ("cesu-surrogate-in-notes", page_body(TE, b'{"id": 1, "notes": "\xed\xa0\x80"}')),
-    ("bad-utf8-in-unknown-value", page_body(TE, b'{"id": 1, "zzz": "a\xffb"}')),
-    ("bad-utf8-in-unknown-key", page_body(TE, b'{"id": 1, "\xff": 1}')),
-    ("bad-utf8-in-envelope", page_body(TE, b'{"id": 1}', b', "zzz": "\xff"')),
-    ("bad-utf8-in-links", page_body(TE, b'{"id": 1}').replace(b"null}", b'null, "a": "\xff"}')),
+    ("bad-utf8-in-notes", page_body(TE, TE_OPEN + b', "notes": "a\xffb"}')),
+    ("overlong-utf8-in-notes", page_body(TE, TE_OPEN + b', "notes": "\xc0\xaf"}')),
+    ("cesu-surrogate-in-notes", page_body(TE, TE_OPEN + b', "notes": "\xed\xa0\x80"}')),
+    ("bad-utf8-in-unknown-value", page_body(TE, TE_OPEN + b', "zzz": "a\xffb"}')),
+    ("bad-utf8-in-unknown-key", page_body(TE, TE_OPEN + b', "\xff": 1}')),
+    ("bad-utf8-in-envelope", page_body(TE, TE_OPEN + b"}", b', "zzz": "\xff"')),
+    ("bad-utf8-in-links", page_body(TE, TE_OPEN + b"}").replace(b"null}", b'null, "a": "\xff"}')),
     # not JSON
     ("nan-literal", page_body(TE, entry('"id": 1, "hours": NaN'))),
     ("nan-literal-unknown", page_body(TE, entry('"id": 1, "zzz": Infinity'))),
@@ -564,10 +573,13 @@ ENTRY_CASES: list[Any] = [
         (f"items={v}", f'{{"{TE}": {v}, "links": {{"next": null}}}}'.encode())
         for v in ["{}", "null", '"x"', "5", '{"id": 1}']
     ],
-    ("duplicate-items-key", f'{{"{TE}": [{{"id": 1}}], "{TE}": [{{"id": 2}}]}}'.encode()),
-    ("duplicate-items-key-bad-first", f'{{"{TE}": 5, "{TE}": [{{"id": 2}}]}}'.encode()),
-    ("duplicate-items-key-bad-last", f'{{"{TE}": [{{"id": 2}}], "{TE}": 5}}'.encode()),
-    ("top-level-list", b'[{"id": 1}]'),
+    (
+        "duplicate-items-key",
+        f'{{"{TE}": [{ENTRY_1}], "{TE}": [{ENTRY_2}]}}'.encode(),
+    ),
+    ("duplicate-items-key-bad-first", f'{{"{TE}": 5, "{TE}": [{ENTRY_2}]}}'.encode()),
+    ("duplicate-items-key-bad-last", f'{{"{TE}": [{ENTRY_2}], "{TE}": 5}}'.encode()),
+    ("top-level-list", f"[{ENTRY_1}]".encode()),
     ("top-level-null", b"null"),
     ("top-level-string", b'"time_entries"'),
     *[
@@ -585,14 +597,15 @@ ENTRY_CASES: list[Any] = [
     ("per-page-twice", page_body(TE, entry('"id": 1'), ', "per_page": 1.5')),
     ("links-list", f'{{"{TE}": [], "links": []}}'.encode()),
     ("links-next-int", f'{{"{TE}": [], "links": {{"next": 5}}}}'.encode()),
-    ("links-missing", f'{{"{TE}": [{{"id": 1}}]}}'.encode()),
+    ("links-missing", f'{{"{TE}": [{ENTRY_1}]}}'.encode()),
 ]
 
 #: (id, body) for Invoice pages under "invoices": lists of nested models.
 INVOICE_CASES: list[Any] = [
-    (f"line_items={v}", page_body("invoices", entry(f'"id": 1, "line_items": {v}')))
+    (f"line_items={v}", page_body("invoices", entry(f'"id": 1, "line_items": {v}', INVOICE)))
     for v in [
-        '[{"id": 2, "amount": 1.50, "project": {"id": 3}}]',
+        '[{"id": 2, "amount": 1.50, "project": {"id": 3, "name": "p"}}]',
+        '[{"id": 2, "project": {"id": 3}}]',
         "null",
         "[]",
         "[null]",
@@ -606,7 +619,7 @@ INVOICE_CASES: list[Any] = [
 ] + [
     (
         "invoice-offset-timestamp",
-        page_body("invoices", entry('"id": 1, "sent_at": "2024-01-01T10:00:00+02:00"')),
+        page_body("invoices", entry('"id": 1, "sent_at": "2024-01-01T10:00:00+02:00"', INVOICE)),
     ),
 ]
 
@@ -614,7 +627,10 @@ INVOICE_CASES: list[Any] = [
 ASSIGNMENT_CASES: list[Any] = [
     (
         f"task_assignments={v}",
-        page_body("project_assignments", entry(f'"id": 1, "task_assignments": [{{"id": 2, {v}}}]')),
+        page_body(
+            "project_assignments",
+            entry(f'"id": 1, "task_assignments": [{entry(v, ASSIGNED_TASK)}]', ASSIGNMENT),
+        ),
     )
     for v in [
         '"created_at": "2024-01-01T10:00:00Z"',
@@ -675,7 +691,6 @@ UTC_SPELLINGS = [
     ("2024-01-01T10:00:00-00:00", dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC)),
     ("2024-01-01t10:00:00z", dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC)),
     ("2024-01-01 10:00:00Z", dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC)),
-    ("2024-01-01T10:00Z", dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC)),
     ("2024-01-01T10:00:00.5-01:30", dt.datetime(2024, 1, 1, 11, 30, 0, 500_000, tzinfo=dt.UTC)),
 ]
 
@@ -687,11 +702,24 @@ async def test_timestamps_come_back_in_utc_as_decode_gives(
     body = page_body(TE, entry(f'"id": 1, "created_at": "{text}"'))
     mock.get(_list_url(TE), body=body)
     (got,) = await client.time_entries.list().collect()
-    single = decode(models.TimeEntry, {"id": 1, "created_at": text})
+    single = decode(models.TimeEntry, {**required_values(models.TimeEntry), "created_at": text})
     assert got.created_at == expected == single.created_at
     assert got.created_at is not None
     assert got.created_at.tzinfo is dt.UTC
     assert canon(got) == canon(single)
+
+
+@pytest.mark.parametrize("text", ["2024-01-01T10:00Z", "2024-01-01", "20240101T100000Z"])
+async def test_timestamps_outside_rfc_3339_are_refused_by_both_paths(
+    client: ha.HarvestClient, mock: aioresponses, text: str
+) -> None:
+    """One set of rules: what msgspec refuses from bytes, the converter refuses too."""
+    mock.get(_list_url(TE), body=page_body(TE, entry(f'"id": 1, "created_at": "{text}"')))
+    with pytest.raises(ha.DecodeError, match=r"^cannot decode TimeEntry: TimeEntry\.created_at"):
+        await client.time_entries.list().collect()
+    record = {**required_values(models.TimeEntry), "created_at": text}
+    with pytest.raises(ha.DecodeError, match=r"^cannot decode TimeEntry: "):
+        decode(models.TimeEntry, record)
 
 
 def test_seven_digit_fractions_agree_with_decode() -> None:
@@ -702,24 +730,25 @@ def test_seven_digit_fractions_agree_with_decode() -> None:
         assert split is not None
         fast = decoder.items(split[0])
         assert fast is not None
-        assert canon(fast[0]) == canon(decode(models.TimeEntry, {"created_at": text}))
+        record = {**required_values(models.TimeEntry), "created_at": text}
+        assert canon(fast[0]) == canon(decode(models.TimeEntry, record))
 
 
-def test_fast_path_refuses_what_the_converter_would_change() -> None:
-    """Non-finite decimals and non-UTC timestamps are never returned by ``items``."""
+def test_the_page_decoder_holds_values_to_the_converters_rules() -> None:
+    """What msgspec would keep as read and the converter refuses is a `DecodeError`;
+    a timestamp not in UTC comes back in UTC (as the converter gives it)."""
     decoder = list_body_decoder(models.TimeEntry, TE)
-    assert decoder is not None
-    for fields in [
-        '"hours": "NaN"',
-        '"hours": "Infinity"',
-        '"created_at": "2024-01-01T10:00:00"',
-        '"created_at": "2024-01-01T10:00:00+02:00"',
-        '"id": 5.0',
-        '"notes": 5',
-    ]:
+    for fields in ['"hours": "NaN"', '"hours": "Infinity"', '"id": 5.0', '"notes": 5']:
         split = decoder.split(page_body(TE, entry(fields)))
         assert split is not None
-        assert decoder.items(split[0]) is None, fields
+        with pytest.raises(ha.DecodeError, match=r"^cannot decode TimeEntry: TimeEntry\.\w+"):
+            decoder.items(split[0])
+    for text in ["2024-01-01T10:00:00", "2024-01-01T12:00:00+02:00"]:
+        split = decoder.split(page_body(TE, entry(f'"created_at": "{text}"')))
+        assert split is not None
+        (got,) = decoder.items(split[0])
+        assert got.created_at == dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC)
+        assert got.created_at.tzinfo is dt.UTC
 
 
 # --- 3. laziness ------------------------------------------------------------------------
@@ -747,6 +776,7 @@ class CountingDecoder:
 def entries_body(ids: list[int], next_url: str | None, **envelope: Any) -> bytes:
     items = [
         {
+            **required_values(models.TimeEntry),
             "id": i,
             "hours": Decimal("1.25"),
             "spent_date": "2024-01-02",
@@ -942,14 +972,18 @@ def test_record_json_is_the_converters_json(cls: type) -> None:
     check()
 
 
-def test_record_json_of_a_clean_model_uses_the_fast_encoder() -> None:
-    entry_ = models.TimeEntry(
-        id=1, hours=Decimal("1.50"), notes="x", created_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+def test_record_json_is_the_one_encoder_in_the_models_order() -> None:
+    entry_ = build(
+        models.TimeEntry,
+        id=1,
+        hours=Decimal("1.50"),
+        notes="x",
+        created_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
     )
     text = record_json(entry_)
     keys = list(json.loads(text))
-    assert keys == sorted(keys)
-    assert keys != [f.name for f in attrs.fields(models.TimeEntry)]
+    assert keys == [f.name for f in attrs.fields(models.TimeEntry)]
+    assert text == encode_model(entry_)
     assert '"hours":1.50' in text
     assert '"created_at":"2024-01-01T00:00:00Z"' in text
 
@@ -957,10 +991,14 @@ def test_record_json_of_a_clean_model_uses_the_fast_encoder() -> None:
 @pytest.mark.parametrize(
     "model",
     [
-        models.TimeEntry(id=1, hours=Decimal("NaN")),
-        models.TimeEntry(id=1, hours=Decimal("-Infinity")),
-        models.TimeEntry(id=1, billable_rate=Decimal("sNaN")),
-        models.Invoice(id=1, line_items=[models.InvoiceLineItem(id=2, amount=Decimal("NaN"))]),
+        build(models.TimeEntry, id=1, hours=Decimal("NaN")),
+        build(models.TimeEntry, id=1, hours=Decimal("-Infinity")),
+        build(models.TimeEntry, id=1, billable_rate=Decimal("sNaN")),
+        build(
+            models.Invoice,
+            id=1,
+            line_items=[build(models.InvoiceLineItem, id=2, amount=Decimal("NaN"))],
+        ),
     ],
     ids=["nan", "-inf", "snan", "nested-nan"],
 )
@@ -973,7 +1011,8 @@ def test_record_json_refuses_what_json_cannot_hold(model: Any) -> None:
 
 def test_record_json_writes_non_utc_timestamps_in_utc() -> None:
     plus2 = dt.timezone(dt.timedelta(hours=2))
-    entry_ = models.TimeEntry(
+    entry_ = build(
+        models.TimeEntry,
         id=1,
         created_at=dt.datetime(2024, 1, 1, 10, tzinfo=plus2),
         updated_at=dt.datetime(2024, 1, 1, 0, 30, 0, 5, tzinfo=dt.timezone(dt.timedelta(hours=1))),
@@ -981,10 +1020,13 @@ def test_record_json_writes_non_utc_timestamps_in_utc() -> None:
     data = json.loads(record_json(entry_))
     assert data["created_at"] == "2024-01-01T08:00:00Z"
     assert data["updated_at"] == "2023-12-31T23:30:00.000005Z"
-    nested = models.ProjectAssignment(
+    nested = build(
+        models.ProjectAssignment,
         id=1,
         task_assignments=[
-            models.TaskAssignment(id=2, created_at=dt.datetime(2024, 6, 1, 0, 0, tzinfo=plus2))
+            build(
+                models.TaskAssignment, id=2, created_at=dt.datetime(2024, 6, 1, 0, 0, tzinfo=plus2)
+            )
         ],
     )
     assert json.loads(record_json(nested))["task_assignments"][0]["created_at"] == (
@@ -994,7 +1036,7 @@ def test_record_json_writes_non_utc_timestamps_in_utc() -> None:
 
 def test_record_json_round_trips_non_ascii() -> None:
     text = 'Zo\u00eb \u2013 \u6771\u4eac \U0001f600 \u2028 \x00 \x1f "\\'
-    entry_ = models.TimeEntry(id=1, notes=text, user=models.UserRef(id=2, name=text))
+    entry_ = build(models.TimeEntry, id=1, notes=text, user=build(models.UserRef, id=2, name=text))
     out = record_json(entry_)
     data = json.loads(out)
     assert data["notes"] == text
@@ -1025,7 +1067,7 @@ def test_a_naive_datetime_is_written_as_utc_whatever_the_machine_zone(
     try:
         naive = dt.datetime(2024, 1, 1, 10, 0, 0)
         assert format_datetime(naive) == "2024-01-01T10:00:00Z"
-        model = models.TimeEntry(id=1, created_at=naive)
+        model = build(models.TimeEntry, id=1, created_at=naive)
         assert json.loads(record_json(model))["created_at"] == "2024-01-01T10:00:00Z"
     finally:
         monkeypatch.undo()

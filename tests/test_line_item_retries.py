@@ -26,6 +26,7 @@ import harvest_async as ha
 from harvest_async.testing import HarvestSimulator
 
 from .conftest import ACCOUNT, BASE, TOKEN, sent_requests
+from .records import complete
 
 UA = "line item retry tests (dev@example.com)"
 HUNDRED: Any = {"kind": "Service", "description": "Extra hour", "unit_price": Decimal("100")}
@@ -181,7 +182,10 @@ async def test_estimate_changes_by_id_are_retried_after_a_lost_answer(
 
 # ---------------------------------------------------------------------- against aioresponses
 
-INVOICE = '{"id": 9, "amount": 8900.0, "line_items": [{"id": 1}, {"id": 2}]}'
+INVOICE = complete(
+    ha.models.Invoice,
+    '{"id": 9, "amount": 8900.0, "line_items": [{"id": 1}, {"id": 2}]}',
+)
 URL_INVOICE = f"{BASE}/invoices/9"
 URL_ESTIMATE = f"{BASE}/estimates/9"
 

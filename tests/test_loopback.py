@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -13,6 +14,7 @@ from aiohttp import web
 import harvest_async as ha
 
 from .conftest import ACCOUNT, TOKEN
+from .records import record
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -58,7 +60,7 @@ async def test_429_retry_after_pauses_every_request_then_succeeds(
                 status=429,
                 headers={"Retry-After": "2"},
             )
-        return web.json_response({"id": 1, "first_name": "Ada"})
+        return web.json_response(record(ha.models.User, id=1, first_name="Ada"))
 
     base = await serve(handler)
     async with ha.HarvestClient(
@@ -98,7 +100,7 @@ async def test_aiohttp_does_not_resend_behind_the_limiter() -> None:
                 if served_here == 2:
                     writer.close()  # drop the kept-alive connection without answering
                     return
-                payload = b'{"id": 3}'
+                payload = json.dumps(record(ha.models.User, id=3)).encode()
                 writer.write(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                     b"Content-Length: " + str(len(payload)).encode() + b"\r\n"

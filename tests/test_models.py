@@ -27,7 +27,13 @@ import attrs
 import pytest
 
 import harvest_async.models as models_pkg
-from harvest_async._converter import decode, decode_many, format_datetime, get_converter
+from harvest_async._converter import (
+    decode,
+    decode_many,
+    format_datetime,
+    get_converter,
+    required_fields,
+)
 from harvest_async._errors import DecodeError
 from harvest_async.models import (
     Account,
@@ -80,6 +86,7 @@ from harvest_async.models import (
     UserRef,
 )
 
+from .records import complete, required_values
 from .shared import (
     AIRBYTE_RECORDS,
     OPENAPI,
@@ -556,10 +563,11 @@ def test_round_trip(stream: str) -> None:
 
 
 def test_round_trip_keeps_decimal_text() -> None:
-    text = (
+    text = complete(
+        TimeEntry,
         '{"id": 1, "hours": 100.0, "rounded_hours": 0.50, "billable_rate": 100,'
         ' "cost_rate": 33.35, "spent_date": "2017-03-02",'
-        ' "created_at": "2017-06-27T15:50:15Z", "timer_started_at": "2017-06-27T16:01:23+02:00"}'
+        ' "created_at": "2017-06-27T15:50:15Z", "timer_started_at": "2017-06-27T16:01:23+02:00"}',
     )
     entry = decode(TimeEntry, wire_loads(text))
     assert str(entry.hours) == "100.0"
@@ -585,15 +593,20 @@ def test_round_trip_keeps_decimal_text() -> None:
 
 
 def test_unknown_fields_are_ignored() -> None:
-    data = {"id": 5, "name": "ABC", "brand_new_field": {"nested": [1, 2]}, "another": None}
-    assert decode(Client, data) == Client(id=5, name="ABC")
-    entry = decode(TimeEntry, {"id": 1, "user": {"id": 2, "name": "X", "new": True}})
+    base = required_values(Client)
+    data = {**base, "name": "ABC", "brand_new_field": {"nested": [1, 2]}, "another": None}
+    assert decode(Client, data) == decode(Client, {**base, "name": "ABC"})
+    user = {"id": 2, "name": "X", "new": True}
+    entry = decode(TimeEntry, {**required_values(TimeEntry), "user": user})
     assert entry.user == UserRef(id=2, name="X")
 
 
 def test_missing_fields_default_to_none() -> None:
-    assert decode(TimeEntry, {}) == TimeEntry()
-    assert decode(Invoice, {"line_items": None}).line_items is None
+    entry = decode(TimeEntry, required_values(TimeEntry))
+    assert entry.notes is None
+    assert entry.invoice is None
+    assert entry.external_reference is None
+    assert decode(Invoice, {**required_values(Invoice), "line_items": None}).line_items is None
 
 
 @pytest.mark.parametrize(
@@ -635,8 +648,9 @@ def test_decode_many_needs_an_array() -> None:
     with pytest.raises(DecodeError):
         decode_many(TimeEntry, {"time_entries": []})
     with pytest.raises(DecodeError):
-        decode_many(TimeEntry, [{"id": 1}, [2]])
-    assert decode_many(TimeEntry, [{"id": 1}]) == [TimeEntry(id=1)]
+        decode_many(TimeEntry, [required_values(TimeEntry), [2]])
+    (entry,) = decode_many(TimeEntry, [required_values(TimeEntry)])
+    assert entry == decode(TimeEntry, required_values(TimeEntry))
 
 
 @pytest.mark.parametrize("data", [{"client": [1, 2]}, {"client": "ABC Corp"}])
@@ -727,11 +741,14 @@ def test_model_conventions(cls: type[Any]) -> None:
     assert cls.__setattr__ is not object.__setattr__  # frozen
     fields = attrs.fields(cls)
     assert fields
+    required = required_fields(cls)
     for field in fields:
-        assert field.default is None, (cls.__name__, field.name)
+        # Required fields (Harvest always sends them) have no default; the rest are None.
+        assert field.default is (attrs.NOTHING if field.name in required else None), field
         assert field.kw_only, (cls.__name__, field.name)
-    # every field optional: an empty object decodes
-    assert decode(cls, {}) == cls()
+    # the required fields alone decode; every other field is None
+    record = decode(cls, required_values(cls))
+    assert all(getattr(record, f.name) is None for f in fields if f.name not in required)
     # every model module cites a Harvest doc page
     module = inspect.getmodule(cls)
     assert module is not None

@@ -25,6 +25,7 @@ from harvest_async._http import DEFAULT_MAX_RESPONSE_BYTES
 from harvest_async.oauth import HarvestID, OAuthSession, authorization_url
 
 from .conftest import ACCOUNT, TOKEN, sent_requests
+from .records import complete
 
 CLIENT_ID = "client-ID-visible"
 CLIENT_SECRET = "client-SECRET-0123456789"
@@ -141,7 +142,9 @@ async def test_from_oauth_refreshes_through_an_insecure_harvest_id(mock: aioresp
     new = '{"access_token": "access-NEW-SECRET-999", "refresh_token": "R2", "expires_in": 60}'
     mock.get(f"{PROXY_API}/users/me", status=401, body='{"error": "invalid_token"}')
     mock.post(f"{PROXY_ID}/api/v2/oauth2/token", body=new)
-    mock.get(f"{PROXY_API}/users/me", body='{"id": 1, "first_name": "Jane"}')
+    mock.get(
+        f"{PROXY_API}/users/me", body=complete(ha.models.User, '{"id": 1, "first_name": "Jane"}')
+    )
     async with HarvestID(base_url=PROXY_ID, allow_insecure_http=True, max_retries=0) as harvest_id:
         session = OAuthSession(
             harvest_id=harvest_id,

@@ -12,6 +12,7 @@ import harvest_async as ha
 from harvest_async._pagination import Paginator, parse_page
 
 from .conftest import BASE, sent_requests
+from .records import complete
 
 
 def envelope(
@@ -130,13 +131,14 @@ def test_bad_envelopes_are_decode_errors(bad: Any) -> None:
 async def test_over_http_page_based_then_cursor(
     client: ha.HarvestClient, mock: aioresponses
 ) -> None:
+    c1, c2 = (complete(ha.models.Client, f'{{"id": {i}}}') for i in (1, 2))
     first = (
-        '{"clients": [{"id": 1}], "per_page": 1, "total_pages": 2, "total_entries": 2,'
+        '{"clients": [' + c1 + '], "per_page": 1, "total_pages": 2, "total_entries": 2,'
         ' "page": 1, "next_page": 2, "previous_page": null,'
         f' "links": {{"next": "{BASE}/clients?page=2&per_page=1"}}}}'
     )
     second = (
-        '{"clients": [{"id": 2}], "per_page": 1, "total_pages": 2, "total_entries": 2,'
+        '{"clients": [' + c2 + '], "per_page": 1, "total_pages": 2, "total_entries": 2,'
         ' "page": 2, "next_page": null, "previous_page": 1, "links": {"next": null}}'
     )
     mock.get(f"{BASE}/clients?per_page=1", body=first)
@@ -151,14 +153,15 @@ async def test_cursor_url_is_sent_exactly_as_given(
     client: ha.HarvestClient, mock: aioresponses
 ) -> None:
     cursor = "eyJhZnRlciI6eyJpZCI6MTIzfX0%3D"
+    e9, e8 = (complete(ha.models.TimeEntry, f'{{"id": {i}}}') for i in (9, 8))
     mock.get(
         re.compile(rf"^{re.escape(BASE)}/time_entries$"),
-        body=f'{{"time_entries": [{{"id": 9}}], "page": 1, "total_entries": null,'
+        body=f'{{"time_entries": [{e9}], "page": 1, "total_entries": null,'
         f' "links": {{"next": "{BASE}/time_entries?cursor={cursor}&per_page=2000"}}}}',
     )
     mock.get(
         f"{BASE}/time_entries?cursor={cursor}&per_page=2000",
-        body='{"time_entries": [{"id": 8}], "page": null, "links": {"next": null}}',
+        body='{"time_entries": [' + e8 + '], "page": null, "links": {"next": null}}',
     )
     entries = await client.time_entries.list().collect()
     assert [e.id for e in entries] == [9, 8]

@@ -31,6 +31,13 @@ from harvest_async._http import ApiRoot, Request
 from harvest_async._pagination import MAX_PAGES, PAGE_SLACK, Page, Paginator, page_limit
 
 from .conftest import BASE, sent_requests
+from .records import required_values
+
+
+def client_record(ident: int) -> dict[str, Any]:
+    """A client record (every field Harvest always sends) with id ``ident``."""
+    return {**required_values(ha.models.Client), "id": ident}
+
 
 # ---------------------------------------------------------------------------
 # check_next_url
@@ -230,7 +237,7 @@ async def test_a_list_with_links_next_off_the_api_stops_there(
 ) -> None:
     mock.get(
         f"{BASE}/clients",
-        body=json.dumps({"clients": [{"id": 1}], "links": {"next": link}}),
+        body=json.dumps({"clients": [client_record(1)], "links": {"next": link}}),
     )
     with pytest.raises(ha.DecodeError, match="outside the API"):
         await client.clients.list().collect()
@@ -252,7 +259,7 @@ def envelope(
     first: str | None = None,
 ) -> dict[str, Any]:
     return {
-        "items": [{"id": i} for i in ids],
+        "items": [client_record(i) for i in ids],
         "per_page": 2,
         "total_pages": total_pages,
         "total_entries": total_entries,
@@ -456,7 +463,7 @@ async def test_total_pages_too_high_over_http(client: ha.HarvestClient, mock: ai
         nxt = f"{BASE}/clients?page={n + 1}&per_page=1" if n < 3 else None
         return json.dumps(
             {
-                "clients": [{"id": n}],
+                "clients": [client_record(n)],
                 "per_page": 1,
                 "total_pages": 200,
                 "total_entries": 200,
@@ -607,7 +614,9 @@ async def test_a_list_growing_during_the_walk_is_still_read_to_its_end() -> None
 
 def _page_body(ids: list[int], nxt: str | None, **fields: Any) -> CallbackResult:
     return CallbackResult(
-        body=json.dumps({"clients": [{"id": i} for i in ids], "links": {"next": nxt}, **fields})
+        body=json.dumps(
+            {"clients": [client_record(i) for i in ids], "links": {"next": nxt}, **fields}
+        )
     )
 
 

@@ -38,6 +38,7 @@ from harvest_async._pagination import parse_page
 from harvest_async.resources.accounts import token_of
 
 from .conftest import ACCOUNT, TOKEN
+from .records import required_values
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -171,8 +172,11 @@ def test_any_model_round_trips_as_a_list_page(data: st.DataObject) -> None:
 
 def test_decimals_keep_their_digits() -> None:
     conv = get_converter()
-    entry = ha.models.TimeEntry(
-        hours=Decimal("1.50"), billable_rate=Decimal("100.0"), cost_rate=Decimal("1E+2")
+    entry = attrs.evolve(
+        decode(ha.models.TimeEntry, required_values(ha.models.TimeEntry)),
+        hours=Decimal("1.50"),
+        billable_rate=Decimal("100.0"),
+        cost_rate=Decimal("1E+2"),
     )
     text = _json.dumps(conv.unstructure(entry))
     assert '"hours":1.50' in text

@@ -36,6 +36,8 @@ from harvest_async._http import decipher_response, redact
 from harvest_async._requester import _Wait
 from harvest_async.oauth import HarvestID, OAuthSession
 
+from .records import required_values
+
 ACCOUNT = "123456"
 # Secrets with the characters JSON escapes most often (``/``) and others a form or URL
 # encoding changes (``+``, ``=``, ``~``).
@@ -183,7 +185,8 @@ async def _token(request: web.Request) -> web.Response:
 
 #: Pages of /v2/clients (per_page picks one) that put the token into the envelope.
 def _hostile_page(variant: int, token: str, origin: str) -> Any:
-    page: dict[str, Any] = {"clients": [{"id": 1}], "per_page": variant, "links": {"next": None}}
+    record = required_values(ha.models.Client)
+    page: dict[str, Any] = {"clients": [record], "per_page": variant, "links": {"next": None}}
     if variant == 1:
         page["total_entries"] = token
     elif variant == 2:
@@ -205,7 +208,7 @@ def _hostile_page(variant: int, token: str, origin: str) -> Any:
     elif variant == 10:
         page["links"]["next"] = f"{origin}/v2/../{token}"
     elif variant == 11:
-        page["clients"] = [{"id": token}]
+        page["clients"] = [{**record, "id": token}]
     elif variant == 12:
         page = {token: []}
     elif variant == 13:

@@ -21,9 +21,15 @@ from harvest_async._requester import _Wait
 
 from .conftest import ACCOUNT, BASE, TOKEN
 from .mock_transport import Answer, MockTransport
+from .records import record, required_values
 
-ME = {"id": 7, "first_name": "Ada"}
-ENTRY = {"id": 5, "hours": 1.5, "spent_date": "2024-01-02"}
+ME = {**required_values(ha.models.User), "id": 7, "first_name": "Ada"}
+ENTRY = {
+    **required_values(ha.models.TimeEntry),
+    "id": 5,
+    "hours": 1.5,
+    "spent_date": "2024-01-02",
+}
 
 
 def client(transport: MockTransport, **options: Any) -> ha.HarvestClient:
@@ -253,7 +259,7 @@ async def test_a_post_that_may_have_been_processed_is_never_sent_again() -> None
 async def test_a_post_is_resent_where_it_certainly_did_not_arrive() -> None:
     outcomes: list[Exception | Answer] = [
         ConnectionNotMadeError("refused"),
-        (201, {"id": 3, "name": "A"}),
+        (201, record(ha.models.Client, id=3, name="A")),
     ]
 
     def answer(request: Request) -> Answer:
@@ -280,7 +286,9 @@ async def test_an_echoed_token_is_redacted_whatever_the_transport() -> None:
 
 
 async def test_a_form_body_reaches_the_transport_as_given() -> None:
-    transport = MockTransport(lambda request: (201, {"id": 9, "total_cost": 1.0}))
+    transport = MockTransport(
+        lambda request: (201, record(ha.models.Expense, id=9, total_cost=1.0))
+    )
     async with client(transport) as harvest:
         await harvest.expenses.create(
             project_id=1,

@@ -464,7 +464,7 @@ async def test_time_entries_update_sends_only_given_fields(
 
 async def test_time_entries_delete(mock: aioresponses, client: ha.HarvestClient) -> None:
     mock.delete(at("time_entries/636708723"), body="")
-    assert await client.time_entries.delete(636708723) is None
+    await client.time_entries.delete(636708723)
     req = only(mock)
     assert (req.method, req.path, req.body) == ("DELETE", "time_entries/636708723", None)
 
@@ -473,7 +473,7 @@ async def test_time_entries_delete_external_reference(
     mock: aioresponses, client: ha.HarvestClient
 ) -> None:
     mock.delete(at("time_entries/636708723/external_reference"), body="")
-    assert await client.time_entries.delete_external_reference(636708723) is None
+    await client.time_entries.delete_external_reference(636708723)
     req = only(mock)
     assert (req.method, req.path, req.body) == (
         "DELETE",
@@ -548,7 +548,7 @@ async def test_clients_update_sends_only_given_fields(
 
 async def test_clients_delete(mock: aioresponses, client: ha.HarvestClient) -> None:
     mock.delete(at("clients/5735776"), body="")
-    assert await client.clients.delete(5735776) is None
+    await client.clients.delete(5735776)
     req = only(mock)
     assert (req.method, req.path, req.body) == ("DELETE", "clients/5735776", None)
 
@@ -670,7 +670,7 @@ async def test_projects_update_sends_only_given_fields(
 
 async def test_projects_delete(mock: aioresponses, client: ha.HarvestClient) -> None:
     mock.delete(at("projects/14308069"), body="")
-    assert await client.projects.delete(14308069) is None
+    await client.projects.delete(14308069)
     req = only(mock)
     assert (req.method, req.path, req.body) == ("DELETE", "projects/14308069", None)
 
@@ -741,7 +741,7 @@ async def test_projects_delete_user_assignment(
     mock: aioresponses, client: ha.HarvestClient
 ) -> None:
     mock.delete(at("projects/14308069/user_assignments/125068758"), body="")
-    assert await client.projects.delete_user_assignment(14308069, 125068758) is None
+    await client.projects.delete_user_assignment(14308069, 125068758)
     req = only(mock)
     assert (req.method, req.path, req.body) == (
         "DELETE",
@@ -812,7 +812,7 @@ async def test_projects_delete_task_assignment(
     mock: aioresponses, client: ha.HarvestClient
 ) -> None:
     mock.delete(at("projects/14308069/task_assignments/155506339"), body="")
-    assert await client.projects.delete_task_assignment(14308069, 155506339) is None
+    await client.projects.delete_task_assignment(14308069, 155506339)
     req = only(mock)
     assert (req.method, req.path, req.body) == (
         "DELETE",
@@ -875,7 +875,7 @@ async def test_tasks_update_sends_only_given_fields(
 
 async def test_tasks_delete(mock: aioresponses, client: ha.HarvestClient) -> None:
     mock.delete(at("tasks/8083368"), body="")
-    assert await client.tasks.delete(8083368) is None
+    await client.tasks.delete(8083368)
     req = only(mock)
     assert (req.method, req.path, req.body) == ("DELETE", "tasks/8083368", None)
 
@@ -960,7 +960,7 @@ async def test_users_update_sends_only_given_fields(
 
 async def test_users_delete(mock: aioresponses, client: ha.HarvestClient) -> None:
     mock.delete(at("users/1782884"), body="")
-    assert await client.users.delete(1782884) is None
+    await client.users.delete(1782884)
     req = only(mock)
     assert (req.method, req.path, req.body) == ("DELETE", "users/1782884", None)
 

@@ -202,7 +202,7 @@ async def test_update_without_fields_is_rejected(mock: aioresponses, estimates: 
 
 async def test_delete(mock: aioresponses, estimates: Estimates) -> None:
     mock.delete(at("estimates/1439827"), body="")
-    assert await estimates.delete(1439827) is None
+    await estimates.delete(1439827)
     req = only(mock)
     assert (req.method, req.path, req.body) == ("DELETE", "estimates/1439827", None)
 
@@ -308,7 +308,7 @@ async def test_events(mock: aioresponses, estimates: Estimates, method: str, eve
 
 async def test_delete_message(mock: aioresponses, estimates: Estimates) -> None:
     mock.delete(at("estimates/1439818/messages/2666240"), body="")
-    assert await estimates.delete_message(1439818, 2666240) is None
+    await estimates.delete_message(1439818, 2666240)
     req = only(mock)
     assert (req.method, req.path, req.body) == (
         "DELETE",
@@ -444,7 +444,7 @@ async def test_categories_update(mock: aioresponses, categories: EstimateItemCat
 
 async def test_categories_delete(mock: aioresponses, categories: EstimateItemCategories) -> None:
     mock.delete(at("estimate_item_categories/1379244"), body="")
-    assert await categories.delete(1379244) is None
+    await categories.delete(1379244)
     req = only(mock)
     assert (req.method, req.path, req.body) == ("DELETE", "estimate_item_categories/1379244", None)
 

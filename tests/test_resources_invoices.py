@@ -335,7 +335,7 @@ async def test_update_without_fields_is_rejected(mock: aioresponses, invoices: I
 
 async def test_delete(mock: aioresponses, invoices: Invoices) -> None:
     mock.delete(at("invoices/13150453"), body="")
-    assert await invoices.delete(13150453) is None
+    await invoices.delete(13150453)
     req = only(mock)
     assert (req.method, req.path, req.body) == ("DELETE", "invoices/13150453", None)
 
@@ -478,7 +478,7 @@ async def test_create_message_is_not_resent(mock: aioresponses, invoices: Invoic
 
 async def test_delete_message(mock: aioresponses, invoices: Invoices) -> None:
     mock.delete(at("invoices/13150403/messages/27835324"), body="")
-    assert await invoices.delete_message(13150403, 27835324) is None
+    await invoices.delete_message(13150403, 27835324)
     req = only(mock)
     assert (req.method, req.path, req.body) == (
         "DELETE",
@@ -561,7 +561,7 @@ async def test_create_payment_paid_date(mock: aioresponses, invoices: Invoices) 
 
 async def test_delete_payment(mock: aioresponses, invoices: Invoices) -> None:
     mock.delete(at("invoices/13150378/payments/10336386"), body="")
-    assert await invoices.delete_payment(13150378, 10336386) is None
+    await invoices.delete_payment(13150378, 10336386)
     req = only(mock)
     assert (req.method, req.path, req.body) == (
         "DELETE",
@@ -858,7 +858,7 @@ async def test_categories_update(mock: aioresponses, categories: InvoiceItemCate
 
 async def test_categories_delete(mock: aioresponses, categories: InvoiceItemCategories) -> None:
     mock.delete(at("invoice_item_categories/1467098"), body="")
-    assert await categories.delete(1467098) is None
+    await categories.delete(1467098)
     req = only(mock)
     assert (req.method, req.path, req.body) == ("DELETE", "invoice_item_categories/1467098", None)
 

@@ -17,10 +17,11 @@ import harvest_async as ha
 from harvest_async._http import Request
 
 from .conftest import ACCOUNT, BASE, TOKEN, sent_requests
+from .records import complete
 
 pytestmark = pytest.mark.looptime
 
-ENTRY = '{"id": 7, "hours": 1.5}'
+ENTRY = complete(ha.models.TimeEntry, '{"id": 7, "hours": 1.5}')
 URL_ENTRY = f"{BASE}/time_entries/7"
 URL_LIST = f"{BASE}/time_entries"
 

@@ -30,12 +30,13 @@ except ImportError:  # pragma: no cover - the redis extra is part of the test ex
     aioredis = None  # type: ignore[assignment]
 
 from .conftest import ACCOUNT, BASE, TOKEN, sent_requests
+from .records import complete
 from .redis_server import INSTALL_HINT, RedisServer, find_redis_server
 from .shared import realapi_answer
 
 URL_ENTRY = f"{BASE}/time_entries/7"
 URL_LIST = f"{BASE}/time_entries"
-ENTRY = '{"id": 7, "hours": 1.5}'
+ENTRY = complete(ha.models.TimeEntry, '{"id": 7, "hours": 1.5}')
 BIGGEST = sys.float_info.max
 NOW = dt.datetime(2024, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
 YEAR_9999 = (dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC) - NOW).total_seconds()
@@ -298,7 +299,7 @@ async def test_recorded_429_without_retry_after_waits_15_s_then_succeeds(
     loop = asyncio.get_running_loop()
     start = loop.time()
     _replay(mock, answer)
-    mock.get(f"{BASE}/users/me", body='{"id": 1, "first_name": "Ada"}')
+    mock.get(f"{BASE}/users/me", body=complete(ha.models.User, '{"id": 1, "first_name": "Ada"}'))
     assert (await rclient.users.me()).id == 1
     assert 15.0 <= loop.time() - start < 16.0
     assert bucket.paused == [15.0]

@@ -14,11 +14,13 @@ import pytest
 from aioresponses import aioresponses
 
 import harvest_async as ha
-from harvest_async import _json, models
-from harvest_async._converter import get_converter, list_body_decoder
+from harvest_async import models
+from harvest_async._converter import decode, list_body_decoder
 from harvest_async._pagination import Page, _Head
 from harvest_async.sync import ResourceSpec, record_json, sync_account
 from harvest_async.testing import HarvestSimulator
+
+from .records import required_values
 
 BASE = "https://api.harvestapp.com/v2"
 
@@ -38,24 +40,34 @@ async def test_a_non_json_page_error_keeps_no_trace_of_the_body(
 
 @pytest.mark.parametrize("hours", [2, 1.5, "3.25"])
 def test_record_json_of_a_hand_built_model_with_a_non_decimal_number(hours: Any) -> None:
-    model = models.TimeEntry(id=1, hours=hours)
-    expected = json.loads(_json.dumps(get_converter().unstructure(model)), parse_float=Decimal)
-    assert json.loads(record_json(model), parse_float=Decimal) == expected
+    base = decode(models.TimeEntry, required_values(models.TimeEntry))
+    model = attrs.evolve(base, hours=hours)
+    assert json.loads(record_json(model))["hours"] == hours  # written as given, never lost
 
 
 def test_record_json_of_a_hand_built_model_with_a_wrong_nested_class() -> None:
-    model = models.TimeEntry(id=1, user=models.TaskRef(id=2, name="x"))  # type: ignore[arg-type]
+    base = decode(models.TimeEntry, required_values(models.TimeEntry))
+    model = attrs.evolve(base, user=models.TaskRef(id=2, name="x"))  # type: ignore[arg-type]
     assert json.loads(record_json(model))["user"] == {"id": 2, "name": "x"}
 
 
-def test_lists_of_lists_are_left_to_the_converter() -> None:
+def test_lists_of_lists_are_checked_to_the_bottom() -> None:
     @attrs.frozen
     class Grid:
         rows: list[list[Decimal]] | None = None
         times: list[list[dt.datetime]] | None = None
 
-    assert list_body_decoder(Grid, "grids") is None
-    assert list_body_decoder(models.Invoice, "invoices") is not None  # one level is fine
+    decoder = list_body_decoder(Grid, "grids")
+    good = b'{"grids": [{"rows": [[1.5, 2]], "times": [["2024-01-01T10:00:00+02:00"]]}]}'
+    split = decoder.split(good)
+    assert split is not None
+    (grid,) = decoder.items(split[0]) or []
+    assert grid.rows == [[Decimal("1.5"), Decimal(2)]]
+    assert grid.times == [[dt.datetime(2024, 1, 1, 8, tzinfo=dt.UTC)]]
+    split = decoder.split(b'{"grids": [{"rows": [[1.5], ["NaN"]]}]}')
+    assert split is not None
+    with pytest.raises(ha.DecodeError, match=r"^cannot decode Grid: Grid\.rows: a decimal"):
+        decoder.items(split[0])
 
 
 def test_a_materialized_head_lets_go_of_the_body() -> None:

@@ -22,6 +22,7 @@ from harvest_async._http import (
 )
 
 from .conftest import ACCOUNT, BASE, TOKEN, sent_requests
+from .records import complete
 
 URL = f"{BASE}/users/me"
 
@@ -221,7 +222,7 @@ def test_repr_never_shows_the_token() -> None:
 async def test_sends_the_three_harvest_headers(
     client: ha.HarvestClient, mock: aioresponses
 ) -> None:
-    mock.get(URL, body='{"id": 1, "first_name": "Ada"}')
+    mock.get(URL, body=complete(ha.models.User, '{"id": 1, "first_name": "Ada"}'))
     await client.users.me()
     [sent] = sent_requests(mock)
     assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
@@ -231,7 +232,7 @@ async def test_sends_the_three_harvest_headers(
 
 
 async def test_default_user_agent_names_library_version_and_url(mock: aioresponses) -> None:
-    mock.get(URL, body='{"id": 1}')
+    mock.get(URL, body=complete(ha.models.User, '{"id": 1}'))
     async with ha.HarvestClient(access_token=TOKEN, account_id=ACCOUNT) as client:
         await client.users.me()
     [sent] = sent_requests(mock)
@@ -269,7 +270,7 @@ async def test_caller_session_is_used_and_left_open(mock: aioresponses) -> None:
     import aiohttp
 
     async with aiohttp.ClientSession() as session:
-        mock.get(URL, body='{"id": 5}')
+        mock.get(URL, body=complete(ha.models.User, '{"id": 5}'))
         async with ha.HarvestClient(
             access_token=TOKEN, account_id=ACCOUNT, session=session
         ) as client:

@@ -27,8 +27,9 @@ from harvest_async._http import Request
 from harvest_async._requester import _Wait
 
 from .conftest import ACCOUNT, TOKEN
+from .records import complete, record
 
-ME = b'{"id": 7, "first_name": "Ada"}'
+ME = complete(ha.models.User, '{"id": 7, "first_name": "Ada"}').encode()
 
 
 def quick_retries(client: ha.HarvestClient) -> ha.HarvestClient:
@@ -585,7 +586,8 @@ async def test_aclose_stops_a_paginator_midway(
         if b"cursor=2" in head:
             return await stall(server, head, reader, writer)
         link = server.url + "/clients?cursor=2"
-        body = ('{"clients": [{"id": 1}], "links": {"next": "' + link + '"}}').encode()
+        client_1 = complete(ha.models.Client, '{"id": 1}')
+        body = ('{"clients": [' + client_1 + '], "links": {"next": "' + link + '"}}').encode()
         writer.write(ok(body))
         await writer.drain()
         return True
@@ -648,7 +650,7 @@ async def test_aiohttp_web_server_sees_no_request_after_aclose() -> None:
     async def handler(request: web.Request) -> web.Response:
         nonlocal hits
         hits += 1
-        return web.json_response({"id": 1})
+        return web.json_response(record(ha.models.User, id=1))
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handler)

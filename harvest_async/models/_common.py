@@ -30,16 +30,16 @@ __all__ = [
 class IdName:
     """A reference carrying only ``id`` and ``name`` (e.g. the client of a contact)."""
 
-    id: int | None = None
-    name: str | None = None
+    id: int
+    name: str
 
 
 @attrs.frozen(kw_only=True)
 class ClientRef:
     """The client a record belongs to."""
 
-    id: int | None = None
-    name: str | None = None
+    id: int
+    name: str
     currency: str | None = None
 
 
@@ -47,8 +47,8 @@ class ClientRef:
 class ProjectRef:
     """The project a record belongs to."""
 
-    id: int | None = None
-    name: str | None = None
+    id: int
+    name: str
     code: str | None = None
 
 
@@ -56,16 +56,16 @@ class ProjectRef:
 class TaskRef:
     """The task a record belongs to."""
 
-    id: int | None = None
-    name: str | None = None
+    id: int
+    name: str
 
 
 @attrs.frozen(kw_only=True)
 class UserRef:
     """The user a record belongs to."""
 
-    id: int | None = None
-    name: str | None = None
+    id: int
+    name: str
 
 
 @attrs.frozen(kw_only=True)
@@ -79,7 +79,7 @@ class IdRef:
 class InvoiceRef:
     """The invoice a time entry or expense was billed on."""
 
-    id: int | None = None
+    id: int
     number: str | None = None
 
 
@@ -87,13 +87,13 @@ class InvoiceRef:
 class UserAssignmentRef:
     """The user assignment of a time entry or expense (no ``project`` or ``user``)."""
 
-    id: int | None = None
+    id: int
     is_project_manager: bool | None = None
     is_active: bool | None = None
     use_default_rates: bool | None = None
     budget: Decimal | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
     hourly_rate: Decimal | None = None
 
 
@@ -101,11 +101,11 @@ class UserAssignmentRef:
 class TaskAssignmentRef:
     """The task assignment of a time entry (no ``project`` or ``task``)."""
 
-    id: int | None = None
+    id: int
     billable: bool | None = None
     is_active: bool | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
     hourly_rate: Decimal | None = None
     budget: Decimal | None = None
 
@@ -114,11 +114,11 @@ class TaskAssignmentRef:
 class ProjectAssignmentTaskAssignment:
     """A task assignment inside a user's project assignment (its ``task``, no ``project``)."""
 
-    id: int | None = None
+    id: int
     billable: bool | None = None
     is_active: bool | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
     hourly_rate: Decimal | None = None
     budget: Decimal | None = None
     task: TaskRef | None = None

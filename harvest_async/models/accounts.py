@@ -18,6 +18,7 @@ class Account:
     id: int | None = None
     name: str | None = None
     product: str | None = None
+    google_sign_in_required: bool | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -13,11 +13,11 @@ __all__ = ["Client"]
 class Client:
     """A client: a person or organization you bill for projects."""
 
-    id: int | None = None
+    id: int
     name: str | None = None
     is_active: bool | None = None
     address: str | None = None
     statement_key: str | None = None
     currency: str | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime

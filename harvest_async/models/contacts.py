@@ -15,7 +15,7 @@ __all__ = ["Contact"]
 class Contact:
     """A contact person at a client."""
 
-    id: int | None = None
+    id: int
     client: IdName | None = None
     title: str | None = None
     first_name: str | None = None
@@ -24,5 +24,5 @@ class Contact:
     phone_office: str | None = None
     phone_mobile: str | None = None
     fax: str | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime

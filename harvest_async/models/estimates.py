@@ -42,7 +42,7 @@ class EstimateLineItem:
 class Estimate:
     """An estimate (quote) for a client."""
 
-    id: int | None = None
+    id: int
     client: IdName | None = None
     line_items: list[EstimateLineItem] | None = None
     creator: UserRef | None = None
@@ -64,8 +64,8 @@ class Estimate:
     sent_at: dt.datetime | None = None
     accepted_at: dt.datetime | None = None
     declined_at: dt.datetime | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
 
 
 @attrs.frozen(kw_only=True)
@@ -80,7 +80,7 @@ class EstimateMessageRecipient:
 class EstimateMessage:
     """A message sent about an estimate, or an event (send, accept, decline, re-open) on it."""
 
-    id: int | None = None
+    id: int
     sent_by: str | None = None
     sent_by_email: str | None = None
     sent_from: str | None = None
@@ -90,15 +90,15 @@ class EstimateMessage:
     body: str | None = None
     send_me_a_copy: bool | None = None
     event_type: str | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
 
 
 @attrs.frozen(kw_only=True)
 class EstimateItemCategory:
     """A category for estimate line items (e.g. Service, Product)."""
 
-    id: int | None = None
+    id: int
     name: str | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime

@@ -21,8 +21,8 @@ __all__ = ["Expense", "ExpenseCategory", "ExpenseCategoryRef", "Receipt"]
 class ExpenseCategoryRef:
     """The expense category of an expense (``id``, ``name``, ``unit_price``, ``unit_name``)."""
 
-    id: int | None = None
-    name: str | None = None
+    id: int
+    name: str
     unit_price: Decimal | None = None
     unit_name: str | None = None
 
@@ -41,7 +41,7 @@ class Receipt:
 class Expense:
     """An expense a user recorded on a project."""
 
-    id: int | None = None
+    id: int
     client: ClientRef | None = None
     project: ProjectRef | None = None
     expense_category: ExpenseCategoryRef | None = None
@@ -58,18 +58,18 @@ class Expense:
     is_billed: bool | None = None
     locked_reason: str | None = None
     spent_date: dt.date | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
 
 
 @attrs.frozen(kw_only=True)
 class ExpenseCategory:
     """An expense category (e.g. Meals; unit-based ones such as Mileage have a unit price)."""
 
-    id: int | None = None
+    id: int
     name: str | None = None
     unit_name: str | None = None
     unit_price: Decimal | None = None
     is_active: bool | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime

@@ -47,7 +47,7 @@ class InvoiceLineItem:
 class Invoice:
     """An invoice sent (or to be sent) to a client."""
 
-    id: int | None = None
+    id: int
     client: IdName | None = None
     line_items: list[InvoiceLineItem] | None = None
     estimate: IdRef | None = None
@@ -79,8 +79,8 @@ class Invoice:
     paid_date: dt.date | None = None
     closed_at: dt.datetime | None = None
     recurring_invoice_id: int | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
 
 
 @attrs.frozen(kw_only=True)
@@ -95,7 +95,7 @@ class InvoiceMessageRecipient:
 class InvoiceMessage:
     """A message sent about an invoice, or an event (send, close, re-open, draft) on it."""
 
-    id: int | None = None
+    id: int
     sent_by: str | None = None
     sent_by_email: str | None = None
     sent_from: str | None = None
@@ -110,8 +110,8 @@ class InvoiceMessage:
     event_type: str | None = None
     reminder: bool | None = None
     send_reminder_on: dt.date | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
 
 
 @attrs.frozen(kw_only=True)
@@ -137,7 +137,7 @@ class PaymentGateway:
 class InvoicePayment:
     """A payment recorded against an invoice."""
 
-    id: int | None = None
+    id: int
     amount: Decimal | None = None
     paid_at: dt.datetime | None = None
     paid_date: dt.date | None = None
@@ -146,17 +146,17 @@ class InvoicePayment:
     notes: str | None = None
     transaction_id: str | None = None
     payment_gateway: PaymentGateway | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
 
 
 @attrs.frozen(kw_only=True)
 class InvoiceItemCategory:
     """A category for invoice line items (e.g. Service, Product)."""
 
-    id: int | None = None
+    id: int
     name: str | None = None
     use_as_service: bool | None = None
     use_as_expense: bool | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime

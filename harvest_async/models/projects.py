@@ -22,7 +22,7 @@ __all__ = ["Project", "TaskAssignment", "UserAssignment"]
 class Project:
     """A project: work done for a client, with its billing and budget settings."""
 
-    id: int | None = None
+    id: int
     client: ClientRef | None = None
     name: str | None = None
     code: str | None = None
@@ -44,15 +44,15 @@ class Project:
     notes: str | None = None
     starts_on: dt.date | None = None
     ends_on: dt.date | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
 
 
 @attrs.frozen(kw_only=True)
 class UserAssignment:
     """A user's assignment to a project (project-nested and account-wide lists)."""
 
-    id: int | None = None
+    id: int
     project: ProjectRef | None = None
     user: UserRef | None = None
     is_active: bool | None = None
@@ -60,20 +60,20 @@ class UserAssignment:
     use_default_rates: bool | None = None
     hourly_rate: Decimal | None = None
     budget: Decimal | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
 
 
 @attrs.frozen(kw_only=True)
 class TaskAssignment:
     """A task's assignment to a project (project-nested and account-wide lists)."""
 
-    id: int | None = None
+    id: int
     project: ProjectRef | None = None
     task: TaskRef | None = None
     is_active: bool | None = None
     billable: bool | None = None
     hourly_rate: Decimal | None = None
     budget: Decimal | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime

@@ -13,8 +13,8 @@ __all__ = ["Role"]
 class Role:
     """A role: a named group of users."""
 
-    id: int | None = None
+    id: int
     name: str | None = None
     user_ids: list[int] | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime

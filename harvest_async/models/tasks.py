@@ -14,11 +14,11 @@ __all__ = ["Task"]
 class Task:
     """A task: a kind of work that time is tracked against."""
 
-    id: int | None = None
+    id: int
     name: str | None = None
     billable_by_default: bool | None = None
     default_hourly_rate: Decimal | None = None
     is_default: bool | None = None
     is_active: bool | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime

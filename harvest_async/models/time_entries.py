@@ -36,33 +36,33 @@ class ExternalReference:
 class TimeEntry:
     """A time entry: hours a user tracked on a project's task on one day."""
 
-    id: int | None = None
-    spent_date: dt.date | None = None
-    user: UserRef | None = None
+    id: int
+    spent_date: dt.date
+    user: UserRef
     user_assignment: UserAssignmentRef | None = None
-    client: ClientRef | None = None
-    project: ProjectRef | None = None
-    task: TaskRef | None = None
+    client: ClientRef
+    project: ProjectRef
+    task: TaskRef
     task_assignment: TaskAssignmentRef | None = None
     external_reference: ExternalReference | None = None
     invoice: InvoiceRef | None = None
-    hours: Decimal | None = None
+    hours: Decimal
     hours_without_timer: Decimal | None = None
     rounded_hours: Decimal | None = None
     notes: str | None = None
-    is_locked: bool | None = None
+    is_locked: bool
     locked_reason: str | None = None
     approval_status: str | None = None
     is_explicitly_locked: bool | None = None
-    is_closed: bool | None = None
-    is_billed: bool | None = None
+    is_closed: bool
+    is_billed: bool
     timer_started_at: dt.datetime | None = None
     started_time: str | None = None
     ended_time: str | None = None
-    is_running: bool | None = None
-    billable: bool | None = None
-    budgeted: bool | None = None
+    is_running: bool
+    billable: bool
+    budgeted: bool
     billable_rate: Decimal | None = None
     cost_rate: Decimal | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime

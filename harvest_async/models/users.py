@@ -31,7 +31,7 @@ __all__ = [
 class User:
     """A user (person) of the Harvest account."""
 
-    id: int | None = None
+    id: int
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
@@ -50,8 +50,8 @@ class User:
     calendar_integration_source: str | None = None
     can_create_projects: bool | None = None
     avatar_url: str | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
     # Older records carry these four permission flags (None where absent; current
     # records express permissions through access_roles).
     is_admin: bool | None = None
@@ -64,8 +64,8 @@ class User:
 class ProjectAssignmentProject:
     """The project of a project assignment (``id``, ``name``, ``code``, ``is_billable``)."""
 
-    id: int | None = None
-    name: str | None = None
+    id: int
+    name: str
     code: str | None = None
     is_billable: bool | None = None
 
@@ -74,14 +74,14 @@ class ProjectAssignmentProject:
 class ProjectAssignment:
     """A project a user is assigned to, with the task assignments of that project."""
 
-    id: int | None = None
+    id: int
     is_active: bool | None = None
     is_project_manager: bool | None = None
     use_default_rates: bool | None = None
     hourly_rate: Decimal | None = None
     budget: Decimal | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
     project: ProjectAssignmentProject | None = None
     client: ClientRef | None = None
     task_assignments: list[ProjectAssignmentTaskAssignment] | None = None
@@ -91,24 +91,24 @@ class ProjectAssignment:
 class BillableRate:
     """A user's billable rate over a span of dates."""
 
-    id: int | None = None
+    id: int
     amount: Decimal | None = None
     start_date: dt.date | None = None
     end_date: dt.date | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
 
 
 @attrs.frozen(kw_only=True)
 class CostRate:
     """A user's cost rate over a span of dates."""
 
-    id: int | None = None
+    id: int
     amount: Decimal | None = None
     start_date: dt.date | None = None
     end_date: dt.date | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
 
 
 @attrs.frozen(kw_only=True)

@@ -12,10 +12,12 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TypeVar
 
-from .._converter import decode, decode_many, format_datetime, list_body_decoder
-from .._errors import InvalidRequestError
+import attrs
+
+from .._converter import decode_json, decode_many, format_datetime, list_body_decoder
+from .._errors import DecodeError, InvalidRequestError
 from .._http import Request
-from .._json import shown
+from .._json import loads, shown
 from .._pagination import Paginator
 from ._params import (
     MAX_ID,
@@ -262,13 +264,30 @@ class Resource:
         ]
         return Paginator.merge(parts, description=f"{path} in {len(parts)} date shards")
 
+    async def _record(self, model: type[T], request: Request) -> T:
+        """Send ``request`` and decode its answer, a record of ``model``, from its bytes."""
+        body = await self._requester.send(attrs.evolve(request, raw_json=True))
+        return decode_json(model, body)
+
+    async def _records(self, model: type[T], request: Request, key: str, call: str) -> list[T]:
+        """Send ``request`` and decode the ``key`` array of ``model`` records it answers."""
+        body = await self._requester.send(attrs.evolve(request, raw_json=True))
+        decoder = list_body_decoder(model, key)
+        split = decoder.split(body) if isinstance(body, bytes) else None
+        if split is None:
+            data = loads(body) if isinstance(body, bytes) else None  # the parser's verdict
+            if not isinstance(data, dict) or not isinstance(data.get(key), list):
+                raise DecodeError(f"{call}: response has no {key!r} array")
+            return decode_many(model, data[key])  # JSON only the standard library reads
+        return decoder.items(split[0])
+
     async def _get(
         self, model: type[T], path: str, params: list[tuple[str, str]] | None = None
     ) -> T:
-        return decode(model, await self._requester.send(Request("GET", path, query=params or ())))
+        return await self._record(model, Request("GET", path, query=params or ()))
 
     async def _create(self, model: type[T], path: str, fields: dict[str, Any]) -> T:
-        return decode(model, await self._requester.send(Request("POST", path, json=fields)))
+        return await self._record(model, Request("POST", path, json=fields))
 
     async def _update(
         self, model: type[T], path: str, fields: dict[str, Any], *, replay_safe: bool = True
@@ -277,11 +296,11 @@ class Resource:
         if not fields:
             raise InvalidRequestError("update() needs at least one field to change")
         request = Request("PATCH", path, json=fields, replay_safe=replay_safe)
-        return decode(model, await self._requester.send(request))
+        return await self._record(model, request)
 
     async def _action(self, model: type[T], method: str, path: str) -> T:
         """A body-less action (timer stop/restart): never re-sent once it may have run."""
-        return decode(model, await self._requester.send(Request(method, path, replay_safe=False)))
+        return await self._record(model, Request(method, path, replay_safe=False))
 
     async def _delete(self, path: str) -> None:
         """DELETE ``path``; the call returns ``None`` whatever the 2xx answer holds.

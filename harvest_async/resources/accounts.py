@@ -11,7 +11,6 @@ carries the token being asked about as ``Authorization: Bearer`` and no
 from __future__ import annotations
 
 from .._auth import StaticToken
-from .._converter import decode
 from .._errors import InvalidRequestError
 from .._http import Request
 from ..models.accounts import Accounts
@@ -48,4 +47,4 @@ class AccountsResource(Resource):
             AuthenticationError: Harvest ID rejected the token (401).
         """
         request = Request("GET", "api/v2/accounts", auth=token_of(access_token))
-        return decode(Accounts, await self._requester.send(request))
+        return await self._record(Accounts, request)

@@ -21,7 +21,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from .._converter import decode
 from .._errors import InvalidRequestError
 from .._http import FormFile, Request
 from .._pagination import Paginator
@@ -293,8 +292,7 @@ class Expenses(Resource):
                 raise InvalidRequestError("receipt_filename is given without a receipt")
             return await self._create(Expense, "expenses", fields)
         part = await _load_receipt(receipt, receipt_filename)
-        data = await self._requester.send(Request("POST", "expenses", form=_form(fields, part)))
-        return decode(Expense, data)
+        return await self._record(Expense, Request("POST", "expenses", form=_form(fields, part)))
 
     @operation("PATCH", "/expenses/{expenseId}")
     async def update(
@@ -348,8 +346,7 @@ class Expenses(Resource):
             return await self._update(Expense, f"expenses/{eid}", fields)
         part = await _load_receipt(receipt, receipt_filename)
         request = Request("PATCH", f"expenses/{eid}", form=_form(fields, part))
-        data = await self._requester.send(request)
-        return decode(Expense, data)
+        return await self._record(Expense, request)
 
     @operation("DELETE", "/expenses/{expenseId}")
     async def delete(self, expense_id: int) -> None:

@@ -14,10 +14,7 @@ import builtins
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
-from .._converter import decode_many
-from .._errors import DecodeError
 from .._http import Request
 from .._pagination import Paginator
 from ..models.users import BillableRate, CostRate, ProjectAssignment, Teammate, User
@@ -340,9 +337,5 @@ class Users(Resource):
         """
         uid = check_id(user_id, "user_id")
         fields = self._body()
-        envelope: Any = await self._requester.send(
-            Request("PATCH", f"users/{uid}/teammates", json=fields)
-        )
-        if not isinstance(envelope, dict) or "teammates" not in envelope:
-            raise DecodeError("update_teammates: response has no 'teammates' array")
-        return decode_many(Teammate, envelope["teammates"])
+        request = Request("PATCH", f"users/{uid}/teammates", json=fields)
+        return await self._records(Teammate, request, "teammates", "update_teammates")

@@ -811,26 +811,12 @@ def build_id_app(sim: Simulated) -> web.Application:
         )
         if problem is not None:
             raise Reject(401, body={"error": "invalid_token", "error_description": problem})
-        me = sim.world.me()
-        return json_response(
-            {
-                "user": {
-                    "id": me["id"],
-                    "first_name": me["first_name"],
-                    "last_name": me["last_name"],
-                    "email": me["email"],
-                },
-                "accounts": [
-                    {
-                        "id": sim.account_id,
-                        "name": sim.world.company["name"],
-                        "product": "harvest",
-                        "google_sign_in_required": False,
-                    },
-                    *({"google_sign_in_required": False, **a} for a in sim.id_accounts),
-                ],
-            }
-        )
+        own = {"id": sim.account_id, "name": sim.world.company["name"], "product": "harvest"}
+        row = {
+            "user_id": sim.world.me_id,
+            "accounts": [{"google_sign_in_required": False, **a} for a in [own, *sim.id_accounts]],
+        }
+        return json_response(sim.world.renderer.render(m.Accounts, row))
 
     async def authorize(request: web.Request) -> web.StreamResponse:
         q = request.query
