@@ -40,6 +40,7 @@ layout) raise `SyncDatabaseError` with a one-line reason; a database that fails
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import datetime as dt
 import functools
@@ -55,7 +56,7 @@ import typing
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
@@ -72,12 +73,19 @@ from ._targets import (
     Target,
     all_tables,
     child_rows,
+    count_query,
+    delete_statements,
     file_lock,
     ids_query,
     missing_columns,
+    month_counts_of,
+    month_counts_query,
     old_layout,
     quote,
     release_file_lock,
+    reset_statements,
+    state_queries,
+    state_statements,
 )
 from .models.company import Company
 
@@ -118,6 +126,9 @@ CHECKPOINT_OVERLAP = dt.timedelta(minutes=5)
 #: Walks of a list repeated, after the first, while its pages disagree on
 #: ``total_entries`` (the list changed while it was being walked).
 MAX_REWALKS = 2
+
+
+_T = TypeVar("_T")
 
 
 def _utc_now() -> dt.datetime:
@@ -395,15 +406,17 @@ def _database_error(path: str | Path, exc: sqlite3.Error) -> SyncDatabaseError:
     return SyncDatabaseError(f"database {path}: {why}")
 
 
-def open_db(path: str | Path) -> sqlite3.Connection:
+def open_db(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
     """Open (and create if needed) the mirror database.
+
+    ``check_same_thread=False`` lets another thread use the connection (one at a time).
 
     Raises:
         SyncDatabaseError: The file cannot be opened, is not a SQLite database, or
             fails ``PRAGMA quick_check`` (checked before anything is written to it).
     """
     try:
-        db = sqlite3.connect(str(path), isolation_level=None)
+        db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=check_same_thread)
     except sqlite3.Error as exc:
         raise _database_error(path, exc) from exc
     try:
@@ -568,22 +581,23 @@ def add_sqlite_functions(db: sqlite3.Connection) -> sqlite3.Connection:
 
 def format_timestamp(value: dt.datetime) -> str:
     """An aware timestamp as Harvest writes it: UTC, ``...Z``."""
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    return value.isoformat()[:-6] + "Z"  # "+00:00" is always last
 
 
-def _encoder(kinds: Sequence[Kind]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
-    plain = {Kind.BIGINT, Kind.TEXT, Kind.JSON}
-    converted = [(i, k) for i, k in enumerate(kinds) if k not in plain]
+def _isoformat(value: dt.date | dt.time) -> str:
+    return value.isoformat()
 
-    def encode(row: tuple[Any, ...]) -> tuple[Any, ...]:
-        out = list(row)
-        for i, kind in converted:
-            value = out[i]
-            if value is not None:
-                out[i] = sqlite_value(kind, value)
-        return tuple(out)
 
-    return encode
+#: How SQLite stores the kinds it has no type for (`sqlite_value`, compiled into rows).
+SQLITE_ENCODERS: dict[Kind, Callable[[Any], Any]] = {
+    Kind.TIMESTAMPTZ: format_timestamp,
+    Kind.NUMERIC: str,
+    Kind.DATE: _isoformat,
+    Kind.TIME: _isoformat,
+    Kind.BOOLEAN: int,
+}
 
 
 _quote = quote
@@ -608,11 +622,11 @@ _SQLITE_STATE = (
 
 @attrs.frozen
 class _SQLiteTable:
-    """The statements of one derived table in SQLite."""
+    """The statements of one derived table in SQLite, and its rows' builder."""
 
     upsert: str
-    encode: Callable[[tuple[Any, ...]], tuple[Any, ...]]
-    children: tuple[tuple[Child, str, str, Callable[[tuple[Any, ...]], tuple[Any, ...]]], ...]
+    row: Callable[[int, Any], tuple[Any, ...]]
+    children: tuple[tuple[Child, str, str], ...]
 
 
 def _upsert_statement(name: str, columns: Sequence[str], key: Sequence[str]) -> str:
@@ -627,6 +641,10 @@ def _upsert_statement(name: str, columns: Sequence[str], key: Sequence[str]) -> 
 class SQLiteTarget:
     """A SQLite file (`open_db`), its WAL checkpoints in a helper thread (`_Checkpointer`).
 
+    Every statement runs in one worker thread of the target's own, one call after
+    another (a page's transaction, a count): SQLite's calls block, and on the event
+    loop's thread they would hold back the requests in flight while a page is written.
+
     Args:
         path: The database file (created if needed).
     """
@@ -637,19 +655,37 @@ class SQLiteTarget:
         self._tables: dict[str, _SQLiteTable] = {}
         self._lock_file: IO[bytes] | None = None
         self._locked: int | None = None
-        self.db = open_db(path)
+        self.db = open_db(path, check_same_thread=False)
         self._checkpointer: _Checkpointer | None = None
+        self._worker = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="harvest-async-sqlite"
+        )
         try:
             # The checkpointer's thread copies the WAL into the database as it grows;
-            # the writer's own checkpoint (which rewinds the WAL, and would wait for the
-            # disk on the loop's thread) is kept as a backstop, ten times rarer than
-            # SQLite's default.
+            # the writer's own checkpoint (which rewinds the WAL) is kept as a
+            # backstop, ten times rarer than SQLite's default.
             self.db.execute(f"PRAGMA wal_autocheckpoint={WAL_BACKSTOP_PAGES}")
             self._checkpointer = _Checkpointer(path)
             self._checkpointer.start()
         except BaseException:
             self.db.close()
+            self._worker.shutdown()
             raise
+
+    async def _call(self, function: Callable[..., _T], *args: Any) -> _T:
+        """``function(*args)`` in the worker thread, its `sqlite3.Error` made ours.
+
+        A cancelled caller leaves the call to finish there (a transaction commits or
+        rolls back whole); the calls after it wait for it.
+        """
+
+        def run() -> _T:
+            try:
+                return function(*args)
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+
+        return await asyncio.get_running_loop().run_in_executor(self._worker, run)
 
     async def open(self) -> None:
         """Nothing to do: the file is opened by the constructor."""
@@ -658,39 +694,35 @@ class SQLiteTarget:
         return _database_error(self._path, exc)
 
     async def prepare(self, tables: Sequence[Table]) -> set[str]:
+        return await self._call(self._prepare, tables)
+
+    def _prepare(self, tables: Sequence[Table]) -> set[str]:
         changed: set[str] = set()
-        try:
-            for table in tables:
-                for name, columns, key in all_tables(table):
-                    present = {
-                        row[1] for row in self.db.execute(f"PRAGMA table_info({_quote(name)})")
-                    }
-                    if present and "account_id" not in present:
-                        raise old_layout(self.label)
-                    if not present:
-                        defs = ", ".join(
-                            f"{_quote(n)} {SQLITE_TYPES[k]}" + (" NOT NULL" if n in key else "")
-                            for n, k in columns
-                        )
-                        keys = ", ".join(_quote(c) for c in key)
+        for table in tables:
+            for name, columns, key in all_tables(table):
+                present = {row[1] for row in self.db.execute(f"PRAGMA table_info({_quote(name)})")}
+                if present and "account_id" not in present:
+                    raise old_layout(self.label)
+                if not present:
+                    defs = ", ".join(
+                        f"{_quote(n)} {SQLITE_TYPES[k]}" + (" NOT NULL" if n in key else "")
+                        for n, k in columns
+                    )
+                    keys = ", ".join(_quote(c) for c in key)
+                    self.db.execute(f"CREATE TABLE {_quote(name)} ({defs}, PRIMARY KEY ({keys}))")
+                    if name == table.name and "updated_at" in dict(columns):
                         self.db.execute(
-                            f"CREATE TABLE {_quote(name)} ({defs}, PRIMARY KEY ({keys}))"
+                            f"CREATE INDEX IF NOT EXISTS {_quote(name + '_updated_at')} "
+                            f"ON {_quote(name)} (account_id, updated_at)"
                         )
-                        if name == table.name and "updated_at" in dict(columns):
-                            self.db.execute(
-                                f"CREATE INDEX IF NOT EXISTS {_quote(name + '_updated_at')} "
-                                f"ON {_quote(name)} (account_id, updated_at)"
-                            )
-                        continue
-                    for column, kind in missing_columns(columns, present):
-                        self.db.execute(
-                            f"ALTER TABLE {_quote(name)} ADD COLUMN {_quote(column)} "
-                            f"{SQLITE_TYPES[kind]}"
-                        )
-                        changed.add(table.name)
-                self._tables[table.name] = self._statements(table)
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
+                    continue
+                for column, kind in missing_columns(columns, present):
+                    self.db.execute(
+                        f"ALTER TABLE {_quote(name)} ADD COLUMN {_quote(column)} "
+                        f"{SQLITE_TYPES[kind]}"
+                    )
+                    changed.add(table.name)
+            self._tables[table.name] = self._statements(table)
         return changed
 
     def _statements(self, table: Table) -> _SQLiteTable:
@@ -701,28 +733,23 @@ class SQLiteTarget:
                 f"DELETE FROM {_quote(child.table)} WHERE account_id = ? "
                 f"AND {_quote(child.parent_key)} = ?",
                 _upsert_statement(child.table, [n for n, _ in child.column_kinds], child.key),
-                _encoder([k for _, k in child.column_kinds]),
             )
             for child in table.children
         )
         return _SQLiteTable(
             _upsert_statement(table.name, main, table.key),
-            _encoder([k for _, k in table.column_kinds]),
+            table.row_builder(SQLITE_ENCODERS),
             children,
         )
 
     async def state(self, account_id: int, resource: str) -> State | None:
-        try:
-            done = self.db.execute(
-                "SELECT updated_since FROM sync_state WHERE account_id = ? AND resource = ?",
-                (account_id, resource),
-            ).fetchone()
-            resume = self.db.execute(
-                "SELECT url, since, total FROM sync_resume WHERE account_id = ? AND resource = ?",
-                (account_id, resource),
-            ).fetchone()
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
+        return await self._call(self._state, account_id, resource)
+
+    def _state(self, account_id: int, resource: str) -> State | None:
+        done, resume = (
+            self.db.execute(sql, params).fetchone()
+            for sql, params in state_queries(account_id, resource)
+        )
         if done is None and resume is None:
             return None
         return State(
@@ -731,12 +758,12 @@ class SQLiteTarget:
         )
 
     async def reset(self, resource: str) -> None:
-        try:
+        def run() -> None:
             with _transaction(self.db):
-                self.db.execute("DELETE FROM sync_state WHERE resource = ?", (resource,))
-                self.db.execute("DELETE FROM sync_resume WHERE resource = ?", (resource,))
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
+                for sql, params in reset_statements(resource):
+                    self.db.execute(sql, params)
+
+        await self._call(run)
 
     def _changed(self, table: Table, account_id: int, records: Sequence[Any]) -> list[Any]:
         """The records missing here or stored with another ``updated_at``."""
@@ -772,44 +799,25 @@ class SQLiteTarget:
         resource: str,
     ) -> int:
         plan = self._tables[table.name]
-        try:
+
+        def run() -> int:
+            written = records
             with _transaction(self.db):
                 if changes_only:
-                    records = self._changed(table, account_id, records)
-                self.db.executemany(
-                    plan.upsert, [plan.encode(table.row(account_id, r)) for r in records]
-                )
-                for child, delete, insert, encode in plan.children:
-                    self.db.executemany(delete, [(account_id, r.id) for r in records])
-                    rows = child_rows(child, account_id, table, records)
+                    written = self._changed(table, account_id, written)
+                row = plan.row
+                self.db.executemany(plan.upsert, [row(account_id, r) for r in written])
+                for child, delete, insert in plan.children:
+                    self.db.executemany(delete, [(account_id, r.id) for r in written])
+                    rows = child_rows(child, account_id, table, written, SQLITE_ENCODERS)
                     if rows:
-                        self.db.executemany(insert, [encode(row) for row in rows])
+                        self.db.executemany(insert, rows)
                 if state is not None:
-                    self._write_state(account_id, resource, state)
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
-        return len(records)
+                    for sql, params in state_statements(account_id, resource, state):
+                        self.db.execute(sql, params)
+            return len(written)
 
-    def _write_state(self, account_id: int, resource: str, state: StateWrite) -> None:
-        if not state.done:
-            self.db.execute(
-                "INSERT INTO sync_resume (account_id, resource, url, since, total) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(account_id, resource) DO UPDATE SET "
-                "url = excluded.url, since = excluded.since, total = excluded.total",
-                (account_id, resource, state.resume_url, state.resume_since, state.resume_total),
-            )
-            return
-        self.db.execute(
-            "DELETE FROM sync_resume WHERE account_id = ? AND resource = ?",
-            (account_id, resource),
-        )
-        if state.updated_since is not None:
-            self.db.execute(
-                "INSERT INTO sync_state (account_id, resource, updated_since, completed_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT(account_id, resource) DO UPDATE SET "
-                "updated_since = excluded.updated_since, completed_at = excluded.completed_at",
-                (account_id, resource, state.updated_since, dt.datetime.now(dt.UTC).isoformat()),
-            )
+        return await self._call(run)
 
     async def ids(
         self,
@@ -828,46 +836,34 @@ class SQLiteTarget:
             owner=owner,
             value=_sqlite_value,
         )
-        try:
-            return {row[0] for row in self.db.execute(sql, params)}
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
+        return await self._call(lambda: {row[0] for row in self.db.execute(sql, params)})
 
     async def month_counts(self, table: Table, account_id: int, column: str) -> dict[str, int]:
-        try:
-            rows = self.db.execute(
-                f"SELECT coalesce(substr({_quote(column)}, 1, 7), ''), COUNT(*) "
-                f"FROM {_quote(table.name)} WHERE account_id = ? GROUP BY 1",
-                (account_id,),
-            ).fetchall()
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
-        return {month: int(n) for month, n in rows}
+        sql, params = month_counts_query(
+            table, account_id, column, month=lambda c: f"substr({c}, 1, 7)"
+        )
+        return await self._call(lambda: month_counts_of(self.db.execute(sql, params)))
 
-    async def delete(self, table: Table, account_id: int, ids: Sequence[int]) -> None:
+    async def delete(
+        self,
+        table: Table,
+        account_id: int,
+        ids: Sequence[int],
+        *,
+        owned: Sequence[tuple[Table, str]] = (),
+    ) -> None:
         pairs = [(account_id, i) for i in ids]
-        try:
+
+        def run() -> None:
             with _transaction(self.db):
-                self.db.executemany(
-                    f"DELETE FROM {_quote(table.name)} WHERE account_id = ? AND id = ?", pairs
-                )
-                for child in table.children:
-                    self.db.executemany(
-                        f"DELETE FROM {_quote(child.table)} WHERE account_id = ? "
-                        f"AND {_quote(child.parent_key)} = ?",
-                        pairs,
-                    )
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
+                for statement in delete_statements(table, owned):
+                    self.db.executemany(statement, pairs)
+
+        await self._call(run)
 
     async def count(self, table: Table, account_id: int) -> int:
-        try:
-            row = self.db.execute(
-                f"SELECT COUNT(*) FROM {_quote(table.name)} WHERE account_id = ?", (account_id,)
-            ).fetchone()
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
-        return int(row[0])
+        sql, params = count_query(table, account_id)
+        return await self._call(lambda: int(self.db.execute(sql, params).fetchone()[0]))
 
     async def lock(self, account_id: int, *, wait: bool) -> None:
         self._lock_file, self._locked = await file_lock(
@@ -879,9 +875,13 @@ class SQLiteTarget:
             if self._checkpointer is not None:
                 await self._checkpointer.stop()
         finally:
-            self.db.close()
-            release_file_lock(self._lock_file, self._locked)
-            self._lock_file = None
+            try:
+                # After the calls still queued (a cancelled page's transaction).
+                await asyncio.get_running_loop().run_in_executor(self._worker, self.db.close)
+            finally:
+                self._worker.shutdown(wait=False)
+                release_file_lock(self._lock_file, self._locked)
+                self._lock_file = None
 
 
 def _offset_url(url: str | None) -> bool:
