@@ -1057,11 +1057,15 @@ async def sync_resource(
     reconcile: bool = False,
     on_page: Callable[[str, int], None] | None = None,
     clock: Callable[[], dt.datetime] = _utc_now,
+    owned: Sequence[tuple[Table, str]] = (),
 ) -> SyncStats:
     """Mirror one resource; see the module docstring for the guarantees.
 
     ``clock`` gives the current time as Harvest sees it: the next run asks for records
-    updated since this run started (less `CHECKPOINT_OVERLAP`).
+    updated since this run started (less `CHECKPOINT_OVERLAP`). ``owned`` names the
+    tables of rows belonging to the records (``(table, column holding the record's
+    id)``: an invoice's messages and payments); a record ``reconcile`` deletes takes
+    its rows there with it, in the same transaction.
     """
     started = time.perf_counter()
     stats = SyncStats(spec.name)
@@ -1121,7 +1125,7 @@ async def sync_resource(
         )
     if reconcile:
         stats.deleted = await _reconcile(
-            client, target, spec, walk if keep_ids else None, stats, on_page
+            client, target, spec, walk if keep_ids else None, stats, on_page, owned
         )
     stats.total_rows = await target.count(spec.table, account_id)
     stats.seconds = time.perf_counter() - started
@@ -1135,6 +1139,7 @@ async def _reconcile(
     first: _Walk | None,
     stats: SyncStats,
     on_page: Callable[[str, int], None] | None,
+    owned: Sequence[tuple[Table, str]] = (),
 ) -> int:
     """Delete the local rows whose records Harvest confirms are gone; return how many.
 
@@ -1144,7 +1149,7 @@ async def _reconcile(
     """
     column = window_column(client, spec) if first is None else None
     if column is not None:
-        deleted = await _reconcile_windows(client, target, spec, column, stats, on_page)
+        deleted = await _reconcile_windows(client, target, spec, column, stats, on_page, owned)
         if deleted is not None:
             return deleted
 
@@ -1175,7 +1180,7 @@ async def _reconcile(
         stats,
     )
     if gone:
-        await target.delete(spec.table, account_id, sorted(gone))
+        await target.delete(spec.table, account_id, sorted(gone), owned=owned)
     return len(gone)
 
 
@@ -1274,6 +1279,7 @@ async def _reconcile_windows(
     column: str,
     stats: SyncStats,
     on_page: Callable[[str, int], None] | None,
+    owned: Sequence[tuple[Table, str]] = (),
 ) -> int | None:
     """Reconcile a dated list by counts first; ``None`` when it cannot be windowed.
 
@@ -1374,7 +1380,7 @@ async def _reconcile_windows(
         stored = await target.ids(table, account_id, between=(column, window.first, window.last))
         gone = await _settle(client, target, spec, stored - listed.ids, listed, walk_window, stats)
         if gone:
-            await target.delete(table, account_id, sorted(gone))
+            await target.delete(table, account_id, sorted(gone), owned=owned)
             deleted += len(gone)
     return deleted
 
@@ -1780,6 +1786,7 @@ async def sync_account(
                         reconcile=reconcile,
                         on_page=on_page,
                         clock=clock,
+                        owned=[(c.table, c.parent_key) for c in nested if c.parent == spec.name],
                     )
                 ]
                 for child in nested:
