@@ -84,6 +84,25 @@ def _mark(n: int) -> str:
     return f"${n}"
 
 
+#: Rows from which a page goes through ``COPY`` (binary, one round trip) into a staging
+#: table, then one ``INSERT ... SELECT`` upserts them; fewer are bound row by row.
+COPY_FROM = 64
+
+
+def _upsert_from(
+    source: str, name: str, columns: Sequence[tuple[str, Kind]], key: Sequence[str]
+) -> str:
+    """The upsert of every row of the staging table ``source`` into ``name``."""
+    names = ", ".join(_q(c) for c, _ in columns)
+    sets = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c, _ in columns if c not in key)
+    action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
+    conflict = ", ".join(_q(c) for c in key)
+    return (
+        f"INSERT INTO {_q(name)} ({names}) SELECT {names} FROM {source} "
+        f"ON CONFLICT ({conflict}) {action}"
+    )
+
+
 def _upsert(name: str, columns: Sequence[tuple[str, Kind]], key: Sequence[str]) -> str:
     names = ", ".join(_q(c) for c, _ in columns)
     marks = ", ".join(
@@ -105,6 +124,8 @@ class PostgresTarget:
         self._pool: Any = None
         self._locks: list[int] = []
         self._plans: dict[str, tuple[str, list[tuple[Any, str, str]]]] = {}
+        #: Per table: its staging table's statement and name, and the upsert from it.
+        self._staged: dict[str, tuple[str, str, str]] = {}
 
     def _error(self, exc: BaseException) -> SyncDatabaseError:
         if isinstance(exc, SyncDatabaseError):
@@ -183,6 +204,15 @@ class PostgresTarget:
                 for child in table.children
             ]
             self._plans[table.name] = (_upsert(table.name, table.column_kinds, table.key), children)
+            stage = f"harvest_async_stage_{len(self._staged)}"
+            self._staged[table.name] = (
+                # A session's own table, emptied by each commit; made like the table as it
+                # is now (after the columns added above).
+                f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {_q(table.name)}) "
+                "ON COMMIT DELETE ROWS",
+                stage,
+                _upsert_from(stage, table.name, table.column_kinds, table.key),
+            )
         return changed
 
     async def state(self, account_id: int, resource: str) -> State | None:
@@ -238,15 +268,32 @@ class PostgresTarget:
                         for r in written
                         if r.id not in stored or stored[r.id] != getattr(r, "updated_at", None)
                     ]
+                if table.has_id and len(written) >= COPY_FROM:
+                    # One upsert may not touch a row twice: the last of a repeated id wins.
+                    written = list({r.id: r for r in written}.values())
                 if written:
                     row = table.row_builder()
-                    await con.executemany(upsert, [row(account_id, r) for r in written])
+                    rows = [row(account_id, r) for r in written]
+                    if len(rows) >= COPY_FROM:
+                        create, stage, upsert_staged = self._staged[table.name]
+                        await con.execute(create)
+                        await con.copy_records_to_table(
+                            stage, records=rows, columns=[n for n, _ in table.column_kinds]
+                        )
+                        await con.execute(upsert_staged)
+                    else:
+                        await con.executemany(upsert, rows)
                 for child, delete, insert in children:
                     if not written:
                         break
                     await con.execute(delete, account_id, [r.id for r in written])
                     rows = child_rows(child, account_id, table, written)
-                    if rows:
+                    if len(rows) >= COPY_FROM:
+                        # Every row of these parents was deleted just now: a plain COPY.
+                        await con.copy_records_to_table(
+                            child.table, records=rows, columns=[n for n, _ in child.column_kinds]
+                        )
+                    elif rows:
                         await con.executemany(insert, rows)
                 if state is not None:
                     for sql, params in state_statements(account_id, resource, state, mark=_mark):
