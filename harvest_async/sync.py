@@ -26,10 +26,11 @@ local rows Harvest no longer has, but only rows Harvest confirms are gone: absen
 second walk done after the first, or answered 404 by a GET of that id. Records found by
 these walks are upserted too, so a record missed by an earlier run comes back.
 
-`sync_account` writes on the event loop's thread (each page's transaction is short),
-but leaves SQLite's WAL checkpoints, which write the database file and wait for the
-disk, to a helper thread with its own connection, so that a slow disk never stalls the
-requests in flight.
+A SQLite (or DuckDB) target runs its statements in one worker thread of its own, one
+call after another, so a page being written never holds back the requests in flight on
+the event loop (the paginator fetches the next page meanwhile); SQLite's WAL
+checkpoints, which write the database file and wait for the disk, run in another helper
+thread with its own connection.
 
 Database problems (a missing folder, a directory, a read-only file or place, a file that
 is not a SQLite database, a corrupt database, a full disk, a mirror of the older JSON
