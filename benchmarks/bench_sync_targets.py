@@ -213,6 +213,9 @@ def run(quick: bool) -> dict[str, Any]:
             f"limit: {CAPACITY} requests per {PERIOD:g} s on the simulator and in the client; "
             f"per_page={PER_PAGE}: {entries // PER_PAGE} requests, "
             f"{entries // PER_PAGE // CAPACITY} windows",
+            "the whole-run ratio of a walk bound by the limit is about 1.0: its first 10 "
+            "requests need not wait (over 1.0 when they take less than a window), the 90 "
+            "after them wait for slots, each freed 1.5 s after an answer",
             "client CPU: `time.process_time()` of the client process (decoding, row building, "
             "the database driver; the simulator runs in its own process, and PostgreSQL's "
             "server too)",

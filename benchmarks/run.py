@@ -197,8 +197,9 @@ def update(existing: str, results: list[dict[str, Any]], command: str, when: dt.
             end = next((i for i in heads if i > start), len(lines))
             lines[start:end] = body
     names = ", ".join(_number(r["title"]).rstrip(".") for r in results)
-    note = f"- Sections {names} run again: {when.strftime('%Y-%m-%d %H:%M UTC')}, `{command}`"
-    lines = [line for line in lines if not line.startswith(f"- Sections {names} run again:")]
+    label = f"- Section{'s' if len(results) > 1 else ''} {names} run again:"
+    note = f"{label} {when.strftime('%Y-%m-%d %H:%M UTC')}, `{command}`"
+    lines = [line for line in lines if not line.startswith(label)]
     head = next(i for i, line in enumerate(lines) if line.startswith("- Server:"))
     lines.insert(head + 1, note)
     return "\n".join(lines).rstrip() + "\n"
