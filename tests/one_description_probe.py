@@ -11,11 +11,17 @@ of responses is a new function there and an assertion in the test.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import csv
 import json
+import os
+import sqlite3
+import subprocess
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import aiohttp
 
@@ -37,12 +43,14 @@ class Probe(TypedDict):
     via: How the value gets there: ``"world"`` (written into the stored record) or
         ``"patch"`` (sent as a field of ``PATCH /<store>/<id>``, which the simulator
         must accept).
+    consumers: The names of the `CONSUMERS` to run (default: all of them).
     """
 
     kind: str
     path: list[str]
     store: str
     via: str
+    consumers: NotRequired[list[str]]
 
 
 def dig(value: Any, path: list[str]) -> Any:
@@ -105,6 +113,75 @@ async def decoded(sim: HarvestSimulator, probe: Probe, rid: int) -> dict[str, An
     }
 
 
+def column_name(path: list[str]) -> str:
+    """The flat column of a field, as sync tables and the CSV export name it
+    (``["project", "x_probe"]`` -> ``project_x_probe``)."""
+    return "_".join(path)
+
+
+async def run_cli(sim: HarvestSimulator, *args: str) -> None:
+    """Run ``harvest-async ARGS`` in a process of its own, pointed at ``sim`` the way a
+    user points it at ``python -m harvest_async.testing serve``: by the environment."""
+    env = {
+        **os.environ,
+        "HARVEST_BASE_URL": sim.base_url,
+        "HARVEST_ACCESS_TOKEN": sim.access_token,
+        "HARVEST_ACCOUNT_ID": str(sim.account_id),
+        "HARVEST_USER_AGENT": "one description probe (dev@example.com)",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "harvest_async",
+        *args,
+        "--quiet",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    assert proc.returncode == 0, f"harvest-async {' '.join(args)}: {err.decode()[-2000:]}"
+
+
+def column_report(name: str, columns: list[str], rows: dict[int, Any], rid: int) -> dict[str, Any]:
+    """Whether ``name`` is a column, and (if so) its value for ``rid`` and all its values."""
+    if name not in columns:
+        return {"column": name, "has_column": False, "rows": len(rows)}
+    return {
+        "column": name,
+        "has_column": True,
+        "value": rows[rid],
+        "values": sorted({repr(v) for v in rows.values()}),
+    }
+
+
+async def mirrored(sim: HarvestSimulator, probe: Probe, rid: int) -> dict[str, Any]:
+    """The field in a SQLite mirror written by ``harvest-async sync --resources <kind>``."""
+    table, name = probe["kind"], column_name(probe["path"])
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "mirror.sqlite"
+        await run_cli(sim, "sync", "--db", str(db), "--resources", table)
+        with contextlib.closing(sqlite3.connect(db)) as con:
+            columns = [row[1] for row in con.execute(f'PRAGMA table_info("{table}")')]
+            chosen = f'"{name}"' if name in columns else "NULL"
+            rows = dict(con.execute(f'SELECT id, {chosen} FROM "{table}"').fetchall())
+    return column_report(name, columns, rows, rid)
+
+
+async def exported(sim: HarvestSimulator, probe: Probe, rid: int) -> dict[str, Any]:
+    """The field in ``harvest-async export <kind> --format csv`` (an empty cell is null)."""
+    name = column_name(probe["path"])
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "export.csv"
+        await run_cli(sim, "export", probe["kind"], "--format", "csv", "-o", str(out))
+        with out.open(newline="", encoding="utf-8") as file:
+            reader = csv.DictReader(file)
+            lines = list(reader)
+            columns = list(reader.fieldnames or [])
+    rows = {int(line["id"]): line.get(name) or None for line in lines}
+    return column_report(name, columns, rows, rid)
+
+
 #: The window of the reports probed (the seeded data spans it).
 REPORT_WINDOW = {"from": "2024-01-01", "to": "2024-12-30"}
 
@@ -155,7 +232,12 @@ async def main_report(report: str, field: str) -> dict[str, Any]:
 
 Consumer = Callable[[HarvestSimulator, Probe, int], Awaitable[dict[str, Any]]]
 #: Every consumer of the probed record, by name.
-CONSUMERS: dict[str, Consumer] = {"served": served, "decoded": decoded}
+CONSUMERS: dict[str, Consumer] = {
+    "served": served,
+    "decoded": decoded,
+    "mirrored": mirrored,
+    "exported": exported,
+}
 
 
 def check_imported_from(root: Path) -> None:
@@ -166,9 +248,10 @@ def check_imported_from(root: Path) -> None:
 
 async def main(probe: Probe) -> dict[str, Any]:
     report: dict[str, Any] = {}
+    chosen = {name: CONSUMERS[name] for name in probe.get("consumers", list(CONSUMERS))}
     async with HarvestSimulator(seed=0, rate_limit=(100_000, 1.0)) as sim:
         rid = sim.records(probe["kind"], limit=1)[0]["id"]
-        report["before"] = {name: await run(sim, probe, rid) for name, run in CONSUMERS.items()}
+        report["before"] = {name: await run(sim, probe, rid) for name, run in chosen.items()}
         stored = rid
         if probe["store"] != probe["kind"]:
             stored = dig(sim.record(probe["kind"], rid), probe["path"][:-1])["id"]
@@ -176,7 +259,7 @@ async def main(probe: Probe) -> dict[str, Any]:
             await fetch(sim, f"{probe['store']}/{stored}", "PATCH", {probe["path"][-1]: VALUE})
         else:
             store_value(sim, probe["store"], stored, probe["path"][-1], VALUE)
-        report["after"] = {name: await run(sim, probe, rid) for name, run in CONSUMERS.items()}
+        report["after"] = {name: await run(sim, probe, rid) for name, run in chosen.items()}
         report["errors"] = [repr(e) for e in sim.errors]
     return report
 

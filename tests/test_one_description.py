@@ -1,10 +1,14 @@
 """The models are the one description of every response.
 
 A field added to one model, in a scratch copy of the package with no other edit, is
-served by the simulator and decoded by the client. The copy is imported in a fresh
-interpreter (`tests/one_description_probe.py`), so nothing in this process, no cache
-and no monkeypatch, can stand in for an edit the package would need. Each consumer of
-responses is one entry of the probe's ``CONSUMERS`` and one assertion below.
+served by the simulator, decoded by the client, mirrored by ``harvest-async sync`` (a
+column of the SQLite table) and written by ``harvest-async export --format csv`` (a
+column of the CSV). The copy is imported in a fresh interpreter
+(`tests/one_description_probe.py`), and the command line runs in processes of its own
+on that copy, so nothing in this process, no cache and no monkeypatch, can stand in for
+an edit the package would need. Each consumer of responses is one entry of the probe's
+``CONSUMERS`` and one assertion below; a control runs the same consumers on an unedited
+copy, where none of them may show the field.
 """
 
 from __future__ import annotations
@@ -140,6 +144,39 @@ def test_a_field_added_to_one_model_is_served_and_decoded(tmp_path: Path, case: 
     assert after["decoded"]["listed"] == [VALUE]
     # other records of the list still decode it as null
     assert after["decoded"]["list_values"] == sorted([repr(None), repr(VALUE)])
+
+    # mirrored (`harvest-async sync` into SQLite) and exported (`harvest-async export
+    # --format csv`): a column named as the field (flattened for a nested reference:
+    # ``project_x_probe``), null until the value is stored, then the record's value; the
+    # other records' stay null.
+    column = "_".join(probe["path"])
+    for consumer in ("mirrored", "exported"):
+        assert before[consumer] == {
+            "column": column,
+            "has_column": True,
+            "value": None,
+            "values": [repr(None)],
+        }, consumer
+        assert after[consumer] == {
+            "column": column,
+            "has_column": True,
+            "value": VALUE,
+            "values": sorted([repr(None), repr(VALUE)]),
+        }, consumer
+
+
+def test_without_the_model_edit_no_consumer_shows_the_field(tmp_path: Path) -> None:
+    # The control for the test above: the same probe (the value written into the stored
+    # record) on an unedited copy. Only the model edit can make the field appear.
+    root = scratch_package(tmp_path, {})
+    probe = {**CASES["TimeEntry"][2], "consumers": ["served", "mirrored", "exported"]}
+    report = run_probe(root, probe)
+    for phase in ("before", "after"):
+        assert report[phase]["served"] == {"has_key": False, "value": None}
+        for consumer in ("mirrored", "exported"):
+            seen = report[phase][consumer]
+            assert seen["has_column"] is False, (phase, consumer, seen)
+            assert seen["rows"] > 0, (phase, consumer, seen)  # the run did write records
 
 
 #: (model class, report): a field added to a report row's model.

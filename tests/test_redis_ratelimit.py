@@ -133,11 +133,39 @@ async def request(
     spans.append((start, end + limiter.period))
 
 
-async def wait_for(check: Callable[[], Awaitable[bool]], within: float = 2.0) -> None:
+async def wait_for(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
+    """Poll ``check`` until it holds; fail the test if it does not within ``within`` s."""
     deadline = time.monotonic() + within
     while not await check():
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.01)
+
+
+async def listed(admin: aioredis.Redis, key: str, count: int) -> bool:
+    """Whether ``count`` interactive waiters are listed in the key's ``waiting`` set.
+
+    An interactive caller is listed there (by the acquire script) once Redis has refused
+    it a slot, and unlisted when it gets one or gives up. Bulk callers are never listed.
+    """
+    return int(await admin.zcard(f"{{{key}}}:waiting")) == count
+
+
+def script_answers(limiter: RedisRateLimiter, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The status of every acquire-script answer ``limiter`` gets from now on.
+
+    1 granted, 0 refused (window full), 2 paused, 3 bulk behind interactive waiters. A
+    refused bulk caller leaves no trace in Redis: this is how a test sees it waiting.
+    """
+    answers: list[int] = []
+    real = limiter._run_acquire
+
+    async def recording(member: str, bulk: bool, waiter: str) -> tuple[int, int]:
+        status, value = await real(member, bulk, waiter)
+        answers.append(status)
+        return status, value
+
+    monkeypatch.setattr(limiter, "_run_acquire", recording)
+    return answers
 
 
 # -- protocol ------------------------------------------------------------------------
@@ -162,6 +190,10 @@ async def test_protocol_conformance(make: MakeLimiter) -> None:
 
 async def _is(value: Awaitable[int], expected: int) -> bool:
     return await value == expected
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 async def test_caller_under_the_limit_is_not_delayed(make: MakeLimiter) -> None:
@@ -232,7 +264,9 @@ async def test_lease_frees_the_slot_of_a_dead_worker(make: MakeLimiter) -> None:
     await alive.release(handle)
 
 
-async def test_waiters_in_one_process_are_served_in_order(make: MakeLimiter) -> None:
+async def test_waiters_in_one_process_are_served_in_order(
+    make: MakeLimiter, admin: aioredis.Redis, key: str
+) -> None:
     limiter = make(capacity=1, period=0.05)
     first = await limiter.acquire()
     order: list[int] = []
@@ -245,25 +279,32 @@ async def test_waiters_in_one_process_are_served_in_order(make: MakeLimiter) -> 
     tasks = []
     for i in range(5):
         tasks.append(asyncio.create_task(waiter(i)))
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # task i runs up to its wait before task i + 1 exists
+    await wait_for(lambda: listed(admin, key, 1))  # the head waiter was refused by Redis
+    assert order == []
     await limiter.release(first)
-    await asyncio.gather(*tasks)
+    await asyncio.wait_for(asyncio.gather(*tasks), 10)
     assert order == [0, 1, 2, 3, 4]
 
 
-async def test_cancelled_waiter_takes_no_slot(make: MakeLimiter) -> None:
+async def test_cancelled_waiter_takes_no_slot(
+    make: MakeLimiter, admin: aioredis.Redis, key: str
+) -> None:
     limiter = make(capacity=1, period=0.5)
     held = await limiter.acquire()
     waiter = asyncio.create_task(limiter.acquire())
-    await asyncio.sleep(0.1)
+    await wait_for(lambda: listed(admin, key, 1))  # refused, waiting for the slot
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
+    await wait_for(lambda: listed(admin, key, 0))  # unlisted at once
     await limiter.release(held)
-    await asyncio.sleep(0.05)
     assert await limiter.in_use() == 1  # only the released one, still counting
     await wait_for(lambda: _is(limiter.in_use(), 0))
-    await limiter.release(await limiter.acquire())
+    # Nobody else took the freed slot: a new caller gets it, and it is the only one.
+    handle = await asyncio.wait_for(limiter.acquire(), 5)
+    assert await limiter.in_use() == 1
+    await limiter.release(handle)
 
 
 async def test_cancelled_just_after_the_script_granted_gives_the_slot_back(
@@ -405,7 +446,7 @@ async def test_fallback_admits_while_redis_is_down_and_recovers(
         assert limiter.using_fallback
         assert fallback.in_use == 2
         third = asyncio.create_task(limiter.acquire())
-        await asyncio.sleep(0.1)
+        await wait_for(lambda: _true(fallback.waiting["interactive"] == 1))
         assert not third.done()  # the fallback's own limit holds
         for handle in handles:
             await limiter.release(handle)
@@ -658,11 +699,12 @@ async def test_bulk_holds_at_most_capacity_minus_reserve_across_instances(
 
 
 async def test_an_interactive_waiter_of_any_instance_goes_before_bulk(
-    make: MakeLimiter,
+    make: MakeLimiter, admin: aioredis.Redis, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     period = 0.4
     bulk_side, user_side = (make(capacity=2, period=period, reserve=0) for _ in range(2))
     held = [await bulk_side.acquire(), await bulk_side.acquire()]
+    bulk_answers = script_answers(bulk_side, monkeypatch)
     order: list[str] = []
 
     async def wait(limiter: Any, lane: str) -> None:
@@ -671,13 +713,20 @@ async def test_an_interactive_waiter_of_any_instance_goes_before_bulk(
         await limiter.release(handle)
 
     bulk = [asyncio.create_task(wait(bulk_side, "bulk")) for _ in range(2)]
-    await asyncio.sleep(0.05)  # the bulk waiters are first in time
+    # The bulk waiters are first in time: Redis refused the head one a slot (the window
+    # is full), the other queues behind it in its process.
+    await wait_for(lambda: _true(0 in bulk_answers))
     user = asyncio.create_task(wait(user_side, "interactive"))
-    await asyncio.sleep(0.05)
-    for handle in held:
-        await bulk_side.release(handle)
-    await asyncio.wait_for(asyncio.gather(user, *bulk), 5)
-    assert order[0] == "interactive"
+    await wait_for(lambda: listed(admin, key, 1))  # the interactive waiter is listed
+    # One slot frees (``period`` after its release): it goes to the interactive waiter,
+    # and no bulk waiter can be served until the second held slot frees.
+    await bulk_side.release(held[0])
+    done, _ = await asyncio.wait([user, *bulk], timeout=10, return_when=asyncio.FIRST_COMPLETED)
+    assert done == {user}, order
+    assert order == ["interactive"]
+    await bulk_side.release(held[1])
+    await asyncio.wait_for(asyncio.gather(*bulk), 10)
+    assert order == ["interactive", "bulk", "bulk"]
 
 
 async def test_max_wait_gives_up_takes_no_slot_and_unlists_the_waiter(
