@@ -407,17 +407,15 @@ def _database_error(path: str | Path, exc: sqlite3.Error) -> SyncDatabaseError:
     return SyncDatabaseError(f"database {path}: {why}")
 
 
-def open_db(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+def open_db(path: str | Path) -> sqlite3.Connection:
     """Open (and create if needed) the mirror database.
-
-    ``check_same_thread=False`` lets another thread use the connection (one at a time).
 
     Raises:
         SyncDatabaseError: The file cannot be opened, is not a SQLite database, or
             fails ``PRAGMA quick_check`` (checked before anything is written to it).
     """
     try:
-        db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=check_same_thread)
+        db = sqlite3.connect(str(path), isolation_level=None)
     except sqlite3.Error as exc:
         raise _database_error(path, exc) from exc
     try:
@@ -656,20 +654,27 @@ class SQLiteTarget:
         self._tables: dict[str, _SQLiteTable] = {}
         self._lock_file: IO[bytes] | None = None
         self._locked: int | None = None
-        self.db = open_db(path, check_same_thread=False)
         self._checkpointer: _Checkpointer | None = None
         self._worker = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="harvest-async-sqlite"
         )
         try:
+            # Opened in the worker, the connection is only ever used there.
+            self.db = self._worker.submit(open_db, path).result()
+        except BaseException:
+            self._worker.shutdown()
+            raise
+        try:
             # The checkpointer's thread copies the WAL into the database as it grows;
             # the writer's own checkpoint (which rewinds the WAL) is kept as a
             # backstop, ten times rarer than SQLite's default.
-            self.db.execute(f"PRAGMA wal_autocheckpoint={WAL_BACKSTOP_PAGES}")
+            self._worker.submit(
+                self.db.execute, f"PRAGMA wal_autocheckpoint={WAL_BACKSTOP_PAGES}"
+            ).result()
             self._checkpointer = _Checkpointer(path)
             self._checkpointer.start()
         except BaseException:
-            self.db.close()
+            self._worker.submit(self.db.close).result()
             self._worker.shutdown()
             raise
 
@@ -1403,9 +1408,10 @@ async def _confirm_gone(
         except NotFoundError:
             gone.add(record_id)
             continue
-        stats.rows_written += await target.write_page(
+        written = await target.write_page(
             spec.table, account_id, [record], changes_only=True, state=None, resource=spec.name
         )
+        stats.rows_written += written
     return gone
 
 
@@ -1455,9 +1461,12 @@ async def sync_children(
                     stats.pages += 1
             except NotFoundError:  # the parent went since its row was written
                 records = []
-            stats.rows_written += await target.write_page(
+            # Added once written: the parents' writes run at once, and `+= await` would
+            # add to a count read before the others'.
+            written = await target.write_page(
                 table, account_id, records, changes_only=True, state=None, resource=child.name
             )
+            stats.rows_written += written
             gone = await target.ids(table, account_id, owner=(child.parent_key, parent_id))
             gone -= {r.id for r in records}
             if gone:
@@ -1648,9 +1657,10 @@ async def sync_reports(
                     row_id = first.toordinal() * _ROWS_PER_WINDOW + len(records)
                     extra = {"id": row_id, "window_from": first, "window_to": final}
                     records.append(Owned(item, extra))
-            stats.rows_written += await target.write_page(
+            written = await target.write_page(
                 table, account_id, records, changes_only=False, state=None, resource=spec.name
             )
+            stats.rows_written += written
             stale = await target.ids(table, account_id, between=("window_from", first, first))
             stale -= {r.id for r in records}
             if stale:
