@@ -20,7 +20,6 @@ import contextlib
 import datetime as dt
 import decimal
 import functools
-import itertools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -87,8 +86,9 @@ _T = TypeVar("_T")
 #: DuckDB's DECIMAL scale (`DUCKDB_TYPES`): a decimal with more places is rounded to it.
 _SCALE = decimal.Decimal(1).scaleb(-12)
 
-#: Names of the Arrow tables a page is inserted from (one at a time per connection).
-_names = (f"harvest_async_page_{n}" for n in itertools.count())
+#: The name a page's Arrow table is registered under while it is inserted (one at a
+#: time: a connection is only used by its target's worker thread).
+_PAGE = "harvest_async_page"
 
 
 @functools.cache
@@ -206,12 +206,11 @@ class DuckDBTarget:
         """Run ``statement`` (`_insert`'s) from ``rows``, as one Arrow table."""
         if not rows:
             return
-        source = next(_names)
-        self._db.register(source, _arrow_table(columns, rows))
+        self._db.register(_PAGE, _arrow_table(columns, rows))
         try:
-            self._db.execute(statement.format(source=source))
+            self._db.execute(statement.format(source=_PAGE))
         finally:
-            self._db.unregister(source)
+            self._db.unregister(_PAGE)
 
     def _transaction(self, body: Callable[[], _T]) -> _T:
         import duckdb
