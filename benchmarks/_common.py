@@ -27,6 +27,10 @@ if str(HERE) not in sys.path:
 
 #: Harvest's limit (100 requests per 15 s) and a typical latency, both scaled 10x down.
 SCALED_LIMIT = (100, 1.5)
+#: Harvest's rate (100 requests per 15 s) with its window scaled 10x down in time: the
+#: same requests per second as Harvest, in windows of 1.5 s holding 10 requests each.
+#: For runs of about a hundred big pages, which one `SCALED_LIMIT` window would hold.
+SCALED_RATE_LIMIT = (10, 1.5)
 SCALED_LATENCY = (0.025, 0.005)
 USER_AGENT = "harvest_async-bench (dev@example.com)"
 
@@ -125,6 +129,63 @@ class OneAtATime:
 
     async def pause(self, seconds: float) -> None:
         await self.inner.pause(seconds)
+
+
+def proc_status() -> dict[str, int]:
+    """``VmRSS`` and ``VmHWM`` (the kernel's peak RSS) of this process, in kB."""
+    out: dict[str, int] = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                key, value = line.split(":", 1)
+                out[key] = int(value.split()[0])
+    return out
+
+
+def reset_peak() -> bool:
+    """Reset the kernel's peak-RSS mark (VmHWM) to the current RSS, where allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def entries_spec(per_page: int) -> Any:
+    """The sync's ``time_entries`` resource, listed ``per_page`` entries a page."""
+    from harvest_async.sync import RESOURCES, ResourceSpec
+
+    (entries,) = [s for s in RESOURCES if s.name == "time_entries"]
+
+    def list_all(client: Any, since: Any) -> Any:
+        if since is None:
+            return client.time_entries.list(per_page=per_page)
+        return client.time_entries.list(per_page=per_page, updated_since=since)
+
+    return ResourceSpec("time_entries", list_all, get_one=entries.get_one)
+
+
+def bench_client(info: Any, limiter: Any) -> Any:
+    """A `HarvestClient` of the simulator ``info`` (a `SimProcess` or its info dict)."""
+    from harvest_async import HarvestClient
+
+    def get(key: str) -> Any:
+        return info[key] if isinstance(info, dict) else getattr(info, key)
+
+    return HarvestClient(
+        access_token=get("access_token"),
+        account_id=get("account_id"),
+        base_url=get("base_url"),
+        rate_limiter=limiter,
+        user_agent=USER_AGENT,
+    )
+
+
+def setup_text(doc: str | None) -> str:
+    """A script docstring's body as markdown: after its first paragraph, before ``Usage:``."""
+    body = (doc or "").split("\n\n", 1)[-1]
+    return body.split("Usage:", 1)[0].strip().replace("``", "`")
 
 
 def target(metric: str, value: str, goal: str, met: bool | None) -> dict[str, Any]:

@@ -26,33 +26,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import USER_AGENT, bench_main, describe_features, features, md_table, target
+from _common import (
+    USER_AGENT,
+    bench_main,
+    describe_features,
+    features,
+    md_table,
+    proc_status,
+    reset_peak,
+    setup_text,
+    target,
+)
 from _simproc import SimProcess
 
 NAME = "memory"
 TITLE = "3. Memory: streaming 1,000,000 time entries"
 TARGET_MB = 50.0
 SHARDS = 8
-
-
-def _status() -> dict[str, int]:
-    out: dict[str, int] = {}
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                key, value = line.split(":", 1)
-                out[key] = int(value.split()[0])  # kB
-    return out
-
-
-def _reset_peak() -> bool:
-    """Reset the kernel's peak-RSS mark (VmHWM) to the current RSS, where allowed."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
 
 
 async def _child(
@@ -72,17 +62,17 @@ async def _child(
             if shards > 1
             else client.time_entries.list()
         )
-        reset = _reset_peak()
-        before = _status()
+        reset = reset_peak()
+        before = proc_status()
         baseline = before["VmRSS"] if reset else before["VmHWM"]
         count = 0
         max_rss = before["VmRSS"]
         start = time.perf_counter()
         async for page in pager.pages():
             count += len(page.items)
-            max_rss = max(max_rss, _status()["VmRSS"])
+            max_rss = max(max_rss, proc_status()["VmRSS"])
         elapsed = time.perf_counter() - start
-        after = _status()
+        after = proc_status()
     return {
         "count": count,
         "seconds": elapsed,
@@ -179,12 +169,7 @@ def run(quick: bool) -> dict[str, Any]:
     return {
         "name": NAME,
         "title": TITLE if not quick else TITLE.replace("1,000,000", f"{n:,}"),
-        "setup": (__doc__ or "")
-        .split("\n\n", 1)[1]
-        .strip()
-        .replace("``", "`")
-        .replace("a million", f"{n:,}")
-        .replace("1,000,000", f"{n:,}"),
+        "setup": setup_text(__doc__).replace("a million", f"{n:,}").replace("1,000,000", f"{n:,}"),
         "table": md_table(
             [
                 "walk",

@@ -30,7 +30,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from _common import USER_AGENT, bench_main, md_table, target  # noqa: E402
+from _common import (  # noqa: E402
+    bench_client,
+    bench_main,
+    entries_spec,
+    md_table,
+    proc_status,
+    reset_peak,
+    setup_text,
+    target,
+)
 from _simproc import SimProcess  # noqa: E402
 
 NAME = "sync_big"
@@ -42,63 +51,25 @@ TARGET_FEWER = 10.0
 FAST_LIMIT = (100_000, 1.0)
 
 
-def _status() -> dict[str, int]:
-    out: dict[str, int] = {}
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                key, value = line.split(":", 1)
-                out[key] = int(value.split()[0])  # kB
-    return out
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
-
-
-def _spec() -> Any:
-    from harvest_async.sync import RESOURCES, ResourceSpec
-
-    (entries,) = [s for s in RESOURCES if s.name == "time_entries"]
-
-    def list_all(client: Any, since: Any) -> Any:
-        if since is None:
-            return client.time_entries.list(per_page=PER_PAGE)
-        return client.time_entries.list(per_page=PER_PAGE, updated_since=since)
-
-    return ResourceSpec("time_entries", list_all, get_one=entries.get_one)
-
-
 def _client(info: dict[str, Any]) -> Any:
-    from harvest_async import HarvestClient, TokenBucket
+    from harvest_async import TokenBucket
 
-    return HarvestClient(
-        access_token=info["access_token"],
-        account_id=info["account_id"],
-        base_url=info["base_url"],
-        rate_limiter=TokenBucket(*FAST_LIMIT),
-        user_agent=USER_AGENT,
-    )
+    return bench_client(info, TokenBucket(*FAST_LIMIT))
 
 
 async def _sync_child(info: dict[str, Any], db: str, reconcile: bool) -> dict[str, Any]:
     from harvest_async.sync import sync_account
 
     async with _client(info) as client:
-        reset = _reset_peak()
-        before = _status()
+        reset = reset_peak()
+        before = proc_status()
         baseline = before["VmRSS"] if reset else before["VmHWM"]
         start, cpu = time.perf_counter(), time.process_time()
         stats = await sync_account(
-            client, db, resources=[_spec()], company=False, reconcile=reconcile
+            client, db, resources=[entries_spec(PER_PAGE)], company=False, reconcile=reconcile
         )
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-        after = _status()
+        after = proc_status()
     (s,) = stats
     return {
         "rows_written": s.rows_written,
@@ -216,11 +187,7 @@ def run(quick: bool) -> dict[str, Any]:
     return {
         "name": NAME,
         "title": TITLE if not quick else TITLE.replace("A million", f"{entries:,}"),
-        "setup": (__doc__ or "")
-        .split("\n\n", 1)[1]
-        .split("Usage:", 1)[0]
-        .strip()
-        .replace("``", "`"),
+        "setup": setup_text(__doc__),
         "table": md_table(
             ["run", "rows", "requests", "seconds", "client CPU µs per row", "peak RSS growth MB"],
             rows,

@@ -5,13 +5,18 @@ Usage::
     python benchmarks/run.py               # everything (~10 min on 2 cores)
     python benchmarks/run.py --quick       # a short smoke run (~1.5 min)
     python benchmarks/run.py --only decode # one benchmark (repeatable)
+    python benchmarks/run.py --only decode --update benchmarks/RESULTS.md
+                                           # its section and summary rows replaced there
     nox -s bench                           # the same as the first, in nox's venv
 
 Each benchmark runs in its own process (``python benchmarks/bench_NAME.py --json ...``),
 against the ``harvest_async.testing.HarvestSimulator`` on 127.0.0.1; a benchmark that
 fails is reported as failed and the others still run. A full run writes
 ``benchmarks/RESULTS.md``; ``--quick`` and ``--only`` print the same report and write
-it only where ``--output`` says (so a smoke run never replaces the full figures).
+it only where ``--output`` says (so a smoke run never replaces the full figures), or,
+with ``--update``, replace in an existing report the sections and summary rows of the
+benchmarks run, leaving the others as they are (a line of its header says which
+sections were run again, when, and by which command).
 """
 
 from __future__ import annotations
@@ -157,32 +162,71 @@ def report(
         "| benchmark | figure | value | target | met |",
         "| --- | --- | ---: | --- | --- |",
     ]
-    for r in results:
-        if r.get("error"):
-            lines.append(f"| {r['title']} | (failed) | | | **no** |")
-        elif r.get("skipped"):
-            lines.append(f"| {r['title']} | skipped: {r['skipped']} | | | n/a |")
-        for t in r.get("targets", []):
-            lines.append(
-                f"| {r['title'].split(':')[0]} | {t['metric']} | {t['value']} "
-                f"| {t['target']} | {met_text(t['met'])} |"
-            )
+    parts = report_parts(results)
+    for rows, _ in parts:
+        lines += rows
     lines.append("")
-    for r in results:
-        if r.get("error"):
-            lines += [
-                f"## {r['title']}",
-                "",
-                "**Failed:**",
-                "",
-                "```",
-                r["error"].strip(),
-                "```",
-                "",
-            ]
-        else:
-            lines.append(render(r))
+    lines += [section for _, section in parts]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _number(title: str) -> str:
+    """``"8."`` of ``"8. Sync targets: ..."``: what a section and its summary rows start with."""
+    return title.split(" ", 1)[0]
+
+
+def update(existing: str, results: list[dict[str, Any]], command: str, when: dt.datetime) -> str:
+    """``existing`` (a full report) with the sections and summary rows of ``results``."""
+    fresh = report_parts(results)
+    lines = existing.rstrip("\n").split("\n")
+    for result, (rows, section) in zip(results, fresh, strict=True):
+        number = _number(result["title"])
+        at = [i for i, line in enumerate(lines) if line.startswith(f"| {number} ")]
+        if at:
+            lines[at[0] : at[-1] + 1] = rows
+        else:  # a benchmark the report did not have: its rows go last in the summary
+            summary = lines.index("## Summary")
+            end = next(i for i, line in enumerate(lines) if line.startswith("## ") and i > summary)
+            lines[end - 1 : end - 1] = rows
+        heads = [i for i, line in enumerate(lines) if line.startswith("## ")]
+        start = next((i for i in heads if lines[i].startswith(f"## {number} ")), None)
+        body = [*section.rstrip("\n").split("\n"), ""]
+        if start is None:
+            lines += ["", *body]
+        else:
+            end = next((i for i in heads if i > start), len(lines))
+            lines[start:end] = body
+    names = ", ".join(_number(r["title"]).rstrip(".") for r in results)
+    label = f"- Section{'s' if len(results) > 1 else ''} {names} run again:"
+    note = f"{label} {when.strftime('%Y-%m-%d %H:%M UTC')}, `{command}`"
+    lines = [line for line in lines if not line.startswith(label)]
+    head = next(i for i, line in enumerate(lines) if line.startswith("- Server:"))
+    lines.insert(head + 1, note)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def report_parts(results: list[dict[str, Any]]) -> list[tuple[list[str], str]]:
+    """Per result: its summary rows and its section, as `report` writes them."""
+    parts = []
+    for r in results:
+        rows = []
+        if r.get("error"):
+            rows.append(f"| {r['title']} | (failed) | | | **no** |")
+        elif r.get("skipped"):
+            rows.append(f"| {r['title']} | skipped: {r['skipped']} | | | n/a |")
+        rows += [
+            f"| {r['title'].split(':')[0]} | {t['metric']} | {t['value']} "
+            f"| {t['target']} | {met_text(t['met'])} |"
+            for t in r.get("targets", [])
+        ]
+        if r.get("error"):
+            section = "\n".join(
+                [f"## {r['title']}", "", "**Failed:**", "", "```", r["error"].strip(), "```", ""]
+            )
+        else:
+            section = render(r)
+        parts.append((rows, section))
+    return parts
 
 
 TITLES = {
@@ -193,6 +237,8 @@ TITLES = {
     "tap_harvest": "5. tap-harvest",
     "redis_limiter": "6. Shared limiter (Redis)",
     "lanes": "7. Priority lanes",
+    "sync_targets": "8. Sync targets",
+    "sync_big": "9. A million time entries",
 }
 
 
@@ -210,6 +256,12 @@ def main() -> None:
         "--output",
         help="write the report here (default for a full run: "
         "benchmarks/RESULTS.md; --quick/--only: not written)",
+    )
+    parser.add_argument(
+        "--update",
+        metavar="REPORT",
+        help="replace the sections and summary rows of the benchmarks run in this "
+        "existing report (the others are kept)",
     )
     args = parser.parse_args()
     names = [n for n in BENCHMARKS if not args.only or n in args.only]
@@ -235,6 +287,10 @@ def main() -> None:
     if output:
         Path(output).write_text(text)
         print(f"written to {output}", file=sys.stderr)
+    if args.update and not args.quick:
+        path = Path(args.update)
+        path.write_text(update(path.read_text(), results, command, started))
+        print(f"updated {path}", file=sys.stderr)
     if any(r.get("error") for r in results):
         sys.exit(1)
 

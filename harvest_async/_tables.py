@@ -26,7 +26,7 @@ import functools
 import itertools
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Union
 
@@ -38,6 +38,7 @@ from ._converter import encode_model, get_converter
 __all__ = [
     "Child",
     "Column",
+    "Encoders",
     "Kind",
     "Owned",
     "Table",
@@ -70,11 +71,15 @@ _SCALARS: dict[Any, Kind] = {
     dt.datetime: Kind.TIMESTAMPTZ,
 }
 
+#: How a target stores the values of some kinds: ``kind -> (value -> stored value)``,
+#: applied to the values that are not ``None`` (the other kinds are stored as read).
+Encoders = Mapping[Kind, Callable[[Any], Any]]
+
 #: Suffix of a text field holding a time of day; it gains a parsed ``_of_day`` column.
 TIME_OF_DAY_SUFFIX = "_time"
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Column:
     """One column: its name, kind, and how its value is read from a record.
 
@@ -91,7 +96,7 @@ class Column:
     path: tuple[str, ...] | None = attrs.field(default=None, eq=False, repr=False)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Child:
     """A child table holding one list field of the parent's records.
 
@@ -122,16 +127,29 @@ class Child:
     def key(self) -> tuple[str, ...]:
         return ("account_id", self.parent_key, "position")
 
-    def rows(self, account_id: int, parent_id: int, record: Any) -> list[tuple[Any, ...]]:
+    def rows(
+        self, account_id: int, parent_id: int, record: Any, encoders: Encoders | None = None
+    ) -> list[tuple[Any, ...]]:
         """The child rows of one parent record (none for a null or empty list)."""
-        items = getattr(record, self.field, None) or ()
-        return [
-            (account_id, parent_id, position, *(c.get(item) for c in self.columns))
-            for position, item in enumerate(items)
-        ]
+        return self.row_builder(encoders)(account_id, parent_id, record)
+
+    def row_builder(
+        self, encoders: Encoders | None = None
+    ) -> Callable[[int, int, Any], list[tuple[Any, ...]]]:
+        """``(account_id, parent_id, record) -> child rows``, as `rows` (compiled once)."""
+        build = _row_function(self.columns, _encoder_key(encoders), 3)
+        field = self.field
+
+        def rows(account_id: int, parent_id: int, record: Any) -> list[tuple[Any, ...]]:
+            items = getattr(record, field, None)
+            if not items:
+                return []
+            return [build(account_id, parent_id, n, item) for n, item in enumerate(items)]
+
+        return rows
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Table:
     """A table derived from a model.
 
@@ -165,35 +183,58 @@ class Table:
 
     def row(self, account_id: int, record: Any) -> tuple[Any, ...]:
         """The record's row: ``account_id``, then one value per column."""
-        return _row_function(self)(account_id, record)
+        return self.row_builder()(account_id, record)
+
+    def row_builder(
+        self, encoders: Encoders | None = None
+    ) -> Callable[[int, Any], tuple[Any, ...]]:
+        """``(account_id, record) -> row``, each value stored as ``encoders`` say.
+
+        Compiled once per table and encoders: take it once per page, call it per record.
+        """
+        return _row_function(self.columns, _encoder_key(encoders), 1)
+
+
+def _encoder_key(encoders: Encoders | None) -> tuple[tuple[Kind, Callable[[Any], Any]], ...]:
+    return tuple(sorted((encoders or {}).items(), key=lambda pair: pair[0].value))
 
 
 @functools.cache
-def _row_function(table: Table) -> Callable[[int, Any], tuple[Any, ...]]:
-    """``(account_id, record) -> row``, compiled once per table (a sync calls it for
-    every record: plain attribute reads, not a function call per column)."""
+def _row_function(
+    columns: tuple[Column, ...],
+    encoders: tuple[tuple[Kind, Callable[[Any], Any]], ...],
+    leading: int,
+) -> Callable[..., tuple[Any, ...]]:
+    """``(*leading values, record) -> row``, compiled once per columns and encoders (a
+    sync calls it for every record: plain attribute reads, not a call per column)."""
     names: dict[str, Any] = {}
-    parts = ["account_id"]
+    encode = dict(encoders)
+    args = [f"_k{i}" for i in range(leading)]
+    parts = list(args)
     temp = itertools.count()
-    for i, column in enumerate(table.columns):
+    for i, column in enumerate(columns):
         if column.path is None:
             names[f"_g{i}"] = column.get
-            parts.append(f"_g{i}(record)")
-            continue
-        expr = f"record.{column.path[-1]}" if len(column.path) == 1 else ""
-        if len(column.path) > 1:
-            holder = "record"
-            opened = 0
-            for attr in column.path[:-1]:
-                t = f"_t{next(temp)}"
-                expr += f"(None if ({t} := {holder}.{attr}) is None else "
-                holder = t
-                opened += 1
-            expr += f"{holder}.{column.path[-1]}" + ")" * opened
+            expr = f"_g{i}(record)"
+        else:
+            expr = f"record.{column.path[-1]}" if len(column.path) == 1 else ""
+            if len(column.path) > 1:
+                holder = "record"
+                opened = 0
+                for attr in column.path[:-1]:
+                    t = f"_t{next(temp)}"
+                    expr += f"(None if ({t} := {holder}.{attr}) is None else "
+                    holder = t
+                    opened += 1
+                expr += f"{holder}.{column.path[-1]}" + ")" * opened
+        if column.kind in encode:
+            names[f"_e{i}"] = encode[column.kind]
+            t = f"_t{next(temp)}"
+            expr = f"(None if ({t} := {expr}) is None else _e{i}({t}))"
         parts.append(expr)
-    source = "def row(account_id, record):\n    return (" + ", ".join(parts) + ",)\n"
+    source = f"def row({', '.join([*args, 'record'])}):\n    return (" + ", ".join(parts) + ",)\n"
     exec(compile(source, "<harvest_async row>", "exec"), names)
-    function: Callable[[int, Any], tuple[Any, ...]] = names["row"]
+    function: Callable[..., tuple[Any, ...]] = names["row"]
     return function
 
 
@@ -291,7 +332,7 @@ def _column(name: str, kind: Kind, get: Callable[[Any], Any]) -> Column:
 def _child(parent: str, field: str, item: Any) -> Child:
     if isinstance(item, type) and attrs.has(item):
         columns = tuple(
-            Column(n, Kind.JSON if k is None else k, _as_json(g) if k is None else g)
+            Column(n, Kind.JSON, _as_json(g)) if k is None else _column(n, k, g)
             for n, k, g, _ in _columns(item, "", None)
         )
     else:

@@ -24,10 +24,17 @@ from ._targets import (
     SyncDatabaseError,
     all_tables,
     child_rows,
+    count_query,
+    delete_statements,
     ids_query,
     lock_key,
     missing_columns,
+    month_counts_of,
+    month_counts_query,
     quote,
+    reset_statements,
+    state_queries,
+    state_statements,
 )
 
 __all__ = ["POSTGRES_TYPES", "PostgresTarget", "redacted_url"]
@@ -73,6 +80,29 @@ def redacted_url(url: str) -> str:
 _q = quote
 
 
+def _mark(n: int) -> str:
+    return f"${n}"
+
+
+#: Rows from which a page goes through ``COPY`` (binary, one round trip) into a staging
+#: table, then one ``INSERT ... SELECT`` upserts them; fewer are bound row by row.
+COPY_FROM = 64
+
+
+def _upsert_from(
+    source: str, name: str, columns: Sequence[tuple[str, Kind]], key: Sequence[str]
+) -> str:
+    """The upsert of every row of the staging table ``source`` into ``name``."""
+    names = ", ".join(_q(c) for c, _ in columns)
+    sets = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c, _ in columns if c not in key)
+    action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
+    conflict = ", ".join(_q(c) for c in key)
+    return (
+        f"INSERT INTO {_q(name)} ({names}) SELECT {names} FROM {source} "
+        f"ON CONFLICT ({conflict}) {action}"
+    )
+
+
 def _upsert(name: str, columns: Sequence[tuple[str, Kind]], key: Sequence[str]) -> str:
     names = ", ".join(_q(c) for c, _ in columns)
     marks = ", ".join(
@@ -94,6 +124,8 @@ class PostgresTarget:
         self._pool: Any = None
         self._locks: list[int] = []
         self._plans: dict[str, tuple[str, list[tuple[Any, str, str]]]] = {}
+        #: Per table: its staging table's statement and name, and the upsert from it.
+        self._staged: dict[str, tuple[str, str, str]] = {}
 
     def _error(self, exc: BaseException) -> SyncDatabaseError:
         if isinstance(exc, SyncDatabaseError):
@@ -172,6 +204,15 @@ class PostgresTarget:
                 for child in table.children
             ]
             self._plans[table.name] = (_upsert(table.name, table.column_kinds, table.key), children)
+            stage = f"harvest_async_stage_{len(self._staged)}"
+            self._staged[table.name] = (
+                # A session's own table, emptied by each commit; made like the table as it
+                # is now (after the columns added above).
+                f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {_q(table.name)}) "
+                "ON COMMIT DELETE ROWS",
+                stage,
+                _upsert_from(stage, table.name, table.column_kinds, table.key),
+            )
         return changed
 
     async def state(self, account_id: int, resource: str) -> State | None:
@@ -179,20 +220,9 @@ class PostgresTarget:
             return await self._state(con, account_id, resource)
 
     async def _state(self, con: Any, account_id: int, resource: str) -> State | None:
-        done = await self._run(
-            con.fetchrow(
-                "SELECT updated_since FROM sync_state WHERE account_id = $1 AND resource = $2",
-                account_id,
-                resource,
-            )
-        )
-        resume = await self._run(
-            con.fetchrow(
-                "SELECT url, since, total FROM sync_resume WHERE account_id = $1 AND resource = $2",
-                account_id,
-                resource,
-            )
-        )
+        (done_sql, params), (resume_sql, _) = state_queries(account_id, resource, mark=_mark)
+        done = await self._run(con.fetchrow(done_sql, *params))
+        resume = await self._run(con.fetchrow(resume_sql, *params))
         if done is None and resume is None:
             return None
         return State(
@@ -203,8 +233,8 @@ class PostgresTarget:
     async def reset(self, resource: str) -> None:
         async def run() -> None:
             async with self._conn.transaction():
-                await self._conn.execute("DELETE FROM sync_state WHERE resource = $1", resource)
-                await self._conn.execute("DELETE FROM sync_resume WHERE resource = $1", resource)
+                for sql, params in reset_statements(resource, mark=_mark):
+                    await self._conn.execute(sql, *params)
 
         await self._run(run())
 
@@ -238,53 +268,39 @@ class PostgresTarget:
                         for r in written
                         if r.id not in stored or stored[r.id] != getattr(r, "updated_at", None)
                     ]
+                if table.has_id and len(written) >= COPY_FROM:
+                    # One upsert may not touch a row twice: the last of a repeated id wins.
+                    written = list({r.id: r for r in written}.values())
                 if written:
-                    await con.executemany(upsert, [table.row(account_id, r) for r in written])
+                    row = table.row_builder()
+                    rows = [row(account_id, r) for r in written]
+                    if len(rows) >= COPY_FROM:
+                        create, stage, upsert_staged = self._staged[table.name]
+                        await con.execute(create)
+                        await con.copy_records_to_table(
+                            stage, records=rows, columns=[n for n, _ in table.column_kinds]
+                        )
+                        await con.execute(upsert_staged)
+                    else:
+                        await con.executemany(upsert, rows)
                 for child, delete, insert in children:
                     if not written:
                         break
                     await con.execute(delete, account_id, [r.id for r in written])
                     rows = child_rows(child, account_id, table, written)
-                    if rows:
+                    if len(rows) >= COPY_FROM:
+                        # Every row of these parents was deleted just now: a plain COPY.
+                        await con.copy_records_to_table(
+                            child.table, records=rows, columns=[n for n, _ in child.column_kinds]
+                        )
+                    elif rows:
                         await con.executemany(insert, rows)
                 if state is not None:
-                    await self._write_state(con, account_id, resource, state)
+                    for sql, params in state_statements(account_id, resource, state, mark=_mark):
+                        await con.execute(sql, *params)
 
         await self._run(run())
         return len(written)
-
-    async def _write_state(
-        self, con: Any, account_id: int, resource: str, state: StateWrite
-    ) -> None:
-        import datetime as dt
-
-        if not state.done:
-            await con.execute(
-                "INSERT INTO sync_resume (account_id, resource, url, since, total) "
-                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, resource) DO UPDATE "
-                "SET url = excluded.url, since = excluded.since, total = excluded.total",
-                account_id,
-                resource,
-                state.resume_url,
-                state.resume_since,
-                state.resume_total,
-            )
-            return
-        await con.execute(
-            "DELETE FROM sync_resume WHERE account_id = $1 AND resource = $2",
-            account_id,
-            resource,
-        )
-        if state.updated_since is not None:
-            await con.execute(
-                "INSERT INTO sync_state (account_id, resource, updated_since, completed_at) "
-                "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, resource) DO UPDATE SET "
-                "updated_since = excluded.updated_since, completed_at = excluded.completed_at",
-                account_id,
-                resource,
-                state.updated_since,
-                dt.datetime.now(dt.UTC).isoformat(),
-            )
 
     async def ids(
         self,
@@ -301,45 +317,42 @@ class PostgresTarget:
             between=between,
             updated_since=updated_since,
             owner=owner,
-            mark=lambda n: f"${n}",
+            mark=_mark,
         )
         async with self._pool.acquire() as con:
             rows = await self._run(con.fetch(sql, *params))
         return {r[0] for r in rows}
 
     async def month_counts(self, table: Table, account_id: int, column: str) -> dict[str, int]:
+        sql, params = month_counts_query(
+            table, account_id, column, month=lambda c: f"to_char({c}, 'YYYY-MM')", mark=_mark
+        )
         async with self._pool.acquire() as con:
-            rows = await self._run(
-                con.fetch(
-                    f"SELECT coalesce(to_char({_q(column)}, 'YYYY-MM'), ''), COUNT(*) "
-                    f"FROM {_q(table.name)} WHERE account_id = $1 GROUP BY 1",
-                    account_id,
-                )
-            )
-        return {r[0]: int(r[1]) for r in rows}
+            return month_counts_of(await self._run(con.fetch(sql, *params)))
 
-    async def delete(self, table: Table, account_id: int, ids: Sequence[int]) -> None:
+    async def delete(
+        self,
+        table: Table,
+        account_id: int,
+        ids: Sequence[int],
+        *,
+        owned: Sequence[tuple[Table, str]] = (),
+    ) -> None:
+        statements = delete_statements(
+            table, owned, mark=_mark, match=lambda column, ids: f"{column} = ANY({ids}::bigint[])"
+        )
+
         async def run() -> None:
             async with self._pool.acquire() as con, con.transaction():
-                for name, key in [(table.name, "id")] + [
-                    (c.table, c.parent_key) for c in table.children
-                ]:
-                    await con.execute(
-                        f"DELETE FROM {_q(name)} WHERE account_id = $1 "
-                        f"AND {_q(key)} = ANY($2::bigint[])",
-                        account_id,
-                        list(ids),
-                    )
+                for statement in statements:
+                    await con.execute(statement, account_id, list(ids))
 
         await self._run(run())
 
     async def count(self, table: Table, account_id: int) -> int:
+        sql, params = count_query(table, account_id, mark=_mark)
         async with self._pool.acquire() as con:
-            value = await self._run(
-                con.fetchval(
-                    f"SELECT COUNT(*) FROM {_q(table.name)} WHERE account_id = $1", account_id
-                )
-            )
+            value = await self._run(con.fetchval(sql, *params))
         return int(value)
 
     async def lock(self, account_id: int, *, wait: bool) -> None:

@@ -16,14 +16,14 @@ import asyncio
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 import attrs
 
 from ._errors import HarvestError
-from ._tables import Child, Kind, Table
+from ._tables import Child, Encoders, Kind, Table
 
 __all__ = [
     "STATE_COLUMNS",
@@ -78,6 +78,142 @@ def ids_query(
     if updated_since is not None:
         where.append(f"updated_at >= {next_mark(value(updated_since))}")
     return f"SELECT id FROM {quote(table.name)} WHERE " + " AND ".join(where), params
+
+
+def _marks(mark: Callable[[int], str], count: int) -> list[str]:
+    return [mark(n) for n in range(1, count + 1)]
+
+
+def month_counts_query(
+    table: Table,
+    account_id: int,
+    column: str,
+    *,
+    month: Callable[[str], str],
+    mark: Callable[[int], str] = lambda _: "?",
+) -> tuple[str, list[Any]]:
+    """The query of a target's `Target.month_counts` and its parameters.
+
+    Args:
+        month: The SQL of a quoted DATE column's ``YYYY-MM`` text in the target's dialect.
+        mark: The placeholder of the n-th parameter (1-based): ``?`` or ``$n``.
+    """
+    return (
+        f"SELECT coalesce({month(quote(column))}, ''), COUNT(*) FROM {quote(table.name)} "
+        f"WHERE account_id = {mark(1)} GROUP BY 1",
+        [account_id],
+    )
+
+
+def month_counts_of(rows: Iterable[Sequence[Any]]) -> dict[str, int]:
+    """`month_counts_query`'s rows as `Target.month_counts` returns them."""
+    return {str(month): int(count) for month, count in rows}
+
+
+def count_query(
+    table: Table, account_id: int, *, mark: Callable[[int], str] = lambda _: "?"
+) -> tuple[str, list[Any]]:
+    """The query of a target's `Target.count` and its parameters."""
+    return f"SELECT COUNT(*) FROM {quote(table.name)} WHERE account_id = {mark(1)}", [account_id]
+
+
+def delete_statements(
+    table: Table,
+    owned: Sequence[tuple[Table, str]] = (),
+    *,
+    mark: Callable[[int], str] = lambda n: f"?{n}",
+    match: Callable[[str, str], str] = lambda column, ids: f"{column} = {ids}",
+) -> list[str]:
+    """The statements of a target's `Target.delete`, each run with ``(account_id, ids)``.
+
+    They delete, in this order: the rows of each ``owned`` table (by its column holding
+    the records' ids) with their own child rows, then the records' child rows, then the
+    records.
+
+    Args:
+        mark: The placeholder of the n-th parameter (1-based, each used more than once).
+        match: SQL testing a quoted column against the ids' placeholder: ``col = ?2``
+            (run once per id) or ``col = ANY($2)`` (run once for all).
+    """
+    account, ids = mark(1), mark(2)
+
+    def where(column: str) -> str:
+        return f"WHERE account_id = {account} AND {match(quote(column), ids)}"
+
+    out: list[str] = []
+    for other, column in owned:
+        for child in other.children:
+            out.append(
+                f"DELETE FROM {quote(child.table)} WHERE account_id = {account} AND "
+                f"{quote(child.parent_key)} IN (SELECT id FROM {quote(other.name)} "
+                f"{where(column)})"
+            )
+        out.append(f"DELETE FROM {quote(other.name)} {where(column)}")
+    for child in table.children:
+        out.append(f"DELETE FROM {quote(child.table)} {where(child.parent_key)}")
+    out.append(f"DELETE FROM {quote(table.name)} {where('id')}")
+    return out
+
+
+def state_queries(
+    account_id: int, resource: str, *, mark: Callable[[int], str] = lambda _: "?"
+) -> list[tuple[str, list[Any]]]:
+    """The two queries of a target's `Target.state`: the checkpoint, then the resume row."""
+    one, two = _marks(mark, 2)
+    where = f"WHERE account_id = {one} AND resource = {two}"
+    params: list[Any] = [account_id, resource]
+    return [
+        (f"SELECT updated_since FROM sync_state {where}", params),
+        (f"SELECT url, since, total FROM sync_resume {where}", params),
+    ]
+
+
+def reset_statements(
+    resource: str, *, mark: Callable[[int], str] = lambda _: "?"
+) -> list[tuple[str, list[Any]]]:
+    """The statements of a target's `Target.reset` (run in one transaction)."""
+    return [
+        (f"DELETE FROM {name} WHERE resource = {mark(1)}", [resource])
+        for name in ("sync_state", "sync_resume")
+    ]
+
+
+def state_statements(
+    account_id: int,
+    resource: str,
+    state: StateWrite,
+    *,
+    mark: Callable[[int], str] = lambda _: "?",
+) -> list[tuple[str, list[Any]]]:
+    """The statements writing ``state`` with a page, in that page's transaction."""
+    if not state.done:
+        marks = ", ".join(_marks(mark, 5))
+        return [
+            (
+                f"INSERT INTO sync_resume (account_id, resource, url, since, total) "
+                f"VALUES ({marks}) ON CONFLICT (account_id, resource) DO UPDATE SET "
+                "url = excluded.url, since = excluded.since, total = excluded.total",
+                [account_id, resource, state.resume_url, state.resume_since, state.resume_total],
+            )
+        ]
+    one, two = _marks(mark, 2)
+    out: list[tuple[str, list[Any]]] = [
+        (
+            f"DELETE FROM sync_resume WHERE account_id = {one} AND resource = {two}",
+            [account_id, resource],
+        )
+    ]
+    if state.updated_since is not None:
+        marks = ", ".join(_marks(mark, 4))
+        out.append(
+            (
+                "INSERT INTO sync_state (account_id, resource, updated_since, completed_at) "
+                f"VALUES ({marks}) ON CONFLICT (account_id, resource) DO UPDATE SET "
+                "updated_since = excluded.updated_since, completed_at = excluded.completed_at",
+                [account_id, resource, state.updated_since, dt.datetime.now(dt.UTC).isoformat()],
+            )
+        )
+    return out
 
 
 class SyncDatabaseError(HarvestError, sqlite3.DatabaseError):
@@ -213,8 +349,21 @@ class Target(Protocol):
         Rows where the column is NULL are counted under ``""``.
         """
 
-    async def delete(self, table: Table, account_id: int, ids: Sequence[int]) -> None:
-        """Delete these records (and their child rows) in one transaction."""
+    async def delete(
+        self,
+        table: Table,
+        account_id: int,
+        ids: Sequence[int],
+        *,
+        owned: Sequence[tuple[Table, str]] = (),
+    ) -> None:
+        """Delete these records (and their child rows) in one transaction.
+
+        Args:
+            owned: Tables of rows that belong to the records (an invoice's messages):
+                ``(table, column holding the record's id)``; their rows (and their
+                own child rows) go in the same transaction.
+        """
 
     async def count(self, table: Table, account_id: int) -> int:
         """Rows stored for the account."""
@@ -240,11 +389,18 @@ def all_tables(table: Table) -> list[tuple[str, tuple[tuple[str, Kind], ...], tu
     return out
 
 
-def child_rows(child: Child, account_id: int, table: Table, records: Sequence[Any]) -> list[Any]:
-    """Every child row of these records."""
+def child_rows(
+    child: Child,
+    account_id: int,
+    table: Table,
+    records: Sequence[Any],
+    encoders: Encoders | None = None,
+) -> list[Any]:
+    """Every child row of these records (values stored as ``encoders`` say)."""
     rows: list[Any] = []
+    build = child.row_builder(encoders)
     for record in records:
-        rows.extend(child.rows(account_id, record.id, record))
+        rows.extend(build(account_id, record.id, record))
     return rows
 
 

@@ -26,10 +26,11 @@ local rows Harvest no longer has, but only rows Harvest confirms are gone: absen
 second walk done after the first, or answered 404 by a GET of that id. Records found by
 these walks are upserted too, so a record missed by an earlier run comes back.
 
-`sync_account` writes on the event loop's thread (each page's transaction is short),
-but leaves SQLite's WAL checkpoints, which write the database file and wait for the
-disk, to a helper thread with its own connection, so that a slow disk never stalls the
-requests in flight.
+A SQLite (or DuckDB) target runs its statements in one worker thread of its own, one
+call after another, so a page being written never holds back the requests in flight on
+the event loop (the paginator fetches the next page meanwhile); SQLite's WAL
+checkpoints, which write the database file and wait for the disk, run in another helper
+thread with its own connection.
 
 Database problems (a missing folder, a directory, a read-only file or place, a file that
 is not a SQLite database, a corrupt database, a full disk, a mirror of the older JSON
@@ -40,6 +41,7 @@ layout) raise `SyncDatabaseError` with a one-line reason; a database that fails
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import datetime as dt
 import functools
@@ -55,7 +57,7 @@ import typing
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
@@ -72,12 +74,19 @@ from ._targets import (
     Target,
     all_tables,
     child_rows,
+    count_query,
+    delete_statements,
     file_lock,
     ids_query,
     missing_columns,
+    month_counts_of,
+    month_counts_query,
     old_layout,
     quote,
     release_file_lock,
+    reset_statements,
+    state_queries,
+    state_statements,
 )
 from .models.company import Company
 
@@ -118,6 +127,9 @@ CHECKPOINT_OVERLAP = dt.timedelta(minutes=5)
 #: Walks of a list repeated, after the first, while its pages disagree on
 #: ``total_entries`` (the list changed while it was being walked).
 MAX_REWALKS = 2
+
+
+_T = TypeVar("_T")
 
 
 def _utc_now() -> dt.datetime:
@@ -568,22 +580,23 @@ def add_sqlite_functions(db: sqlite3.Connection) -> sqlite3.Connection:
 
 def format_timestamp(value: dt.datetime) -> str:
     """An aware timestamp as Harvest writes it: UTC, ``...Z``."""
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    return value.isoformat()[:-6] + "Z"  # "+00:00" is always last
 
 
-def _encoder(kinds: Sequence[Kind]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
-    plain = {Kind.BIGINT, Kind.TEXT, Kind.JSON}
-    converted = [(i, k) for i, k in enumerate(kinds) if k not in plain]
+def _isoformat(value: dt.date | dt.time) -> str:
+    return value.isoformat()
 
-    def encode(row: tuple[Any, ...]) -> tuple[Any, ...]:
-        out = list(row)
-        for i, kind in converted:
-            value = out[i]
-            if value is not None:
-                out[i] = sqlite_value(kind, value)
-        return tuple(out)
 
-    return encode
+#: How SQLite stores the kinds it has no type for (`sqlite_value`, compiled into rows).
+SQLITE_ENCODERS: dict[Kind, Callable[[Any], Any]] = {
+    Kind.TIMESTAMPTZ: format_timestamp,
+    Kind.NUMERIC: str,
+    Kind.DATE: _isoformat,
+    Kind.TIME: _isoformat,
+    Kind.BOOLEAN: int,
+}
 
 
 _quote = quote
@@ -608,11 +621,11 @@ _SQLITE_STATE = (
 
 @attrs.frozen
 class _SQLiteTable:
-    """The statements of one derived table in SQLite."""
+    """The statements of one derived table in SQLite, and its rows' builder."""
 
     upsert: str
-    encode: Callable[[tuple[Any, ...]], tuple[Any, ...]]
-    children: tuple[tuple[Child, str, str, Callable[[tuple[Any, ...]], tuple[Any, ...]]], ...]
+    row: Callable[[int, Any], tuple[Any, ...]]
+    children: tuple[tuple[Child, str, str], ...]
 
 
 def _upsert_statement(name: str, columns: Sequence[str], key: Sequence[str]) -> str:
@@ -627,6 +640,10 @@ def _upsert_statement(name: str, columns: Sequence[str], key: Sequence[str]) -> 
 class SQLiteTarget:
     """A SQLite file (`open_db`), its WAL checkpoints in a helper thread (`_Checkpointer`).
 
+    Every statement runs in one worker thread of the target's own, one call after
+    another (a page's transaction, a count): SQLite's calls block, and on the event
+    loop's thread they would hold back the requests in flight while a page is written.
+
     Args:
         path: The database file (created if needed).
     """
@@ -637,19 +654,44 @@ class SQLiteTarget:
         self._tables: dict[str, _SQLiteTable] = {}
         self._lock_file: IO[bytes] | None = None
         self._locked: int | None = None
-        self.db = open_db(path)
         self._checkpointer: _Checkpointer | None = None
+        self._worker = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="harvest-async-sqlite"
+        )
+        try:
+            # Opened in the worker, the connection is only ever used there.
+            self.db = self._worker.submit(open_db, path).result()
+        except BaseException:
+            self._worker.shutdown()
+            raise
         try:
             # The checkpointer's thread copies the WAL into the database as it grows;
-            # the writer's own checkpoint (which rewinds the WAL, and would wait for the
-            # disk on the loop's thread) is kept as a backstop, ten times rarer than
-            # SQLite's default.
-            self.db.execute(f"PRAGMA wal_autocheckpoint={WAL_BACKSTOP_PAGES}")
+            # the writer's own checkpoint (which rewinds the WAL) is kept as a
+            # backstop, ten times rarer than SQLite's default.
+            self._worker.submit(
+                self.db.execute, f"PRAGMA wal_autocheckpoint={WAL_BACKSTOP_PAGES}"
+            ).result()
             self._checkpointer = _Checkpointer(path)
             self._checkpointer.start()
         except BaseException:
-            self.db.close()
+            self._worker.submit(self.db.close).result()
+            self._worker.shutdown()
             raise
+
+    async def _call(self, function: Callable[..., _T], *args: Any) -> _T:
+        """``function(*args)`` in the worker thread, its `sqlite3.Error` made ours.
+
+        A cancelled caller leaves the call to finish there (a transaction commits or
+        rolls back whole); the calls after it wait for it.
+        """
+
+        def run() -> _T:
+            try:
+                return function(*args)
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+
+        return await asyncio.get_running_loop().run_in_executor(self._worker, run)
 
     async def open(self) -> None:
         """Nothing to do: the file is opened by the constructor."""
@@ -658,39 +700,35 @@ class SQLiteTarget:
         return _database_error(self._path, exc)
 
     async def prepare(self, tables: Sequence[Table]) -> set[str]:
+        return await self._call(self._prepare, tables)
+
+    def _prepare(self, tables: Sequence[Table]) -> set[str]:
         changed: set[str] = set()
-        try:
-            for table in tables:
-                for name, columns, key in all_tables(table):
-                    present = {
-                        row[1] for row in self.db.execute(f"PRAGMA table_info({_quote(name)})")
-                    }
-                    if present and "account_id" not in present:
-                        raise old_layout(self.label)
-                    if not present:
-                        defs = ", ".join(
-                            f"{_quote(n)} {SQLITE_TYPES[k]}" + (" NOT NULL" if n in key else "")
-                            for n, k in columns
-                        )
-                        keys = ", ".join(_quote(c) for c in key)
+        for table in tables:
+            for name, columns, key in all_tables(table):
+                present = {row[1] for row in self.db.execute(f"PRAGMA table_info({_quote(name)})")}
+                if present and "account_id" not in present:
+                    raise old_layout(self.label)
+                if not present:
+                    defs = ", ".join(
+                        f"{_quote(n)} {SQLITE_TYPES[k]}" + (" NOT NULL" if n in key else "")
+                        for n, k in columns
+                    )
+                    keys = ", ".join(_quote(c) for c in key)
+                    self.db.execute(f"CREATE TABLE {_quote(name)} ({defs}, PRIMARY KEY ({keys}))")
+                    if name == table.name and "updated_at" in dict(columns):
                         self.db.execute(
-                            f"CREATE TABLE {_quote(name)} ({defs}, PRIMARY KEY ({keys}))"
+                            f"CREATE INDEX IF NOT EXISTS {_quote(name + '_updated_at')} "
+                            f"ON {_quote(name)} (account_id, updated_at)"
                         )
-                        if name == table.name and "updated_at" in dict(columns):
-                            self.db.execute(
-                                f"CREATE INDEX IF NOT EXISTS {_quote(name + '_updated_at')} "
-                                f"ON {_quote(name)} (account_id, updated_at)"
-                            )
-                        continue
-                    for column, kind in missing_columns(columns, present):
-                        self.db.execute(
-                            f"ALTER TABLE {_quote(name)} ADD COLUMN {_quote(column)} "
-                            f"{SQLITE_TYPES[kind]}"
-                        )
-                        changed.add(table.name)
-                self._tables[table.name] = self._statements(table)
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
+                    continue
+                for column, kind in missing_columns(columns, present):
+                    self.db.execute(
+                        f"ALTER TABLE {_quote(name)} ADD COLUMN {_quote(column)} "
+                        f"{SQLITE_TYPES[kind]}"
+                    )
+                    changed.add(table.name)
+            self._tables[table.name] = self._statements(table)
         return changed
 
     def _statements(self, table: Table) -> _SQLiteTable:
@@ -701,28 +739,23 @@ class SQLiteTarget:
                 f"DELETE FROM {_quote(child.table)} WHERE account_id = ? "
                 f"AND {_quote(child.parent_key)} = ?",
                 _upsert_statement(child.table, [n for n, _ in child.column_kinds], child.key),
-                _encoder([k for _, k in child.column_kinds]),
             )
             for child in table.children
         )
         return _SQLiteTable(
             _upsert_statement(table.name, main, table.key),
-            _encoder([k for _, k in table.column_kinds]),
+            table.row_builder(SQLITE_ENCODERS),
             children,
         )
 
     async def state(self, account_id: int, resource: str) -> State | None:
-        try:
-            done = self.db.execute(
-                "SELECT updated_since FROM sync_state WHERE account_id = ? AND resource = ?",
-                (account_id, resource),
-            ).fetchone()
-            resume = self.db.execute(
-                "SELECT url, since, total FROM sync_resume WHERE account_id = ? AND resource = ?",
-                (account_id, resource),
-            ).fetchone()
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
+        return await self._call(self._state, account_id, resource)
+
+    def _state(self, account_id: int, resource: str) -> State | None:
+        done, resume = (
+            self.db.execute(sql, params).fetchone()
+            for sql, params in state_queries(account_id, resource)
+        )
         if done is None and resume is None:
             return None
         return State(
@@ -731,12 +764,12 @@ class SQLiteTarget:
         )
 
     async def reset(self, resource: str) -> None:
-        try:
+        def run() -> None:
             with _transaction(self.db):
-                self.db.execute("DELETE FROM sync_state WHERE resource = ?", (resource,))
-                self.db.execute("DELETE FROM sync_resume WHERE resource = ?", (resource,))
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
+                for sql, params in reset_statements(resource):
+                    self.db.execute(sql, params)
+
+        await self._call(run)
 
     def _changed(self, table: Table, account_id: int, records: Sequence[Any]) -> list[Any]:
         """The records missing here or stored with another ``updated_at``."""
@@ -772,44 +805,25 @@ class SQLiteTarget:
         resource: str,
     ) -> int:
         plan = self._tables[table.name]
-        try:
+
+        def run() -> int:
+            written = records
             with _transaction(self.db):
                 if changes_only:
-                    records = self._changed(table, account_id, records)
-                self.db.executemany(
-                    plan.upsert, [plan.encode(table.row(account_id, r)) for r in records]
-                )
-                for child, delete, insert, encode in plan.children:
-                    self.db.executemany(delete, [(account_id, r.id) for r in records])
-                    rows = child_rows(child, account_id, table, records)
+                    written = self._changed(table, account_id, written)
+                row = plan.row
+                self.db.executemany(plan.upsert, [row(account_id, r) for r in written])
+                for child, delete, insert in plan.children:
+                    self.db.executemany(delete, [(account_id, r.id) for r in written])
+                    rows = child_rows(child, account_id, table, written, SQLITE_ENCODERS)
                     if rows:
-                        self.db.executemany(insert, [encode(row) for row in rows])
+                        self.db.executemany(insert, rows)
                 if state is not None:
-                    self._write_state(account_id, resource, state)
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
-        return len(records)
+                    for sql, params in state_statements(account_id, resource, state):
+                        self.db.execute(sql, params)
+            return len(written)
 
-    def _write_state(self, account_id: int, resource: str, state: StateWrite) -> None:
-        if not state.done:
-            self.db.execute(
-                "INSERT INTO sync_resume (account_id, resource, url, since, total) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(account_id, resource) DO UPDATE SET "
-                "url = excluded.url, since = excluded.since, total = excluded.total",
-                (account_id, resource, state.resume_url, state.resume_since, state.resume_total),
-            )
-            return
-        self.db.execute(
-            "DELETE FROM sync_resume WHERE account_id = ? AND resource = ?",
-            (account_id, resource),
-        )
-        if state.updated_since is not None:
-            self.db.execute(
-                "INSERT INTO sync_state (account_id, resource, updated_since, completed_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT(account_id, resource) DO UPDATE SET "
-                "updated_since = excluded.updated_since, completed_at = excluded.completed_at",
-                (account_id, resource, state.updated_since, dt.datetime.now(dt.UTC).isoformat()),
-            )
+        return await self._call(run)
 
     async def ids(
         self,
@@ -828,46 +842,34 @@ class SQLiteTarget:
             owner=owner,
             value=_sqlite_value,
         )
-        try:
-            return {row[0] for row in self.db.execute(sql, params)}
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
+        return await self._call(lambda: {row[0] for row in self.db.execute(sql, params)})
 
     async def month_counts(self, table: Table, account_id: int, column: str) -> dict[str, int]:
-        try:
-            rows = self.db.execute(
-                f"SELECT coalesce(substr({_quote(column)}, 1, 7), ''), COUNT(*) "
-                f"FROM {_quote(table.name)} WHERE account_id = ? GROUP BY 1",
-                (account_id,),
-            ).fetchall()
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
-        return {month: int(n) for month, n in rows}
+        sql, params = month_counts_query(
+            table, account_id, column, month=lambda c: f"substr({c}, 1, 7)"
+        )
+        return await self._call(lambda: month_counts_of(self.db.execute(sql, params)))
 
-    async def delete(self, table: Table, account_id: int, ids: Sequence[int]) -> None:
+    async def delete(
+        self,
+        table: Table,
+        account_id: int,
+        ids: Sequence[int],
+        *,
+        owned: Sequence[tuple[Table, str]] = (),
+    ) -> None:
         pairs = [(account_id, i) for i in ids]
-        try:
+
+        def run() -> None:
             with _transaction(self.db):
-                self.db.executemany(
-                    f"DELETE FROM {_quote(table.name)} WHERE account_id = ? AND id = ?", pairs
-                )
-                for child in table.children:
-                    self.db.executemany(
-                        f"DELETE FROM {_quote(child.table)} WHERE account_id = ? "
-                        f"AND {_quote(child.parent_key)} = ?",
-                        pairs,
-                    )
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
+                for statement in delete_statements(table, owned):
+                    self.db.executemany(statement, pairs)
+
+        await self._call(run)
 
     async def count(self, table: Table, account_id: int) -> int:
-        try:
-            row = self.db.execute(
-                f"SELECT COUNT(*) FROM {_quote(table.name)} WHERE account_id = ?", (account_id,)
-            ).fetchone()
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
-        return int(row[0])
+        sql, params = count_query(table, account_id)
+        return await self._call(lambda: int(self.db.execute(sql, params).fetchone()[0]))
 
     async def lock(self, account_id: int, *, wait: bool) -> None:
         self._lock_file, self._locked = await file_lock(
@@ -879,9 +881,13 @@ class SQLiteTarget:
             if self._checkpointer is not None:
                 await self._checkpointer.stop()
         finally:
-            self.db.close()
-            release_file_lock(self._lock_file, self._locked)
-            self._lock_file = None
+            try:
+                # After the calls still queued (a cancelled page's transaction).
+                await asyncio.get_running_loop().run_in_executor(self._worker, self.db.close)
+            finally:
+                self._worker.shutdown(wait=False)
+                release_file_lock(self._lock_file, self._locked)
+                self._lock_file = None
 
 
 def _offset_url(url: str | None) -> bool:
@@ -1057,11 +1063,15 @@ async def sync_resource(
     reconcile: bool = False,
     on_page: Callable[[str, int], None] | None = None,
     clock: Callable[[], dt.datetime] = _utc_now,
+    owned: Sequence[tuple[Table, str]] = (),
 ) -> SyncStats:
     """Mirror one resource; see the module docstring for the guarantees.
 
     ``clock`` gives the current time as Harvest sees it: the next run asks for records
-    updated since this run started (less `CHECKPOINT_OVERLAP`).
+    updated since this run started (less `CHECKPOINT_OVERLAP`). ``owned`` names the
+    tables of rows belonging to the records (``(table, column holding the record's
+    id)``: an invoice's messages and payments); a record ``reconcile`` deletes takes
+    its rows there with it, in the same transaction.
     """
     started = time.perf_counter()
     stats = SyncStats(spec.name)
@@ -1121,7 +1131,7 @@ async def sync_resource(
         )
     if reconcile:
         stats.deleted = await _reconcile(
-            client, target, spec, walk if keep_ids else None, stats, on_page
+            client, target, spec, walk if keep_ids else None, stats, on_page, owned
         )
     stats.total_rows = await target.count(spec.table, account_id)
     stats.seconds = time.perf_counter() - started
@@ -1135,6 +1145,7 @@ async def _reconcile(
     first: _Walk | None,
     stats: SyncStats,
     on_page: Callable[[str, int], None] | None,
+    owned: Sequence[tuple[Table, str]] = (),
 ) -> int:
     """Delete the local rows whose records Harvest confirms are gone; return how many.
 
@@ -1144,7 +1155,7 @@ async def _reconcile(
     """
     column = window_column(client, spec) if first is None else None
     if column is not None:
-        deleted = await _reconcile_windows(client, target, spec, column, stats, on_page)
+        deleted = await _reconcile_windows(client, target, spec, column, stats, on_page, owned)
         if deleted is not None:
             return deleted
 
@@ -1175,7 +1186,7 @@ async def _reconcile(
         stats,
     )
     if gone:
-        await target.delete(spec.table, account_id, sorted(gone))
+        await target.delete(spec.table, account_id, sorted(gone), owned=owned)
     return len(gone)
 
 
@@ -1274,6 +1285,7 @@ async def _reconcile_windows(
     column: str,
     stats: SyncStats,
     on_page: Callable[[str, int], None] | None,
+    owned: Sequence[tuple[Table, str]] = (),
 ) -> int | None:
     """Reconcile a dated list by counts first; ``None`` when it cannot be windowed.
 
@@ -1374,7 +1386,7 @@ async def _reconcile_windows(
         stored = await target.ids(table, account_id, between=(column, window.first, window.last))
         gone = await _settle(client, target, spec, stored - listed.ids, listed, walk_window, stats)
         if gone:
-            await target.delete(table, account_id, sorted(gone))
+            await target.delete(table, account_id, sorted(gone), owned=owned)
             deleted += len(gone)
     return deleted
 
@@ -1396,9 +1408,10 @@ async def _confirm_gone(
         except NotFoundError:
             gone.add(record_id)
             continue
-        stats.rows_written += await target.write_page(
+        written = await target.write_page(
             spec.table, account_id, [record], changes_only=True, state=None, resource=spec.name
         )
+        stats.rows_written += written
     return gone
 
 
@@ -1448,9 +1461,12 @@ async def sync_children(
                     stats.pages += 1
             except NotFoundError:  # the parent went since its row was written
                 records = []
-            stats.rows_written += await target.write_page(
+            # Added once written: the parents' writes run at once, and `+= await` would
+            # add to a count read before the others'.
+            written = await target.write_page(
                 table, account_id, records, changes_only=True, state=None, resource=child.name
             )
+            stats.rows_written += written
             gone = await target.ids(table, account_id, owner=(child.parent_key, parent_id))
             gone -= {r.id for r in records}
             if gone:
@@ -1641,9 +1657,10 @@ async def sync_reports(
                     row_id = first.toordinal() * _ROWS_PER_WINDOW + len(records)
                     extra = {"id": row_id, "window_from": first, "window_to": final}
                     records.append(Owned(item, extra))
-            stats.rows_written += await target.write_page(
+            written = await target.write_page(
                 table, account_id, records, changes_only=False, state=None, resource=spec.name
             )
+            stats.rows_written += written
             stale = await target.ids(table, account_id, between=("window_from", first, first))
             stale -= {r.id for r in records}
             if stale:
@@ -1780,6 +1797,7 @@ async def sync_account(
                         reconcile=reconcile,
                         on_page=on_page,
                         clock=clock,
+                        owned=[(c.table, c.parent_key) for c in nested if c.parent == spec.name],
                     )
                 ]
                 for child in nested:

@@ -324,3 +324,55 @@ async def test_a_delete_between_pages_then_reconcile_leaves_harvest_exactly(db_u
     got = query(db_url, "SELECT id, updated_at FROM time_entries")
     assert sorted((i, _z(u)) for i, u in got) == expected
     assert deleted[0] not in {i for i, _ in expected}
+
+
+async def test_reconcile_deletes_an_invoices_child_rows_with_it(db_url: str) -> None:
+    """An invoice ``--reconcile`` confirms deleted takes its line items, messages (with
+    their recipients) and payments with it; the other invoices keep theirs."""
+    parents = [spec for spec in RESOURCES if spec.name in ("invoices", "estimates")]
+    async with HarvestSimulator(seed=3, rate_limit=(100, 0.2)) as sim, sim.client() as client:
+        invoice = next(
+            i for i in sim.records("invoices") if i["state"] == "open" and i["line_items"]
+        )
+        await client.invoices.create_payment(invoice["id"], amount="1.50")
+        await client.invoices.create_message(
+            invoice["id"], recipients=[{"name": "Ada", "email": "ada@example.com"}], subject="Hi"
+        )
+        sim.advance(60)
+        await sync_account(client, db_url, resources=parents, clock=sim.now)
+        owned = {
+            "invoices_line_items": "parent_id",
+            "invoice_payments": "invoice_id",
+            "invoice_messages": "invoice_id",
+        }
+        for table, column in owned.items():
+            assert query(db_url, f"SELECT count(*) FROM {table} WHERE {column} = {invoice['id']}")[
+                0
+            ][0]
+        recipients = (
+            "SELECT count(*) FROM invoice_messages_recipients WHERE parent_id IN "
+            f"(SELECT id FROM invoice_messages WHERE invoice_id = {invoice['id']})"
+        )
+        assert query(db_url, recipients)[0][0] >= 1
+        others = {
+            table: query(db_url, f"SELECT count(*) FROM {table} WHERE {column} <> {invoice['id']}")
+            for table, column in owned.items()
+        }
+        sim.advance(60)
+        await client.invoices.delete(invoice["id"])
+        sim.advance(60)
+        stats = await sync_account(client, db_url, resources=parents, reconcile=True, clock=sim.now)
+    assert {s.name: s.deleted for s in stats}["invoices"] == 1
+    assert query(db_url, f"SELECT count(*) FROM invoices WHERE id = {invoice['id']}") == [(0,)]
+    for table, column in owned.items():
+        where = f"WHERE {column} = {invoice['id']}"
+        assert query(db_url, f"SELECT count(*) FROM {table} {where}") == [(0,)], table
+        assert (
+            query(db_url, f"SELECT count(*) FROM {table} WHERE {column} <> {invoice['id']}")
+            == others[table]
+        )
+    assert query(
+        db_url,
+        "SELECT count(*) FROM invoice_messages_recipients r WHERE NOT EXISTS "
+        "(SELECT 1 FROM invoice_messages m WHERE m.id = r.parent_id)",
+    ) == [(0,)]
