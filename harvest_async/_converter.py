@@ -488,39 +488,34 @@ def decode_json(cls: type[T], body: bytes | None) -> T:
     """
     if body is None:  # an empty 2xx body
         return decode(cls, body)
-    try:
-        _utf8_checked(body)
-        record: T = _json_decoder(cls).decode(body)
-        _check([record], cls)
-    except (*_BODY_ERRORS, _FieldError) as exc:
-        if _msgspec_refused(exc):
-            refused = True
-        else:
-            refused, error = False, _body_error(cls, exc)
-    else:
-        return record
-    if refused:
-        return decode(cls, loads(body))
-    raise error  # outside the handler: no chained exception holding the body
+    record: T = _from_bytes(cls, body, many=False)
+    return record
 
 
 def decode_json_list(cls: type[T], body: bytes | msgspec.Raw) -> list[T]:
     """Records of ``cls`` from the bytes of a JSON array, as `decode_json` reads one."""
+    records: list[T] = _from_bytes(cls, body, many=True)
+    return records
+
+
+def _from_bytes(cls: type, body: bytes | msgspec.Raw, *, many: bool) -> Any:
+    """A record of ``cls`` (a list of them if ``many``) decoded by msgspec; a text
+    msgspec refuses as JSON goes to `loads` and the converter."""
     try:
         if isinstance(body, bytes):
             _utf8_checked(body)
-        records: list[T] = _json_decoder(list[cls]).decode(body)  # type: ignore[valid-type]
-        _check(records, cls)
+        decoded = _json_decoder(list[cls] if many else cls).decode(body)  # type: ignore[valid-type]
+        _check(decoded if many else [decoded], cls)
     except (*_BODY_ERRORS, _FieldError) as exc:
         if _msgspec_refused(exc):
             refused = True
         else:
             refused, error = False, _body_error(cls, exc)
     else:
-        return records
+        return decoded
     if refused:
-        return decode_many(cls, loads(bytes(body)))
-    raise error
+        return (decode_many if many else decode)(cls, loads(bytes(body)))
+    raise error  # outside the handler: no chained exception holding the body
 
 
 @attrs.frozen

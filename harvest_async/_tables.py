@@ -42,6 +42,7 @@ __all__ = [
     "Kind",
     "Owned",
     "Table",
+    "arrow_types",
     "export_columns",
     "owned_table",
     "parse_time_of_day",
@@ -409,3 +410,20 @@ def export_columns(table: Table) -> tuple[Column, ...]:
     """The columns of a flat export (CSV, Parquet): the table's, then each list as JSON."""
     lists = tuple(Column(c.field, Kind.JSON, _as_json(_attr(c.field))) for c in table.children)
     return (*table.columns, *lists)
+
+
+@functools.cache
+def arrow_types() -> dict[Kind, Any]:
+    """Each kind's Arrow type (Parquet export, DuckDB pages); needs pyarrow."""
+    import pyarrow as pa
+
+    return {
+        Kind.BIGINT: pa.int64(),
+        Kind.NUMERIC: pa.decimal128(38, 12),
+        Kind.TEXT: pa.string(),
+        Kind.BOOLEAN: pa.bool_(),
+        Kind.DATE: pa.date32(),
+        Kind.TIMESTAMPTZ: pa.timestamp("us", tz="UTC"),
+        Kind.TIME: pa.time64("us"),
+        Kind.JSON: pa.string(),  # DuckDB casts the text to its JSON type on insert
+    }

@@ -19,13 +19,12 @@ import concurrent.futures
 import contextlib
 import datetime as dt
 import decimal
-import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from ._errors import ConfigurationError
-from ._tables import Kind, Table
+from ._tables import Kind, Table, arrow_types
 from ._targets import (
     Between,
     State,
@@ -91,33 +90,17 @@ _SCALE = decimal.Decimal(1).scaleb(-12)
 _PAGE = "harvest_async_page"
 
 
-@functools.cache
-def _arrow_types() -> dict[Kind, Any]:
-    import pyarrow as pa
-
-    return {
-        Kind.BIGINT: pa.int64(),
-        Kind.NUMERIC: pa.decimal128(38, 12),
-        Kind.TEXT: pa.string(),
-        Kind.BOOLEAN: pa.bool_(),
-        Kind.DATE: pa.date32(),
-        Kind.TIMESTAMPTZ: pa.timestamp("us", tz="UTC"),
-        Kind.TIME: pa.time64("us"),
-        Kind.JSON: pa.string(),  # DuckDB casts the text to its JSON type on insert
-    }
-
-
 def _arrow_column(kind: Kind, values: Sequence[Any]) -> Any:
     import pyarrow as pa
 
     try:
-        return pa.array(values, type=_arrow_types()[kind])
+        return pa.array(values, type=arrow_types()[kind])
     except pa.ArrowInvalid:
         if kind is not Kind.NUMERIC:
             raise
         # More than 12 places: rounded as DuckDB's DECIMAL(38, 12) would store it.
         rounded = [None if v is None else decimal.Decimal(v).quantize(_SCALE) for v in values]
-        return pa.array(rounded, type=_arrow_types()[kind])
+        return pa.array(rounded, type=arrow_types()[kind])
 
 
 def _arrow_table(columns: Sequence[tuple[str, Kind]], rows: Sequence[tuple[Any, ...]]) -> Any:

@@ -41,7 +41,7 @@ from ._errors import (
     TransportError,
 )
 from ._ratelimit import TokenBucket
-from ._tables import Kind, export_columns
+from ._tables import Kind, arrow_types, export_columns
 from ._tables import Table as SyncTable
 from .models.accounts import Account, Accounts
 from .sync import (
@@ -845,7 +845,7 @@ class _Writer:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        schema = pa.schema([(c.name, _arrow_type(pa, c.kind)) for c in self.columns])
+        schema = pa.schema([(c.name, arrow_types()[c.kind]) for c in self.columns])
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(self.out, schema)
         arrays = [
@@ -878,19 +878,6 @@ def _csv_cell(kind: Kind, value: Any) -> str:
     if kind in (Kind.DATE, Kind.TIME):
         return str(value.isoformat())
     return str(value)
-
-
-def _arrow_type(pa: Any, kind: Kind) -> Any:
-    return {
-        Kind.BIGINT: pa.int64(),
-        Kind.NUMERIC: pa.decimal128(38, 12),
-        Kind.TEXT: pa.string(),
-        Kind.BOOLEAN: pa.bool_(),
-        Kind.DATE: pa.date32(),
-        Kind.TIMESTAMPTZ: pa.timestamp("us", tz="UTC"),
-        Kind.TIME: pa.time64("us"),
-        Kind.JSON: pa.string(),
-    }[kind]
 
 
 #: Client keywords and the options that set them, for messages of `HarvestClient`.
